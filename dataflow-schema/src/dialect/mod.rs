@@ -1,0 +1,33 @@
+//! SQL dialects. Only renderers produce SQL text (invariant 2): every identifier goes
+//! through the dialect's quoting function, every literal through its literal function.
+
+pub mod postgres;
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A database dialect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Dialect {
+    /// PostgreSQL 12 or later (tested on 15).
+    Postgres,
+}
+
+impl Dialect {
+    /// The longest identifier the server keeps intact, in bytes.
+    pub fn max_identifier_bytes(self) -> usize {
+        match self {
+            Dialect::Postgres => crate::naming::POSTGRES_MAX_IDENTIFIER,
+        }
+    }
+}
+
+impl fmt::Display for Dialect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Dialect::Postgres => "PostgreSQL",
+        })
+    }
+}

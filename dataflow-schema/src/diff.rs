@@ -1,0 +1,515 @@
+//! The pure differ: two schemas in, ordered changes out.
+//!
+//! Renames come only from the desired schema's `renamed_from` hints; without a hint a
+//! changed name is a drop plus an add. Indexes and constraints are matched by name, then
+//! by definition (a match under another name is a rename, e.g. `accounts_pkey` after the
+//! table was renamed to `users`). Column order is not compared.
+
+use crate::change::{sort_changes, Change};
+use crate::model::{Column, QualifiedName, Schema, Table};
+use std::collections::BTreeMap;
+
+/// The changes that turn `current` into `desired`, in execution order.
+///
+/// Pure and deterministic: the same inputs give the same changes, whatever order the
+/// schemas' collections are in.
+pub fn diff(current: &Schema, desired: &Schema) -> Vec<Change> {
+    let mut changes = Vec::new();
+    let pairs = match_tables(current, desired);
+    push_enum_changes(&mut changes, current, desired);
+    push_sequence_changes(&mut changes, current, desired);
+
+    let renamed = |name: &QualifiedName| -> QualifiedName {
+        pairs
+            .iter()
+            .find(|(cur, _)| &cur.name == name)
+            .map(|(_, des)| des.name.clone())
+            .unwrap_or_else(|| name.clone())
+    };
+    for table in &current.tables {
+        if !pairs.iter().any(|(cur, _)| cur.name == table.name) {
+            changes.push(Change::DropTable(table.clone()));
+        }
+    }
+    for desired_table in &desired.tables {
+        if let Some((current_table, _)) = pairs.iter().find(|(_, d)| d.name == desired_table.name) {
+            push_table_changes(&mut changes, current_table, desired_table, &renamed, &pairs);
+        } else {
+            let mut created = desired_table.clone();
+            let foreign_keys = std::mem::take(&mut created.foreign_keys);
+            created.stats = None;
+            changes.push(Change::CreateTable(created));
+            for foreign_key in foreign_keys {
+                changes.push(Change::AddForeignKey { table: desired_table.name.clone(), foreign_key });
+            }
+        }
+    }
+    push_foreign_key_rebuilds(&mut changes, current, desired, &renamed);
+    sort_changes(&mut changes);
+    changes
+}
+
+/// Pairs each desired table with its current table: by name, else by the first
+/// `renamed_from` hint naming a current table that no other desired table claims.
+fn match_tables<'a>(current: &'a Schema, desired: &'a Schema) -> Vec<(&'a Table, &'a Table)> {
+    let mut pairs: Vec<(&Table, &Table)> = Vec::new();
+    let claimed_by_name = |name: &QualifiedName| desired.table(name).is_some();
+    for desired_table in &desired.tables {
+        if let Some(current_table) = current.table(&desired_table.name) {
+            pairs.push((current_table, desired_table));
+        }
+    }
+    for desired_table in &desired.tables {
+        if current.table(&desired_table.name).is_some() {
+            continue;
+        }
+        let old = desired_table.renamed_from.iter().find_map(|old| {
+            let candidate = current.table(old)?;
+            let free = !claimed_by_name(old) && !pairs.iter().any(|(c, _)| c.name == *old);
+            free.then_some(candidate)
+        });
+        if let Some(current_table) = old {
+            pairs.push((current_table, desired_table));
+        }
+    }
+    pairs
+}
+
+fn push_enum_changes(changes: &mut Vec<Change>, current: &Schema, desired: &Schema) {
+    for desired_enum in &desired.enums {
+        match current.enum_type(&desired_enum.name) {
+            None => changes.push(Change::CreateEnum(desired_enum.clone())),
+            Some(current_enum) if current_enum.values != desired_enum.values => {
+                let columns = current
+                    .tables
+                    .iter()
+                    .flat_map(|t| t.columns.iter().map(move |c| (t, c)))
+                    .filter(|(_, c)| c.ty == crate::model::ColumnType::Enum(desired_enum.name.clone()))
+                    .map(|(t, c)| (t.name.clone(), c.name.clone(), c.default.clone()))
+                    .collect();
+                changes.push(Change::AlterEnum {
+                    from: current_enum.clone(),
+                    to: desired_enum.clone(),
+                    columns,
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    for current_enum in &current.enums {
+        if desired.enum_type(&current_enum.name).is_none() {
+            changes.push(Change::DropEnum(current_enum.clone()));
+        }
+    }
+}
+
+fn push_sequence_changes(changes: &mut Vec<Change>, current: &Schema, desired: &Schema) {
+    for desired_seq in &desired.sequences {
+        match current.sequences.iter().find(|s| s.name == desired_seq.name) {
+            None => changes.push(Change::CreateSequence(desired_seq.clone())),
+            Some(current_seq) if current_seq != desired_seq => changes.push(Change::AlterSequence {
+                from: current_seq.clone(),
+                to: desired_seq.clone(),
+            }),
+            Some(_) => {}
+        }
+    }
+    for current_seq in &current.sequences {
+        if !desired.sequences.iter().any(|s| s.name == current_seq.name) {
+            changes.push(Change::DropSequence(current_seq.clone()));
+        }
+    }
+}
+
+/// Pairs each desired column with its current column: by name, else by a hint.
+fn match_columns<'a>(current: &'a Table, desired: &'a Table) -> Vec<(&'a Column, &'a Column)> {
+    let mut pairs: Vec<(&Column, &Column)> = Vec::new();
+    for column in &desired.columns {
+        if let Some(current_column) = current.column(&column.name) {
+            pairs.push((current_column, column));
+        }
+    }
+    for column in &desired.columns {
+        if current.column(&column.name).is_some() {
+            continue;
+        }
+        let old = column.renamed_from.iter().find_map(|old| {
+            let candidate = current.column(old)?;
+            let free = desired.column(old).is_none() && !pairs.iter().any(|(c, _)| c.name == *old);
+            free.then_some(candidate)
+        });
+        if let Some(current_column) = old {
+            pairs.push((current_column, column));
+        }
+    }
+    pairs
+}
+
+/// The current table as it will look after the renames: new table name, new column names
+/// in every key, index and foreign key (PostgreSQL, MySQL and SQLite all follow renames).
+fn project_renames(
+    current: &Table,
+    desired_name: &QualifiedName,
+    columns: &[(&Column, &Column)],
+    renamed_table: &dyn Fn(&QualifiedName) -> QualifiedName,
+    all_pairs: &[(&Table, &Table)],
+) -> Table {
+    let rename = |name: &String| -> String {
+        columns
+            .iter()
+            .find(|(c, _)| &c.name == name)
+            .map(|(_, d)| d.name.clone())
+            .unwrap_or_else(|| name.clone())
+    };
+    let rename_all = |names: &mut Vec<String>| names.iter_mut().for_each(|n| *n = rename(n));
+    let mut table = current.clone();
+    table.name = desired_name.clone();
+    for column in &mut table.columns {
+        column.name = rename(&column.name);
+    }
+    if let Some(pk) = &mut table.primary_key {
+        rename_all(&mut pk.columns);
+    }
+    for unique in &mut table.uniques {
+        rename_all(&mut unique.columns);
+    }
+    for index in &mut table.indexes {
+        for part in &mut index.parts {
+            if let crate::model::IndexPart::Column(name) = part {
+                *name = rename(name);
+            }
+        }
+    }
+    for fk in &mut table.foreign_keys {
+        rename_all(&mut fk.columns);
+        fk.ref_columns = rename_referenced_columns(&fk.ref_table, &fk.ref_columns, all_pairs);
+        fk.ref_table = renamed_table(&fk.ref_table);
+    }
+    table
+}
+
+fn rename_referenced_columns(
+    ref_table: &QualifiedName,
+    ref_columns: &[String],
+    all_pairs: &[(&Table, &Table)],
+) -> Vec<String> {
+    let Some((current, desired)) = all_pairs.iter().find(|(c, _)| &c.name == ref_table) else {
+        return ref_columns.to_vec();
+    };
+    let columns = match_columns(current, desired);
+    ref_columns
+        .iter()
+        .map(|name| {
+            columns
+                .iter()
+                .find(|(c, _)| &c.name == name)
+                .map(|(_, d)| d.name.clone())
+                .unwrap_or_else(|| name.clone())
+        })
+        .collect()
+}
+
+fn push_table_changes(
+    changes: &mut Vec<Change>,
+    current: &Table,
+    desired: &Table,
+    renamed_table: &dyn Fn(&QualifiedName) -> QualifiedName,
+    all_pairs: &[(&Table, &Table)],
+) {
+    let name = &desired.name;
+    if current.name != desired.name {
+        changes.push(Change::RenameTable { from: current.name.clone(), to: name.clone() });
+    }
+    let columns = match_columns(current, desired);
+    let projected = project_renames(current, name, &columns, renamed_table, all_pairs);
+    let pk_columns = desired.primary_key_columns().to_vec();
+
+    for current_column in &current.columns {
+        if !columns.iter().any(|(c, _)| c.name == current_column.name) {
+            changes.push(Change::DropColumn { table: name.clone(), column: current_column.clone() });
+        }
+    }
+    for desired_column in &desired.columns {
+        match columns.iter().find(|(_, d)| d.name == desired_column.name) {
+            Some((current_column, _)) => {
+                push_column_changes(changes, name, current_column, desired_column, &pk_columns)
+            }
+            None => changes.push(Change::AddColumn {
+                table: name.clone(),
+                column: desired_column.clone(),
+                primary_key: pk_columns.clone(),
+            }),
+        }
+    }
+    if projected.comment != desired.comment {
+        changes.push(Change::SetComment {
+            table: name.clone(),
+            column: None,
+            from: projected.comment.clone(),
+            to: desired.comment.clone(),
+        });
+    }
+    push_keyed_changes(changes, name, &projected, desired);
+}
+
+fn push_column_changes(
+    changes: &mut Vec<Change>,
+    table: &QualifiedName,
+    current: &Column,
+    desired: &Column,
+    pk_columns: &[String],
+) {
+    let column = desired.name.clone();
+    if current.name != desired.name {
+        changes.push(Change::RenameColumn {
+            table: table.clone(),
+            from: current.name.clone(),
+            to: column.clone(),
+        });
+    }
+    if current.ty != desired.ty || current.collation != desired.collation {
+        changes.push(Change::AlterColumnType {
+            table: table.clone(),
+            column: column.clone(),
+            from: current.ty.clone(),
+            to: desired.ty.clone(),
+            from_collation: current.collation.clone(),
+            to_collation: desired.collation.clone(),
+        });
+    }
+    match (&current.default, &desired.default) {
+        (from, Some(to)) if from.as_ref() != Some(to) => changes.push(Change::SetDefault {
+            table: table.clone(),
+            column: column.clone(),
+            from: from.clone(),
+            to: to.clone(),
+        }),
+        (Some(from), None) => changes.push(Change::DropDefault {
+            table: table.clone(),
+            column: column.clone(),
+            from: from.clone(),
+        }),
+        _ => {}
+    }
+    if current.identity != desired.identity {
+        changes.push(Change::AlterIdentity {
+            table: table.clone(),
+            column: column.clone(),
+            from: current.identity,
+            to: desired.identity,
+        });
+    }
+    if current.nullable && !desired.nullable {
+        changes.push(Change::SetNotNull {
+            table: table.clone(),
+            column: desired.clone(),
+            primary_key: pk_columns.to_vec(),
+        });
+    } else if !current.nullable && desired.nullable {
+        changes.push(Change::DropNotNull { table: table.clone(), column: column.clone() });
+    }
+    if current.comment != desired.comment {
+        changes.push(Change::SetComment {
+            table: table.clone(),
+            column: Some(column),
+            from: current.comment.clone(),
+            to: desired.comment.clone(),
+        });
+    }
+}
+
+/// A named object compared by definition: indexes and each kind of constraint.
+trait Keyed: Clone + PartialEq {
+    fn name(&self) -> &str;
+    fn same_definition(&self, other: &Self) -> bool;
+}
+
+macro_rules! keyed {
+    ($ty:ty) => {
+        impl Keyed for $ty {
+            fn name(&self) -> &str {
+                &self.name
+            }
+            fn same_definition(&self, other: &Self) -> bool {
+                let mut renamed = other.clone();
+                renamed.name = self.name.clone();
+                *self == renamed
+            }
+        }
+    };
+}
+keyed!(crate::model::Index);
+keyed!(crate::model::UniqueConstraint);
+keyed!(crate::model::CheckConstraint);
+keyed!(crate::model::ForeignKey);
+keyed!(crate::model::PrimaryKey);
+
+/// How each keyed kind becomes changes.
+struct KeyedChanges<T> {
+    drop: fn(QualifiedName, T) -> Change,
+    add: fn(QualifiedName, T) -> Change,
+    rename: fn(QualifiedName, String, String) -> Change,
+}
+
+fn push_keyed_changes(changes: &mut Vec<Change>, table: &QualifiedName, current: &Table, desired: &Table) {
+    let rename_constraint =
+        |table, from, to| Change::RenameConstraint { table, from, to };
+    diff_keyed(
+        changes,
+        table,
+        current.primary_key.as_slice(),
+        desired.primary_key.as_slice(),
+        &KeyedChanges {
+            drop: |table, primary_key| Change::DropPrimaryKey { table, primary_key },
+            add: |table, primary_key| Change::AddPrimaryKey { table, primary_key },
+            rename: rename_constraint,
+        },
+    );
+    diff_keyed(
+        changes,
+        table,
+        &current.uniques,
+        &desired.uniques,
+        &KeyedChanges {
+            drop: |table, unique| Change::DropUnique { table, unique },
+            add: |table, unique| Change::AddUnique { table, unique },
+            rename: rename_constraint,
+        },
+    );
+    diff_keyed(
+        changes,
+        table,
+        &current.checks,
+        &desired.checks,
+        &KeyedChanges {
+            drop: |table, check| Change::DropCheck { table, check },
+            add: |table, check| Change::AddCheck { table, check },
+            rename: rename_constraint,
+        },
+    );
+    diff_keyed(
+        changes,
+        table,
+        &current.indexes,
+        &desired.indexes,
+        &KeyedChanges {
+            drop: |table, index| Change::DropIndex { table, index },
+            add: |table, index| Change::AddIndex { table, index },
+            rename: |table, from, to| Change::RenameIndex { table, from, to },
+        },
+    );
+    diff_keyed(
+        changes,
+        table,
+        &current.foreign_keys,
+        &desired.foreign_keys,
+        &KeyedChanges {
+            drop: |table, foreign_key| Change::DropForeignKey { table, foreign_key },
+            add: |table, foreign_key| Change::AddForeignKey { table, foreign_key },
+            rename: rename_constraint,
+        },
+    );
+}
+
+fn diff_keyed<T: Keyed>(
+    changes: &mut Vec<Change>,
+    table: &QualifiedName,
+    current: &[T],
+    desired: &[T],
+    kind: &KeyedChanges<T>,
+) {
+    let mut unmatched_current: Vec<&T> = Vec::new();
+    let mut unmatched_desired: Vec<&T> = Vec::new();
+    for item in current {
+        match desired.iter().find(|d| d.name() == item.name()) {
+            Some(wanted) if wanted == item => {}
+            Some(_) => {
+                changes.push((kind.drop)(table.clone(), item.clone()));
+            }
+            None => unmatched_current.push(item),
+        }
+    }
+    for item in desired {
+        match current.iter().find(|c| c.name() == item.name()) {
+            Some(existing) if existing == item => {}
+            Some(_) => changes.push((kind.add)(table.clone(), item.clone())),
+            None => unmatched_desired.push(item),
+        }
+    }
+    let mut renamed: BTreeMap<&str, &str> = BTreeMap::new();
+    for wanted in unmatched_desired {
+        let twin = unmatched_current
+            .iter()
+            .find(|c| wanted.same_definition(c) && !renamed.contains_key(c.name()));
+        match twin {
+            Some(existing) => {
+                renamed.insert(existing.name(), wanted.name());
+                changes.push((kind.rename)(
+                    table.clone(),
+                    existing.name().to_owned(),
+                    wanted.name().to_owned(),
+                ));
+            }
+            None => changes.push((kind.add)(table.clone(), wanted.clone())),
+        }
+    }
+    for existing in unmatched_current {
+        if !renamed.contains_key(existing.name()) {
+            changes.push((kind.drop)(table.clone(), existing.clone()));
+        }
+    }
+}
+
+/// A primary key or unique constraint that is dropped (or re-created) cannot go while
+/// foreign keys still reference its columns: such keys are dropped first and re-added.
+fn push_foreign_key_rebuilds(
+    changes: &mut Vec<Change>,
+    current: &Schema,
+    desired: &Schema,
+    renamed_table: &dyn Fn(&QualifiedName) -> QualifiedName,
+) {
+    let dropped_keys: Vec<(QualifiedName, Vec<String>)> = changes
+        .iter()
+        .filter_map(|change| match change {
+            Change::DropPrimaryKey { table, primary_key } => {
+                Some((table.clone(), primary_key.columns.clone()))
+            }
+            Change::DropUnique { table, unique } => Some((table.clone(), unique.columns.clone())),
+            _ => None,
+        })
+        .collect();
+    if dropped_keys.is_empty() {
+        return;
+    }
+    for table in &current.tables {
+        for fk in &table.foreign_keys {
+            let target = renamed_table(&fk.ref_table);
+            let hit = dropped_keys.iter().any(|(t, cols)| {
+                *t == target && {
+                    let mut a = cols.clone();
+                    let mut b = fk.ref_columns.clone();
+                    a.sort();
+                    b.sort();
+                    a == b
+                }
+            });
+            let owner = renamed_table(&table.name);
+            let already_dropped = changes.iter().any(|c| {
+                matches!(c, Change::DropForeignKey { table: t, foreign_key }
+                    if *t == owner && foreign_key.name == fk.name)
+            }) || !desired.tables.iter().any(|t| t.name == owner);
+            if !hit || already_dropped {
+                continue;
+            }
+            changes.push(Change::DropForeignKey { table: owner.clone(), foreign_key: fk.clone() });
+            let wanted = desired.table(&owner).and_then(|t| t.foreign_keys.iter().find(|f| f.name == fk.name));
+            let already_added = changes.iter().any(|c| {
+                matches!(c, Change::AddForeignKey { table: t, foreign_key }
+                    if *t == owner && foreign_key.name == fk.name)
+            });
+            if let (Some(wanted), false) = (wanted, already_added) {
+                changes.push(Change::AddForeignKey { table: owner, foreign_key: wanted.clone() });
+            }
+        }
+    }
+}

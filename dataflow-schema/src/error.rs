@@ -1,0 +1,102 @@
+//! Errors of the pure schema layer. Each message says what, where, why and what to do.
+
+use crate::model::QualifiedName;
+use thiserror::Error;
+
+/// A set of models that cannot form one schema.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum ModelError {
+    /// Two models map to the same table.
+    #[error("two models map to table {table}: give one of them #[dataflow(table = \"…\")]")]
+    DuplicateTable {
+        /// The table.
+        table: QualifiedName,
+    },
+    /// Two enums share a type name but not their values.
+    #[error(
+        "enum type {name} is defined twice with different values ({first:?} and {second:?}): \
+         rename one with #[dataflow(name = \"…\")]"
+    )]
+    ConflictingEnum {
+        /// The type name.
+        name: QualifiedName,
+        /// Values of the first definition.
+        first: Vec<String>,
+        /// Values of the second definition.
+        second: Vec<String>,
+    },
+    /// A foreign key names a column its modelled target does not have.
+    #[error(
+        "foreign key {constraint} on {table} references {target}.{column}, \
+         but the model of {target} has no column {column}: fix `references = \"…\"`"
+    )]
+    UnknownReference {
+        /// The referencing table.
+        table: QualifiedName,
+        /// The constraint name.
+        constraint: String,
+        /// The referenced table.
+        target: QualifiedName,
+        /// The missing column.
+        column: String,
+    },
+}
+
+/// A plan that cannot be made. Nothing has been changed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum PlanError {
+    /// An identifier the server would reject or silently alter.
+    #[error("{object} has an invalid name {name:?}: {reason}")]
+    InvalidIdentifier {
+        /// What is named (e.g. `column users.email`).
+        object: String,
+        /// The name.
+        name: String,
+        /// Why it is invalid and what to do.
+        reason: String,
+    },
+    /// A literal the server cannot store (e.g. a NUL byte).
+    #[error("{object}: {reason}")]
+    InvalidLiteral {
+        /// Where the literal is used.
+        object: String,
+        /// Why it is invalid and what to do.
+        reason: String,
+    },
+    /// A NOT NULL column without a value for the rows a table already has.
+    #[error(
+        "column {table}.{column} is NOT NULL without a default and the table has ~{rows} rows: \
+         add `default`, `backfill`, or make it Option<…>"
+    )]
+    NotNullWithoutValue {
+        /// The table.
+        table: QualifiedName,
+        /// The column.
+        column: String,
+        /// Estimated rows.
+        rows: u64,
+    },
+    /// A backfill that needs a primary key on a table without one.
+    #[error(
+        "column {table}.{column}: backfill_sequence numbers rows in primary-key order, but the \
+         table has no primary key: add one or use another backfill"
+    )]
+    BackfillNeedsPrimaryKey {
+        /// The table.
+        table: QualifiedName,
+        /// The column.
+        column: String,
+    },
+    /// A rename hint that points nowhere or at something ambiguous.
+    #[error("{object}: renamed_from = {from:?} {reason}")]
+    BadRename {
+        /// The renamed object.
+        object: String,
+        /// The hinted old name.
+        from: String,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+}

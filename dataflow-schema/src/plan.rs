@@ -1,0 +1,516 @@
+//! Plans: ordered steps with up and down SQL, risk, grouping, and a deterministic
+//! rendering (`Display` for people and snapshots, `Serialize` for machines).
+
+use crate::change::{Change, Operation, Phase};
+use crate::checksum::{canonical_json, schema_checksum, sha256_hex};
+use crate::dialect::{postgres, Dialect};
+use crate::diff::diff;
+use crate::error::PlanError;
+use crate::model::{Backfill, Column, QualifiedName, Schema, TableStats};
+use crate::risk::{assess, Assessment, Hazard, RiskLevel};
+use crate::validate::validate_schema;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Options that shape a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanOptions {
+    /// Tables with fewer rows than this (and fewer bytes than `tiny_table_bytes`) count as
+    /// tiny: a MEDIUM caused only by lock duration is shown as SAFE. Default 10,000.
+    pub tiny_table_rows: u64,
+    /// Default 10 MB.
+    pub tiny_table_bytes: u64,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        PlanOptions { tiny_table_rows: 10_000, tiny_table_bytes: 10 * 1024 * 1024 }
+    }
+}
+
+/// How to undo a step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rollback {
+    /// Statements that undo the step (data removed by the step is not restored by them;
+    /// its hazards say so).
+    Sql(Vec<String>),
+    /// The step cannot be undone, and why.
+    Irreversible {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The strongest table lock a step takes (PostgreSQL names; RISK.md §2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum LockLevel {
+    /// No lock on an existing table.
+    None,
+    /// Blocks nothing but other schema changes.
+    ShareUpdateExclusive,
+    /// Blocks writes.
+    Share,
+    /// Blocks writes, on the referenced table too.
+    ShareRowExclusive,
+    /// Blocks reads and writes.
+    AccessExclusive,
+}
+
+impl fmt::Display for LockLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LockLevel::None => "none",
+            LockLevel::ShareUpdateExclusive => "SHARE UPDATE EXCLUSIVE",
+            LockLevel::Share => "SHARE",
+            LockLevel::ShareRowExclusive => "SHARE ROW EXCLUSIVE",
+            LockLevel::AccessExclusive => "ACCESS EXCLUSIVE",
+        })
+    }
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    /// 1-based position.
+    pub number: usize,
+    /// Steps sharing a group run in one transaction (one table's instant changes).
+    pub group: usize,
+    /// Index into [`Plan::changes`].
+    pub change: usize,
+    /// The table (or type) it works on.
+    pub table: String,
+    /// The operation kind.
+    pub operation: Operation,
+    /// Human-readable details (`phone text NULL`, `age: integer → bigint`, …).
+    pub details: String,
+    /// The rating.
+    pub risk: Assessment,
+    /// The level shown to people (see [`Assessment::shown_level`]).
+    pub shown_level: RiskLevel,
+    /// Whether it may run inside a transaction.
+    pub transactional: bool,
+    /// Strongest lock taken.
+    pub lock: LockLevel,
+    /// `statement_timeout` for its statements: 30 s or 3× the estimate, whichever is larger.
+    pub statement_timeout_ms: u64,
+    /// Statements that make the change.
+    pub up: Vec<String>,
+    /// How to undo it.
+    pub down: Rollback,
+}
+
+/// An ordered, rated, reversible plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    /// The dialect it is rendered for.
+    pub dialect: Dialect,
+    /// Checksum of the schema it was computed from.
+    pub from_checksum: String,
+    /// Checksum of the schema it leads to.
+    pub to_checksum: String,
+    /// Checksum of its steps (what `expected_plan` pins).
+    pub plan_checksum: String,
+    /// The logical changes, in execution order.
+    pub changes: Vec<Change>,
+    /// The steps.
+    pub steps: Vec<Step>,
+    /// Things the operator should know that are not steps.
+    pub warnings: Vec<String>,
+}
+
+impl Plan {
+    /// Whether there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// The highest level `max_risk` is checked against (see [`Assessment::policy_level`]).
+    pub fn max_policy_level(&self) -> Option<RiskLevel> {
+        self.steps.iter().map(|s| s.risk.policy_level()).max()
+    }
+
+    /// The plan as pretty JSON (what `dataflow diff --format json` prints).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+/// Plans the migration from `current` to `desired` without a database.
+///
+/// `current` is usually a `schema.json` snapshot (with row estimates); without estimates
+/// tables are treated as large. The result is deterministic: equal inputs give
+/// byte-identical plans.
+pub fn plan_offline(
+    current: &Schema,
+    desired: &Schema,
+    dialect: Dialect,
+    options: &PlanOptions,
+) -> Result<Plan, PlanError> {
+    validate_schema(desired, dialect)?;
+    let changes = diff(current, desired);
+    let mut steps = Vec::with_capacity(changes.len());
+    let mut group = 0;
+    let mut last_group_key: Option<(Phase, &QualifiedName)> = None;
+    for (index, change) in changes.iter().enumerate() {
+        let stats = stats_for(change, current, desired);
+        check_fillable(change, stats)?;
+        let rendered = match dialect {
+            Dialect::Postgres => postgres::render::render(change),
+        };
+        let risk = assess(change, stats, dialect);
+        let key = (change.phase(), change.subject());
+        if last_group_key != Some(key) {
+            group += 1;
+            last_group_key = Some(key);
+        }
+        steps.push(Step {
+            number: index + 1,
+            group,
+            change: index,
+            table: change.subject().to_string(),
+            operation: change.operation(),
+            details: details(change),
+            shown_level: risk.shown_level(options),
+            transactional: true,
+            lock: lock_of(&risk),
+            statement_timeout_ms: risk.estimated_ms.map_or(30_000, |ms| ms.saturating_mul(3).max(30_000)),
+            risk,
+            up: rendered.up,
+            down: rendered.down,
+        });
+    }
+    let plan_checksum = sha256_hex(&canonical_json(&steps_fingerprint(&steps)));
+    Ok(Plan {
+        dialect,
+        from_checksum: schema_checksum(current),
+        to_checksum: schema_checksum(desired),
+        plan_checksum,
+        warnings: warnings(desired),
+        changes,
+        steps,
+    })
+}
+
+/// What the plan checksum covers: what runs, in which grouping.
+fn steps_fingerprint(steps: &[Step]) -> Vec<(usize, bool, &Vec<String>, &Rollback)> {
+    steps.iter().map(|s| (s.group, s.transactional, &s.up, &s.down)).collect()
+}
+
+/// The size of the table a change works on: 0 rows for a table the plan creates,
+/// the current table's estimate otherwise (looked up under its old name after a rename).
+fn stats_for(change: &Change, current: &Schema, desired: &Schema) -> Option<TableStats> {
+    let empty = Some(TableStats { rows: Some(0), bytes: Some(0) });
+    match change {
+        Change::CreateTable(_) => return empty,
+        Change::CreateEnum(_)
+        | Change::AlterEnum { .. }
+        | Change::DropEnum(_)
+        | Change::CreateSequence(_)
+        | Change::AlterSequence { .. }
+        | Change::DropSequence(_) => return None,
+        _ => {}
+    }
+    let name = change.subject();
+    if let Some(table) = current.table(name) {
+        return table.stats;
+    }
+    let desired_table = desired.table(name)?;
+    match desired_table.renamed_from.iter().find_map(|old| current.table(old)) {
+        Some(old) => old.stats,
+        None => empty,
+    }
+}
+
+/// A NOT NULL column without any value for existing rows cannot be added to a table the
+/// statistics say is populated: refuse before anything runs.
+fn check_fillable(change: &Change, stats: Option<TableStats>) -> Result<(), PlanError> {
+    let populated = stats.and_then(|s| s.rows).filter(|rows| *rows > 0);
+    match change {
+        Change::AddColumn { table, column, .. } => {
+            let no_value = !column.nullable
+                && column.default.is_none()
+                && column.backfill.is_none()
+                && column.identity.is_none();
+            if let (true, Some(rows)) = (no_value, populated) {
+                return Err(PlanError::NotNullWithoutValue {
+                    table: table.clone(),
+                    column: column.name.clone(),
+                    rows,
+                });
+            }
+            check_sequence_backfill(table, column, change)
+        }
+        Change::SetNotNull { table, column, .. } => check_sequence_backfill(table, column, change),
+        _ => Ok(()),
+    }
+}
+
+fn check_sequence_backfill(table: &QualifiedName, column: &Column, change: &Change) -> Result<(), PlanError> {
+    let primary_key = match change {
+        Change::AddColumn { primary_key, .. } | Change::SetNotNull { primary_key, .. } => primary_key,
+        _ => return Ok(()),
+    };
+    if matches!(column.backfill, Some(Backfill::Sequence { .. })) && primary_key.is_empty() {
+        return Err(PlanError::BackfillNeedsPrimaryKey { table: table.clone(), column: column.name.clone() });
+    }
+    Ok(())
+}
+
+fn lock_of(risk: &Assessment) -> LockLevel {
+    let has = |h| risk.hazards.contains(&h);
+    if has(Hazard::AcquiresAccessExclusiveLock) {
+        LockLevel::AccessExclusive
+    } else if has(Hazard::AcquiresShareRowExclusiveLock) {
+        LockLevel::ShareRowExclusive
+    } else if has(Hazard::AcquiresShareLock) {
+        LockLevel::Share
+    } else {
+        LockLevel::None
+    }
+}
+
+fn warnings(desired: &Schema) -> Vec<String> {
+    desired
+        .tables
+        .iter()
+        .filter(|t| t.primary_key.is_none())
+        .map(|t| {
+            format!(
+                "table {} has no primary key: backfills and batched data migrations need one",
+                t.name
+            )
+        })
+        .collect()
+}
+
+fn column_summary(column: &Column) -> String {
+    let mut text = format!("{} {}", column.name, postgres::render_type(&column.ty));
+    text.push_str(if column.nullable { " NULL" } else { " NOT NULL" });
+    if let Some(default) = &column.default {
+        text.push_str(&format!(" DEFAULT {}", postgres::render_default(default)));
+    }
+    if column.identity.is_some() {
+        text.push_str(" IDENTITY");
+    }
+    if column.backfill.is_some() {
+        text.push_str(" (backfilled)");
+    }
+    text
+}
+
+fn columns_text(columns: &[String]) -> String {
+    columns.join(", ")
+}
+
+/// One line describing a change for the preview table.
+fn details(change: &Change) -> String {
+    use crate::model::IndexPart;
+    match change {
+        Change::CreateEnum(e) => format!("{} ({})", e.name, e.values.join(", ")),
+        Change::AlterEnum { from, to, .. } => {
+            format!("{}: ({}) → ({})", to.name, from.values.join(", "), to.values.join(", "))
+        }
+        Change::DropEnum(e) => format!("{} ({})", e.name, e.values.join(", ")),
+        Change::CreateSequence(s) | Change::DropSequence(s) => {
+            format!("{} start {} increment {}", s.name, s.start, s.increment)
+        }
+        Change::AlterSequence { from, to } => format!(
+            "{}: start {} → {}, increment {} → {}",
+            to.name, from.start, to.start, from.increment, to.increment
+        ),
+        Change::CreateTable(t) => {
+            let columns = t.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ");
+            format!("{} columns ({columns})", t.columns.len())
+        }
+        Change::DropTable(t) => format!("{} columns", t.columns.len()),
+        Change::RenameTable { from, to } => format!("{from} → {to}"),
+        Change::RenameColumn { from, to, .. }
+        | Change::RenameIndex { from, to, .. }
+        | Change::RenameConstraint { from, to, .. } => format!("{from} → {to}"),
+        Change::DropForeignKey { foreign_key: fk, .. } | Change::AddForeignKey { foreign_key: fk, .. } => format!(
+            "{} ({}) → {} ({})",
+            fk.name,
+            columns_text(&fk.columns),
+            fk.ref_table,
+            columns_text(&fk.ref_columns)
+        ),
+        Change::DropIndex { index, .. } | Change::AddIndex { index, .. } => {
+            let parts = index
+                .parts
+                .iter()
+                .map(|p| match p {
+                    IndexPart::Column(c) => c.clone(),
+                    IndexPart::Expression(e) => format!("({e})"),
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut text = format!("{} ({parts})", index.name);
+            if index.unique {
+                text.push_str(" unique");
+            }
+            if index.method != crate::model::IndexMethod::Btree {
+                text.push_str(&format!(" using {}", index.method.as_sql()));
+            }
+            if let Some(predicate) = &index.predicate {
+                text.push_str(&format!(" where {predicate}"));
+            }
+            text
+        }
+        Change::DropUnique { unique, .. } | Change::AddUnique { unique, .. } => {
+            format!("{} ({})", unique.name, columns_text(&unique.columns))
+        }
+        Change::DropCheck { check, .. } | Change::AddCheck { check, .. } => {
+            format!("{} ({})", check.name, check.expression)
+        }
+        Change::DropPrimaryKey { primary_key, .. } | Change::AddPrimaryKey { primary_key, .. } => {
+            format!("{} ({})", primary_key.name, columns_text(&primary_key.columns))
+        }
+        Change::DropColumn { column, .. } | Change::AddColumn { column, .. } => column_summary(column),
+        Change::AlterColumnType { column, from, to, from_collation, to_collation, .. } => {
+            let mut text =
+                format!("{column}: {} → {}", postgres::render_type(from), postgres::render_type(to));
+            if from_collation != to_collation {
+                text.push_str(&format!(
+                    ", collation {} → {}",
+                    from_collation.as_deref().unwrap_or("default"),
+                    to_collation.as_deref().unwrap_or("default")
+                ));
+            }
+            text
+        }
+        Change::SetDefault { column, from, to, .. } => format!(
+            "{column}: {} → {}",
+            from.as_ref().map(postgres::render_default).unwrap_or_else(|| "none".into()),
+            postgres::render_default(to)
+        ),
+        Change::DropDefault { column, from, .. } => {
+            format!("{column}: {} → none", postgres::render_default(from))
+        }
+        Change::DropNotNull { column, .. } => format!("{column}: NOT NULL → NULL"),
+        Change::SetNotNull { column, .. } => {
+            let fill = if column.backfill.is_some() {
+                ", NULLs backfilled"
+            } else if column.default.is_some() {
+                ", NULLs set to the default"
+            } else {
+                ""
+            };
+            format!("{}: NULL → NOT NULL{fill}", column.name)
+        }
+        Change::AlterIdentity { column, from, to, .. } => {
+            let name = |i: &Option<crate::model::Identity>| match i {
+                None => "none",
+                Some(crate::model::Identity::ByDefault) => "by default",
+                Some(crate::model::Identity::Always) => "always",
+            };
+            format!("{column}: identity {} → {}", name(from), name(to))
+        }
+        Change::SetComment { column, to, .. } => format!(
+            "{}{}",
+            column.as_deref().map(|c| format!("{c}: ")).unwrap_or_default(),
+            to.as_deref().map(|t| format!("{t:?}")).unwrap_or_else(|| "removed".into())
+        ),
+    }
+}
+
+fn risk_cell(step: &Step) -> String {
+    let mut text = step.shown_level.to_string();
+    if step.shown_level != step.risk.level {
+        text.push_str(&format!(" (tiny table; {} when large)", step.risk.level));
+    }
+    if step.risk.policy_level() > step.risk.level {
+        text.push_str(" (needs confirmation: correctness)");
+    }
+    if let Some(rows) = step.risk.estimated_rows {
+        text.push_str(&format!(" ~{rows} rows"));
+    }
+    text
+}
+
+fn format_ms(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else {
+        format!("{} s", ms.div_ceil(1000))
+    }
+}
+
+impl fmt::Display for Plan {
+    /// The preview table, then every step with its reasons, up SQL and down SQL.
+    /// Deterministic and free of checksums, so it snapshots well.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.steps.is_empty() {
+            return writeln!(f, "No changes.");
+        }
+        let count = |level| self.steps.iter().filter(|s| s.shown_level == level).count();
+        writeln!(
+            f,
+            "{} plan: {} step(s) — {} SAFE, {} MEDIUM, {} HIGH",
+            self.dialect,
+            self.steps.len(),
+            count(RiskLevel::Safe),
+            count(RiskLevel::Medium),
+            count(RiskLevel::High)
+        )?;
+        let mut table = comfy_table::Table::new();
+        table.load_preset(comfy_table::presets::ASCII_FULL_CONDENSED);
+        table.set_header(["#", "Table", "Operation", "Details", "Risk"]);
+        for step in &self.steps {
+            table.add_row([
+                step.number.to_string(),
+                step.table.clone(),
+                step.operation.label().to_owned(),
+                step.details.clone(),
+                risk_cell(step),
+            ]);
+        }
+        writeln!(f, "{table}")?;
+        if !self.warnings.is_empty() {
+            writeln!(f, "Warnings:")?;
+            for warning in &self.warnings {
+                writeln!(f, "  - {warning}")?;
+            }
+        }
+        for step in &self.steps {
+            writeln!(f)?;
+            writeln!(
+                f,
+                "-- Step {} · {} · {} · {} · group {} · lock {} · timeout {}",
+                step.number,
+                step.table,
+                step.operation.label(),
+                step.shown_level,
+                step.group,
+                step.lock,
+                format_ms(step.statement_timeout_ms)
+            )?;
+            for reason in &step.risk.reasons {
+                writeln!(f, "--   why: {reason}")?;
+            }
+            if !step.risk.hazards.is_empty() {
+                let hazards: Vec<String> = step.risk.hazards.iter().map(|h| h.to_string()).collect();
+                writeln!(f, "--   hazards: {}", hazards.join(", "))?;
+            }
+            if let Some(ms) = step.risk.estimated_ms {
+                writeln!(f, "--   estimated: {}", format_ms(ms))?;
+            }
+            for statement in &step.up {
+                writeln!(f, "{statement};")?;
+            }
+            match &step.down {
+                Rollback::Sql(statements) => {
+                    writeln!(f, "-- down:")?;
+                    for statement in statements {
+                        for line in format!("{statement};").lines() {
+                            writeln!(f, "--   {line}")?;
+                        }
+                    }
+                }
+                Rollback::Irreversible { reason } => writeln!(f, "-- down: irreversible: {reason}")?,
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,158 @@
+//! Rejects a desired schema the server would refuse or silently alter, before anything
+//! is rendered: empty names, names longer than the identifier limit (PostgreSQL would
+//! truncate them, possibly into collisions), NUL bytes, malformed numbers, and two objects
+//! sharing a name in one namespace.
+
+use crate::dialect::Dialect;
+use crate::error::PlanError;
+use crate::model::{DefaultExpr, Literal, Schema, Table};
+use std::collections::BTreeMap;
+
+/// Checks every identifier and literal of `schema` for `dialect`.
+pub fn validate_schema(schema: &Schema, dialect: Dialect) -> Result<(), PlanError> {
+    let limit = dialect.max_identifier_bytes();
+    for table in &schema.tables {
+        validate_table(table, limit)?;
+    }
+    for enum_type in &schema.enums {
+        let object = format!("enum type {}", enum_type.name);
+        identifier(&object, &enum_type.name.name, limit)?;
+        for value in &enum_type.values {
+            // PostgreSQL enum labels share the identifier length limit.
+            identifier(&format!("value of {object}"), value, limit)?;
+        }
+    }
+    for sequence in &schema.sequences {
+        identifier(&format!("sequence {}", sequence.name), &sequence.name.name, limit)?;
+    }
+    unique_relation_names(schema)
+}
+
+fn validate_table(table: &Table, limit: usize) -> Result<(), PlanError> {
+    let object = format!("table {}", table.name);
+    identifier(&object, &table.name.name, limit)?;
+    if let Some(schema) = &table.name.schema {
+        identifier(&format!("schema of {object}"), schema, limit)?;
+    }
+    for column in &table.columns {
+        let object = format!("column {}.{}", table.name, column.name);
+        identifier(&object, &column.name, limit)?;
+        if let Some(DefaultExpr::Literal(literal)) = &column.default {
+            literal_value(&object, literal)?;
+        }
+    }
+    let mut seen = BTreeMap::new();
+    for column in &table.columns {
+        if seen.insert(column.name.as_str(), ()).is_some() {
+            return Err(PlanError::InvalidIdentifier {
+                object: format!("table {}", table.name),
+                name: column.name.clone(),
+                reason: "two columns have this name: rename one".into(),
+            });
+        }
+    }
+    let names = table
+        .primary_key
+        .iter()
+        .map(|k| ("primary key", &k.name))
+        .chain(table.uniques.iter().map(|k| ("unique constraint", &k.name)))
+        .chain(table.checks.iter().map(|k| ("check constraint", &k.name)))
+        .chain(table.foreign_keys.iter().map(|k| ("foreign key", &k.name)))
+        .chain(table.indexes.iter().map(|k| ("index", &k.name)));
+    for (kind, name) in names {
+        identifier(&format!("{kind} on {}", table.name), name, limit)?;
+    }
+    Ok(())
+}
+
+fn identifier(object: &str, name: &str, limit: usize) -> Result<(), PlanError> {
+    let reason = if name.is_empty() {
+        "names cannot be empty".to_owned()
+    } else if name.contains('\0') {
+        "names cannot contain a NUL byte".to_owned()
+    } else if name.len() > limit {
+        format!(
+            "it is {} bytes long and the server keeps only {limit} (PostgreSQL would silently \
+             truncate it): choose a shorter name",
+            name.len()
+        )
+    } else {
+        return Ok(());
+    };
+    Err(PlanError::InvalidIdentifier { object: object.to_owned(), name: name.to_owned(), reason })
+}
+
+fn literal_value(object: &str, literal: &Literal) -> Result<(), PlanError> {
+    let reason = match literal {
+        Literal::Text(text) if text.contains('\0') => "text values cannot contain a NUL byte",
+        Literal::Number(number) if !is_plain_number(number) => "the default is not a plain number",
+        _ => return Ok(()),
+    };
+    Err(PlanError::InvalidLiteral { object: object.to_owned(), reason: reason.to_owned() })
+}
+
+/// `-12`, `3.5`, `1e9`, `-0.25E-3`: digits with an optional sign, point and exponent.
+fn is_plain_number(text: &str) -> bool {
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((m, e)) => (m, Some(e.strip_prefix(['-', '+']).unwrap_or(e))),
+        None => (unsigned, None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some((int, frac)) => digits(int) && digits(frac),
+        None => digits(mantissa),
+    };
+    mantissa_ok && exponent.is_none_or(digits)
+}
+
+/// On PostgreSQL, tables, indexes (including those behind primary keys and unique
+/// constraints) and sequences share one namespace.
+fn unique_relation_names(schema: &Schema) -> Result<(), PlanError> {
+    let mut claims: Vec<(Option<&str>, &str, String)> = Vec::new();
+    for table in &schema.tables {
+        let ns = table.name.schema.as_deref();
+        claims.push((ns, &table.name.name, format!("table {}", table.name)));
+        if let Some(pk) = &table.primary_key {
+            claims.push((ns, &pk.name, format!("primary key of {}", table.name)));
+        }
+        for unique in &table.uniques {
+            claims.push((ns, &unique.name, format!("unique constraint on {}", table.name)));
+        }
+        for index in &table.indexes {
+            claims.push((ns, &index.name, format!("index on {}", table.name)));
+        }
+    }
+    for sequence in &schema.sequences {
+        let ns = sequence.name.schema.as_deref();
+        claims.push((ns, &sequence.name.name, format!("sequence {}", sequence.name)));
+    }
+    let mut owners: BTreeMap<(Option<&str>, &str), &str> = BTreeMap::new();
+    for (namespace, name, owner) in &claims {
+        if let Some(first) = owners.insert((*namespace, name), owner) {
+            return Err(PlanError::InvalidIdentifier {
+                object: owner.clone(),
+                name: (*name).to_owned(),
+                reason: format!(
+                    "{first} already uses this name in the same namespace: name one of them explicitly"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_plain_number;
+
+    #[test]
+    fn plain_numbers() {
+        for ok in ["0", "-12", "3.5", "1e9", "-0.25E-3"] {
+            assert!(is_plain_number(ok), "{ok}");
+        }
+        for bad in ["", "-", "1.", ".5", "1e", "1;DROP", "0x10", "1 "] {
+            assert!(!is_plain_number(bad), "{bad}");
+        }
+    }
+}
