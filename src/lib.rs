@@ -1,1 +1,62 @@
+//! # dataflow
+//!
+//! Keeps a relational database in step with your Rust structs. Annotate structs with
+//! `#[derive(Model)]`; dataflow diffs them against the database, rates every change
+//! SAFE / MEDIUM / HIGH, previews it, applies it with a rollback for every step, and
+//! records it.
+//!
+//! ```
+//! use dataflow::{model, plan_offline, schema_of, Dialect, Model, PlanOptions, Schema};
+//!
+//! #[derive(Model)]
+//! #[dataflow(table = "users")]
+//! struct User {
+//!     #[dataflow(primary_key, auto)]
+//!     id: i64,
+//!     #[dataflow(unique, max_length = 255)]
+//!     email: String,
+//!     phone: Option<String>,
+//! }
+//!
+//! let desired = schema_of(&[model::<User>()]).unwrap();
+//! let plan = plan_offline(&Schema::default(), &desired, Dialect::Postgres, &PlanOptions::default()).unwrap();
+//! assert_eq!(plan.steps.len(), 1); // CREATE TABLE "users" (…)
+//! println!("{plan}");
+//! ```
+//!
+//! ## The derive's attributes
+//!
+//! Struct level: `table = "…"` (default: the struct name in snake_case), `schema = "…"`,
+//! `renamed_from = "old_table"`, `comment = "…"`, `primary_key(columns("a", "b"))` (composite key),
+//! `index(columns("a", "b"), name = "…", unique, method = "gin", predicate = "a > 0")`,
+//! `unique(columns("a", "b"), name = "…")`, `check = "price >= 0"` (repeatable).
+//!
+//! Field level: `column = "…"`, `primary_key`, `auto` (identity), `unique`, `index`,
+//! `max_length = 255` (varchar), `default = <literal>` (STATIC), `default_sql = "now()"`
+//! (FUNCTION), `sql_type = "numeric(10,2)"`, `references = "table.column"` (or
+//! `"schema.table.column"`; without a schema the model's own), `on_delete` / `on_update`
+//! (`"cascade"`, `"restrict"`, `"set null"`, `"set default"`, `"no action"`), `check = "…"`,
+//! `comment = "…"`, `renamed_from = "old_name"`, `skip`, and one backfill for existing rows:
+//! `backfill = "expr"` (COMPUTED), `backfill_case(when("cond", "value"), else = "value")`
+//! (CONDITIONAL), `backfill_sequence(start = 1000, step = 1)` (SEQUENCE),
+//! `backfill_fk(value = 1)` or `backfill_fk(table = "orgs", where = "name = 'default'")`
+//! (FOREIGN KEY).
+//!
+//! Unknown or repeated keys are compile errors, all reported at once.
 
+pub use dataflow_derive::{DbEnum, Model};
+pub use dataflow_schema::{
+    apply, assess, diff, model, plan_offline, schema_checksum, schema_of, ApplyError,
+    Assessment, Backfill, Change, CheckConstraint, Column, ColumnType, DefaultExpr, Dialect,
+    EnumType, FkAction, ForeignKey, Hazard, Identity, Index, IndexMethod, IndexPart, Json,
+    Literal, LockLevel, ModelDef, ModelError, Operation, Plan, PlanError, PlanOptions,
+    PrimaryKey, QualifiedName, RiskLevel, Rollback, Schema, Sequence, SqlType, Step, Table,
+    TableStats, UniqueConstraint,
+};
+pub use dataflow_schema::{DbEnum, Model};
+
+/// The pure layer, for everything not re-exported at the top (dialects, naming, risk).
+pub use dataflow_schema as schema;
+
+#[doc(hidden)]
+pub use dataflow_schema::__private;
