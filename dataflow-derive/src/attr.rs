@@ -294,14 +294,23 @@ impl FieldAttrs {
                     comment.set(&path, get_str(&meta)?.value());
                 } else if path == RENAMED_FROM {
                     renamed_from.set(&path, nonempty_str(cx, &meta)?);
-                } else if path == BACKFILL {
-                    backfill.set(&path, BackfillAttr::Computed(nonempty_str(cx, &meta)?.value()));
-                } else if path == BACKFILL_CASE {
-                    backfill.set(&path, parse_backfill_case(cx, &meta)?);
-                } else if path == BACKFILL_SEQUENCE {
-                    backfill.set(&path, parse_backfill_sequence(cx, &meta)?);
-                } else if path == BACKFILL_FK {
-                    if let Some(strategy) = parse_backfill_fk(cx, &meta)? {
+                } else if [BACKFILL, BACKFILL_CASE, BACKFILL_SEQUENCE, BACKFILL_FK].iter().any(|k| path == *k) {
+                    let strategy = if path == BACKFILL {
+                        Some(BackfillAttr::Computed(nonempty_str(cx, &meta)?.value()))
+                    } else if path == BACKFILL_CASE {
+                        Some(parse_backfill_case(cx, &meta)?)
+                    } else if path == BACKFILL_SEQUENCE {
+                        Some(parse_backfill_sequence(cx, &meta)?)
+                    } else {
+                        parse_backfill_fk(cx, &meta)?
+                    };
+                    if backfill.value.is_some() {
+                        let first = backfill.tokens.to_string();
+                        cx.error_spanned_by(&path, format!(
+                            "a field has one backfill strategy: `{}` conflicts with `{first}`",
+                            path.to_token_stream()
+                        ));
+                    } else if let Some(strategy) = strategy {
                         backfill.set(&path, strategy);
                     }
                 } else {

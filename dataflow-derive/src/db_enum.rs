@@ -16,7 +16,7 @@ pub fn derive_db_enum(input: &DeriveInput) -> TokenStream {
     let parsed = parse(&cx, input);
     match (cx.check(), parsed) {
         (Ok(()), Some(parsed)) => expand(input, parsed),
-        (Err(errors), _) => fallback::db_enum(&input.ident, errors),
+        (Err(errors), _) => fallback::db_enum(input, errors),
         (Ok(()), None) => unreachable!("a failed parse always records an error"),
     }
 }

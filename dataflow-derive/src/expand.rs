@@ -19,7 +19,7 @@ pub fn derive_model(input: &DeriveInput) -> TokenStream {
     }
     match (cx.check(), container) {
         (Ok(()), Some(container)) => expand(&container),
-        (Err(errors), _) => fallback::model(&input.ident, errors),
+        (Err(errors), _) => fallback::model(input, errors),
         (Ok(()), None) => unreachable!("a missing container always records an error"),
     }
 }

@@ -3,14 +3,16 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use syn::Ident;
+use syn::DeriveInput;
 
-pub fn model(ident: &Ident, errors: syn::Error) -> TokenStream {
+pub fn model(input: &DeriveInput, errors: syn::Error) -> TokenStream {
     let errors = errors.to_compile_error();
+    let ident = &input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     quote! {
         #errors
         const _: () = {
-            impl ::dataflow::__private::Model for #ident {
+            impl #impl_generics ::dataflow::__private::Model for #ident #ty_generics #where_clause {
                 fn table() -> ::dataflow::__private::Table {
                     ::core::unimplemented!()
                 }
@@ -19,12 +21,14 @@ pub fn model(ident: &Ident, errors: syn::Error) -> TokenStream {
     }
 }
 
-pub fn db_enum(ident: &Ident, errors: syn::Error) -> TokenStream {
+pub fn db_enum(input: &DeriveInput, errors: syn::Error) -> TokenStream {
     let errors = errors.to_compile_error();
+    let ident = &input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     quote! {
         #errors
         const _: () = {
-            impl ::dataflow::__private::SqlType for #ident {
+            impl #impl_generics ::dataflow::__private::SqlType for #ident #ty_generics #where_clause {
                 fn column_type() -> ::dataflow::__private::ColumnType {
                     ::core::unimplemented!()
                 }

@@ -1,0 +1,9 @@
+use dataflow_derive::Model;
+
+#[derive(Model)]
+enum Status {
+    Active,
+    Banned,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use dataflow_derive::Model;
+
+#[derive(Model)]
+struct UserId(i64);
+
+fn main() {}
