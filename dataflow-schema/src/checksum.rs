@@ -49,15 +49,17 @@ pub fn sha256_hex(text: &str) -> String {
     Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The checksum of a schema's *shape*: statistics, rename hints and backfill rules are
-/// left out, so a live database and the models it was migrated to have the same
-/// checksum, and a changed row estimate does not make a reviewed plan stale.
+/// The checksum of a schema's *shape*, as the differ sees it: statistics, rename hints,
+/// backfill rules and column order are left out, so a live database and the models it
+/// was migrated to have the same checksum, and a changed row estimate does not make a
+/// reviewed plan stale.
 pub fn schema_checksum(schema: &Schema) -> String {
     let mut shape = schema.clone();
     shape.canonicalize();
     for table in &mut shape.tables {
         table.stats = None;
         table.renamed_from.clear();
+        table.columns.sort_by(|a, b| a.name.cmp(&b.name));
         for column in &mut table.columns {
             column.renamed_from.clear();
             column.backfill = None;

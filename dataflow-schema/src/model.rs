@@ -262,7 +262,7 @@ pub enum Identity {
 
 /// A column type, rendered per dialect.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "lowercase")]
 pub enum ColumnType {
     /// 16-bit integer.
     SmallInt,

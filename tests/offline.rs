@@ -1,0 +1,14 @@
+//! The offline path (no database): models → desired schema → plan, snapshot-tested.
+//! One test binary; each module is one concern.
+
+// The models here are declarations: their fields are never read.
+#![allow(dead_code)]
+
+mod offline {
+    pub mod support;
+
+    mod determinism;
+    mod evolutions;
+    mod quoting;
+    mod workflow;
+}
