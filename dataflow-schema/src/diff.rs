@@ -45,8 +45,23 @@ pub fn diff(current: &Schema, desired: &Schema) -> Vec<Change> {
         }
     }
     push_foreign_key_rebuilds(&mut changes, current, desired, &renamed);
+    restore_pre_rename_names(&mut changes, &pairs);
     sort_changes(&mut changes);
     changes
+}
+
+/// Foreign keys are dropped before any table or column is renamed (see `Phase`), so a
+/// dropped key names its table, columns and target as they are *before* the renames —
+/// which is also what its rollback must re-create.
+fn restore_pre_rename_names(changes: &mut [Change], pairs: &[(&Table, &Table)]) {
+    for change in changes {
+        let Change::DropForeignKey { table, foreign_key } = change else { continue };
+        let Some((current, _)) = pairs.iter().find(|(_, d)| d.name == *table) else { continue };
+        if let Some(original) = current.foreign_keys.iter().find(|fk| fk.name == foreign_key.name) {
+            *foreign_key = original.clone();
+        }
+        *table = current.name.clone();
+    }
 }
 
 /// Pairs each desired table with its current table: by name, else by the first
@@ -502,10 +517,21 @@ fn push_foreign_key_rebuilds(
                 continue;
             }
             changes.push(Change::DropForeignKey { table: owner.clone(), foreign_key: fk.clone() });
-            let wanted = desired.table(&owner).and_then(|t| t.foreign_keys.iter().find(|f| f.name == fk.name));
+            // A rename of this key (same definition, new name) cannot run once it is
+            // dropped: re-add it under its new name instead.
+            let renamed_to = changes.iter().position(|c| {
+                matches!(c, Change::RenameConstraint { table: t, from, .. } if *t == owner && *from == fk.name)
+            });
+            let wanted_name = match renamed_to.map(|i| changes.remove(i)) {
+                Some(Change::RenameConstraint { to, .. }) => to,
+                _ => fk.name.clone(),
+            };
+            let wanted = desired
+                .table(&owner)
+                .and_then(|t| t.foreign_keys.iter().find(|f| f.name == wanted_name));
             let already_added = changes.iter().any(|c| {
                 matches!(c, Change::AddForeignKey { table: t, foreign_key }
-                    if *t == owner && foreign_key.name == fk.name)
+                    if *t == owner && foreign_key.name == wanted_name)
             });
             if let (Some(wanted), false) = (wanted, already_added) {
                 changes.push(Change::AddForeignKey { table: owner, foreign_key: wanted.clone() });

@@ -150,6 +150,12 @@ pub fn plan_offline(
 ) -> Result<Plan, PlanError> {
     validate_schema(desired, dialect)?;
     let changes = diff(current, desired);
+    let created: Vec<QualifiedName> = changes
+        .iter()
+        .filter(|c| matches!(c, Change::CreateTable(_)))
+        .map(|c| c.subject().clone())
+        .collect();
+    let creates: Vec<&QualifiedName> = created.iter().collect();
     let mut steps = Vec::with_capacity(changes.len());
     let mut group = 0;
     let mut last_group_key: Option<(Phase, &QualifiedName)> = None;
@@ -159,7 +165,10 @@ pub fn plan_offline(
         let rendered = match dialect {
             Dialect::Postgres => postgres::render::render(change),
         };
-        let risk = assess(change, stats, dialect);
+        let mut risk = assess(change, stats, dialect);
+        if creates.contains(&change.subject()) && !matches!(change, Change::CreateTable(_)) {
+            risk = on_new_table(risk);
+        }
         let key = (change.phase(), change.subject());
         if last_group_key != Some(key) {
             group += 1;
@@ -191,6 +200,18 @@ pub fn plan_offline(
         changes,
         steps,
     })
+}
+
+/// A table this plan creates is empty when its indexes and keys are added: what would
+/// scan or block on a populated table is SAFE here, and cannot fail on data.
+fn on_new_table(mut risk: Assessment) -> Assessment {
+    if risk.level == RiskLevel::Medium && (risk.lock_bound || risk.can_fail_on_data) {
+        risk.level = RiskLevel::Safe;
+        risk.lock_bound = false;
+        risk.can_fail_on_data = false;
+        risk.reasons.push("the table is created empty by this plan: nothing to scan or block".into());
+    }
+    risk
 }
 
 /// What the plan checksum covers: what runs, in which grouping.
@@ -423,7 +444,7 @@ fn risk_cell(step: &Step) -> String {
     if step.risk.policy_level() > step.risk.level {
         text.push_str(" (needs confirmation: correctness)");
     }
-    if let Some(rows) = step.risk.estimated_rows {
+    if let Some(rows) = step.risk.estimated_rows.filter(|rows| *rows > 0) {
         text.push_str(&format!(" ~{rows} rows"));
     }
     text
