@@ -45,7 +45,10 @@ where
             ExitCode::from(EXIT_OK)
         }
         Some("-V" | "--version") => {
-            print(&mut std::io::stdout(), &format!("dataflow {}\n", env!("CARGO_PKG_VERSION")));
+            print(
+                &mut std::io::stdout(),
+                &format!("dataflow {}\n", env!("CARGO_PKG_VERSION")),
+            );
             ExitCode::from(EXIT_OK)
         }
         Some(command) => {

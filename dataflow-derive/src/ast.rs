@@ -35,27 +35,41 @@ impl<'a> Container<'a> {
             },
             Data::Enum(data) => {
                 cx.error_spanned_by(
-                    &data.enum_token,
+                    data.enum_token,
                     "#[derive(Model)] is for structs; for an enum stored in a column use #[derive(DbEnum)]",
                 );
                 return None;
             }
             Data::Union(data) => {
-                cx.error_spanned_by(&data.union_token, "#[derive(Model)] is for structs with named fields");
+                cx.error_spanned_by(
+                    data.union_token,
+                    "#[derive(Model)] is for structs with named fields",
+                );
                 return None;
             }
         };
         if !input.generics.params.is_empty() {
-            cx.error_spanned_by(&input.generics, "#[derive(Model)] does not support generic structs: a table has one fixed shape");
+            cx.error_spanned_by(
+                &input.generics,
+                "#[derive(Model)] does not support generic structs: a table has one fixed shape",
+            );
         }
         let fields = fields
             .iter()
             .filter_map(|field| {
                 let ident = field.ident.as_ref()?;
-                Some(Field { ident, ty: &field.ty, attrs: FieldAttrs::from_ast(cx, &field.attrs) })
+                Some(Field {
+                    ident,
+                    ty: &field.ty,
+                    attrs: FieldAttrs::from_ast(cx, &field.attrs),
+                })
             })
             .collect();
-        Some(Container { ident: &input.ident, attrs, fields })
+        Some(Container {
+            ident: &input.ident,
+            attrs,
+            fields,
+        })
     }
 
     /// `table = "…"`, or the struct name in snake_case.
@@ -113,7 +127,9 @@ pub fn option_inner(ty: &Type) -> Option<&Type> {
     if segment.ident != "Option" {
         return None;
     }
-    let PathArguments::AngleBracketed(args) = &segment.arguments else { return None };
+    let PathArguments::AngleBracketed(args) = &segment.arguments else {
+        return None;
+    };
     match args.args.first()? {
         GenericArgument::Type(inner) if args.args.len() == 1 => Some(inner),
         _ => None,
@@ -126,7 +142,8 @@ pub fn snake_case(name: &str) -> String {
     let mut out = String::new();
     for (i, &c) in chars.iter().enumerate() {
         if c.is_uppercase() {
-            let prev_lower = i > 0 && (chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit());
+            let prev_lower =
+                i > 0 && (chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit());
             let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
             let prev_upper = i > 0 && chars[i - 1].is_uppercase();
             if i > 0 && (prev_lower || (prev_upper && next_lower)) && !out.ends_with('_') {

@@ -31,7 +31,10 @@ fn check_skip_is_alone(cx: &Ctxt, cont: &Container) {
             } else {
                 ""
             };
-            cx.error_spanned_by(tokens, format!("`{key}` cannot be combined with `skip`{hint}"));
+            cx.error_spanned_by(
+                tokens,
+                format!("`{key}` cannot be combined with `skip`{hint}"),
+            );
         }
     }
 }
@@ -56,34 +59,53 @@ fn check_one_primary_key(cx: &Ctxt, cont: &Container) {
         if cont.attrs.primary_key.is_set() {
             cx.error_spanned_by(
                 &cont.attrs.primary_key.tokens,
-                format!("the struct-level primary key conflicts with `primary_key` on field `{}`", first.ident),
+                format!(
+                    "the struct-level primary key conflicts with `primary_key` on field `{}`",
+                    first.ident
+                ),
             );
         }
     }
-    for field in cont.columns().filter(|f| f.attrs.primary_key.is_set() && f.attrs.unique.is_set()) {
-        cx.error_spanned_by(&field.attrs.unique.tokens, "`unique` is redundant on a primary key");
+    for field in cont
+        .columns()
+        .filter(|f| f.attrs.primary_key.is_set() && f.attrs.unique.is_set())
+    {
+        cx.error_spanned_by(
+            &field.attrs.unique.tokens,
+            "`unique` is redundant on a primary key",
+        );
     }
 }
 
 fn check_primary_key_not_nullable(cx: &Ctxt, cont: &Container) {
-    for field in cont.columns().filter(|f| f.attrs.primary_key.is_set() && f.is_option()) {
+    for field in cont
+        .columns()
+        .filter(|f| f.attrs.primary_key.is_set() && f.is_option())
+    {
         cx.error_spanned_by(
             field.ty,
-            format!("primary key `{}` cannot be an Option: primary key columns are NOT NULL", field.ident),
+            format!(
+                "primary key `{}` cannot be an Option: primary key columns are NOT NULL",
+                field.ident
+            ),
         );
     }
 }
 
 fn check_auto_is_integer(cx: &Ctxt, cont: &Container) {
     for field in cont.columns().filter(|f| f.attrs.auto.is_set()) {
-        let integer = field.value_type_name().is_some_and(|n| INTEGER_TYPES.contains(&n.as_str()));
+        let integer = field
+            .value_type_name()
+            .is_some_and(|n| INTEGER_TYPES.contains(&n.as_str()));
         if !integer || field.is_option() {
             cx.error_spanned_by(
                 &field.attrs.auto.tokens,
                 format!(
                     "`auto` needs an integer field (i16, i32 or i64), but `{}` is `{}`",
                     field.ident,
-                    quote::ToTokens::to_token_stream(field.ty).to_string().replace(' ', "")
+                    quote::ToTokens::to_token_stream(field.ty)
+                        .to_string()
+                        .replace(' ', "")
                 ),
             );
         }
@@ -104,7 +126,10 @@ fn check_max_length_is_text(cx: &Ctxt, cont: &Container) {
         } else if !is_string(field) {
             cx.error_spanned_by(
                 &field.attrs.max_length.tokens,
-                format!("`max_length` applies to String fields only; `{}` is not a String", field.ident),
+                format!(
+                    "`max_length` applies to String fields only; `{}` is not a String",
+                    field.ident
+                ),
             );
         }
     }
@@ -113,8 +138,12 @@ fn check_max_length_is_text(cx: &Ctxt, cont: &Container) {
 /// A literal default must fit the field's Rust type where the macro can tell.
 fn check_default_matches_type(cx: &Ctxt, cont: &Container) {
     for field in cont.columns() {
-        let Some(default) = &field.attrs.default.value else { continue };
-        let Some(type_name) = field.value_type_name() else { continue };
+        let Some(default) = &field.attrs.default.value else {
+            continue;
+        };
+        let Some(type_name) = field.value_type_name() else {
+            continue;
+        };
         let expected = match type_name.as_str() {
             "bool" => Some("a bool"),
             "String" => Some("a string"),
@@ -122,14 +151,14 @@ fn check_default_matches_type(cx: &Ctxt, cont: &Container) {
             name if FLOAT_TYPES.contains(&name) => Some("a number"),
             _ => None,
         };
-        let fits = match (expected, default) {
-            (None, _) => true,
-            (Some("a bool"), DefaultLit::Bool(_))
-            | (Some("a string"), DefaultLit::Str(_))
-            | (Some("an integer"), DefaultLit::Int(_))
-            | (Some("a number"), DefaultLit::Int(_) | DefaultLit::Float(_)) => true,
-            _ => false,
-        };
+        let fits = matches!(
+            (expected, default),
+            (None, _)
+                | (Some("a bool"), DefaultLit::Bool(_))
+                | (Some("a string"), DefaultLit::Str(_))
+                | (Some("an integer"), DefaultLit::Int(_))
+                | (Some("a number"), DefaultLit::Int(_) | DefaultLit::Float(_))
+        );
         if !fits && !field.attrs.sql_type.is_set() {
             cx.error_spanned_by(
                 &field.attrs.default.tokens,
@@ -152,8 +181,13 @@ fn check_one_default(cx: &Ctxt, cont: &Container) {
                 "`default` and `default_sql` both set: keep one (a literal, or an SQL expression)",
             );
         }
-        if field.attrs.auto.is_set() && (field.attrs.default.is_set() || field.attrs.default_sql.is_set()) {
-            cx.error_spanned_by(&field.attrs.auto.tokens, "an `auto` column generates its values: remove the default");
+        if field.attrs.auto.is_set()
+            && (field.attrs.default.is_set() || field.attrs.default_sql.is_set())
+        {
+            cx.error_spanned_by(
+                &field.attrs.auto.tokens,
+                "an `auto` column generates its values: remove the default",
+            );
         }
     }
 }
@@ -174,7 +208,10 @@ fn check_references(cx: &Ctxt, cont: &Container) {
             None => {
                 for action in [&field.attrs.on_delete, &field.attrs.on_update] {
                     if action.is_set() {
-                        cx.error_spanned_by(&action.tokens, "needs `references = \"table.column\"` on the same field");
+                        cx.error_spanned_by(
+                            &action.tokens,
+                            "needs `references = \"table.column\"` on the same field",
+                        );
                     }
                 }
             }
@@ -210,7 +247,10 @@ fn check_struct_level_columns(cx: &Ctxt, cont: &Container) {
     }
     for (kind, span, columns) in lists {
         if columns.is_empty() {
-            cx.syn_error(syn::Error::new(span, format!("{kind}(columns()) is empty: name at least one column")));
+            cx.syn_error(syn::Error::new(
+                span,
+                format!("{kind}(columns()) is empty: name at least one column"),
+            ));
         }
         for column in columns {
             let name = column.value();
@@ -218,7 +258,12 @@ fn check_struct_level_columns(cx: &Ctxt, cont: &Container) {
                 let field_hint = cont
                     .columns()
                     .find(|f| f.ident == name.as_str())
-                    .map(|f| format!(" (field `{name}` is stored as column `{}`)", f.column_name()))
+                    .map(|f| {
+                        format!(
+                            " (field `{name}` is stored as column `{}`)",
+                            f.column_name()
+                        )
+                    })
                     .unwrap_or_default();
                 cx.error_spanned_by(
                     column,

@@ -9,7 +9,14 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{Data, DeriveInput, Fields, LitStr};
 
-const RENAME_RULES: &[&str] = &["snake_case", "lowercase", "UPPERCASE", "SCREAMING_SNAKE_CASE", "kebab-case", "PascalCase"];
+const RENAME_RULES: &[&str] = &[
+    "snake_case",
+    "lowercase",
+    "UPPERCASE",
+    "SCREAMING_SNAKE_CASE",
+    "kebab-case",
+    "PascalCase",
+];
 
 pub fn derive_db_enum(input: &DeriveInput) -> TokenStream {
     let cx = Ctxt::new();
@@ -52,7 +59,14 @@ fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<Parsed> {
             } else if path == RENAME_ALL {
                 let rule: LitStr = meta.value()?.parse()?;
                 if !RENAME_RULES.contains(&rule.value().as_str()) {
-                    cx.error_spanned_by(&rule, format!("unknown rename_all rule {:?}; expected one of: {}", rule.value(), RENAME_RULES.join(", ")));
+                    cx.error_spanned_by(
+                        &rule,
+                        format!(
+                            "unknown rename_all rule {:?}; expected one of: {}",
+                            rule.value(),
+                            RENAME_RULES.join(", ")
+                        ),
+                    );
                 }
                 rename_all.set(&path, rule.value());
             } else {
@@ -65,14 +79,26 @@ fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<Parsed> {
         }
     }
     let Data::Enum(data) = &input.data else {
-        cx.error_spanned_by(&input.ident, "#[derive(DbEnum)] is for enums with unit variants; use #[derive(Model)] for a struct");
+        cx.error_spanned_by(
+            &input.ident,
+            "#[derive(DbEnum)] is for enums with unit variants; use #[derive(Model)] for a struct",
+        );
         return None;
     };
-    let rule = rename_all.get().value.unwrap_or_else(|| "snake_case".to_owned());
+    let rule = rename_all
+        .get()
+        .value
+        .unwrap_or_else(|| "snake_case".to_owned());
     let mut variants = Vec::new();
     for variant in &data.variants {
         if !matches!(variant.fields, Fields::Unit) {
-            cx.error_spanned_by(&variant.fields, format!("variant `{}` has fields; an SQL enum value carries no data", variant.ident));
+            cx.error_spanned_by(
+                &variant.fields,
+                format!(
+                    "variant `{}` has fields; an SQL enum value carries no data",
+                    variant.ident
+                ),
+            );
         }
         let mut rename = Attr::none(cx, RENAME);
         for attr in variant.attrs.iter().filter(|a| a.path() == DATAFLOW) {
@@ -89,9 +115,18 @@ fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<Parsed> {
                 cx.syn_error(err);
             }
         }
-        let value = rename.get().value.unwrap_or_else(|| apply_rule(&rule, &variant.ident.to_string()));
+        let value = rename
+            .get()
+            .value
+            .unwrap_or_else(|| apply_rule(&rule, &variant.ident.to_string()));
         if let Some((first, _)) = variants.iter().find(|(_, v)| *v == value) {
-            cx.error_spanned_by(&variant.ident, format!("variants `{first}` and `{}` are both stored as {value:?}", variant.ident));
+            cx.error_spanned_by(
+                &variant.ident,
+                format!(
+                    "variants `{first}` and `{}` are both stored as {value:?}",
+                    variant.ident
+                ),
+            );
         }
         variants.push((variant.ident.clone(), value));
     }
@@ -99,7 +134,10 @@ fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<Parsed> {
         cx.error_spanned_by(&input.ident, "an SQL enum needs at least one variant");
     }
     Some(Parsed {
-        name: name.get().value.unwrap_or_else(|| snake_case(&input.ident.to_string())),
+        name: name
+            .get()
+            .value
+            .unwrap_or_else(|| snake_case(&input.ident.to_string())),
         schema: schema.get().value,
         variants,
     })

@@ -39,17 +39,27 @@ fn option_string(value: Option<&str>) -> TokenStream {
 fn expand(cont: &Container) -> TokenStream {
     let ident = cont.ident;
     let table_name = cont.table_name();
-    let schema = option_string(cont.attrs.schema.value.as_ref().map(|s| s.value()).as_deref());
+    let schema = option_string(
+        cont.attrs
+            .schema
+            .value
+            .as_ref()
+            .map(|s| s.value())
+            .as_deref(),
+    );
     let columns = cont.columns().map(|field| column(cont, field));
     let mut extras = Vec::new();
     for field in cont.columns() {
         extras.push(field_constraints(cont, field));
     }
     extras.push(struct_constraints(cont));
-    let enums = cont.columns().filter(|f| !f.attrs.sql_type.is_set()).map(|field| {
-        let ty = field.ty;
-        quote_spanned!(ty.span()=> enums.extend(<#ty as __df::SqlType>::enum_type());)
-    });
+    let enums = cont
+        .columns()
+        .filter(|f| !f.attrs.sql_type.is_set())
+        .map(|field| {
+            let ty = field.ty;
+            quote_spanned!(ty.span()=> enums.extend(<#ty as __df::SqlType>::enum_type());)
+        });
     quote! {
         #[automatically_derived]
         const _: () = {
@@ -101,8 +111,9 @@ fn column(cont: &Container, field: &Field) -> TokenStream {
             let lit = literal(lit);
             settings.push(quote!(column.default = __df::Some(__df::DefaultExpr::Literal(#lit));));
         }
-        (None, Some(sql)) => settings
-            .push(quote!(column.default = __df::Some(__df::DefaultExpr::Sql(__df::String::from(#sql)));)),
+        (None, Some(sql)) => settings.push(
+            quote!(column.default = __df::Some(__df::DefaultExpr::Sql(__df::String::from(#sql)));),
+        ),
         (None, None) => {}
     }
     if attrs.auto.is_set() {
@@ -129,7 +140,9 @@ fn column(cont: &Container, field: &Field) -> TokenStream {
 fn literal(lit: &DefaultLit) -> TokenStream {
     match lit {
         DefaultLit::Bool(b) => quote!(__df::Literal::Bool(#b)),
-        DefaultLit::Int(n) | DefaultLit::Float(n) => quote!(__df::Literal::Number(__df::String::from(#n))),
+        DefaultLit::Int(n) | DefaultLit::Float(n) => {
+            quote!(__df::Literal::Number(__df::String::from(#n)))
+        }
         DefaultLit::Str(s) => quote!(__df::Literal::Text(__df::String::from(#s))),
     }
 }
@@ -163,12 +176,18 @@ fn backfill_tokens(cont: &Container, field: &Field, backfill: &BackfillAttr) -> 
                 otherwise: #otherwise,
             })
         }
-        BackfillAttr::Sequence { start, step } => quote!(__df::Backfill::Sequence { start: #start, step: #step }),
+        BackfillAttr::Sequence { start, step } => {
+            quote!(__df::Backfill::Sequence { start: #start, step: #step })
+        }
         BackfillAttr::FkValue(value) => {
             let value = literal(value);
             quote!(__df::Backfill::ForeignKeyValue(#value))
         }
-        BackfillAttr::FkLookup { table, filter, column } => {
+        BackfillAttr::FkLookup {
+            table,
+            filter,
+            column,
+        } => {
             let table = qualified_table(cont, table);
             // The looked-up column defaults to the one `references` names, else `id`.
             let column = column.clone().unwrap_or_else(|| {
@@ -219,7 +238,10 @@ fn field_constraints(cont: &Container, field: &Field) -> TokenStream {
     if let Some(target) = &attrs.references.value {
         let (ref_table, ref_column) = reference_parts(cont, &target.value());
         let action = |value: Option<&&str>| {
-            let variant = syn::Ident::new(value.copied().unwrap_or("NoAction"), proc_macro2::Span::call_site());
+            let variant = syn::Ident::new(
+                value.copied().unwrap_or("NoAction"),
+                proc_macro2::Span::call_site(),
+            );
             quote!(__df::FkAction::#variant)
         };
         let on_delete = action(attrs.on_delete.value.as_ref());
@@ -269,14 +291,18 @@ fn struct_constraints(cont: &Container) -> TokenStream {
         let parts = index.columns.iter().map(|c| c.value());
         let unique = index.unique;
         let method = syn::Ident::new(
-            &match index.method.as_ref().map(|m| m.value().to_ascii_lowercase()).as_deref() {
+            match index
+                .method
+                .as_ref()
+                .map(|m| m.value().to_ascii_lowercase())
+                .as_deref()
+            {
                 Some("hash") => "Hash",
                 Some("gin") => "Gin",
                 Some("gist") => "Gist",
                 Some("brin") => "Brin",
                 _ => "Btree",
-            }
-            .to_owned(),
+            },
             proc_macro2::Span::call_site(),
         );
         let predicate = option_string(index.predicate.as_deref());

@@ -409,7 +409,12 @@ impl Change {
     /// table's group (drops before adds, so names and columns are free again; column
     /// changes before the constraints and indexes that use them), then object name.
     pub fn sort_key(&self) -> (Phase, &QualifiedName, Operation, &str) {
-        (self.phase(), self.subject(), self.operation(), self.object_name())
+        (
+            self.phase(),
+            self.subject(),
+            self.operation(),
+            self.object_name(),
+        )
     }
 }
 

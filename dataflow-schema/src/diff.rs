@@ -40,7 +40,10 @@ pub fn diff(current: &Schema, desired: &Schema) -> Vec<Change> {
             created.stats = None;
             changes.push(Change::CreateTable(created));
             for foreign_key in foreign_keys {
-                changes.push(Change::AddForeignKey { table: desired_table.name.clone(), foreign_key });
+                changes.push(Change::AddForeignKey {
+                    table: desired_table.name.clone(),
+                    foreign_key,
+                });
             }
         }
     }
@@ -55,9 +58,17 @@ pub fn diff(current: &Schema, desired: &Schema) -> Vec<Change> {
 /// which is also what its rollback must re-create.
 fn restore_pre_rename_names(changes: &mut [Change], pairs: &[(&Table, &Table)]) {
     for change in changes {
-        let Change::DropForeignKey { table, foreign_key } = change else { continue };
-        let Some((current, _)) = pairs.iter().find(|(_, d)| d.name == *table) else { continue };
-        if let Some(original) = current.foreign_keys.iter().find(|fk| fk.name == foreign_key.name) {
+        let Change::DropForeignKey { table, foreign_key } = change else {
+            continue;
+        };
+        let Some((current, _)) = pairs.iter().find(|(_, d)| d.name == *table) else {
+            continue;
+        };
+        if let Some(original) = current
+            .foreign_keys
+            .iter()
+            .find(|fk| fk.name == foreign_key.name)
+        {
             *foreign_key = original.clone();
         }
         *table = current.name.clone();
@@ -99,7 +110,9 @@ fn push_enum_changes(changes: &mut Vec<Change>, current: &Schema, desired: &Sche
                     .tables
                     .iter()
                     .flat_map(|t| t.columns.iter().map(move |c| (t, c)))
-                    .filter(|(_, c)| c.ty == crate::model::ColumnType::Enum(desired_enum.name.clone()))
+                    .filter(|(_, c)| {
+                        c.ty == crate::model::ColumnType::Enum(desired_enum.name.clone())
+                    })
                     .map(|(t, c)| (t.name.clone(), c.name.clone(), c.default.clone()))
                     .collect();
                 changes.push(Change::AlterEnum {
@@ -120,12 +133,18 @@ fn push_enum_changes(changes: &mut Vec<Change>, current: &Schema, desired: &Sche
 
 fn push_sequence_changes(changes: &mut Vec<Change>, current: &Schema, desired: &Schema) {
     for desired_seq in &desired.sequences {
-        match current.sequences.iter().find(|s| s.name == desired_seq.name) {
+        match current
+            .sequences
+            .iter()
+            .find(|s| s.name == desired_seq.name)
+        {
             None => changes.push(Change::CreateSequence(desired_seq.clone())),
-            Some(current_seq) if current_seq != desired_seq => changes.push(Change::AlterSequence {
-                from: current_seq.clone(),
-                to: desired_seq.clone(),
-            }),
+            Some(current_seq) if current_seq != desired_seq => {
+                changes.push(Change::AlterSequence {
+                    from: current_seq.clone(),
+                    to: desired_seq.clone(),
+                })
+            }
             Some(_) => {}
         }
     }
@@ -233,7 +252,10 @@ fn push_table_changes(
 ) {
     let name = &desired.name;
     if current.name != desired.name {
-        changes.push(Change::RenameTable { from: current.name.clone(), to: name.clone() });
+        changes.push(Change::RenameTable {
+            from: current.name.clone(),
+            to: name.clone(),
+        });
     }
     let columns = match_columns(current, desired);
     let projected = project_renames(current, name, &columns, renamed_table, all_pairs);
@@ -241,7 +263,10 @@ fn push_table_changes(
 
     for current_column in &current.columns {
         if !columns.iter().any(|(c, _)| c.name == current_column.name) {
-            changes.push(Change::DropColumn { table: name.clone(), column: current_column.clone() });
+            changes.push(Change::DropColumn {
+                table: name.clone(),
+                column: current_column.clone(),
+            });
         }
     }
     for desired_column in &desired.columns {
@@ -321,7 +346,10 @@ fn push_column_changes(
             primary_key: pk_columns.to_vec(),
         });
     } else if !current.nullable && desired.nullable {
-        changes.push(Change::DropNotNull { table: table.clone(), column: column.clone() });
+        changes.push(Change::DropNotNull {
+            table: table.clone(),
+            column: column.clone(),
+        });
     }
     if current.comment != desired.comment {
         changes.push(Change::SetComment {
@@ -366,9 +394,13 @@ struct KeyedChanges<T> {
     rename: fn(QualifiedName, String, String) -> Change,
 }
 
-fn push_keyed_changes(changes: &mut Vec<Change>, table: &QualifiedName, current: &Table, desired: &Table) {
-    let rename_constraint =
-        |table, from, to| Change::RenameConstraint { table, from, to };
+fn push_keyed_changes(
+    changes: &mut Vec<Change>,
+    table: &QualifiedName,
+    current: &Table,
+    desired: &Table,
+) {
+    let rename_constraint = |table, from, to| Change::RenameConstraint { table, from, to };
     diff_keyed(
         changes,
         table,
@@ -516,7 +548,10 @@ fn push_foreign_key_rebuilds(
             if !hit || already_dropped {
                 continue;
             }
-            changes.push(Change::DropForeignKey { table: owner.clone(), foreign_key: fk.clone() });
+            changes.push(Change::DropForeignKey {
+                table: owner.clone(),
+                foreign_key: fk.clone(),
+            });
             // A rename of this key (same definition, new name) cannot run once it is
             // dropped: re-add it under its new name instead.
             let renamed_to = changes.iter().position(|c| {
@@ -534,7 +569,10 @@ fn push_foreign_key_rebuilds(
                     if *t == owner && foreign_key.name == wanted_name)
             });
             if let (Some(wanted), false) = (wanted, already_added) {
-                changes.push(Change::AddForeignKey { table: owner, foreign_key: wanted.clone() });
+                changes.push(Change::AddForeignKey {
+                    table: owner,
+                    foreign_key: wanted.clone(),
+                });
             }
         }
     }

@@ -33,11 +33,11 @@ pub enum ModelError {
     )]
     UnknownReference {
         /// The referencing table.
-        table: QualifiedName,
+        table: String,
         /// The constraint name.
         constraint: String,
         /// The referenced table.
-        target: QualifiedName,
+        target: String,
         /// The missing column.
         column: String,
     },

@@ -28,8 +28,8 @@ pub use diff::diff;
 pub use error::{ModelError, PlanError};
 pub use model::{
     Backfill, CheckConstraint, Column, ColumnType, DefaultExpr, EnumType, FkAction, ForeignKey,
-    Identity, Index, IndexMethod, IndexPart, Literal, PrimaryKey, QualifiedName, Schema,
-    Sequence, Table, TableStats, UniqueConstraint,
+    Identity, Index, IndexMethod, IndexPart, Literal, PrimaryKey, QualifiedName, Schema, Sequence,
+    Table, TableStats, UniqueConstraint,
 };
 pub use models::{model, schema_of, DbEnum, Model, ModelDef};
 pub use plan::{plan_offline, LockLevel, Plan, PlanOptions, Rollback, Step};
@@ -40,9 +40,9 @@ pub use sql_type::{Json, SqlType};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::model::{
-        Backfill, CheckConstraint, Column, ColumnType, DefaultExpr, EnumType, FkAction,
-        ForeignKey, Identity, Index, IndexMethod, IndexPart, Literal, PrimaryKey,
-        QualifiedName, Table, UniqueConstraint,
+        Backfill, CheckConstraint, Column, ColumnType, DefaultExpr, EnumType, FkAction, ForeignKey,
+        Identity, Index, IndexMethod, IndexPart, Literal, PrimaryKey, QualifiedName, Table,
+        UniqueConstraint,
     };
     pub use crate::models::{finish_table, DbEnum, Model};
     pub use crate::naming::object_name;

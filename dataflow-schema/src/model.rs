@@ -22,12 +22,18 @@ pub struct QualifiedName {
 impl QualifiedName {
     /// A name in the default namespace.
     pub fn new(name: impl Into<String>) -> Self {
-        QualifiedName { schema: None, name: name.into() }
+        QualifiedName {
+            schema: None,
+            name: name.into(),
+        }
     }
 
     /// A name in an explicit namespace (`None` = default).
     pub fn in_schema(schema: Option<&str>, name: impl Into<String>) -> Self {
-        QualifiedName { schema: schema.map(str::to_owned), name: name.into() }
+        QualifiedName {
+            schema: schema.map(str::to_owned),
+            name: name.into(),
+        }
     }
 
     /// Parses `name` or `schema.name` (no quoting; used for attribute values).
@@ -173,7 +179,10 @@ impl Table {
 
     /// The primary key's column names (empty without one).
     pub fn primary_key_columns(&self) -> &[String] {
-        self.primary_key.as_ref().map(|pk| pk.columns.as_slice()).unwrap_or(&[])
+        self.primary_key
+            .as_ref()
+            .map(|pk| pk.columns.as_slice())
+            .unwrap_or(&[])
     }
 }
 
@@ -331,9 +340,10 @@ impl ColumnType {
             ("bigint" | "int8" | "bigserial", 0) => ColumnType::BigInt,
             ("real" | "float4", 0) => ColumnType::Real,
             ("double precision" | "float8" | "double", 0) => ColumnType::Double,
-            ("numeric" | "decimal", 0..=2) => {
-                ColumnType::Numeric { precision: arg(0), scale: arg(1) }
-            }
+            ("numeric" | "decimal", 0..=2) => ColumnType::Numeric {
+                precision: arg(0),
+                scale: arg(1),
+            },
             ("text", 0) => ColumnType::Text,
             ("varchar" | "character varying", 0) => ColumnType::Text,
             ("varchar" | "character varying", 1) => ColumnType::Varchar(args[0]),
@@ -354,12 +364,18 @@ impl ColumnType {
 
     /// Whether values of this type are text (for `max_length` and literal checks).
     pub fn is_text(&self) -> bool {
-        matches!(self, ColumnType::Text | ColumnType::Varchar(_) | ColumnType::Char(_))
+        matches!(
+            self,
+            ColumnType::Text | ColumnType::Varchar(_) | ColumnType::Char(_)
+        )
     }
 
     /// Whether values of this type are integers.
     pub fn is_integer(&self) -> bool {
-        matches!(self, ColumnType::SmallInt | ColumnType::Integer | ColumnType::BigInt)
+        matches!(
+            self,
+            ColumnType::SmallInt | ColumnType::Integer | ColumnType::BigInt
+        )
     }
 }
 
@@ -447,7 +463,9 @@ pub struct PrimaryKey {
 }
 
 /// Index access method.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum IndexMethod {
     /// B-tree (the default).
@@ -535,7 +553,9 @@ pub struct CheckConstraint {
 }
 
 /// What happens to referencing rows when the referenced row changes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum FkAction {
     /// `NO ACTION` (the default).

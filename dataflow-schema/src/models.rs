@@ -2,7 +2,7 @@
 //! [`Schema`] built from a set of models.
 
 use crate::error::ModelError;
-use crate::model::{EnumType, QualifiedName, Schema, Table};
+use crate::model::{EnumType, Schema, Table};
 use crate::naming;
 
 /// A struct mapped to a table. Implement it with `#[derive(Model)]`.
@@ -37,7 +37,10 @@ pub struct ModelDef {
 impl ModelDef {
     /// The definition of model `M`.
     pub fn of<M: Model>() -> ModelDef {
-        ModelDef { table: M::table(), enums: M::enums() }
+        ModelDef {
+            table: M::table(),
+            enums: M::enums(),
+        }
     }
 }
 
@@ -54,7 +57,9 @@ pub fn schema_of(models: &[ModelDef]) -> Result<Schema, ModelError> {
     let mut schema = Schema::default();
     for def in models {
         if schema.table(&def.table.name).is_some() {
-            return Err(ModelError::DuplicateTable { table: def.table.name.clone() });
+            return Err(ModelError::DuplicateTable {
+                table: def.table.name.clone(),
+            });
         }
         schema.tables.push(def.table.clone());
         for enum_type in &def.enums {
@@ -87,9 +92,9 @@ fn check_foreign_keys(schema: &Schema, table: &Table) -> Result<(), ModelError> 
         for column in &fk.ref_columns {
             if target.column(column).is_none() {
                 return Err(ModelError::UnknownReference {
-                    table: table.name.clone(),
+                    table: table.name.to_string(),
                     constraint: fk.name.clone(),
-                    target: QualifiedName::clone(&fk.ref_table),
+                    target: fk.ref_table.to_string(),
                     column: column.clone(),
                 });
             }

@@ -24,7 +24,10 @@ pub struct PlanOptions {
 
 impl Default for PlanOptions {
     fn default() -> Self {
-        PlanOptions { tiny_table_rows: 10_000, tiny_table_bytes: 10 * 1024 * 1024 }
+        PlanOptions {
+            tiny_table_rows: 10_000,
+            tiny_table_bytes: 10 * 1024 * 1024,
+        }
     }
 }
 
@@ -184,7 +187,9 @@ pub fn plan_offline(
             shown_level: risk.shown_level(options),
             transactional: true,
             lock: lock_of(&risk),
-            statement_timeout_ms: risk.estimated_ms.map_or(30_000, |ms| ms.saturating_mul(3).max(30_000)),
+            statement_timeout_ms: risk
+                .estimated_ms
+                .map_or(30_000, |ms| ms.saturating_mul(3).max(30_000)),
             risk,
             up: rendered.up,
             down: rendered.down,
@@ -209,20 +214,27 @@ fn on_new_table(mut risk: Assessment) -> Assessment {
         risk.level = RiskLevel::Safe;
         risk.lock_bound = false;
         risk.can_fail_on_data = false;
-        risk.reasons.push("the table is created empty by this plan: nothing to scan or block".into());
+        risk.reasons
+            .push("the table is created empty by this plan: nothing to scan or block".into());
     }
     risk
 }
 
 /// What the plan checksum covers: what runs, in which grouping.
 fn steps_fingerprint(steps: &[Step]) -> Vec<(usize, bool, &Vec<String>, &Rollback)> {
-    steps.iter().map(|s| (s.group, s.transactional, &s.up, &s.down)).collect()
+    steps
+        .iter()
+        .map(|s| (s.group, s.transactional, &s.up, &s.down))
+        .collect()
 }
 
 /// The size of the table a change works on: 0 rows for a table the plan creates,
 /// the current table's estimate otherwise (looked up under its old name after a rename).
 fn stats_for(change: &Change, current: &Schema, desired: &Schema) -> Option<TableStats> {
-    let empty = Some(TableStats { rows: Some(0), bytes: Some(0) });
+    let empty = Some(TableStats {
+        rows: Some(0),
+        bytes: Some(0),
+    });
     match change {
         Change::CreateTable(_) => return empty,
         Change::CreateEnum(_)
@@ -238,7 +250,11 @@ fn stats_for(change: &Change, current: &Schema, desired: &Schema) -> Option<Tabl
         return table.stats;
     }
     let desired_table = desired.table(name)?;
-    match desired_table.renamed_from.iter().find_map(|old| current.table(old)) {
+    match desired_table
+        .renamed_from
+        .iter()
+        .find_map(|old| current.table(old))
+    {
         Some(old) => old.stats,
         None => empty,
     }
@@ -268,13 +284,22 @@ fn check_fillable(change: &Change, stats: Option<TableStats>) -> Result<(), Plan
     }
 }
 
-fn check_sequence_backfill(table: &QualifiedName, column: &Column, change: &Change) -> Result<(), PlanError> {
+fn check_sequence_backfill(
+    table: &QualifiedName,
+    column: &Column,
+    change: &Change,
+) -> Result<(), PlanError> {
     let primary_key = match change {
-        Change::AddColumn { primary_key, .. } | Change::SetNotNull { primary_key, .. } => primary_key,
+        Change::AddColumn { primary_key, .. } | Change::SetNotNull { primary_key, .. } => {
+            primary_key
+        }
         _ => return Ok(()),
     };
     if matches!(column.backfill, Some(Backfill::Sequence { .. })) && primary_key.is_empty() {
-        return Err(PlanError::BackfillNeedsPrimaryKey { table: table.clone(), column: column.name.clone() });
+        return Err(PlanError::BackfillNeedsPrimaryKey {
+            table: table.clone(),
+            column: column.name.clone(),
+        });
     }
     Ok(())
 }
@@ -308,7 +333,11 @@ fn warnings(desired: &Schema) -> Vec<String> {
 
 fn column_summary(column: &Column) -> String {
     let mut text = format!("{} {}", column.name, postgres::render_type(&column.ty));
-    text.push_str(if column.nullable { " NULL" } else { " NOT NULL" });
+    text.push_str(if column.nullable {
+        " NULL"
+    } else {
+        " NOT NULL"
+    });
     if let Some(default) = &column.default {
         text.push_str(&format!(" DEFAULT {}", postgres::render_default(default)));
     }
@@ -331,7 +360,12 @@ fn details(change: &Change) -> String {
     match change {
         Change::CreateEnum(e) => format!("{} ({})", e.name, e.values.join(", ")),
         Change::AlterEnum { from, to, .. } => {
-            format!("{}: ({}) → ({})", to.name, from.values.join(", "), to.values.join(", "))
+            format!(
+                "{}: ({}) → ({})",
+                to.name,
+                from.values.join(", "),
+                to.values.join(", ")
+            )
         }
         Change::DropEnum(e) => format!("{} ({})", e.name, e.values.join(", ")),
         Change::CreateSequence(s) | Change::DropSequence(s) => {
@@ -342,7 +376,12 @@ fn details(change: &Change) -> String {
             to.name, from.start, to.start, from.increment, to.increment
         ),
         Change::CreateTable(t) => {
-            let columns = t.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ");
+            let columns = t
+                .columns
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
             format!("{} columns ({columns})", t.columns.len())
         }
         Change::DropTable(t) => format!("{} columns", t.columns.len()),
@@ -350,7 +389,12 @@ fn details(change: &Change) -> String {
         Change::RenameColumn { from, to, .. }
         | Change::RenameIndex { from, to, .. }
         | Change::RenameConstraint { from, to, .. } => format!("{from} → {to}"),
-        Change::DropForeignKey { foreign_key: fk, .. } | Change::AddForeignKey { foreign_key: fk, .. } => format!(
+        Change::DropForeignKey {
+            foreign_key: fk, ..
+        }
+        | Change::AddForeignKey {
+            foreign_key: fk, ..
+        } => format!(
             "{} ({}) → {} ({})",
             fk.name,
             columns_text(&fk.columns),
@@ -386,12 +430,28 @@ fn details(change: &Change) -> String {
             format!("{} ({})", check.name, check.expression)
         }
         Change::DropPrimaryKey { primary_key, .. } | Change::AddPrimaryKey { primary_key, .. } => {
-            format!("{} ({})", primary_key.name, columns_text(&primary_key.columns))
+            format!(
+                "{} ({})",
+                primary_key.name,
+                columns_text(&primary_key.columns)
+            )
         }
-        Change::DropColumn { column, .. } | Change::AddColumn { column, .. } => column_summary(column),
-        Change::AlterColumnType { column, from, to, from_collation, to_collation, .. } => {
-            let mut text =
-                format!("{column}: {} → {}", postgres::render_type(from), postgres::render_type(to));
+        Change::DropColumn { column, .. } | Change::AddColumn { column, .. } => {
+            column_summary(column)
+        }
+        Change::AlterColumnType {
+            column,
+            from,
+            to,
+            from_collation,
+            to_collation,
+            ..
+        } => {
+            let mut text = format!(
+                "{column}: {} → {}",
+                postgres::render_type(from),
+                postgres::render_type(to)
+            );
             if from_collation != to_collation {
                 text.push_str(&format!(
                     ", collation {} → {}",
@@ -401,9 +461,13 @@ fn details(change: &Change) -> String {
             }
             text
         }
-        Change::SetDefault { column, from, to, .. } => format!(
+        Change::SetDefault {
+            column, from, to, ..
+        } => format!(
             "{column}: {} → {}",
-            from.as_ref().map(postgres::render_default).unwrap_or_else(|| "none".into()),
+            from.as_ref()
+                .map(postgres::render_default)
+                .unwrap_or_else(|| "none".into()),
             postgres::render_default(to)
         ),
         Change::DropDefault { column, from, .. } => {
@@ -420,7 +484,9 @@ fn details(change: &Change) -> String {
             };
             format!("{}: NULL → NOT NULL{fill}", column.name)
         }
-        Change::AlterIdentity { column, from, to, .. } => {
+        Change::AlterIdentity {
+            column, from, to, ..
+        } => {
             let name = |i: &Option<crate::model::Identity>| match i {
                 None => "none",
                 Some(crate::model::Identity::ByDefault) => "by default",
@@ -430,8 +496,13 @@ fn details(change: &Change) -> String {
         }
         Change::SetComment { column, to, .. } => format!(
             "{}{}",
-            column.as_deref().map(|c| format!("{c}: ")).unwrap_or_default(),
-            to.as_deref().map(|t| format!("{t:?}")).unwrap_or_else(|| "removed".into())
+            column
+                .as_deref()
+                .map(|c| format!("{c}: "))
+                .unwrap_or_default(),
+            to.as_deref()
+                .map(|t| format!("{t:?}"))
+                .unwrap_or_else(|| "removed".into())
         ),
     }
 }
@@ -445,9 +516,27 @@ fn risk_cell(step: &Step) -> String {
         text.push_str(" (needs confirmation: correctness)");
     }
     if let Some(rows) = step.risk.estimated_rows.filter(|rows| *rows > 0) {
-        text.push_str(&format!(" ~{rows} rows"));
+        text.push_str(&format!(" ~{} rows", format_count(rows)));
     }
     text
+}
+
+/// `950`, `12k`, `2.4M`, `1.1B`: row estimates are estimates.
+fn format_count(n: u64) -> String {
+    let scaled = |unit: f64, suffix: &str| {
+        let value = n as f64 / unit;
+        if value < 10.0 {
+            format!("{value:.1}{suffix}")
+        } else {
+            format!("{value:.0}{suffix}")
+        }
+    };
+    match n {
+        0..=9_999 => n.to_string(),
+        10_000..=999_999 => scaled(1e3, "k"),
+        1_000_000..=999_999_999 => scaled(1e6, "M"),
+        _ => scaled(1e9, "B"),
+    }
 }
 
 fn format_ms(ms: u64) -> String {
@@ -511,7 +600,8 @@ impl fmt::Display for Plan {
                 writeln!(f, "--   why: {reason}")?;
             }
             if !step.risk.hazards.is_empty() {
-                let hazards: Vec<String> = step.risk.hazards.iter().map(|h| h.to_string()).collect();
+                let hazards: Vec<String> =
+                    step.risk.hazards.iter().map(|h| h.to_string()).collect();
                 writeln!(f, "--   hazards: {}", hazards.join(", "))?;
             }
             if let Some(ms) = step.risk.estimated_ms {
@@ -529,7 +619,9 @@ impl fmt::Display for Plan {
                         }
                     }
                 }
-                Rollback::Irreversible { reason } => writeln!(f, "-- down: irreversible: {reason}")?,
+                Rollback::Irreversible { reason } => {
+                    writeln!(f, "-- down: irreversible: {reason}")?
+                }
             }
         }
         Ok(())

@@ -8,8 +8,8 @@
 //! count for a longer soak).
 
 use dataflow_schema::{
-    apply, diff, plan_offline, CheckConstraint, Column, ColumnType, DefaultExpr, Dialect,
-    EnumType, FkAction, ForeignKey, Identity, Index, IndexMethod, IndexPart, Literal, PlanOptions,
+    apply, diff, plan_offline, CheckConstraint, Column, ColumnType, DefaultExpr, Dialect, EnumType,
+    FkAction, ForeignKey, Identity, Index, IndexMethod, IndexPart, Literal, PlanOptions,
     PrimaryKey, QualifiedName, Schema, Table, UniqueConstraint,
 };
 use proptest::prelude::*;
@@ -29,7 +29,10 @@ fn column_type() -> impl Strategy<Value = ColumnType> {
         Just(ColumnType::Jsonb),
         Just(ColumnType::Timestamp),
         Just(ColumnType::TimestampTz),
-        Just(ColumnType::Numeric { precision: Some(10), scale: Some(2) }),
+        Just(ColumnType::Numeric {
+            precision: Some(10),
+            scale: Some(2)
+        }),
         Just(ColumnType::Enum(QualifiedName::new("mood"))),
     ]
 }
@@ -44,13 +47,26 @@ fn default_expr() -> impl Strategy<Value = Option<DefaultExpr>> {
 }
 
 fn column(name: &'static str) -> impl Strategy<Value = Column> {
-    (column_type(), any::<bool>(), default_expr(), prop::option::of("[a-z ]{1,8}"), 0u8..6).prop_map(
-        move |(ty, nullable, default, comment, identity_roll)| {
-            let identity = (ty.is_integer() && !nullable && default.is_none() && identity_roll == 0)
-                .then_some(Identity::ByDefault);
-            Column { ty, nullable, default, identity, comment, ..Column::new(name, ColumnType::Text) }
-        },
+    (
+        column_type(),
+        any::<bool>(),
+        default_expr(),
+        prop::option::of("[a-z ]{1,8}"),
+        0u8..6,
     )
+        .prop_map(move |(ty, nullable, default, comment, identity_roll)| {
+            let identity =
+                (ty.is_integer() && !nullable && default.is_none() && identity_roll == 0)
+                    .then_some(Identity::ByDefault);
+            Column {
+                ty,
+                nullable,
+                default,
+                identity,
+                comment,
+                ..Column::new(name, ColumnType::Text)
+            }
+        })
 }
 
 fn subset(names: &[String], max: usize) -> impl Strategy<Value = Vec<String>> {
@@ -89,52 +105,63 @@ fn table(name: &'static str) -> impl Strategy<Value = Table> {
                 prop::option::of("[a-z]{1,6}"),
             )
         })
-        .prop_map(move |(columns, pk, indexes, uniques, checks, fks, target, unique_ix, comment)| Table {
-            columns,
-            primary_key: pk.map(|columns| PrimaryKey { name: format!("{name}_pkey"), columns }),
-            indexes: indexes
-                .into_iter()
-                .map(|(n, cols)| Index {
-                    name: format!("{name}_{n}"),
-                    parts: cols.into_iter().map(IndexPart::Column).collect(),
-                    unique: unique_ix,
-                    method: IndexMethod::Btree,
-                    predicate: None,
-                })
-                .collect(),
-            uniques: uniques
-                .into_iter()
-                .map(|(n, columns)| UniqueConstraint { name: format!("{name}_{n}"), columns })
-                .collect(),
-            checks: checks
-                .into_iter()
-                .map(|(n, cols)| CheckConstraint {
-                    name: format!("{name}_{n}"),
-                    expression: format!("{} IS NOT NULL", cols[0]),
-                })
-                .collect(),
-            foreign_keys: fks
-                .into_iter()
-                .map(|(n, columns)| ForeignKey {
-                    name: format!("{name}_{n}"),
-                    ref_columns: vec!["id".into(); columns.len()],
+        .prop_map(
+            move |(columns, pk, indexes, uniques, checks, fks, target, unique_ix, comment)| Table {
+                columns,
+                primary_key: pk.map(|columns| PrimaryKey {
+                    name: format!("{name}_pkey"),
                     columns,
-                    ref_table: QualifiedName::new(target),
-                    on_delete: FkAction::Cascade,
-                    on_update: FkAction::NoAction,
-                    deferrable: false,
-                })
-                .collect(),
-            comment,
-            ..Table::new(QualifiedName::new(name))
-        })
+                }),
+                indexes: indexes
+                    .into_iter()
+                    .map(|(n, cols)| Index {
+                        name: format!("{name}_{n}"),
+                        parts: cols.into_iter().map(IndexPart::Column).collect(),
+                        unique: unique_ix,
+                        method: IndexMethod::Btree,
+                        predicate: None,
+                    })
+                    .collect(),
+                uniques: uniques
+                    .into_iter()
+                    .map(|(n, columns)| UniqueConstraint {
+                        name: format!("{name}_{n}"),
+                        columns,
+                    })
+                    .collect(),
+                checks: checks
+                    .into_iter()
+                    .map(|(n, cols)| CheckConstraint {
+                        name: format!("{name}_{n}"),
+                        expression: format!("{} IS NOT NULL", cols[0]),
+                    })
+                    .collect(),
+                foreign_keys: fks
+                    .into_iter()
+                    .map(|(n, columns)| ForeignKey {
+                        name: format!("{name}_{n}"),
+                        ref_columns: vec!["id".into(); columns.len()],
+                        columns,
+                        ref_table: QualifiedName::new(target),
+                        on_delete: FkAction::Cascade,
+                        on_update: FkAction::NoAction,
+                        deferrable: false,
+                    })
+                    .collect(),
+                comment,
+                ..Table::new(QualifiedName::new(name))
+            },
+        )
 }
 
 fn schema() -> impl Strategy<Value = Schema> {
     (
         prop::sample::subsequence(TABLES.to_vec(), 0..=TABLES.len())
             .prop_flat_map(|names| names.into_iter().map(table).collect::<Vec<_>>()),
-        prop::option::of(prop::sample::subsequence(vec!["sad", "ok", "happy", "ecstatic"], 1..=4)),
+        prop::option::of(prop::sample::subsequence(
+            vec!["sad", "ok", "happy", "ecstatic"],
+            1..=4,
+        )),
     )
         .prop_map(|(tables, mood)| {
             let mut schema = Schema {
@@ -165,15 +192,21 @@ fn with_rename_hints(current: &Schema, mut desired: Schema, picks: &[usize]) -> 
         .collect();
     let desired_names: Vec<QualifiedName> = desired.tables.iter().map(|t| t.name.clone()).collect();
     for table in &mut desired.tables {
-        if current.table(&table.name).is_none() && !orphan_tables.is_empty() && pick.next().unwrap_or(0) % 2 == 0 {
+        if current.table(&table.name).is_none()
+            && !orphan_tables.is_empty()
+            && pick.next().unwrap_or(0) % 2 == 0
+        {
             let old = &orphan_tables[pick.next().unwrap_or(0) % orphan_tables.len()];
             if !desired_names.contains(old) {
                 table.renamed_from = vec![old.clone()];
             }
         }
-        let old_table = current
-            .table(&table.name)
-            .or_else(|| table.renamed_from.first().and_then(|old| current.table(old)));
+        let old_table = current.table(&table.name).or_else(|| {
+            table
+                .renamed_from
+                .first()
+                .and_then(|old| current.table(old))
+        });
         let Some(old_table) = old_table else { continue };
         let orphan_columns: Vec<String> = old_table
             .columns
@@ -182,8 +215,12 @@ fn with_rename_hints(current: &Schema, mut desired: Schema, picks: &[usize]) -> 
             .map(|c| c.name.clone())
             .collect();
         for column in &mut table.columns {
-            if old_table.column(&column.name).is_none() && !orphan_columns.is_empty() && pick.next().unwrap_or(0) % 2 == 0 {
-                column.renamed_from = vec![orphan_columns[pick.next().unwrap_or(0) % orphan_columns.len()].clone()];
+            if old_table.column(&column.name).is_none()
+                && !orphan_columns.is_empty()
+                && pick.next().unwrap_or(0) % 2 == 0
+            {
+                column.renamed_from =
+                    vec![orphan_columns[pick.next().unwrap_or(0) % orphan_columns.len()].clone()];
             }
         }
     }
@@ -209,7 +246,10 @@ fn shape(schema: &Schema) -> Schema {
 
 fn config() -> Config {
     Config {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(512),
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(512),
         rng_seed: RngSeed::Fixed(0x00da_7af1_0e),
         failure_persistence: None,
         ..Config::default()
@@ -266,8 +306,14 @@ fn fk(name: &str, column: &str, target: &str) -> ForeignKey {
 
 fn simple_table(name: &str, columns: &[&str]) -> Table {
     Table {
-        columns: columns.iter().map(|c| Column::new(*c, ColumnType::BigInt)).collect(),
-        primary_key: Some(PrimaryKey { name: format!("{name}_pkey"), columns: vec!["id".into()] }),
+        columns: columns
+            .iter()
+            .map(|c| Column::new(*c, ColumnType::BigInt))
+            .collect(),
+        primary_key: Some(PrimaryKey {
+            name: format!("{name}_pkey"),
+            columns: vec!["id".into()],
+        }),
         ..Table::new(QualifiedName::new(name))
     }
 }
@@ -282,24 +328,46 @@ fn assert_applies(current: &Schema, desired: &Schema) -> Vec<dataflow_schema::Ch
 #[test]
 fn foreign_key_dropped_from_a_renamed_table_is_dropped_under_the_old_name() {
     let mut accounts = simple_table("accounts", &["id", "org_id"]);
-    accounts.foreign_keys.push(fk("accounts_org_id_fkey", "org_id", "orgs"));
-    let current = Schema { tables: vec![accounts, simple_table("orgs", &["id"])], ..Schema::default() };
+    accounts
+        .foreign_keys
+        .push(fk("accounts_org_id_fkey", "org_id", "orgs"));
+    let current = Schema {
+        tables: vec![accounts, simple_table("orgs", &["id"])],
+        ..Schema::default()
+    };
     let mut users = simple_table("users", &["id", "org_id"]);
     users.renamed_from = vec![QualifiedName::new("accounts")];
-    users.primary_key = Some(PrimaryKey { name: "accounts_pkey".into(), columns: vec!["id".into()] });
-    let desired = Schema { tables: vec![simple_table("orgs", &["id"]), users], ..Schema::default() };
+    users.primary_key = Some(PrimaryKey {
+        name: "accounts_pkey".into(),
+        columns: vec!["id".into()],
+    });
+    let desired = Schema {
+        tables: vec![simple_table("orgs", &["id"]), users],
+        ..Schema::default()
+    };
     let changes = assert_applies(&current, &desired);
-    assert!(matches!(&changes[0], dataflow_schema::Change::DropForeignKey { table, .. } if table.name == "accounts"));
+    assert!(
+        matches!(&changes[0], dataflow_schema::Change::DropForeignKey { table, .. } if table.name == "accounts")
+    );
 }
 
 #[test]
 fn foreign_key_renamed_while_its_target_key_is_rebuilt_is_re_added_under_the_new_name() {
     let mut orders = simple_table("orders", &["id", "uid"]);
     orders.foreign_keys.push(fk("orders_fk0", "uid", "users"));
-    let current = Schema { tables: vec![orders.clone(), simple_table("users", &["id", "x"])], ..Schema::default() };
+    let current = Schema {
+        tables: vec![orders.clone(), simple_table("users", &["id", "x"])],
+        ..Schema::default()
+    };
     orders.foreign_keys[0].name = "orders_fk1".into();
     let mut users = simple_table("users", &["id", "x"]);
-    users.primary_key = Some(PrimaryKey { name: "users_pkey".into(), columns: vec!["id".into(), "x".into()] });
-    let desired = Schema { tables: vec![orders, users], ..Schema::default() };
+    users.primary_key = Some(PrimaryKey {
+        name: "users_pkey".into(),
+        columns: vec!["id".into(), "x".into()],
+    });
+    let desired = Schema {
+        tables: vec![orders, users],
+        ..Schema::default()
+    };
     assert_applies(&current, &desired);
 }

@@ -3,7 +3,7 @@
 //! table, as one struct would before and after an edit.
 
 use super::support::{evolve, plan, schema, with_rows};
-use dataflow::{model, plan_offline, Dialect, DbEnum, Model, PlanOptions, Schema};
+use dataflow::{model, plan_offline, DbEnum, Dialect, Model, PlanOptions, Schema};
 use insta::assert_snapshot;
 
 #[derive(Model)]
@@ -18,7 +18,11 @@ struct UserV1 {
 #[test]
 fn create_table_with_constraints_and_indexes() {
     #[derive(Model)]
-    #[dataflow(table = "users", index(columns("name", "email")), check = "length(name) > 0")]
+    #[dataflow(
+        table = "users",
+        index(columns("name", "email")),
+        check = "length(name) > 0"
+    )]
     struct User {
         #[dataflow(primary_key, auto)]
         id: i64,
@@ -138,8 +142,13 @@ fn add_not_null_column_without_value_on_unknown_size_is_medium() {
 fn add_not_null_column_without_value_on_populated_table_is_refused() {
     let current = with_rows(schema(&[model::<UserV1>()]), "users", 1_200_000);
     let desired = schema(&[model::<UserWithAge>()]);
-    let error = plan_offline(&current, &desired, Dialect::Postgres, &PlanOptions::default())
-        .expect_err("a NOT NULL column without a value cannot be added to 1.2M rows");
+    let error = plan_offline(
+        &current,
+        &desired,
+        Dialect::Postgres,
+        &PlanOptions::default(),
+    )
+    .expect_err("a NOT NULL column without a value cannot be added to 1.2M rows");
     assert_snapshot!(error.to_string());
 }
 
@@ -174,7 +183,10 @@ fn add_column_with_conditional_backfill_and_default() {
         id: i64,
         email: String,
         name: String,
-        #[dataflow(default = "minor", backfill_case(when("email LIKE '%@corp.example'", "'staff'"), else = "'customer'"))]
+        #[dataflow(
+            default = "minor",
+            backfill_case(when("email LIKE '%@corp.example'", "'staff'"), else = "'customer'")
+        )]
         band: String,
     }
     assert_snapshot!(evolve(&[model::<UserV1>()], &[model::<UserV2>()]));
@@ -213,11 +225,18 @@ fn add_foreign_key_column_with_lookup_backfill() {
         id: i64,
         email: String,
         name: String,
-        #[dataflow(references = "orgs.id", on_delete = "cascade", index,
-                   backfill_fk(table = "orgs", where = "name = 'default'"))]
+        #[dataflow(
+            references = "orgs.id",
+            on_delete = "cascade",
+            index,
+            backfill_fk(table = "orgs", where = "name = 'default'")
+        )]
         org_id: i64,
     }
-    assert_snapshot!(evolve(&[model::<UserV1>(), model::<Org>()], &[model::<UserV2>(), model::<Org>()]));
+    assert_snapshot!(evolve(
+        &[model::<UserV1>(), model::<Org>()],
+        &[model::<UserV2>(), model::<Org>()]
+    ));
 }
 
 #[test]
@@ -232,7 +251,10 @@ fn add_foreign_key_column_with_fixed_backfill() {
         #[dataflow(references = "orgs.id", backfill_fk(value = 1))]
         org_id: i64,
     }
-    assert_snapshot!(evolve(&[model::<UserV1>(), model::<Org>()], &[model::<UserV2>(), model::<Org>()]));
+    assert_snapshot!(evolve(
+        &[model::<UserV1>(), model::<Org>()],
+        &[model::<UserV2>(), model::<Org>()]
+    ));
 }
 
 #[test]
@@ -414,10 +436,12 @@ fn add_and_drop_indexes() {
         amount: i64,
     }
     #[derive(Model)]
-    #[dataflow(table = "events",
-               index(columns("payload"), method = "gin"),
-               index(columns("amount"), predicate = "amount > 0", name = "events_paid_idx"),
-               index(columns("kind", "amount"), unique))]
+    #[dataflow(
+        table = "events",
+        index(columns("payload"), method = "gin"),
+        index(columns("amount"), predicate = "amount > 0", name = "events_paid_idx"),
+        index(columns("kind", "amount"), unique)
+    )]
     struct EventV2 {
         #[dataflow(primary_key, auto)]
         id: i64,
@@ -582,12 +606,27 @@ fn enum_created_extended_recreated_and_dropped() {
         status: StatusV3,
     }
     let steps = [
-        ("create", evolve(&[model::<OrderNoStatus>()], &[model::<OrderV1>()])),
-        ("append a value", evolve(&[model::<OrderV1>()], &[model::<OrderV2>()])),
-        ("remove a value", evolve(&[model::<OrderV2>()], &[model::<OrderV3>()])),
-        ("drop", evolve(&[model::<OrderV3>()], &[model::<OrderNoStatus>()])),
+        (
+            "create",
+            evolve(&[model::<OrderNoStatus>()], &[model::<OrderV1>()]),
+        ),
+        (
+            "append a value",
+            evolve(&[model::<OrderV1>()], &[model::<OrderV2>()]),
+        ),
+        (
+            "remove a value",
+            evolve(&[model::<OrderV2>()], &[model::<OrderV3>()]),
+        ),
+        (
+            "drop",
+            evolve(&[model::<OrderV3>()], &[model::<OrderNoStatus>()]),
+        ),
     ];
-    let text: Vec<String> = steps.iter().map(|(name, plan)| format!("== {name}\n{plan}")).collect();
+    let text: Vec<String> = steps
+        .iter()
+        .map(|(name, plan)| format!("== {name}\n{plan}"))
+        .collect();
     assert_snapshot!(text.join("\n"));
 }
 
@@ -690,11 +729,17 @@ fn tables_in_a_named_schema() {
         #[dataflow(primary_key, auto)]
         id: i64,
     }
-    assert_snapshot!(evolve(&[model::<InvoiceV1>()], &[model::<InvoiceV2>(), model::<Customer>()]));
+    assert_snapshot!(evolve(
+        &[model::<InvoiceV1>()],
+        &[model::<InvoiceV2>(), model::<Customer>()]
+    ));
 }
 
 #[test]
 fn unchanged_models_plan_nothing() {
-    let text = evolve(&[model::<UserV1>(), model::<Org>()], &[model::<Org>(), model::<UserV1>()]);
+    let text = evolve(
+        &[model::<UserV1>(), model::<Org>()],
+        &[model::<Org>(), model::<UserV1>()],
+    );
     assert_eq!(text, "No changes.\n");
 }

@@ -45,9 +45,15 @@ mod app {
 #[test]
 fn pin_the_plan_the_next_deploy_will_run() {
     let production = Schema::from_json(PRODUCTION).expect("the committed snapshot parses");
-    let desired = schema_of(&[model::<app::User>(), model::<app::Order>()]).expect("models are valid");
-    let plan = plan_offline(&production, &desired, Dialect::Postgres, &PlanOptions::default())
-        .expect("the plan can be made");
+    let desired =
+        schema_of(&[model::<app::User>(), model::<app::Order>()]).expect("models are valid");
+    let plan = plan_offline(
+        &production,
+        &desired,
+        Dialect::Postgres,
+        &PlanOptions::default(),
+    )
+    .expect("the plan can be made");
     insta::assert_snapshot!(plan);
 }
 
@@ -58,7 +64,10 @@ fn the_snapshot_file_is_the_stable_json_form() {
     let production = Schema::from_json(PRODUCTION).expect("the committed snapshot parses");
     assert_eq!(production.to_json(), PRODUCTION.trim_end());
     assert_eq!(production.tables.len(), 1);
-    assert_eq!(production.tables[0].stats.and_then(|s| s.rows), Some(2_400_000));
+    assert_eq!(
+        production.tables[0].stats.and_then(|s| s.rows),
+        Some(2_400_000)
+    );
 }
 
 #[test]
@@ -69,8 +78,12 @@ fn desired_schema_round_trips_through_json() {
         Pro,
     }
     #[derive(Model)]
-    #[dataflow(table = "accounts", schema = "billing", check = "credit >= 0",
-               index(columns("credit"), predicate = "credit > 0", method = "brin"))]
+    #[dataflow(
+        table = "accounts",
+        schema = "billing",
+        check = "credit >= 0",
+        index(columns("credit"), predicate = "credit > 0", method = "brin")
+    )]
     struct Account {
         #[dataflow(primary_key, auto)]
         id: i64,

@@ -34,7 +34,11 @@ pub fn qualified(name: &QualifiedName) -> String {
 
 /// A list of quoted identifiers: `"a", "b"`.
 pub fn ident_list(names: &[String]) -> String {
-    names.iter().map(|n| quote_ident(n)).collect::<Vec<_>>().join(", ")
+    names
+        .iter()
+        .map(|n| quote_ident(n))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The type as PostgreSQL spells it.
@@ -45,8 +49,14 @@ pub fn render_type(ty: &ColumnType) -> String {
         ColumnType::BigInt => "bigint".into(),
         ColumnType::Real => "real".into(),
         ColumnType::Double => "double precision".into(),
-        ColumnType::Numeric { precision: Some(p), scale: Some(s) } => format!("numeric({p},{s})"),
-        ColumnType::Numeric { precision: Some(p), scale: None } => format!("numeric({p})"),
+        ColumnType::Numeric {
+            precision: Some(p),
+            scale: Some(s),
+        } => format!("numeric({p},{s})"),
+        ColumnType::Numeric {
+            precision: Some(p),
+            scale: None,
+        } => format!("numeric({p})"),
         ColumnType::Numeric { .. } => "numeric".into(),
         ColumnType::Text => "text".into(),
         ColumnType::Varchar(n) => format!("varchar({n})"),
@@ -131,7 +141,11 @@ pub fn backfill_value(backfill: &Backfill) -> Option<String> {
             sql
         }
         Backfill::ForeignKeyValue(literal) => render_literal(literal),
-        Backfill::ForeignKeyLookup { table, column, filter } => format!(
+        Backfill::ForeignKeyLookup {
+            table,
+            column,
+            filter,
+        } => format!(
             "(SELECT {col} FROM {table} WHERE ({filter}) ORDER BY {col} LIMIT 1)",
             col = quote_ident(column),
             table = qualified(table),
@@ -154,6 +168,9 @@ mod tests {
     fn literals_escape_quotes_and_backslashes() {
         assert_eq!(quote_literal("it's"), "'it''s'");
         assert_eq!(quote_literal("a\\b'"), "E'a\\\\b'''");
-        assert_eq!(quote_literal("'; DROP TABLE x; --"), "'''; DROP TABLE x; --'");
+        assert_eq!(
+            quote_literal("'; DROP TABLE x; --"),
+            "'''; DROP TABLE x; --'"
+        );
     }
 }

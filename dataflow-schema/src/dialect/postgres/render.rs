@@ -1,6 +1,7 @@
 //! Changes → PostgreSQL statements, up and down (direct forms; the online recipes for
 //! large tables come with the large-table work).
 
+use super::risk::{classify_type_change, TypeChange};
 use super::{
     backfill_value, column_definition, ident_list, qualified, quote_ident, quote_literal,
     render_default, render_identity, render_type,
@@ -10,7 +11,6 @@ use crate::model::{
     Backfill, CheckConstraint, Column, ColumnType, DefaultExpr, EnumType, ForeignKey, Index,
     IndexMethod, IndexPart, PrimaryKey, QualifiedName, Sequence, Table, UniqueConstraint,
 };
-use super::risk::{classify_type_change, TypeChange};
 use crate::plan::Rollback;
 
 /// Up statements and the rollback of one change.
@@ -23,7 +23,10 @@ pub struct Rendered {
 }
 
 fn reversible(up: Vec<String>, down: Vec<String>) -> Rendered {
-    Rendered { up, down: Rollback::Sql(down) }
+    Rendered {
+        up,
+        down: Rollback::Sql(down),
+    }
 }
 
 /// Renders one change.
@@ -66,12 +69,14 @@ pub fn render(change: &Change) -> Rendered {
             vec![add_foreign_key(table, foreign_key)],
             vec![drop_constraint(table, &foreign_key.name)],
         ),
-        Change::DropIndex { table, index } => {
-            reversible(vec![drop_index(table, index)], vec![create_index(table, index)])
-        }
-        Change::AddIndex { table, index } => {
-            reversible(vec![create_index(table, index)], vec![drop_index(table, index)])
-        }
+        Change::DropIndex { table, index } => reversible(
+            vec![drop_index(table, index)],
+            vec![create_index(table, index)],
+        ),
+        Change::AddIndex { table, index } => reversible(
+            vec![create_index(table, index)],
+            vec![drop_index(table, index)],
+        ),
         Change::DropUnique { table, unique } => reversible(
             vec![drop_constraint(table, &unique.name)],
             vec![add_unique(table, unique)],
@@ -96,24 +101,43 @@ pub fn render(change: &Change) -> Rendered {
             vec![add_primary_key(table, primary_key)],
             vec![drop_constraint(table, &primary_key.name)],
         ),
-        Change::DropColumn { table, column } => {
-            reversible(vec![drop_column(table, &column.name)], restore_column(table, column))
-        }
-        Change::AddColumn { table, column, primary_key } => reversible(
+        Change::DropColumn { table, column } => reversible(
+            vec![drop_column(table, &column.name)],
+            restore_column(table, column),
+        ),
+        Change::AddColumn {
+            table,
+            column,
+            primary_key,
+        } => reversible(
             add_column(table, column, primary_key),
             vec![drop_column(table, &column.name)],
         ),
-        Change::AlterColumnType { table, column, from, to, from_collation, to_collation } => {
-            reversible(
-                alter_type(table, column, from, to, to_collation.as_deref()),
-                alter_type(table, column, to, from, from_collation.as_deref()),
-            )
-        }
-        Change::SetDefault { table, column, from, to } => reversible(
+        Change::AlterColumnType {
+            table,
+            column,
+            from,
+            to,
+            from_collation,
+            to_collation,
+        } => reversible(
+            alter_type(table, column, from, to, to_collation.as_deref()),
+            alter_type(table, column, to, from, from_collation.as_deref()),
+        ),
+        Change::SetDefault {
+            table,
+            column,
+            from,
+            to,
+        } => reversible(
             vec![set_default(table, column, Some(to))],
             vec![set_default(table, column, from.as_ref())],
         ),
-        Change::DropDefault { table, column, from } => reversible(
+        Change::DropDefault {
+            table,
+            column,
+            from,
+        } => reversible(
             vec![set_default(table, column, None)],
             vec![set_default(table, column, Some(from))],
         ),
@@ -121,12 +145,21 @@ pub fn render(change: &Change) -> Rendered {
             vec![alter_column(table, column, "DROP NOT NULL")],
             vec![alter_column(table, column, "SET NOT NULL")],
         ),
-        Change::SetNotNull { table, column, primary_key } => {
+        Change::SetNotNull {
+            table,
+            column,
+            primary_key,
+        } => {
             let mut up: Vec<String> = fill_nulls(table, column, primary_key).into_iter().collect();
             up.push(alter_column(table, &column.name, "SET NOT NULL"));
             reversible(up, vec![alter_column(table, &column.name, "DROP NOT NULL")])
         }
-        Change::AlterIdentity { table, column, from, to } => {
+        Change::AlterIdentity {
+            table,
+            column,
+            from,
+            to,
+        } => {
             let statements = |from: Option<crate::model::Identity>, to| -> Vec<String> {
                 match (from, to) {
                     (_, None) => vec![alter_column(table, column, "DROP IDENTITY IF EXISTS")],
@@ -139,13 +172,22 @@ pub fn render(change: &Change) -> Rendered {
                             crate::model::Identity::ByDefault => "BY DEFAULT",
                             crate::model::Identity::Always => "ALWAYS",
                         };
-                        vec![alter_column(table, column, &format!("SET GENERATED {kind}"))]
+                        vec![alter_column(
+                            table,
+                            column,
+                            &format!("SET GENERATED {kind}"),
+                        )]
                     }
                 }
             };
             reversible(statements(*from, *to), statements(*to, *from))
         }
-        Change::SetComment { table, column, from, to } => reversible(
+        Change::SetComment {
+            table,
+            column,
+            from,
+            to,
+        } => reversible(
             vec![comment(table, column.as_deref(), to.as_deref())],
             vec![comment(table, column.as_deref(), from.as_deref())],
         ),
@@ -153,7 +195,12 @@ pub fn render(change: &Change) -> Rendered {
 }
 
 fn create_enum(e: &EnumType) -> String {
-    let values = e.values.iter().map(|v| quote_literal(v)).collect::<Vec<_>>().join(", ");
+    let values = e
+        .values
+        .iter()
+        .map(|v| quote_literal(v))
+        .collect::<Vec<_>>()
+        .join(", ");
     format!("CREATE TYPE {} AS ENUM ({values})", qualified(&e.name))
 }
 
@@ -171,7 +218,13 @@ fn alter_enum(
     if let Some(added) = appended_values(from, to) {
         let up = added
             .iter()
-            .map(|v| format!("ALTER TYPE {} ADD VALUE {}", qualified(&to.name), quote_literal(v)))
+            .map(|v| {
+                format!(
+                    "ALTER TYPE {} ADD VALUE {}",
+                    qualified(&to.name),
+                    quote_literal(v)
+                )
+            })
             .collect();
         return Rendered {
             up,
@@ -189,10 +242,15 @@ fn alter_enum(
 
 /// The values appended at the end of `from` to give `to`, if that is all that changed.
 pub fn appended_values<'a>(from: &EnumType, to: &'a EnumType) -> Option<&'a [String]> {
-    to.values.starts_with(&from.values).then(|| &to.values[from.values.len()..])
+    to.values
+        .starts_with(&from.values)
+        .then(|| &to.values[from.values.len()..])
 }
 
-fn recreate_enum(target: &EnumType, columns: &[(QualifiedName, String, Option<DefaultExpr>)]) -> Vec<String> {
+fn recreate_enum(
+    target: &EnumType,
+    columns: &[(QualifiedName, String, Option<DefaultExpr>)],
+) -> Vec<String> {
     let old_name = QualifiedName {
         schema: target.name.schema.clone(),
         name: format!("{}_old", target.name.name),
@@ -262,15 +320,27 @@ pub fn create_table(t: &Table) -> Vec<String> {
         ));
     }
     for check in &t.checks {
-        lines.push(format!("CONSTRAINT {} CHECK ({})", quote_ident(&check.name), check.expression));
+        lines.push(format!(
+            "CONSTRAINT {} CHECK ({})",
+            quote_ident(&check.name),
+            check.expression
+        ));
     }
-    let mut sql = vec![format!("CREATE TABLE {} (\n    {}\n)", qualified(&t.name), lines.join(",\n    "))];
+    let mut sql = vec![format!(
+        "CREATE TABLE {} (\n    {}\n)",
+        qualified(&t.name),
+        lines.join(",\n    ")
+    )];
     sql.extend(t.indexes.iter().map(|index| create_index(&t.name, index)));
     if let Some(comment_text) = &t.comment {
         sql.push(comment(&t.name, None, Some(comment_text)));
     }
     for column in t.columns.iter().filter(|c| c.comment.is_some()) {
-        sql.push(comment(&t.name, Some(&column.name), column.comment.as_deref()));
+        sql.push(comment(
+            &t.name,
+            Some(&column.name),
+            column.comment.as_deref(),
+        ));
     }
     sql
 }
@@ -280,7 +350,11 @@ fn drop_table(name: &QualifiedName) -> String {
 }
 
 fn rename_table(from: &QualifiedName, to: &QualifiedName) -> String {
-    format!("ALTER TABLE {} RENAME TO {}", qualified(from), quote_ident(&to.name))
+    format!(
+        "ALTER TABLE {} RENAME TO {}",
+        qualified(from),
+        quote_ident(&to.name)
+    )
 }
 
 fn rename_column(table: &QualifiedName, from: &str, to: &str) -> String {
@@ -293,8 +367,15 @@ fn rename_column(table: &QualifiedName, from: &str, to: &str) -> String {
 }
 
 fn rename_index(table: &QualifiedName, from: &str, to: &str) -> String {
-    let index = QualifiedName { schema: table.schema.clone(), name: from.to_owned() };
-    format!("ALTER INDEX {} RENAME TO {}", qualified(&index), quote_ident(to))
+    let index = QualifiedName {
+        schema: table.schema.clone(),
+        name: from.to_owned(),
+    };
+    format!(
+        "ALTER INDEX {} RENAME TO {}",
+        qualified(&index),
+        quote_ident(to)
+    )
 }
 
 fn rename_constraint(table: &QualifiedName, from: &str, to: &str) -> String {
@@ -307,7 +388,11 @@ fn rename_constraint(table: &QualifiedName, from: &str, to: &str) -> String {
 }
 
 fn drop_constraint(table: &QualifiedName, name: &str) -> String {
-    format!("ALTER TABLE {} DROP CONSTRAINT {}", qualified(table), quote_ident(name))
+    format!(
+        "ALTER TABLE {} DROP CONSTRAINT {}",
+        qualified(table),
+        quote_ident(name)
+    )
 }
 
 fn add_foreign_key(table: &QualifiedName, fk: &ForeignKey) -> String {
@@ -359,7 +444,10 @@ fn create_index(table: &QualifiedName, index: &Index) -> String {
 }
 
 fn drop_index(table: &QualifiedName, index: &Index) -> String {
-    let name = QualifiedName { schema: table.schema.clone(), name: index.name.clone() };
+    let name = QualifiedName {
+        schema: table.schema.clone(),
+        name: index.name.clone(),
+    };
     format!("DROP INDEX {}", qualified(&name))
 }
 
@@ -391,7 +479,11 @@ fn add_primary_key(table: &QualifiedName, pk: &PrimaryKey) -> String {
 }
 
 fn drop_column(table: &QualifiedName, column: &str) -> String {
-    format!("ALTER TABLE {} DROP COLUMN {}", qualified(table), quote_ident(column))
+    format!(
+        "ALTER TABLE {} DROP COLUMN {}",
+        qualified(table),
+        quote_ident(column)
+    )
 }
 
 /// The rollback of a dropped column re-creates it; its values are gone (the migrator's
@@ -402,7 +494,11 @@ fn restore_column(table: &QualifiedName, column: &Column) -> Vec<String> {
     if !restored.nullable && restored.default.is_none() && restored.identity.is_none() {
         restored.nullable = true;
     }
-    vec![format!("ALTER TABLE {} ADD COLUMN {}", qualified(table), column_definition(&restored))]
+    vec![format!(
+        "ALTER TABLE {} ADD COLUMN {}",
+        qualified(table),
+        column_definition(&restored)
+    )]
 }
 
 /// Adds a column. A NOT NULL column with a backfill rule is added nullable, filled, then
@@ -410,16 +506,30 @@ fn restore_column(table: &QualifiedName, column: &Column) -> Vec<String> {
 /// rows only.
 fn add_column(table: &QualifiedName, column: &Column, primary_key: &[String]) -> Vec<String> {
     let Some(backfill) = &column.backfill else {
-        return vec![format!("ALTER TABLE {} ADD COLUMN {}", qualified(table), column_definition(column))];
+        return vec![format!(
+            "ALTER TABLE {} ADD COLUMN {}",
+            qualified(table),
+            column_definition(column)
+        )];
     };
     let mut staged = column.clone();
     staged.nullable = true;
     staged.default = None;
-    let mut sql = vec![format!("ALTER TABLE {} ADD COLUMN {}", qualified(table), column_definition(&staged))];
+    let mut sql = vec![format!(
+        "ALTER TABLE {} ADD COLUMN {}",
+        qualified(table),
+        column_definition(&staged)
+    )];
     if let Some(default) = &column.default {
         sql.push(set_default(table, &column.name, Some(default)));
     }
-    sql.push(backfill_statement(table, &column.name, backfill, primary_key, false));
+    sql.push(backfill_statement(
+        table,
+        &column.name,
+        backfill,
+        primary_key,
+        false,
+    ));
     if !column.nullable {
         sql.push(alter_column(table, &column.name, "SET NOT NULL"));
     }
@@ -430,7 +540,13 @@ fn add_column(table: &QualifiedName, column: &Column, primary_key: &[String]) ->
 /// default. Without either there is nothing to fill with (SET NOT NULL fails on NULLs).
 fn fill_nulls(table: &QualifiedName, column: &Column, primary_key: &[String]) -> Option<String> {
     if let Some(backfill) = &column.backfill {
-        return Some(backfill_statement(table, &column.name, backfill, primary_key, true));
+        return Some(backfill_statement(
+            table,
+            &column.name,
+            backfill,
+            primary_key,
+            true,
+        ));
     }
     let default = column.default.as_ref()?;
     Some(format!(
@@ -452,9 +568,16 @@ pub fn backfill_statement(
     only_nulls: bool,
 ) -> String {
     let col = quote_ident(column);
-    let null_filter = if only_nulls { format!(" WHERE {col} IS NULL") } else { String::new() };
+    let null_filter = if only_nulls {
+        format!(" WHERE {col} IS NULL")
+    } else {
+        String::new()
+    };
     if let Some(value) = backfill_value(backfill) {
-        return format!("UPDATE {} SET {col} = {value}{null_filter}", qualified(table));
+        return format!(
+            "UPDATE {} SET {col} = {value}{null_filter}",
+            qualified(table)
+        );
     }
     let Backfill::Sequence { start, step } = backfill else {
         unreachable!("backfill_value covers every other strategy")
@@ -474,12 +597,20 @@ pub fn backfill_statement(
 }
 
 fn alter_column(table: &QualifiedName, column: &str, action: &str) -> String {
-    format!("ALTER TABLE {} ALTER COLUMN {} {action}", qualified(table), quote_ident(column))
+    format!(
+        "ALTER TABLE {} ALTER COLUMN {} {action}",
+        qualified(table),
+        quote_ident(column)
+    )
 }
 
 fn set_default(table: &QualifiedName, column: &str, default: Option<&DefaultExpr>) -> String {
     match default {
-        Some(default) => alter_column(table, column, &format!("SET DEFAULT {}", render_default(default))),
+        Some(default) => alter_column(
+            table,
+            column,
+            &format!("SET DEFAULT {}", render_default(default)),
+        ),
         None => alter_column(table, column, "DROP DEFAULT"),
     }
 }
@@ -500,7 +631,10 @@ fn restart_identity(table: &QualifiedName, column: &str) -> String {
 /// narrowings deliberately get none: without `USING` PostgreSQL refuses values that do
 /// not fit instead of silently truncating them (RISK.md 10d).
 fn needs_using(from: &ColumnType, to: &ColumnType) -> bool {
-    matches!(classify_type_change(from, to), TypeChange::Rewrite | TypeChange::Cast)
+    matches!(
+        classify_type_change(from, to),
+        TypeChange::Rewrite | TypeChange::Cast
+    )
 }
 
 fn alter_type(
@@ -524,7 +658,11 @@ fn alter_type(
         ));
     }
     let sql = alter_column(table, column, &action);
-    if matches!((from, to), (ColumnType::Timestamp, ColumnType::TimestampTz) | (ColumnType::TimestampTz, ColumnType::Timestamp)) {
+    if matches!(
+        (from, to),
+        (ColumnType::Timestamp, ColumnType::TimestampTz)
+            | (ColumnType::TimestampTz, ColumnType::Timestamp)
+    ) {
         // With the session in UTC the conversion is catalog-only (RISK.md 10b) and the
         // stored values are read as UTC, whatever the server's TimeZone.
         return vec!["SET LOCAL TimeZone = 'UTC'".to_owned(), sql];

@@ -178,8 +178,13 @@ fn default_volatility(sql: &str) -> Volatility {
         "current_user",
         "session_user",
     ];
-    const VOLATILE: &[&str] =
-        &["clock_timestamp()", "gen_random_uuid()", "uuid_generate_v4()", "random()", "timeofday()"];
+    const VOLATILE: &[&str] = &[
+        "clock_timestamp()",
+        "gen_random_uuid()",
+        "uuid_generate_v4()",
+        "random()",
+        "timeofday()",
+    ];
     if STABLE.contains(&normal.as_str()) {
         Volatility::Stable
     } else if VOLATILE.contains(&normal.as_str()) || normal.starts_with("nextval(") {
@@ -278,16 +283,27 @@ pub fn classify_type_change(from: &ColumnType, to: &ColumnType) -> TypeChange {
     match (from, to) {
         (a, b) if a == b => TypeChange::NoRewrite,
         (Varchar(n), Varchar(m)) if m >= n => TypeChange::NoRewrite,
-        (Varchar(_) | Char(_), Varchar(_)) | (Text, Varchar(_) | Char(_)) | (Varchar(_), Char(_)) => {
-            TypeChange::Narrowing
-        }
+        (Varchar(_) | Char(_), Varchar(_))
+        | (Text, Varchar(_) | Char(_))
+        | (Varchar(_), Char(_)) => TypeChange::Narrowing,
         (Varchar(_), Text) => TypeChange::NoRewrite,
-        (Numeric { precision: Some(p), scale: s }, Numeric { precision: Some(q), scale: t })
-            if q >= p && s == t =>
-        {
-            TypeChange::NoRewrite
-        }
-        (Numeric { .. }, Numeric { precision: None, scale: None }) => TypeChange::NoRewrite,
+        (
+            Numeric {
+                precision: Some(p),
+                scale: s,
+            },
+            Numeric {
+                precision: Some(q),
+                scale: t,
+            },
+        ) if q >= p && s == t => TypeChange::NoRewrite,
+        (
+            Numeric { .. },
+            Numeric {
+                precision: None,
+                scale: None,
+            },
+        ) => TypeChange::NoRewrite,
         (Numeric { .. }, Numeric { .. }) => TypeChange::Narrowing,
         (Timestamp, TimestampTz) | (TimestampTz, Timestamp) => TypeChange::Reinterpret,
         (a, b) if int_rank(a).is_some() && int_rank(b).is_some() => {
@@ -297,7 +313,12 @@ pub fn classify_type_change(from: &ColumnType, to: &ColumnType) -> TypeChange {
                 TypeChange::Narrowing
             }
         }
-        (SmallInt | Integer | BigInt, Numeric { precision: None, .. }) => TypeChange::Rewrite,
+        (
+            SmallInt | Integer | BigInt,
+            Numeric {
+                precision: None, ..
+            },
+        ) => TypeChange::Rewrite,
         (SmallInt | Integer, Double) | (SmallInt, Real) | (Real, Double) => TypeChange::Rewrite,
         (Double, Real) => TypeChange::Narrowing,
         (Jsonb, Json) | (Enum(_), Text) | (Uuid, Text) | (Bool, Text) => TypeChange::Rewrite,
@@ -352,8 +373,16 @@ fn with_estimates(mut a: Assessment, change: &Change, stats: Option<TableStats>)
     let Some(rows) = stats.rows else { return a };
     let writes = a.hazards.contains(&ImpactsDatabasePerformance) || a.hazards.contains(&IndexBuild);
     let scans = a.lock_bound || a.can_fail_on_data;
-    let rate = if writes { WRITE_ROWS_PER_SEC } else { SCAN_ROWS_PER_SEC };
-    a.estimated_ms = Some(if writes || scans { rows * 1000 / rate } else { 0 });
+    let rate = if writes {
+        WRITE_ROWS_PER_SEC
+    } else {
+        SCAN_ROWS_PER_SEC
+    };
+    a.estimated_ms = Some(if writes || scans {
+        rows * 1000 / rate
+    } else {
+        0
+    });
     if matches!(change, Change::CreateTable(_)) {
         a.estimated_ms = Some(0);
     }
