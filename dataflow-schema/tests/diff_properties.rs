@@ -250,7 +250,7 @@ fn config() -> Config {
             .ok()
             .and_then(|c| c.parse().ok())
             .unwrap_or(512),
-        rng_seed: RngSeed::Fixed(0x00da_7af1_0e),
+        rng_seed: RngSeed::Fixed(0x0000_da7a_f10e),
         failure_persistence: None,
         ..Config::default()
     }
