@@ -78,12 +78,7 @@ mod v2 {
 }
 
 fn plan(current: &Schema, desired: &Schema) -> Result<Plan, Box<dyn std::error::Error>> {
-    Ok(plan_offline(
-        current,
-        desired,
-        Dialect::Postgres,
-        &PlanOptions::default(),
-    )?)
+    Ok(plan_offline(current, desired, Dialect::Postgres, &PlanOptions::default())?)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -100,15 +95,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // In a real project this comes from `dataflow snapshot --db $URL > schema.json`.
     let mut production = first.clone();
     for table in &mut production.tables {
-        let rows = if table.name.name == "users" {
-            2_400_000
-        } else {
-            300
-        };
-        table.stats = Some(TableStats {
-            rows: Some(rows),
-            bytes: Some(rows * 120),
-        });
+        let rows = if table.name.name == "users" { 2_400_000 } else { 300 };
+        table.stats = Some(TableStats { rows: Some(rows), bytes: Some(rows * 120) });
     }
     let sized = plan(&production, &second)?;
     println!("{sized}");
@@ -118,11 +106,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "plan checksum (what a reviewed plan and `expected_plan` pin): {}",
         sized.plan_checksum
     );
-    println!(
-        "from schema {} to schema {}",
-        &sized.from_checksum[..12],
-        &sized.to_checksum[..12]
-    );
+    println!("from schema {} to schema {}", &sized.from_checksum[..12], &sized.to_checksum[..12]);
     println!(
         "\nNext: snapshot-test this plan in your own tests with insta::assert_snapshot!(plan), \
          see tests/offline/workflow.rs."

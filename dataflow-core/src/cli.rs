@@ -1,67 +1,324 @@
-//! The `dataflow` command line: argument handling and exit codes (DESIGN.md "Command line").
+//! The `dataflow` command line (DESIGN.md "Command line"): people-facing output on
+//! stderr, machine output (SQL, JSON) on stdout, and fixed exit codes.
 
-use std::io::Write;
+use crate::error::{Error, Result};
+use crate::postgres::{ApplyOptions, Postgres};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use dataflow_schema::introspect::postgres::Introspected;
+use dataflow_schema::{plan_offline, Dialect, Plan, PlanOptions, RiskLevel, Rollback, Schema};
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 /// Exit code: done, or nothing to do.
 pub const EXIT_OK: u8 = 0;
 /// Exit code: an error.
 pub const EXIT_ERROR: u8 = 1;
+/// Exit code: refused (risk policy, declined prompt, no terminal to ask).
+pub const EXIT_REFUSED: u8 = 2;
+/// Exit code: changes are pending (`diff --check`).
+pub const EXIT_PENDING: u8 = 3;
 
-const HELP: &str = "\
-dataflow — keeps a relational database in step with your Rust structs
+/// Keeps a relational database in step with your Rust structs.
+#[derive(Debug, Parser)]
+#[command(
+    name = "dataflow",
+    version,
+    about = "Keeps a relational database in step with your Rust structs."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-Usage: dataflow <COMMAND> [OPTIONS]
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the plan that turns --db into --target (nothing is changed).
+    Diff(DiffArgs),
+    /// Apply the plan that turns --db into --target.
+    Apply(ApplyArgs),
+    /// Print the live schema (with row estimates) as JSON, for offline plans.
+    Snapshot(SnapshotArgs),
+}
 
-Commands (arriving with the database connectors):
-  diff      print the plan that turns --db into --target (SQL or JSON)
-  apply     apply that plan through the migrator (lock, history, rollback)
-  plan      write a reviewed plan file; `apply --plan` runs exactly it
-  status    what differs between models and database, what is pending
-  history   applied migrations
-  rollback  undo a migration, data included
-  purge     empty the trash of dropped tables and columns
-  snapshot  print the live schema as JSON (for offline plans)
+#[derive(Debug, Args)]
+struct TargetArgs {
+    /// The database to change: postgres://user@host:port/database
+    #[arg(long, env = "DATABASE_URL")]
+    db: String,
+    /// What it should look like: a database URL, or a schema.json from `dataflow snapshot`.
+    /// Everything in the namespace that the target lacks is dropped.
+    #[arg(long)]
+    target: String,
+    /// The PostgreSQL schema (namespace) to compare; repeat for several.
+    #[arg(long = "schema", default_value = "public")]
+    schemas: Vec<String>,
+}
 
-Today the library's offline path works without a database:
-  dataflow::schema_of(&[...]) and dataflow::plan_offline(&current, &desired, ...)
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum DiffFormat {
+    Sql,
+    Json,
+}
 
-Options:
-  -h, --help     print this help
-  -V, --version  print the version
-";
+#[derive(Debug, Args)]
+struct DiffArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "sql")]
+    format: DiffFormat,
+    /// Exit with 3 when changes are pending (for CI drift checks).
+    #[arg(long)]
+    check: bool,
+}
 
-/// Runs the command line with `args` (without the program name), writing to stdout and
-/// stderr, and returns the exit code.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum MaxRisk {
+    Safe,
+    Medium,
+    High,
+}
+
+impl MaxRisk {
+    fn level(self) -> RiskLevel {
+        match self {
+            MaxRisk::Safe => RiskLevel::Safe,
+            MaxRisk::Medium => RiskLevel::Medium,
+            MaxRisk::High => RiskLevel::High,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ApplyFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+struct ApplyArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// The highest risk applied without refusing (HIGH drops need `--max-risk high`).
+    #[arg(long, value_enum, default_value = "medium")]
+    max_risk: MaxRisk,
+    /// Apply without asking.
+    #[arg(long)]
+    yes: bool,
+    /// Output format of the report on stdout (`text` prints nothing there).
+    #[arg(long, value_enum, default_value = "text")]
+    format: ApplyFormat,
+}
+
+#[derive(Debug, Args)]
+struct SnapshotArgs {
+    /// The database to read: postgres://user@host:port/database
+    #[arg(long, env = "DATABASE_URL")]
+    db: String,
+    /// The PostgreSQL schema (namespace) to read; repeat for several.
+    #[arg(long = "schema", default_value = "public")]
+    schemas: Vec<String>,
+}
+
+/// Runs the command line with `args` (the program name first, as `std::env::args`).
 pub fn run<I, S>(args: I) -> ExitCode
 where
     I: IntoIterator<Item = S>,
-    S: AsRef<str>,
+    S: Into<std::ffi::OsString> + Clone,
 {
-    let args: Vec<String> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
-    match args.first().map(String::as_str) {
-        None | Some("-h" | "--help" | "help") => {
-            print(&mut std::io::stdout(), HELP);
-            ExitCode::from(EXIT_OK)
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() { EXIT_REFUSED } else { EXIT_OK });
         }
-        Some("-V" | "--version") => {
-            print(
-                &mut std::io::stdout(),
-                &format!("dataflow {}\n", env!("CARGO_PKG_VERSION")),
-            );
-            ExitCode::from(EXIT_OK)
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(EXIT_ERROR);
         }
-        Some(command) => {
-            let message = format!(
-                "error: `{command}` is not available in this version of dataflow\n\n{HELP}"
-            );
-            print(&mut std::io::stderr(), &message);
+    };
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("error: {error}");
             ExitCode::from(EXIT_ERROR)
         }
     }
 }
 
-fn print(out: &mut dyn Write, text: &str) {
-    // A closed pipe (`dataflow --help | head -1`) is not an error worth a panic.
-    let _ = out.write_all(text.as_bytes());
+async fn dispatch(command: Command) -> Result<u8> {
+    match command {
+        Command::Diff(args) => diff(args).await,
+        Command::Apply(args) => apply(args).await,
+        Command::Snapshot(args) => snapshot(args).await,
+    }
+}
+
+/// The current database, the plan to the target, and the warnings both sides produced.
+async fn plan_to_target(args: &TargetArgs) -> Result<(Postgres, Plan)> {
+    let db = Postgres::connect(&args.db).await?;
+    let current = db.introspect(&args.schemas).await?;
+    let (target, target_unmanaged) = read_target(&args.target, &args.schemas).await?;
+    let mut plan =
+        plan_offline(&current.schema, &target, Dialect::Postgres, &PlanOptions::default())?;
+    let mut unmanaged = current.unmanaged;
+    unmanaged.extend(target_unmanaged);
+    unmanaged.sort();
+    unmanaged.dedup();
+    if !unmanaged.is_empty() {
+        plan.warnings
+            .push(format!("not managed by dataflow, left alone: {}", unmanaged.join(", ")));
+    }
+    Ok((db, plan))
+}
+
+async fn read_target(target: &str, schemas: &[String]) -> Result<(Schema, Vec<String>)> {
+    if target.contains("://") {
+        let db = Postgres::connect(target).await?;
+        let Introspected { schema, unmanaged } = db.introspect(schemas).await?;
+        return Ok((schema, unmanaged));
+    }
+    let text = std::fs::read_to_string(target)
+        .map_err(|source| Error::ReadFile { path: target.to_owned(), source })?;
+    let schema = Schema::from_json(&text)
+        .map_err(|source| Error::Snapshot { path: target.to_owned(), source })?;
+    Ok((schema, Vec::new()))
+}
+
+fn print_warnings(plan: &Plan) {
+    for warning in &plan.warnings {
+        eprintln!("warning: {warning}");
+    }
+}
+
+/// The plan as an SQL script: `--` comments, each statement ending with `;`.
+pub fn plan_as_sql(plan: &Plan) -> String {
+    let mut out = String::new();
+    for step in &plan.steps {
+        out.push_str(&format!(
+            "-- Step {} · {} · {} · {}\n",
+            step.number,
+            step.table,
+            step.operation.label(),
+            step.shown_level
+        ));
+        for reason in &step.risk.reasons {
+            out.push_str(&format!("--   {reason}\n"));
+        }
+        for statement in &step.up {
+            out.push_str(statement);
+            out.push_str(";\n");
+        }
+        if let Rollback::Irreversible { reason } = &step.down {
+            out.push_str(&format!("--   irreversible: {reason}\n"));
+        }
+    }
+    out
+}
+
+fn stdout(text: &str) {
+    let _ = std::io::stdout().write_all(text.as_bytes());
+}
+
+async fn diff(args: DiffArgs) -> Result<u8> {
+    let (_, plan) = plan_to_target(&args.target).await?;
+    print_warnings(&plan);
+    match args.format {
+        DiffFormat::Json => stdout(&format!("{}\n", plan.to_json())),
+        DiffFormat::Sql if plan.is_empty() => {}
+        DiffFormat::Sql => stdout(&plan_as_sql(&plan)),
+    }
+    if plan.is_empty() {
+        eprintln!("No changes.");
+        return Ok(EXIT_OK);
+    }
+    Ok(if args.check { EXIT_PENDING } else { EXIT_OK })
+}
+
+async fn apply(args: ApplyArgs) -> Result<u8> {
+    let (db, plan) = plan_to_target(&args.target).await?;
+    print_warnings(&plan);
+    if plan.is_empty() {
+        eprintln!("No changes.");
+        if let ApplyFormat::Json = args.format {
+            stdout(&format!("{}\n", serde_json::json!({ "plan": plan, "report": null })));
+        }
+        return Ok(EXIT_OK);
+    }
+    eprintln!("{plan}");
+    let max = args.max_risk.level();
+    let refused: Vec<String> = plan
+        .steps
+        .iter()
+        .filter(|s| s.risk.policy_level() > max)
+        .map(|s| {
+            format!(
+                "  step {} · {} · {} · {}: {}",
+                s.number,
+                s.table,
+                s.operation.label(),
+                s.risk.policy_level(),
+                s.risk.reasons.join("; ")
+            )
+        })
+        .collect();
+    if !refused.is_empty() {
+        eprintln!(
+            "refused: {} step(s) exceed --max-risk {}:\n{}\nto apply them, re-run with --max-risk high \
+             (after old code no longer uses what they remove)",
+            refused.len(),
+            max,
+            refused.join("\n")
+        );
+        return Ok(EXIT_REFUSED);
+    }
+    if plan.steps.iter().any(|s| s.risk.hazards.contains(&dataflow_schema::Hazard::DeletesData)) {
+        eprintln!(
+            "warning: this version drops without keeping the data (the migrator's trash and \
+             column backups arrive with the migrator); take a backup first"
+        );
+    }
+    if !args.yes && !confirm()? {
+        return Ok(EXIT_REFUSED);
+    }
+    let report = db.apply(&plan, &ApplyOptions::default()).await?;
+    eprintln!(
+        "Applied {} step(s) in {} transaction(s) in {} ms ({} lock-timeout retries).",
+        report.steps, report.groups, report.elapsed_ms, report.retries
+    );
+    if let ApplyFormat::Json = args.format {
+        stdout(&format!("{}\n", serde_json::json!({ "plan": plan, "report": report })));
+    }
+    Ok(EXIT_OK)
+}
+
+/// Asks on the terminal; without one, refuses (a command never applies unasked).
+fn confirm() -> Result<bool> {
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        eprintln!("refused: not applying without --yes when there is no terminal to ask");
+        return Ok(false);
+    }
+    eprint!("Apply these changes? [y/N] ");
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(|source| Error::ReadFile { path: "stdin".into(), source })?;
+    let yes = matches!(answer.trim(), "y" | "Y" | "yes" | "YES");
+    if !yes {
+        eprintln!("Not applied.");
+    }
+    Ok(yes)
+}
+
+async fn snapshot(args: SnapshotArgs) -> Result<u8> {
+    let db = Postgres::connect(&args.db).await?;
+    let found = db.introspect(&args.schemas).await?;
+    if !found.unmanaged.is_empty() {
+        eprintln!("warning: not in the snapshot (not managed): {}", found.unmanaged.join(", "));
+    }
+    stdout(&format!("{}\n", found.schema.to_json()));
+    Ok(EXIT_OK)
 }

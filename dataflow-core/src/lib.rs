@@ -1,9 +1,14 @@
 //! The runtime of dataflow: connections, introspection, the migrator and the command
 //! line's logic. Everything that does IO lives here; `dataflow-schema` stays pure.
 //!
-//! So far it holds the command line's entry point; the database connectors arrive with
-//! the PostgreSQL, migrator, SQLite and MySQL work (see ARCHITECTURE.md).
+//! So far: the PostgreSQL connector (introspection, applying plans) and the command
+//! line's logic. The migrator, SQLite and MySQL arrive next (see ARCHITECTURE.md).
 
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod error;
+pub mod postgres;
+
+pub use error::{Error, Result};
+pub use postgres::{ApplyOptions, ApplyReport, Postgres};

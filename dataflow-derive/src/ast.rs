@@ -58,18 +58,10 @@ impl<'a> Container<'a> {
             .iter()
             .filter_map(|field| {
                 let ident = field.ident.as_ref()?;
-                Some(Field {
-                    ident,
-                    ty: &field.ty,
-                    attrs: FieldAttrs::from_ast(cx, &field.attrs),
-                })
+                Some(Field { ident, ty: &field.ty, attrs: FieldAttrs::from_ast(cx, &field.attrs) })
             })
             .collect();
-        Some(Container {
-            ident: &input.ident,
-            attrs,
-            fields,
-        })
+        Some(Container { ident: &input.ident, attrs, fields })
     }
 
     /// `table = "…"`, or the struct name in snake_case.

@@ -22,21 +22,14 @@ pub struct Attr<'c, T> {
 
 impl<'c, T> Attr<'c, T> {
     pub fn none(cx: &'c Ctxt, name: Symbol) -> Self {
-        Attr {
-            cx,
-            name,
-            tokens: TokenStream::new(),
-            value: None,
-        }
+        Attr { cx, name, tokens: TokenStream::new(), value: None }
     }
 
     pub fn set<A: ToTokens>(&mut self, obj: A, value: T) {
         let tokens = obj.into_token_stream();
         if self.value.is_some() {
-            self.cx.error_spanned_by(
-                tokens,
-                format!("duplicate dataflow attribute `{}`", self.name),
-            );
+            self.cx
+                .error_spanned_by(tokens, format!("duplicate dataflow attribute `{}`", self.name));
         } else {
             self.tokens = tokens;
             self.value = Some(value);
@@ -44,10 +37,7 @@ impl<'c, T> Attr<'c, T> {
     }
 
     pub fn get(self) -> Parsed<T> {
-        Parsed {
-            tokens: self.tokens,
-            value: self.value,
-        }
+        Parsed { tokens: self.tokens, value: self.value }
     }
 }
 
@@ -121,20 +111,10 @@ pub struct KeyAttr {
 #[derive(Clone)]
 pub enum BackfillAttr {
     Computed(String),
-    Case {
-        cases: Vec<(String, String)>,
-        otherwise: Option<String>,
-    },
-    Sequence {
-        start: i64,
-        step: i64,
-    },
+    Case { cases: Vec<(String, String)>, otherwise: Option<String> },
+    Sequence { start: i64, step: i64 },
     FkValue(DefaultLit),
-    FkLookup {
-        table: String,
-        filter: String,
-        column: Option<String>,
-    },
+    FkLookup { table: String, filter: String, column: Option<String> },
 }
 
 /// The accepted `on_delete` / `on_update` values and the action each names.
@@ -419,10 +399,7 @@ fn get_str(meta: &ParseNestedMeta) -> syn::Result<LitStr> {
 fn nonempty_str(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<LitStr> {
     let lit = get_str(meta)?;
     if lit.value().trim().is_empty() {
-        cx.error_spanned_by(
-            &lit,
-            format!("`{}` cannot be empty", meta.path.to_token_stream()),
-        );
+        cx.error_spanned_by(&lit, format!("`{}` cannot be empty", meta.path.to_token_stream()));
     }
     Ok(lit)
 }
@@ -431,11 +408,7 @@ fn parse_default_lit(meta: &ParseNestedMeta) -> syn::Result<DefaultLit> {
     let expr: Expr = meta.value()?.parse()?;
     let (negative, lit) = match &expr {
         Expr::Lit(ExprLit { lit, .. }) => (false, lit.clone()),
-        Expr::Unary(ExprUnary {
-            op: UnOp::Neg(_),
-            expr: inner,
-            ..
-        }) => match &**inner {
+        Expr::Unary(ExprUnary { op: UnOp::Neg(_), expr: inner, .. }) => match &**inner {
             Expr::Lit(ExprLit { lit, .. }) => (true, lit.clone()),
             _ => return Err(not_a_literal(&expr)),
         },
@@ -516,12 +489,7 @@ fn parse_index(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<IndexAttr> {
         } else if path == PREDICATE {
             predicate.set(&path, nonempty_str(cx, &inner)?.value());
         } else {
-            unknown(
-                cx,
-                &inner,
-                "index",
-                "columns(…), name, unique, method, predicate",
-            )?;
+            unknown(cx, &inner, "index", "columns(…), name, unique, method, predicate")?;
         }
         Ok(())
     })?;
@@ -562,16 +530,9 @@ fn parse_key(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<KeyAttr> {
     })?;
     let columns = columns.get();
     if !columns.is_set() {
-        cx.syn_error(syn::Error::new(
-            span,
-            format!("{level}(…) needs columns(\"a\", …)"),
-        ));
+        cx.syn_error(syn::Error::new(span, format!("{level}(…) needs columns(\"a\", …)")));
     }
-    Ok(KeyAttr {
-        span,
-        columns: columns.value.unwrap_or_default(),
-        name: name.get().value,
-    })
+    Ok(KeyAttr { span, columns: columns.value.unwrap_or_default(), name: name.get().value })
 }
 
 fn parse_backfill_case(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<BackfillAttr> {
@@ -604,26 +565,15 @@ fn parse_backfill_case(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<Backfil
             "backfill_case(…) needs at least one when(\"condition\", \"value\")",
         );
     }
-    Ok(BackfillAttr::Case {
-        cases,
-        otherwise: otherwise.get().value,
-    })
+    Ok(BackfillAttr::Case { cases, otherwise: otherwise.get().value })
 }
 
 fn parse_i64(meta: &ParseNestedMeta) -> syn::Result<i64> {
     let expr: Expr = meta.value()?.parse()?;
     let (negative, lit) = match &expr {
-        Expr::Lit(ExprLit {
-            lit: Lit::Int(i), ..
-        }) => (false, i.clone()),
-        Expr::Unary(ExprUnary {
-            op: UnOp::Neg(_),
-            expr: inner,
-            ..
-        }) => match &**inner {
-            Expr::Lit(ExprLit {
-                lit: Lit::Int(i), ..
-            }) => (true, i.clone()),
+        Expr::Lit(ExprLit { lit: Lit::Int(i), .. }) => (false, i.clone()),
+        Expr::Unary(ExprUnary { op: UnOp::Neg(_), expr: inner, .. }) => match &**inner {
+            Expr::Lit(ExprLit { lit: Lit::Int(i), .. }) => (true, i.clone()),
             _ => return Err(syn::Error::new_spanned(&expr, "expected an integer")),
         },
         _ => return Err(syn::Error::new_spanned(&expr, "expected an integer")),
@@ -672,23 +622,16 @@ fn parse_backfill_fk(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<Option<Ba
         } else if path == COLUMN {
             column.set(&path, nonempty_str(cx, &inner)?.value());
         } else {
-            unknown(
-                cx,
-                &inner,
-                "backfill_fk",
-                "value, or table + where (+ column)",
-            )?;
+            unknown(cx, &inner, "backfill_fk", "value, or table + where (+ column)")?;
         }
         Ok(())
     })?;
     let (value, table, filter, column) = (value.get(), table.get(), filter.get(), column.get());
     match (value.value, table.value, filter.value) {
         (Some(value), None, None) if !column.is_set() => Ok(Some(BackfillAttr::FkValue(value))),
-        (None, Some(table), Some(filter)) => Ok(Some(BackfillAttr::FkLookup {
-            table,
-            filter,
-            column: column.value,
-        })),
+        (None, Some(table), Some(filter)) => {
+            Ok(Some(BackfillAttr::FkLookup { table, filter, column: column.value }))
+        }
         _ => {
             cx.error_spanned_by(
                 &meta.path,

@@ -31,10 +31,7 @@ fn check_skip_is_alone(cx: &Ctxt, cont: &Container) {
             } else {
                 ""
             };
-            cx.error_spanned_by(
-                tokens,
-                format!("`{key}` cannot be combined with `skip`{hint}"),
-            );
+            cx.error_spanned_by(tokens, format!("`{key}` cannot be combined with `skip`{hint}"));
         }
     }
 }
@@ -66,22 +63,14 @@ fn check_one_primary_key(cx: &Ctxt, cont: &Container) {
             );
         }
     }
-    for field in cont
-        .columns()
-        .filter(|f| f.attrs.primary_key.is_set() && f.attrs.unique.is_set())
+    for field in cont.columns().filter(|f| f.attrs.primary_key.is_set() && f.attrs.unique.is_set())
     {
-        cx.error_spanned_by(
-            &field.attrs.unique.tokens,
-            "`unique` is redundant on a primary key",
-        );
+        cx.error_spanned_by(&field.attrs.unique.tokens, "`unique` is redundant on a primary key");
     }
 }
 
 fn check_primary_key_not_nullable(cx: &Ctxt, cont: &Container) {
-    for field in cont
-        .columns()
-        .filter(|f| f.attrs.primary_key.is_set() && f.is_option())
-    {
+    for field in cont.columns().filter(|f| f.attrs.primary_key.is_set() && f.is_option()) {
         cx.error_spanned_by(
             field.ty,
             format!(
@@ -94,18 +83,14 @@ fn check_primary_key_not_nullable(cx: &Ctxt, cont: &Container) {
 
 fn check_auto_is_integer(cx: &Ctxt, cont: &Container) {
     for field in cont.columns().filter(|f| f.attrs.auto.is_set()) {
-        let integer = field
-            .value_type_name()
-            .is_some_and(|n| INTEGER_TYPES.contains(&n.as_str()));
+        let integer = field.value_type_name().is_some_and(|n| INTEGER_TYPES.contains(&n.as_str()));
         if !integer || field.is_option() {
             cx.error_spanned_by(
                 &field.attrs.auto.tokens,
                 format!(
                     "`auto` needs an integer field (i16, i32 or i64), but `{}` is `{}`",
                     field.ident,
-                    quote::ToTokens::to_token_stream(field.ty)
-                        .to_string()
-                        .replace(' ', "")
+                    quote::ToTokens::to_token_stream(field.ty).to_string().replace(' ', "")
                 ),
             );
         }
@@ -258,12 +243,7 @@ fn check_struct_level_columns(cx: &Ctxt, cont: &Container) {
                 let field_hint = cont
                     .columns()
                     .find(|f| f.ident == name.as_str())
-                    .map(|f| {
-                        format!(
-                            " (field `{name}` is stored as column `{}`)",
-                            f.column_name()
-                        )
-                    })
+                    .map(|f| format!(" (field `{name}` is stored as column `{}`)", f.column_name()))
                     .unwrap_or_default();
                 cx.error_spanned_by(
                     column,

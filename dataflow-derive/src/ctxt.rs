@@ -13,9 +13,7 @@ pub struct Ctxt {
 
 impl Ctxt {
     pub fn new() -> Self {
-        Ctxt {
-            errors: RefCell::new(Some(Vec::new())),
-        }
+        Ctxt { errors: RefCell::new(Some(Vec::new())) }
     }
 
     /// Records an error spanning `tokens`.
@@ -32,12 +30,7 @@ impl Ctxt {
 
     /// Consumes the context: all errors combined into one, if any.
     pub fn check(self) -> syn::Result<()> {
-        let mut errors = self
-            .errors
-            .borrow_mut()
-            .take()
-            .unwrap_or_default()
-            .into_iter();
+        let mut errors = self.errors.borrow_mut().take().unwrap_or_default().into_iter();
         let Some(mut combined) = errors.next() else {
             return Ok(());
         };

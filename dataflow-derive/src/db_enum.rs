@@ -9,14 +9,8 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{Data, DeriveInput, Fields, LitStr};
 
-const RENAME_RULES: &[&str] = &[
-    "snake_case",
-    "lowercase",
-    "UPPERCASE",
-    "SCREAMING_SNAKE_CASE",
-    "kebab-case",
-    "PascalCase",
-];
+const RENAME_RULES: &[&str] =
+    &["snake_case", "lowercase", "UPPERCASE", "SCREAMING_SNAKE_CASE", "kebab-case", "PascalCase"];
 
 pub fn derive_db_enum(input: &DeriveInput) -> TokenStream {
     let cx = Ctxt::new();
@@ -85,10 +79,7 @@ fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<Parsed> {
         );
         return None;
     };
-    let rule = rename_all
-        .get()
-        .value
-        .unwrap_or_else(|| "snake_case".to_owned());
+    let rule = rename_all.get().value.unwrap_or_else(|| "snake_case".to_owned());
     let mut variants = Vec::new();
     for variant in &data.variants {
         if !matches!(variant.fields, Fields::Unit) {
@@ -115,17 +106,12 @@ fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<Parsed> {
                 cx.syn_error(err);
             }
         }
-        let value = rename
-            .get()
-            .value
-            .unwrap_or_else(|| apply_rule(&rule, &variant.ident.to_string()));
+        let value =
+            rename.get().value.unwrap_or_else(|| apply_rule(&rule, &variant.ident.to_string()));
         if let Some((first, _)) = variants.iter().find(|(_, v)| *v == value) {
             cx.error_spanned_by(
                 &variant.ident,
-                format!(
-                    "variants `{first}` and `{}` are both stored as {value:?}",
-                    variant.ident
-                ),
+                format!("variants `{first}` and `{}` are both stored as {value:?}", variant.ident),
             );
         }
         variants.push((variant.ident.clone(), value));
@@ -134,10 +120,7 @@ fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<Parsed> {
         cx.error_spanned_by(&input.ident, "an SQL enum needs at least one variant");
     }
     Some(Parsed {
-        name: name
-            .get()
-            .value
-            .unwrap_or_else(|| snake_case(&input.ident.to_string())),
+        name: name.get().value.unwrap_or_else(|| snake_case(&input.ident.to_string())),
         schema: schema.get().value,
         variants,
     })

@@ -39,27 +39,17 @@ fn option_string(value: Option<&str>) -> TokenStream {
 fn expand(cont: &Container) -> TokenStream {
     let ident = cont.ident;
     let table_name = cont.table_name();
-    let schema = option_string(
-        cont.attrs
-            .schema
-            .value
-            .as_ref()
-            .map(|s| s.value())
-            .as_deref(),
-    );
+    let schema = option_string(cont.attrs.schema.value.as_ref().map(|s| s.value()).as_deref());
     let columns = cont.columns().map(|field| column(cont, field));
     let mut extras = Vec::new();
     for field in cont.columns() {
         extras.push(field_constraints(cont, field));
     }
     extras.push(struct_constraints(cont));
-    let enums = cont
-        .columns()
-        .filter(|f| !f.attrs.sql_type.is_set())
-        .map(|field| {
-            let ty = field.ty;
-            quote_spanned!(ty.span()=> enums.extend(<#ty as __df::SqlType>::enum_type());)
-        });
+    let enums = cont.columns().filter(|f| !f.attrs.sql_type.is_set()).map(|field| {
+        let ty = field.ty;
+        quote_spanned!(ty.span()=> enums.extend(<#ty as __df::SqlType>::enum_type());)
+    });
     quote! {
         #[automatically_derived]
         const _: () = {
@@ -183,11 +173,7 @@ fn backfill_tokens(cont: &Container, field: &Field, backfill: &BackfillAttr) -> 
             let value = literal(value);
             quote!(__df::Backfill::ForeignKeyValue(#value))
         }
-        BackfillAttr::FkLookup {
-            table,
-            filter,
-            column,
-        } => {
+        BackfillAttr::FkLookup { table, filter, column } => {
             let table = qualified_table(cont, table);
             // The looked-up column defaults to the one `references` names, else `id`.
             let column = column.clone().unwrap_or_else(|| {
@@ -227,12 +213,14 @@ fn field_constraints(cont: &Container, field: &Field) -> TokenStream {
             unique: false,
             method: __df::IndexMethod::Btree,
             predicate: __df::None,
+            invalid: false,
         });));
     }
     if let Some(expression) = &attrs.check.value {
         out.extend(quote!(table.checks.push(__df::CheckConstraint {
             name: __df::object_name(&table.name.name, __df::Some(#name), "check"),
             expression: __df::String::from(#expression),
+            not_valid: false,
         });));
     }
     if let Some(target) = &attrs.references.value {
@@ -254,6 +242,8 @@ fn field_constraints(cont: &Container, field: &Field) -> TokenStream {
             on_delete: #on_delete,
             on_update: #on_update,
             deferrable: false,
+            initially_deferred: false,
+            not_valid: false,
         });));
     }
     out
@@ -291,12 +281,7 @@ fn struct_constraints(cont: &Container) -> TokenStream {
         let parts = index.columns.iter().map(|c| c.value());
         let unique = index.unique;
         let method = syn::Ident::new(
-            match index
-                .method
-                .as_ref()
-                .map(|m| m.value().to_ascii_lowercase())
-                .as_deref()
-            {
+            match index.method.as_ref().map(|m| m.value().to_ascii_lowercase()).as_deref() {
                 Some("hash") => "Hash",
                 Some("gin") => "Gin",
                 Some("gist") => "Gist",
@@ -312,6 +297,7 @@ fn struct_constraints(cont: &Container) -> TokenStream {
             unique: #unique,
             method: __df::IndexMethod::#method,
             predicate: #predicate,
+            invalid: false,
         });));
     }
     for check in &attrs.checks {
@@ -319,6 +305,7 @@ fn struct_constraints(cont: &Container) -> TokenStream {
         out.extend(quote!(table.checks.push(__df::CheckConstraint {
             name: __df::String::new(),
             expression: __df::String::from(#expression),
+            not_valid: false,
         });));
     }
     out

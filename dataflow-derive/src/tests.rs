@@ -61,10 +61,7 @@ fn errors_expand_to_compile_errors_and_a_stub() {
     };
     let out = pretty(expand::derive_model(&input));
     assert!(out.contains("compile_error"), "{out}");
-    assert!(
-        out.contains("unknown dataflow field attribute `nope`"),
-        "{out}"
-    );
+    assert!(out.contains("unknown dataflow field attribute `nope`"), "{out}");
     assert!(out.contains("unimplemented"), "{out}");
 }
 

@@ -45,13 +45,25 @@ fn remove_named<T>(items: &mut Vec<T>, name: &str, get: impl Fn(&T) -> &str) -> 
 
 fn apply_one(schema: &mut Schema, change: &Change) -> Result<(), String> {
     match change {
+        Change::CreateNamespace { name } => schema.namespaces.push(name.name.clone()),
+        Change::ValidateConstraint { table, name } => {
+            let t = schema.table_mut(table).ok_or("no such table")?;
+            let checks = t.checks.iter_mut().filter(|c| &c.name == name).map(|c| &mut c.not_valid);
+            let fks =
+                t.foreign_keys.iter_mut().filter(|c| &c.name == name).map(|c| &mut c.not_valid);
+            let mut found = false;
+            for flag in checks.chain(fks) {
+                *flag = false;
+                found = true;
+            }
+            if !found {
+                return Err(format!("no check or foreign key {name}"));
+            }
+        }
         Change::CreateEnum(e) => schema.enums.push(e.clone()),
         Change::AlterEnum { to, .. } => {
-            let existing = schema
-                .enums
-                .iter_mut()
-                .find(|e| e.name == to.name)
-                .ok_or("no such enum")?;
+            let existing =
+                schema.enums.iter_mut().find(|e| e.name == to.name).ok_or("no such enum")?;
             *existing = to.clone();
         }
         Change::DropEnum(e) => {
@@ -110,18 +122,13 @@ fn apply_one(schema: &mut Schema, change: &Change) -> Result<(), String> {
             }
             t.column_mut(from).ok_or("no such column")?.name = to.clone();
             let rename = |names: &mut Vec<String>| {
-                names
-                    .iter_mut()
-                    .filter(|n| *n == from)
-                    .for_each(|n| *n = to.clone())
+                names.iter_mut().filter(|n| *n == from).for_each(|n| *n = to.clone())
             };
             if let Some(pk) = &mut t.primary_key {
                 rename(&mut pk.columns);
             }
             t.uniques.iter_mut().for_each(|u| rename(&mut u.columns));
-            t.foreign_keys
-                .iter_mut()
-                .for_each(|f| rename(&mut f.columns));
+            t.foreign_keys.iter_mut().for_each(|f| rename(&mut f.columns));
             for index in &mut t.indexes {
                 for part in &mut index.parts {
                     if matches!(part, IndexPart::Column(c) if c == from) {
@@ -130,25 +137,15 @@ fn apply_one(schema: &mut Schema, change: &Change) -> Result<(), String> {
                 }
             }
             for other in &mut schema.tables {
-                for fk in other
-                    .foreign_keys
-                    .iter_mut()
-                    .filter(|f| &f.ref_table == table)
-                {
-                    fk.ref_columns
-                        .iter_mut()
-                        .filter(|n| *n == from)
-                        .for_each(|n| *n = to.clone());
+                for fk in other.foreign_keys.iter_mut().filter(|f| &f.ref_table == table) {
+                    fk.ref_columns.iter_mut().filter(|n| *n == from).for_each(|n| *n = to.clone());
                 }
             }
         }
         Change::RenameIndex { table, from, to } => {
             let t = schema.table_mut(table).ok_or("no such table")?;
-            t.indexes
-                .iter_mut()
-                .find(|i| &i.name == from)
-                .ok_or("no such index")?
-                .name = to.clone();
+            t.indexes.iter_mut().find(|i| &i.name == from).ok_or("no such index")?.name =
+                to.clone();
         }
         Change::RenameConstraint { table, from, to } => {
             let t = schema.table_mut(table).ok_or("no such table")?;
@@ -175,44 +172,28 @@ fn apply_one(schema: &mut Schema, change: &Change) -> Result<(), String> {
             remove_named(&mut t.foreign_keys, &foreign_key.name, |k| &k.name)?;
         }
         Change::AddForeignKey { table, foreign_key } => {
-            schema
-                .table_mut(table)
-                .ok_or("no such table")?
-                .foreign_keys
-                .push(foreign_key.clone());
+            schema.table_mut(table).ok_or("no such table")?.foreign_keys.push(foreign_key.clone());
         }
         Change::DropIndex { table, index } => {
             let t = schema.table_mut(table).ok_or("no such table")?;
             remove_named(&mut t.indexes, &index.name, |k| &k.name)?;
         }
         Change::AddIndex { table, index } => {
-            schema
-                .table_mut(table)
-                .ok_or("no such table")?
-                .indexes
-                .push(index.clone());
+            schema.table_mut(table).ok_or("no such table")?.indexes.push(index.clone());
         }
         Change::DropUnique { table, unique } => {
             let t = schema.table_mut(table).ok_or("no such table")?;
             remove_named(&mut t.uniques, &unique.name, |k| &k.name)?;
         }
         Change::AddUnique { table, unique } => {
-            schema
-                .table_mut(table)
-                .ok_or("no such table")?
-                .uniques
-                .push(unique.clone());
+            schema.table_mut(table).ok_or("no such table")?.uniques.push(unique.clone());
         }
         Change::DropCheck { table, check } => {
             let t = schema.table_mut(table).ok_or("no such table")?;
             remove_named(&mut t.checks, &check.name, |k| &k.name)?;
         }
         Change::AddCheck { table, check } => {
-            schema
-                .table_mut(table)
-                .ok_or("no such table")?
-                .checks
-                .push(check.clone());
+            schema.table_mut(table).ok_or("no such table")?.checks.push(check.clone());
         }
         Change::DropPrimaryKey { table, .. } => {
             let t = schema.table_mut(table).ok_or("no such table")?;
@@ -236,20 +217,12 @@ fn apply_one(schema: &mut Schema, change: &Change) -> Result<(), String> {
             }
             t.columns.push(column.clone());
         }
-        Change::AlterColumnType {
-            table,
-            column,
-            to,
-            to_collation,
-            ..
-        } => {
+        Change::AlterColumnType { table, column, to, to_collation, .. } => {
             let c = column_mut(schema, table, column)?;
             c.ty = to.clone();
             c.collation = to_collation.clone();
         }
-        Change::SetDefault {
-            table, column, to, ..
-        } => {
+        Change::SetDefault { table, column, to, .. } => {
             column_mut(schema, table, column)?.default = Some(to.clone());
         }
         Change::DropDefault { table, column, .. } => {
@@ -259,14 +232,10 @@ fn apply_one(schema: &mut Schema, change: &Change) -> Result<(), String> {
         Change::SetNotNull { table, column, .. } => {
             column_mut(schema, table, &column.name)?.nullable = false;
         }
-        Change::AlterIdentity {
-            table, column, to, ..
-        } => {
+        Change::AlterIdentity { table, column, to, .. } => {
             column_mut(schema, table, column)?.identity = *to;
         }
-        Change::SetComment {
-            table, column, to, ..
-        } => {
+        Change::SetComment { table, column, to, .. } => {
             let t = schema.table_mut(table).ok_or("no such table")?;
             match column {
                 Some(column) => t.column_mut(column).ok_or("no such column")?.comment = to.clone(),

@@ -13,6 +13,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Change {
+    /// A namespace (PostgreSQL schema) the desired tables or types live in.
+    CreateNamespace {
+        /// The namespace, as `name` (its `schema` is unused).
+        name: QualifiedName,
+    },
     /// A new enum type.
     CreateEnum(EnumType),
     /// Values added to (or removed from) an enum type.
@@ -224,6 +229,13 @@ pub enum Change {
         /// The index.
         index: Index,
     },
+    /// A constraint added `NOT VALID` is checked against existing rows.
+    ValidateConstraint {
+        /// Table.
+        table: QualifiedName,
+        /// Constraint name.
+        name: String,
+    },
     /// A foreign key added.
     AddForeignKey {
         /// Table.
@@ -265,7 +277,8 @@ impl Change {
     /// The change's phase (see [`Phase`]).
     pub fn phase(&self) -> Phase {
         match self {
-            Change::CreateEnum(_)
+            Change::CreateNamespace { .. }
+            | Change::CreateEnum(_)
             | Change::AlterEnum { .. }
             | Change::CreateSequence(_)
             | Change::AlterSequence { .. } => Phase::Types,
@@ -294,13 +307,15 @@ impl Change {
             | Change::AddPrimaryKey { .. }
             | Change::AddUnique { .. }
             | Change::AddCheck { .. }
-            | Change::AddIndex { .. } => Phase::AlterTable,
+            | Change::AddIndex { .. }
+            | Change::ValidateConstraint { .. } => Phase::AlterTable,
         }
     }
 
     /// The table a change works on, or the type/sequence name for type changes.
     pub fn subject(&self) -> &QualifiedName {
         match self {
+            Change::CreateNamespace { name } => name,
             Change::CreateEnum(e) | Change::DropEnum(e) => &e.name,
             Change::AlterEnum { to, .. } => &to.name,
             Change::CreateSequence(s) | Change::DropSequence(s) => &s.name,
@@ -328,6 +343,7 @@ impl Change {
             | Change::AddUnique { table, .. }
             | Change::AddCheck { table, .. }
             | Change::AddIndex { table, .. }
+            | Change::ValidateConstraint { table, .. }
             | Change::AddForeignKey { table, .. } => table,
         }
     }
@@ -335,6 +351,7 @@ impl Change {
     /// The operation kind, as shown in previews and accepted by `exclude_operations`.
     pub fn operation(&self) -> Operation {
         match self {
+            Change::CreateNamespace { .. } => Operation::CreateNamespace,
             Change::CreateEnum(_) => Operation::CreateEnum,
             Change::AlterEnum { .. } => Operation::AlterEnum,
             Change::DropEnum(_) => Operation::DropEnum,
@@ -366,6 +383,7 @@ impl Change {
             Change::AddUnique { .. } => Operation::AddUnique,
             Change::AddCheck { .. } => Operation::AddCheck,
             Change::AddIndex { .. } => Operation::AddIndex,
+            Change::ValidateConstraint { .. } => Operation::ValidateConstraint,
             Change::AddForeignKey { .. } => Operation::AddForeignKey,
         }
     }
@@ -393,7 +411,9 @@ impl Change {
             | Change::DropNotNull { column, .. }
             | Change::AlterIdentity { column, .. } => column,
             Change::SetComment { column, .. } => column.as_deref().unwrap_or(""),
-            Change::CreateEnum(_)
+            Change::ValidateConstraint { name, .. } => name,
+            Change::CreateNamespace { .. }
+            | Change::CreateEnum(_)
             | Change::AlterEnum { .. }
             | Change::DropEnum(_)
             | Change::CreateSequence(_)
@@ -409,12 +429,7 @@ impl Change {
     /// table's group (drops before adds, so names and columns are free again; column
     /// changes before the constraints and indexes that use them), then object name.
     pub fn sort_key(&self) -> (Phase, &QualifiedName, Operation, &str) {
-        (
-            self.phase(),
-            self.subject(),
-            self.operation(),
-            self.object_name(),
-        )
+        (self.phase(), self.subject(), self.operation(), self.object_name())
     }
 }
 
@@ -431,6 +446,7 @@ pub fn sort_changes(changes: &mut [Change]) {
 #[serde(rename_all = "kebab-case")]
 #[allow(missing_docs)]
 pub enum Operation {
+    CreateNamespace,
     CreateEnum,
     AlterEnum,
     CreateSequence,
@@ -463,6 +479,8 @@ pub enum Operation {
     AddUnique,
     AddCheck,
     AddIndex,
+    // Validation scans existing rows without blocking them: after every instant step.
+    ValidateConstraint,
     AddForeignKey,
     DropSequence,
     DropEnum,
@@ -472,6 +490,7 @@ impl Operation {
     /// The label shown in previews (`ADD COLUMN`, …).
     pub fn label(self) -> &'static str {
         match self {
+            Operation::CreateNamespace => "CREATE SCHEMA",
             Operation::CreateEnum => "CREATE ENUM",
             Operation::AlterEnum => "ALTER ENUM",
             Operation::CreateSequence => "CREATE SEQUENCE",
@@ -501,6 +520,7 @@ impl Operation {
             Operation::AddUnique => "ADD UNIQUE",
             Operation::AddCheck => "ADD CHECK",
             Operation::AddIndex => "ADD INDEX",
+            Operation::ValidateConstraint => "VALIDATE CONSTRAINT",
             Operation::AddForeignKey => "ADD FOREIGN KEY",
             Operation::DropSequence => "DROP SEQUENCE",
             Operation::DropEnum => "DROP ENUM",

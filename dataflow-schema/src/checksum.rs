@@ -46,10 +46,7 @@ fn write_canonical(value: &Value, out: &mut String) {
 
 /// Lower-case hex SHA-256 of `text`.
 pub fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The checksum of a schema's *shape*, as the differ sees it: statistics, rename hints,
@@ -78,10 +75,7 @@ mod tests {
     #[test]
     fn canonical_json_sorts_keys_and_has_no_whitespace() {
         let value = serde_json::json!({"b": 1, "a": {"d": [1, 2], "c": "x y"}});
-        assert_eq!(
-            canonical_json(&value),
-            r#"{"a":{"c":"x y","d":[1,2]},"b":1}"#
-        );
+        assert_eq!(canonical_json(&value), r#"{"a":{"c":"x y","d":[1,2]},"b":1}"#);
     }
 
     #[test]

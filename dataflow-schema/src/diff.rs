@@ -6,7 +6,8 @@
 //! table was renamed to `users`). Column order is not compared.
 
 use crate::change::{sort_changes, Change};
-use crate::model::{Column, QualifiedName, Schema, Table};
+use crate::model::{Column, DefaultExpr, QualifiedName, Schema, Table};
+use crate::normalize::expression_key;
 use std::collections::BTreeMap;
 
 /// The changes that turn `current` into `desired`, in execution order.
@@ -16,6 +17,9 @@ use std::collections::BTreeMap;
 pub fn diff(current: &Schema, desired: &Schema) -> Vec<Change> {
     let mut changes = Vec::new();
     let pairs = match_tables(current, desired);
+    for namespace in desired.namespaces.iter().filter(|n| !current.namespaces.contains(n)) {
+        changes.push(Change::CreateNamespace { name: QualifiedName::new(namespace.clone()) });
+    }
     push_enum_changes(&mut changes, current, desired);
     push_sequence_changes(&mut changes, current, desired);
 
@@ -40,10 +44,8 @@ pub fn diff(current: &Schema, desired: &Schema) -> Vec<Change> {
             created.stats = None;
             changes.push(Change::CreateTable(created));
             for foreign_key in foreign_keys {
-                changes.push(Change::AddForeignKey {
-                    table: desired_table.name.clone(),
-                    foreign_key,
-                });
+                changes
+                    .push(Change::AddForeignKey { table: desired_table.name.clone(), foreign_key });
             }
         }
     }
@@ -64,11 +66,7 @@ fn restore_pre_rename_names(changes: &mut [Change], pairs: &[(&Table, &Table)]) 
         let Some((current, _)) = pairs.iter().find(|(_, d)| d.name == *table) else {
             continue;
         };
-        if let Some(original) = current
-            .foreign_keys
-            .iter()
-            .find(|fk| fk.name == foreign_key.name)
-        {
+        if let Some(original) = current.foreign_keys.iter().find(|fk| fk.name == foreign_key.name) {
             *foreign_key = original.clone();
         }
         *table = current.name.clone();
@@ -133,18 +131,10 @@ fn push_enum_changes(changes: &mut Vec<Change>, current: &Schema, desired: &Sche
 
 fn push_sequence_changes(changes: &mut Vec<Change>, current: &Schema, desired: &Schema) {
     for desired_seq in &desired.sequences {
-        match current
-            .sequences
-            .iter()
-            .find(|s| s.name == desired_seq.name)
-        {
+        match current.sequences.iter().find(|s| s.name == desired_seq.name) {
             None => changes.push(Change::CreateSequence(desired_seq.clone())),
-            Some(current_seq) if current_seq != desired_seq => {
-                changes.push(Change::AlterSequence {
-                    from: current_seq.clone(),
-                    to: desired_seq.clone(),
-                })
-            }
+            Some(current_seq) if current_seq != desired_seq => changes
+                .push(Change::AlterSequence { from: current_seq.clone(), to: desired_seq.clone() }),
             Some(_) => {}
         }
     }
@@ -252,10 +242,7 @@ fn push_table_changes(
 ) {
     let name = &desired.name;
     if current.name != desired.name {
-        changes.push(Change::RenameTable {
-            from: current.name.clone(),
-            to: name.clone(),
-        });
+        changes.push(Change::RenameTable { from: current.name.clone(), to: name.clone() });
     }
     let columns = match_columns(current, desired);
     let projected = project_renames(current, name, &columns, renamed_table, all_pairs);
@@ -263,10 +250,8 @@ fn push_table_changes(
 
     for current_column in &current.columns {
         if !columns.iter().any(|(c, _)| c.name == current_column.name) {
-            changes.push(Change::DropColumn {
-                table: name.clone(),
-                column: current_column.clone(),
-            });
+            changes
+                .push(Change::DropColumn { table: name.clone(), column: current_column.clone() });
         }
     }
     for desired_column in &desired.columns {
@@ -318,17 +303,20 @@ fn push_column_changes(
         });
     }
     match (&current.default, &desired.default) {
-        (from, Some(to)) if from.as_ref() != Some(to) => changes.push(Change::SetDefault {
-            table: table.clone(),
-            column: column.clone(),
-            from: from.clone(),
-            to: to.clone(),
-        }),
-        (Some(from), None) => changes.push(Change::DropDefault {
-            table: table.clone(),
-            column: column.clone(),
-            from: from.clone(),
-        }),
+        (from, Some(to)) if !same_default(from.as_ref(), Some(to)) => {
+            changes.push(Change::SetDefault {
+                table: table.clone(),
+                column: column.clone(),
+                from: from.clone(),
+                to: to.clone(),
+            })
+        }
+        (Some(from), None) if desired.identity != Some(crate::model::Identity::Serial) => changes
+            .push(Change::DropDefault {
+                table: table.clone(),
+                column: column.clone(),
+                from: from.clone(),
+            }),
         _ => {}
     }
     if current.identity != desired.identity {
@@ -346,10 +334,7 @@ fn push_column_changes(
             primary_key: pk_columns.to_vec(),
         });
     } else if !current.nullable && desired.nullable {
-        changes.push(Change::DropNotNull {
-            table: table.clone(),
-            column: column.clone(),
-        });
+        changes.push(Change::DropNotNull { table: table.clone(), column: column.clone() });
     }
     if current.comment != desired.comment {
         changes.push(Change::SetComment {
@@ -361,31 +346,105 @@ fn push_column_changes(
     }
 }
 
+/// Constraints with the validity flag cleared (see `push_keyed_changes`); a constraint
+/// added by the plan is added valid unless the desired schema says otherwise.
+trait Validity: Clone {
+    fn clear_validity(&mut self);
+}
+
+impl Validity for crate::model::CheckConstraint {
+    fn clear_validity(&mut self) {
+        self.not_valid = false;
+    }
+}
+
+impl Validity for crate::model::ForeignKey {
+    fn clear_validity(&mut self) {
+        self.not_valid = false;
+    }
+}
+
+fn same_when_valid<T: Validity + PartialEq>(a: &T, b: &T) -> bool {
+    let (mut a, mut b) = (a.clone(), b.clone());
+    a.clear_validity();
+    b.clear_validity();
+    a == b
+}
+
+fn without_validity<T: Validity>(items: &[T]) -> Vec<T> {
+    items
+        .iter()
+        .cloned()
+        .map(|mut item| {
+            item.clear_validity();
+            item
+        })
+        .collect()
+}
+
 /// A named object compared by definition: indexes and each kind of constraint.
 trait Keyed: Clone + PartialEq {
     fn name(&self) -> &str;
-    fn same_definition(&self, other: &Self) -> bool;
+    /// The form compared: SQL expressions replaced by their canonical key.
+    fn comparable(&self) -> Self {
+        self.clone()
+    }
+    fn same(&self, other: &Self) -> bool {
+        self.comparable() == other.comparable()
+    }
+    fn same_definition(&self, other: &Self) -> bool {
+        let mut renamed = other.clone();
+        renamed.set_name(self.name());
+        self.same(&renamed)
+    }
+    fn set_name(&mut self, name: &str);
 }
 
 macro_rules! keyed {
-    ($ty:ty) => {
+    ($ty:ty $(, $comparable:expr)?) => {
         impl Keyed for $ty {
             fn name(&self) -> &str {
                 &self.name
             }
-            fn same_definition(&self, other: &Self) -> bool {
-                let mut renamed = other.clone();
-                renamed.name = self.name.clone();
-                *self == renamed
+            fn set_name(&mut self, name: &str) {
+                self.name = name.to_owned();
             }
+            $(fn comparable(&self) -> Self {
+                let normalize: fn(&Self) -> Self = $comparable;
+                normalize(self)
+            })?
         }
     };
 }
-keyed!(crate::model::Index);
+keyed!(crate::model::Index, |index| {
+    let mut index = index.clone();
+    index.predicate = index.predicate.as_deref().map(expression_key);
+    for part in &mut index.parts {
+        if let crate::model::IndexPart::Expression(expr) = part {
+            *expr = expression_key(expr);
+        }
+    }
+    index
+});
 keyed!(crate::model::UniqueConstraint);
-keyed!(crate::model::CheckConstraint);
+keyed!(crate::model::CheckConstraint, |check| {
+    let mut check = check.clone();
+    check.expression = expression_key(&check.expression);
+    check
+});
 keyed!(crate::model::ForeignKey);
 keyed!(crate::model::PrimaryKey);
+
+/// Whether two defaults are the same expression (literals and SQL compared by their
+/// canonical form, so `'-5'::integer` and `-5` are equal).
+fn same_default(a: Option<&DefaultExpr>, b: Option<&DefaultExpr>) -> bool {
+    let key = |d: &DefaultExpr| expression_key(&crate::dialect::postgres::render_default(d));
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => a == b || key(a) == key(b),
+        _ => false,
+    }
+}
 
 /// How each keyed kind becomes changes.
 struct KeyedChanges<T> {
@@ -423,11 +482,15 @@ fn push_keyed_changes(
             rename: rename_constraint,
         },
     );
+    // Validity is compared apart: a NOT VALID constraint that should be valid is
+    // validated in place; a valid one where NOT VALID is asked for already does more.
+    let (current_checks, desired_checks) =
+        (without_validity(&current.checks), without_validity(&desired.checks));
     diff_keyed(
         changes,
         table,
-        &current.checks,
-        &desired.checks,
+        &current_checks,
+        &desired_checks,
         &KeyedChanges {
             drop: |table, check| Change::DropCheck { table, check },
             add: |table, check| Change::AddCheck { table, check },
@@ -445,17 +508,43 @@ fn push_keyed_changes(
             rename: |table, from, to| Change::RenameIndex { table, from, to },
         },
     );
+    let (current_fks, desired_fks) =
+        (without_validity(&current.foreign_keys), without_validity(&desired.foreign_keys));
     diff_keyed(
         changes,
         table,
-        &current.foreign_keys,
-        &desired.foreign_keys,
+        &current_fks,
+        &desired_fks,
         &KeyedChanges {
             drop: |table, foreign_key| Change::DropForeignKey { table, foreign_key },
             add: |table, foreign_key| Change::AddForeignKey { table, foreign_key },
             rename: rename_constraint,
         },
     );
+    let validations = current
+        .checks
+        .iter()
+        .filter(|c| c.not_valid)
+        .filter(|c| {
+            desired.checks.iter().any(|d| !d.not_valid && d.name == c.name && same_when_valid(d, c))
+        })
+        .map(|c| c.name.clone())
+        .chain(
+            current
+                .foreign_keys
+                .iter()
+                .filter(|c| c.not_valid)
+                .filter(|c| {
+                    desired
+                        .foreign_keys
+                        .iter()
+                        .any(|d| !d.not_valid && d.name == c.name && same_when_valid(d, c))
+                })
+                .map(|c| c.name.clone()),
+        );
+    for name in validations {
+        changes.push(Change::ValidateConstraint { table: table.clone(), name });
+    }
 }
 
 fn diff_keyed<T: Keyed>(
@@ -469,7 +558,7 @@ fn diff_keyed<T: Keyed>(
     let mut unmatched_desired: Vec<&T> = Vec::new();
     for item in current {
         match desired.iter().find(|d| d.name() == item.name()) {
-            Some(wanted) if wanted == item => {}
+            Some(wanted) if wanted.same(item) => {}
             Some(_) => {
                 changes.push((kind.drop)(table.clone(), item.clone()));
             }
@@ -478,7 +567,7 @@ fn diff_keyed<T: Keyed>(
     }
     for item in desired {
         match current.iter().find(|c| c.name() == item.name()) {
-            Some(existing) if existing == item => {}
+            Some(existing) if existing.same(item) => {}
             Some(_) => changes.push((kind.add)(table.clone(), item.clone())),
             None => unmatched_desired.push(item),
         }
@@ -548,10 +637,7 @@ fn push_foreign_key_rebuilds(
             if !hit || already_dropped {
                 continue;
             }
-            changes.push(Change::DropForeignKey {
-                table: owner.clone(),
-                foreign_key: fk.clone(),
-            });
+            changes.push(Change::DropForeignKey { table: owner.clone(), foreign_key: fk.clone() });
             // A rename of this key (same definition, new name) cannot run once it is
             // dropped: re-add it under its new name instead.
             let renamed_to = changes.iter().position(|c| {
@@ -569,10 +655,7 @@ fn push_foreign_key_rebuilds(
                     if *t == owner && foreign_key.name == wanted_name)
             });
             if let (Some(wanted), false) = (wanted, already_added) {
-                changes.push(Change::AddForeignKey {
-                    table: owner,
-                    foreign_key: wanted.clone(),
-                });
+                changes.push(Change::AddForeignKey { table: owner, foreign_key: wanted.clone() });
             }
         }
     }

@@ -12,9 +12,11 @@ pub mod checksum;
 pub mod dialect;
 pub mod diff;
 pub mod error;
+pub mod introspect;
 pub mod model;
 pub mod models;
 pub mod naming;
+pub mod normalize;
 pub mod plan;
 pub mod risk;
 pub mod sql_type;
@@ -32,7 +34,9 @@ pub use model::{
     Table, TableStats, UniqueConstraint,
 };
 pub use models::{model, schema_of, DbEnum, Model, ModelDef};
-pub use plan::{plan_offline, LockLevel, Plan, PlanOptions, Rollback, Step};
+pub use plan::{
+    plan_models, plan_offline, scope_to_models, LockLevel, Plan, PlanOptions, Rollback, Step,
+};
 pub use risk::{assess, Assessment, Hazard, RiskLevel};
 pub use sql_type::{Json, SqlType};
 

@@ -22,18 +22,12 @@ pub struct QualifiedName {
 impl QualifiedName {
     /// A name in the default namespace.
     pub fn new(name: impl Into<String>) -> Self {
-        QualifiedName {
-            schema: None,
-            name: name.into(),
-        }
+        QualifiedName { schema: None, name: name.into() }
     }
 
     /// A name in an explicit namespace (`None` = default).
     pub fn in_schema(schema: Option<&str>, name: impl Into<String>) -> Self {
-        QualifiedName {
-            schema: schema.map(str::to_owned),
-            name: name.into(),
-        }
+        QualifiedName { schema: schema.map(str::to_owned), name: name.into() }
     }
 
     /// Parses `name` or `schema.name` (no quoting; used for attribute values).
@@ -66,6 +60,10 @@ pub struct Schema {
     /// Free-standing sequences, sorted by qualified name.
     #[serde(default)]
     pub sequences: Vec<Sequence>,
+    /// Namespaces other than the default one that exist (current side) or are needed
+    /// (desired side: filled in by [`Schema::canonicalize`] from the names used).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<String>,
 }
 
 impl Schema {
@@ -88,6 +86,17 @@ impl Schema {
     /// equal bytes whatever order they were built in. Column order is kept: it is the
     /// table's shape (`SELECT *`) and the diff ignores it.
     pub fn canonicalize(&mut self) {
+        let used = self
+            .tables
+            .iter()
+            .map(|t| &t.name)
+            .chain(self.enums.iter().map(|e| &e.name))
+            .chain(self.sequences.iter().map(|s| &s.name))
+            .filter_map(|name| name.schema.clone())
+            .collect::<Vec<_>>();
+        self.namespaces.extend(used);
+        self.namespaces.sort();
+        self.namespaces.dedup();
         self.tables.sort_by(|a, b| a.name.cmp(&b.name));
         self.enums.sort_by(|a, b| a.name.cmp(&b.name));
         self.sequences.sort_by(|a, b| a.name.cmp(&b.name));
@@ -179,10 +188,7 @@ impl Table {
 
     /// The primary key's column names (empty without one).
     pub fn primary_key_columns(&self) -> &[String] {
-        self.primary_key
-            .as_ref()
-            .map(|pk| pk.columns.as_slice())
-            .unwrap_or(&[])
+        self.primary_key.as_ref().map(|pk| pk.columns.as_slice()).unwrap_or(&[])
     }
 }
 
@@ -267,6 +273,8 @@ pub enum Identity {
     ByDefault,
     /// `GENERATED ALWAYS AS IDENTITY`.
     Always,
+    /// `serial` / `bigserial`: a `nextval()` default on a sequence the column owns.
+    Serial,
 }
 
 /// A column type, rendered per dialect.
@@ -340,10 +348,9 @@ impl ColumnType {
             ("bigint" | "int8" | "bigserial", 0) => ColumnType::BigInt,
             ("real" | "float4", 0) => ColumnType::Real,
             ("double precision" | "float8" | "double", 0) => ColumnType::Double,
-            ("numeric" | "decimal", 0..=2) => ColumnType::Numeric {
-                precision: arg(0),
-                scale: arg(1),
-            },
+            ("numeric" | "decimal", 0..=2) => {
+                ColumnType::Numeric { precision: arg(0), scale: arg(1) }
+            }
             ("text", 0) => ColumnType::Text,
             ("varchar" | "character varying", 0) => ColumnType::Text,
             ("varchar" | "character varying", 1) => ColumnType::Varchar(args[0]),
@@ -364,18 +371,12 @@ impl ColumnType {
 
     /// Whether values of this type are text (for `max_length` and literal checks).
     pub fn is_text(&self) -> bool {
-        matches!(
-            self,
-            ColumnType::Text | ColumnType::Varchar(_) | ColumnType::Char(_)
-        )
+        matches!(self, ColumnType::Text | ColumnType::Varchar(_) | ColumnType::Char(_))
     }
 
     /// Whether values of this type are integers.
     pub fn is_integer(&self) -> bool {
-        matches!(
-            self,
-            ColumnType::SmallInt | ColumnType::Integer | ColumnType::BigInt
-        )
+        matches!(self, ColumnType::SmallInt | ColumnType::Integer | ColumnType::BigInt)
     }
 }
 
@@ -532,6 +533,10 @@ pub struct Index {
     /// Partial-index predicate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub predicate: Option<String>,
+    /// Current side only: a failed `CREATE INDEX CONCURRENTLY` left it INVALID (it slows
+    /// writes and serves no reads); the plan rebuilds it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub invalid: bool,
 }
 
 /// A unique constraint.
@@ -550,6 +555,13 @@ pub struct CheckConstraint {
     pub name: String,
     /// The boolean SQL expression.
     pub expression: String,
+    /// Added `NOT VALID`: existing rows are not checked yet.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub not_valid: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !value
 }
 
 /// What happens to referencing rows when the referenced row changes.
@@ -618,9 +630,15 @@ pub struct ForeignKey {
     /// `ON UPDATE`.
     #[serde(default)]
     pub on_update: FkAction,
-    /// `DEFERRABLE INITIALLY DEFERRED`.
-    #[serde(default)]
+    /// `DEFERRABLE`.
+    #[serde(default, skip_serializing_if = "is_false")]
     pub deferrable: bool,
+    /// `INITIALLY DEFERRED` (only with `deferrable`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub initially_deferred: bool,
+    /// Added `NOT VALID`: existing rows are not checked yet.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub not_valid: bool,
 }
 
 /// An enum type (PostgreSQL `CREATE TYPE … AS ENUM`; inline elsewhere).

@@ -37,10 +37,7 @@ pub struct ModelDef {
 impl ModelDef {
     /// The definition of model `M`.
     pub fn of<M: Model>() -> ModelDef {
-        ModelDef {
-            table: M::table(),
-            enums: M::enums(),
-        }
+        ModelDef { table: M::table(), enums: M::enums() }
     }
 }
 
@@ -57,9 +54,7 @@ pub fn schema_of(models: &[ModelDef]) -> Result<Schema, ModelError> {
     let mut schema = Schema::default();
     for def in models {
         if schema.table(&def.table.name).is_some() {
-            return Err(ModelError::DuplicateTable {
-                table: def.table.name.clone(),
-            });
+            return Err(ModelError::DuplicateTable { table: def.table.name.clone() });
         }
         schema.tables.push(def.table.clone());
         for enum_type in &def.enums {

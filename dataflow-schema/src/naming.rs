@@ -102,10 +102,7 @@ mod tests {
 
     #[test]
     fn short_names_are_joined() {
-        assert_eq!(
-            object_name("users", Some("email"), "key"),
-            "users_email_key"
-        );
+        assert_eq!(object_name("users", Some("email"), "key"), "users_email_key");
         assert_eq!(object_name("users", None, "pkey"), "users_pkey");
     }
 

@@ -24,10 +24,7 @@ pub struct PlanOptions {
 
 impl Default for PlanOptions {
     fn default() -> Self {
-        PlanOptions {
-            tiny_table_rows: 10_000,
-            tiny_table_bytes: 10 * 1024 * 1024,
-        }
+        PlanOptions { tiny_table_rows: 10_000, tiny_table_bytes: 10 * 1024 * 1024 }
     }
 }
 
@@ -207,6 +204,44 @@ pub fn plan_offline(
     })
 }
 
+/// Model mode: the part of `current` the models own, and warnings about the rest.
+///
+/// The engine alters or drops only tables a model names (by name or `renamed_from`),
+/// and drops only enum types and sequences a model names; everything else in the
+/// database is reported and left alone (DESIGN.md invariant 5). DB-vs-DB mode does not
+/// use this: there the target describes the whole namespace.
+pub fn scope_to_models(current: &Schema, desired: &Schema) -> (Schema, Vec<String>) {
+    let named = |name: &QualifiedName| {
+        desired.tables.iter().any(|t| &t.name == name || t.renamed_from.contains(name))
+    };
+    let mut owned = current.clone();
+    let mut warnings = Vec::new();
+    owned.tables.retain(|table| {
+        let keep = named(&table.name);
+        if !keep {
+            warnings.push(format!("table {} is not named by any model: left alone", table.name));
+        }
+        keep
+    });
+    owned.enums.retain(|e| desired.enum_type(&e.name).is_some());
+    owned.sequences.retain(|s| desired.sequences.iter().any(|d| d.name == s.name));
+    (owned, warnings)
+}
+
+/// Plans the migration from a live or snapshot schema to a set of models: like
+/// [`plan_offline`], restricted to what the models own (see [`scope_to_models`]).
+pub fn plan_models(
+    current: &Schema,
+    desired: &Schema,
+    dialect: Dialect,
+    options: &PlanOptions,
+) -> Result<Plan, PlanError> {
+    let (owned, warnings) = scope_to_models(current, desired);
+    let mut plan = plan_offline(&owned, desired, dialect, options)?;
+    plan.warnings.extend(warnings);
+    Ok(plan)
+}
+
 /// A table this plan creates is empty when its indexes and keys are added: what would
 /// scan or block on a populated table is SAFE here, and cannot fail on data.
 fn on_new_table(mut risk: Assessment) -> Assessment {
@@ -222,22 +257,17 @@ fn on_new_table(mut risk: Assessment) -> Assessment {
 
 /// What the plan checksum covers: what runs, in which grouping.
 fn steps_fingerprint(steps: &[Step]) -> Vec<(usize, bool, &Vec<String>, &Rollback)> {
-    steps
-        .iter()
-        .map(|s| (s.group, s.transactional, &s.up, &s.down))
-        .collect()
+    steps.iter().map(|s| (s.group, s.transactional, &s.up, &s.down)).collect()
 }
 
 /// The size of the table a change works on: 0 rows for a table the plan creates,
 /// the current table's estimate otherwise (looked up under its old name after a rename).
 fn stats_for(change: &Change, current: &Schema, desired: &Schema) -> Option<TableStats> {
-    let empty = Some(TableStats {
-        rows: Some(0),
-        bytes: Some(0),
-    });
+    let empty = Some(TableStats { rows: Some(0), bytes: Some(0) });
     match change {
         Change::CreateTable(_) => return empty,
-        Change::CreateEnum(_)
+        Change::CreateNamespace { .. }
+        | Change::CreateEnum(_)
         | Change::AlterEnum { .. }
         | Change::DropEnum(_)
         | Change::CreateSequence(_)
@@ -250,11 +280,7 @@ fn stats_for(change: &Change, current: &Schema, desired: &Schema) -> Option<Tabl
         return table.stats;
     }
     let desired_table = desired.table(name)?;
-    match desired_table
-        .renamed_from
-        .iter()
-        .find_map(|old| current.table(old))
-    {
+    match desired_table.renamed_from.iter().find_map(|old| current.table(old)) {
         Some(old) => old.stats,
         None => empty,
     }
@@ -333,11 +359,7 @@ fn warnings(desired: &Schema) -> Vec<String> {
 
 fn column_summary(column: &Column) -> String {
     let mut text = format!("{} {}", column.name, postgres::render_type(&column.ty));
-    text.push_str(if column.nullable {
-        " NULL"
-    } else {
-        " NOT NULL"
-    });
+    text.push_str(if column.nullable { " NULL" } else { " NOT NULL" });
     if let Some(default) = &column.default {
         text.push_str(&format!(" DEFAULT {}", postgres::render_default(default)));
     }
@@ -358,14 +380,11 @@ fn columns_text(columns: &[String]) -> String {
 fn details(change: &Change) -> String {
     use crate::model::IndexPart;
     match change {
+        Change::CreateNamespace { name } => name.name.clone(),
+        Change::ValidateConstraint { name, .. } => name.clone(),
         Change::CreateEnum(e) => format!("{} ({})", e.name, e.values.join(", ")),
         Change::AlterEnum { from, to, .. } => {
-            format!(
-                "{}: ({}) → ({})",
-                to.name,
-                from.values.join(", "),
-                to.values.join(", ")
-            )
+            format!("{}: ({}) → ({})", to.name, from.values.join(", "), to.values.join(", "))
         }
         Change::DropEnum(e) => format!("{} ({})", e.name, e.values.join(", ")),
         Change::CreateSequence(s) | Change::DropSequence(s) => {
@@ -376,12 +395,7 @@ fn details(change: &Change) -> String {
             to.name, from.start, to.start, from.increment, to.increment
         ),
         Change::CreateTable(t) => {
-            let columns = t
-                .columns
-                .iter()
-                .map(|c| c.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ");
+            let columns = t.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ");
             format!("{} columns ({columns})", t.columns.len())
         }
         Change::DropTable(t) => format!("{} columns", t.columns.len()),
@@ -389,12 +403,8 @@ fn details(change: &Change) -> String {
         Change::RenameColumn { from, to, .. }
         | Change::RenameIndex { from, to, .. }
         | Change::RenameConstraint { from, to, .. } => format!("{from} → {to}"),
-        Change::DropForeignKey {
-            foreign_key: fk, ..
-        }
-        | Change::AddForeignKey {
-            foreign_key: fk, ..
-        } => format!(
+        Change::DropForeignKey { foreign_key: fk, .. }
+        | Change::AddForeignKey { foreign_key: fk, .. } => format!(
             "{} ({}) → {} ({})",
             fk.name,
             columns_text(&fk.columns),
@@ -430,23 +440,12 @@ fn details(change: &Change) -> String {
             format!("{} ({})", check.name, check.expression)
         }
         Change::DropPrimaryKey { primary_key, .. } | Change::AddPrimaryKey { primary_key, .. } => {
-            format!(
-                "{} ({})",
-                primary_key.name,
-                columns_text(&primary_key.columns)
-            )
+            format!("{} ({})", primary_key.name, columns_text(&primary_key.columns))
         }
         Change::DropColumn { column, .. } | Change::AddColumn { column, .. } => {
             column_summary(column)
         }
-        Change::AlterColumnType {
-            column,
-            from,
-            to,
-            from_collation,
-            to_collation,
-            ..
-        } => {
+        Change::AlterColumnType { column, from, to, from_collation, to_collation, .. } => {
             let mut text = format!(
                 "{column}: {} → {}",
                 postgres::render_type(from),
@@ -461,13 +460,9 @@ fn details(change: &Change) -> String {
             }
             text
         }
-        Change::SetDefault {
-            column, from, to, ..
-        } => format!(
+        Change::SetDefault { column, from, to, .. } => format!(
             "{column}: {} → {}",
-            from.as_ref()
-                .map(postgres::render_default)
-                .unwrap_or_else(|| "none".into()),
+            from.as_ref().map(postgres::render_default).unwrap_or_else(|| "none".into()),
             postgres::render_default(to)
         ),
         Change::DropDefault { column, from, .. } => {
@@ -484,25 +479,19 @@ fn details(change: &Change) -> String {
             };
             format!("{}: NULL → NOT NULL{fill}", column.name)
         }
-        Change::AlterIdentity {
-            column, from, to, ..
-        } => {
+        Change::AlterIdentity { column, from, to, .. } => {
             let name = |i: &Option<crate::model::Identity>| match i {
                 None => "none",
                 Some(crate::model::Identity::ByDefault) => "by default",
                 Some(crate::model::Identity::Always) => "always",
+                Some(crate::model::Identity::Serial) => "serial",
             };
             format!("{column}: identity {} → {}", name(from), name(to))
         }
         Change::SetComment { column, to, .. } => format!(
             "{}{}",
-            column
-                .as_deref()
-                .map(|c| format!("{c}: "))
-                .unwrap_or_default(),
-            to.as_deref()
-                .map(|t| format!("{t:?}"))
-                .unwrap_or_else(|| "removed".into())
+            column.as_deref().map(|c| format!("{c}: ")).unwrap_or_default(),
+            to.as_deref().map(|t| format!("{t:?}")).unwrap_or_else(|| "removed".into())
         ),
     }
 }

@@ -23,11 +23,7 @@ pub fn validate_schema(schema: &Schema, dialect: Dialect) -> Result<(), PlanErro
         }
     }
     for sequence in &schema.sequences {
-        identifier(
-            &format!("sequence {}", sequence.name),
-            &sequence.name.name,
-            limit,
-        )?;
+        identifier(&format!("sequence {}", sequence.name), &sequence.name.name, limit)?;
     }
     unique_relation_names(schema)
 }
@@ -83,11 +79,7 @@ fn identifier(object: &str, name: &str, limit: usize) -> Result<(), PlanError> {
     } else {
         return Ok(());
     };
-    Err(PlanError::InvalidIdentifier {
-        object: object.to_owned(),
-        name: name.to_owned(),
-        reason,
-    })
+    Err(PlanError::InvalidIdentifier { object: object.to_owned(), name: name.to_owned(), reason })
 }
 
 fn literal_value(object: &str, literal: &Literal) -> Result<(), PlanError> {
@@ -96,10 +88,7 @@ fn literal_value(object: &str, literal: &Literal) -> Result<(), PlanError> {
         Literal::Number(number) if !is_plain_number(number) => "the default is not a plain number",
         _ => return Ok(()),
     };
-    Err(PlanError::InvalidLiteral {
-        object: object.to_owned(),
-        reason: reason.to_owned(),
-    })
+    Err(PlanError::InvalidLiteral { object: object.to_owned(), reason: reason.to_owned() })
 }
 
 /// `-12`, `3.5`, `1e9`, `-0.25E-3`: digits with an optional sign, point and exponent.
@@ -128,11 +117,7 @@ fn unique_relation_names(schema: &Schema) -> Result<(), PlanError> {
             claims.push((ns, &pk.name, format!("primary key of {}", table.name)));
         }
         for unique in &table.uniques {
-            claims.push((
-                ns,
-                &unique.name,
-                format!("unique constraint on {}", table.name),
-            ));
+            claims.push((ns, &unique.name, format!("unique constraint on {}", table.name)));
         }
         for index in &table.indexes {
             claims.push((ns, &index.name, format!("index on {}", table.name)));
@@ -140,11 +125,7 @@ fn unique_relation_names(schema: &Schema) -> Result<(), PlanError> {
     }
     for sequence in &schema.sequences {
         let ns = sequence.name.schema.as_deref();
-        claims.push((
-            ns,
-            &sequence.name.name,
-            format!("sequence {}", sequence.name),
-        ));
+        claims.push((ns, &sequence.name.name, format!("sequence {}", sequence.name)));
     }
     let mut owners: BTreeMap<(Option<&str>, &str), &str> = BTreeMap::new();
     for (namespace, name, owner) in &claims {

@@ -29,10 +29,7 @@ fn column_type() -> impl Strategy<Value = ColumnType> {
         Just(ColumnType::Jsonb),
         Just(ColumnType::Timestamp),
         Just(ColumnType::TimestampTz),
-        Just(ColumnType::Numeric {
-            precision: Some(10),
-            scale: Some(2)
-        }),
+        Just(ColumnType::Numeric { precision: Some(10), scale: Some(2) }),
         Just(ColumnType::Enum(QualifiedName::new("mood"))),
     ]
 }
@@ -47,13 +44,7 @@ fn default_expr() -> impl Strategy<Value = Option<DefaultExpr>> {
 }
 
 fn column(name: &'static str) -> impl Strategy<Value = Column> {
-    (
-        column_type(),
-        any::<bool>(),
-        default_expr(),
-        prop::option::of("[a-z ]{1,8}"),
-        0u8..6,
-    )
+    (column_type(), any::<bool>(), default_expr(), prop::option::of("[a-z ]{1,8}"), 0u8..6)
         .prop_map(move |(ty, nullable, default, comment, identity_roll)| {
             let identity =
                 (ty.is_integer() && !nullable && default.is_none() && identity_roll == 0)
@@ -108,10 +99,7 @@ fn table(name: &'static str) -> impl Strategy<Value = Table> {
         .prop_map(
             move |(columns, pk, indexes, uniques, checks, fks, target, unique_ix, comment)| Table {
                 columns,
-                primary_key: pk.map(|columns| PrimaryKey {
-                    name: format!("{name}_pkey"),
-                    columns,
-                }),
+                primary_key: pk.map(|columns| PrimaryKey { name: format!("{name}_pkey"), columns }),
                 indexes: indexes
                     .into_iter()
                     .map(|(n, cols)| Index {
@@ -120,20 +108,19 @@ fn table(name: &'static str) -> impl Strategy<Value = Table> {
                         unique: unique_ix,
                         method: IndexMethod::Btree,
                         predicate: None,
+                        invalid: false,
                     })
                     .collect(),
                 uniques: uniques
                     .into_iter()
-                    .map(|(n, columns)| UniqueConstraint {
-                        name: format!("{name}_{n}"),
-                        columns,
-                    })
+                    .map(|(n, columns)| UniqueConstraint { name: format!("{name}_{n}"), columns })
                     .collect(),
                 checks: checks
                     .into_iter()
                     .map(|(n, cols)| CheckConstraint {
                         name: format!("{name}_{n}"),
                         expression: format!("{} IS NOT NULL", cols[0]),
+                        not_valid: false,
                     })
                     .collect(),
                 foreign_keys: fks
@@ -146,6 +133,8 @@ fn table(name: &'static str) -> impl Strategy<Value = Table> {
                         on_delete: FkAction::Cascade,
                         on_update: FkAction::NoAction,
                         deferrable: false,
+                        initially_deferred: false,
+                        not_valid: false,
                     })
                     .collect(),
                 comment,
@@ -158,10 +147,7 @@ fn schema() -> impl Strategy<Value = Schema> {
     (
         prop::sample::subsequence(TABLES.to_vec(), 0..=TABLES.len())
             .prop_flat_map(|names| names.into_iter().map(table).collect::<Vec<_>>()),
-        prop::option::of(prop::sample::subsequence(
-            vec!["sad", "ok", "happy", "ecstatic"],
-            1..=4,
-        )),
+        prop::option::of(prop::sample::subsequence(vec!["sad", "ok", "happy", "ecstatic"], 1..=4)),
     )
         .prop_map(|(tables, mood)| {
             let mut schema = Schema {
@@ -174,6 +160,7 @@ fn schema() -> impl Strategy<Value = Schema> {
                     .into_iter()
                     .collect(),
                 sequences: Vec::new(),
+                namespaces: Vec::new(),
             };
             schema.canonicalize();
             schema
@@ -201,12 +188,9 @@ fn with_rename_hints(current: &Schema, mut desired: Schema, picks: &[usize]) -> 
                 table.renamed_from = vec![old.clone()];
             }
         }
-        let old_table = current.table(&table.name).or_else(|| {
-            table
-                .renamed_from
-                .first()
-                .and_then(|old| current.table(old))
-        });
+        let old_table = current
+            .table(&table.name)
+            .or_else(|| table.renamed_from.first().and_then(|old| current.table(old)));
         let Some(old_table) = old_table else { continue };
         let orphan_columns: Vec<String> = old_table
             .columns
@@ -246,10 +230,7 @@ fn shape(schema: &Schema) -> Schema {
 
 fn config() -> Config {
     Config {
-        cases: std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(512),
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(512),
         rng_seed: RngSeed::Fixed(0x0000_da7a_f10e),
         failure_persistence: None,
         ..Config::default()
@@ -301,19 +282,15 @@ fn fk(name: &str, column: &str, target: &str) -> ForeignKey {
         on_delete: FkAction::NoAction,
         on_update: FkAction::NoAction,
         deferrable: false,
+        initially_deferred: false,
+        not_valid: false,
     }
 }
 
 fn simple_table(name: &str, columns: &[&str]) -> Table {
     Table {
-        columns: columns
-            .iter()
-            .map(|c| Column::new(*c, ColumnType::BigInt))
-            .collect(),
-        primary_key: Some(PrimaryKey {
-            name: format!("{name}_pkey"),
-            columns: vec!["id".into()],
-        }),
+        columns: columns.iter().map(|c| Column::new(*c, ColumnType::BigInt)).collect(),
+        primary_key: Some(PrimaryKey { name: format!("{name}_pkey"), columns: vec!["id".into()] }),
         ..Table::new(QualifiedName::new(name))
     }
 }
@@ -328,23 +305,15 @@ fn assert_applies(current: &Schema, desired: &Schema) -> Vec<dataflow_schema::Ch
 #[test]
 fn foreign_key_dropped_from_a_renamed_table_is_dropped_under_the_old_name() {
     let mut accounts = simple_table("accounts", &["id", "org_id"]);
-    accounts
-        .foreign_keys
-        .push(fk("accounts_org_id_fkey", "org_id", "orgs"));
-    let current = Schema {
-        tables: vec![accounts, simple_table("orgs", &["id"])],
-        ..Schema::default()
-    };
+    accounts.foreign_keys.push(fk("accounts_org_id_fkey", "org_id", "orgs"));
+    let current =
+        Schema { tables: vec![accounts, simple_table("orgs", &["id"])], ..Schema::default() };
     let mut users = simple_table("users", &["id", "org_id"]);
     users.renamed_from = vec![QualifiedName::new("accounts")];
-    users.primary_key = Some(PrimaryKey {
-        name: "accounts_pkey".into(),
-        columns: vec!["id".into()],
-    });
-    let desired = Schema {
-        tables: vec![simple_table("orgs", &["id"]), users],
-        ..Schema::default()
-    };
+    users.primary_key =
+        Some(PrimaryKey { name: "accounts_pkey".into(), columns: vec!["id".into()] });
+    let desired =
+        Schema { tables: vec![simple_table("orgs", &["id"]), users], ..Schema::default() };
     let changes = assert_applies(&current, &desired);
     assert!(
         matches!(&changes[0], dataflow_schema::Change::DropForeignKey { table, .. } if table.name == "accounts")
@@ -361,13 +330,8 @@ fn foreign_key_renamed_while_its_target_key_is_rebuilt_is_re_added_under_the_new
     };
     orders.foreign_keys[0].name = "orders_fk1".into();
     let mut users = simple_table("users", &["id", "x"]);
-    users.primary_key = Some(PrimaryKey {
-        name: "users_pkey".into(),
-        columns: vec!["id".into(), "x".into()],
-    });
-    let desired = Schema {
-        tables: vec![orders, users],
-        ..Schema::default()
-    };
+    users.primary_key =
+        Some(PrimaryKey { name: "users_pkey".into(), columns: vec!["id".into(), "x".into()] });
+    let desired = Schema { tables: vec![orders, users], ..Schema::default() };
     assert_applies(&current, &desired);
 }

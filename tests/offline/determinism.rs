@@ -14,11 +14,7 @@ struct UserV1 {
 }
 
 #[derive(Model)]
-#[dataflow(
-    table = "users",
-    index(columns("full_name", "email")),
-    unique(columns("email"))
-)]
+#[dataflow(table = "users", index(columns("full_name", "email")), unique(columns("email")))]
 struct UserV2 {
     #[dataflow(primary_key, auto)]
     id: i64,
@@ -54,13 +50,8 @@ struct AuditLog {
 
 /// A deterministic permutation (no RNG needed): rotate by `k`, reverse on odd `k`.
 fn permute<T: Clone>(items: &[T], k: usize) -> Vec<T> {
-    let mut out: Vec<T> = items
-        .iter()
-        .cycle()
-        .skip(k % items.len().max(1))
-        .take(items.len())
-        .cloned()
-        .collect();
+    let mut out: Vec<T> =
+        items.iter().cycle().skip(k % items.len().max(1)).take(items.len()).cloned().collect();
     if k % 2 == 1 {
         out.reverse();
     }
@@ -95,10 +86,7 @@ fn field_and_registration_order_do_not_change_the_plan_of_existing_tables() {
     let current_models = [model::<UserV1>(), model::<OrgV1>(), model::<AuditLog>()];
     let desired_models = [model::<UserV2>(), model::<Org>(), model::<AuditLog>()];
     let reference = plan(&schema(&current_models), &schema(&desired_models));
-    assert!(
-        reference.steps.len() >= 8,
-        "the evolution should exercise many change kinds"
-    );
+    assert!(reference.steps.len() >= 8, "the evolution should exercise many change kinds");
     for k in 0..12 {
         let current = schema(&shuffle_fields(&permute(&current_models, k + 1), k + 3));
         let desired = schema(&shuffle_fields(&permute(&desired_models, k), k));
@@ -124,11 +112,7 @@ fn new_tables_keep_declared_column_order_and_everything_else_is_identical() {
     for k in 0..12 {
         let shuffled = shuffle_fields(&permute(&desired_models, k), k);
         let again = plan(&schema(&[model::<UserV1>()]), &schema(&shuffled));
-        assert_eq!(
-            without_creates(&again),
-            without_creates(&reference),
-            "permutation {k}"
-        );
+        assert_eq!(without_creates(&again), without_creates(&reference), "permutation {k}");
     }
 }
 
@@ -137,10 +121,7 @@ fn model_registration_order_alone_gives_byte_identical_plans_and_json() {
     let desired_models = [model::<UserV2>(), model::<Org>(), model::<AuditLog>()];
     let reference = plan(&schema(&[model::<UserV1>()]), &schema(&desired_models));
     for k in 0..6 {
-        let again = plan(
-            &schema(&[model::<UserV1>()]),
-            &schema(&permute(&desired_models, k)),
-        );
+        let again = plan(&schema(&[model::<UserV1>()]), &schema(&permute(&desired_models, k)));
         assert_eq!(again.to_string(), reference.to_string());
         assert_eq!(again.to_json(), reference.to_json());
         assert_eq!(again.plan_checksum, reference.plan_checksum);

@@ -18,11 +18,7 @@ struct UserV1 {
 #[test]
 fn create_table_with_constraints_and_indexes() {
     #[derive(Model)]
-    #[dataflow(
-        table = "users",
-        index(columns("name", "email")),
-        check = "length(name) > 0"
-    )]
+    #[dataflow(table = "users", index(columns("name", "email")), check = "length(name) > 0")]
     struct User {
         #[dataflow(primary_key, auto)]
         id: i64,
@@ -142,13 +138,8 @@ fn add_not_null_column_without_value_on_unknown_size_is_medium() {
 fn add_not_null_column_without_value_on_populated_table_is_refused() {
     let current = with_rows(schema(&[model::<UserV1>()]), "users", 1_200_000);
     let desired = schema(&[model::<UserWithAge>()]);
-    let error = plan_offline(
-        &current,
-        &desired,
-        Dialect::Postgres,
-        &PlanOptions::default(),
-    )
-    .expect_err("a NOT NULL column without a value cannot be added to 1.2M rows");
+    let error = plan_offline(&current, &desired, Dialect::Postgres, &PlanOptions::default())
+        .expect_err("a NOT NULL column without a value cannot be added to 1.2M rows");
     assert_snapshot!(error.to_string());
 }
 
@@ -606,27 +597,12 @@ fn enum_created_extended_recreated_and_dropped() {
         status: StatusV3,
     }
     let steps = [
-        (
-            "create",
-            evolve(&[model::<OrderNoStatus>()], &[model::<OrderV1>()]),
-        ),
-        (
-            "append a value",
-            evolve(&[model::<OrderV1>()], &[model::<OrderV2>()]),
-        ),
-        (
-            "remove a value",
-            evolve(&[model::<OrderV2>()], &[model::<OrderV3>()]),
-        ),
-        (
-            "drop",
-            evolve(&[model::<OrderV3>()], &[model::<OrderNoStatus>()]),
-        ),
+        ("create", evolve(&[model::<OrderNoStatus>()], &[model::<OrderV1>()])),
+        ("append a value", evolve(&[model::<OrderV1>()], &[model::<OrderV2>()])),
+        ("remove a value", evolve(&[model::<OrderV2>()], &[model::<OrderV3>()])),
+        ("drop", evolve(&[model::<OrderV3>()], &[model::<OrderNoStatus>()])),
     ];
-    let text: Vec<String> = steps
-        .iter()
-        .map(|(name, plan)| format!("== {name}\n{plan}"))
-        .collect();
+    let text: Vec<String> = steps.iter().map(|(name, plan)| format!("== {name}\n{plan}")).collect();
     assert_snapshot!(text.join("\n"));
 }
 
@@ -729,17 +705,11 @@ fn tables_in_a_named_schema() {
         #[dataflow(primary_key, auto)]
         id: i64,
     }
-    assert_snapshot!(evolve(
-        &[model::<InvoiceV1>()],
-        &[model::<InvoiceV2>(), model::<Customer>()]
-    ));
+    assert_snapshot!(evolve(&[model::<InvoiceV1>()], &[model::<InvoiceV2>(), model::<Customer>()]));
 }
 
 #[test]
 fn unchanged_models_plan_nothing() {
-    let text = evolve(
-        &[model::<UserV1>(), model::<Org>()],
-        &[model::<Org>(), model::<UserV1>()],
-    );
+    let text = evolve(&[model::<UserV1>(), model::<Org>()], &[model::<Org>(), model::<UserV1>()]);
     assert_eq!(text, "No changes.\n");
 }

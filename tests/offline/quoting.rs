@@ -62,15 +62,9 @@ fn renaming_into_reserved_and_quoted_names() {
 
 #[test]
 fn statements_never_contain_an_unquoted_hostile_value() {
-    let text = plan(
-        &Default::default(),
-        &schema(&[model::<ReservedUser>(), model::<Order>()]),
-    )
-    .to_string();
+    let text = plan(&Default::default(), &schema(&[model::<ReservedUser>(), model::<Order>()]))
+        .to_string();
     assert!(text.contains("DEFAULT '''; DROP TABLE x; --'"), "{text}");
-    assert!(
-        text.contains(r#"E'it''s O''Reilly \\ back\\slash'"#),
-        "{text}"
-    );
+    assert!(text.contains(r#"E'it''s O''Reilly \\ back\\slash'"#), "{text}");
     assert!(text.contains(r#""we""ird""#), "{text}");
 }

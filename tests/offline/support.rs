@@ -25,9 +25,6 @@ pub fn with_rows(mut schema: Schema, table: &str, rows: u64) -> Schema {
         .iter_mut()
         .find(|t| t.name.name == table)
         .unwrap_or_else(|| panic!("no table {table}"));
-    table.stats = Some(TableStats {
-        rows: Some(rows),
-        bytes: Some(rows * 100),
-    });
+    table.stats = Some(TableStats { rows: Some(rows), bytes: Some(rows * 100) });
     schema
 }

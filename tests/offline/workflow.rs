@@ -47,13 +47,8 @@ fn pin_the_plan_the_next_deploy_will_run() {
     let production = Schema::from_json(PRODUCTION).expect("the committed snapshot parses");
     let desired =
         schema_of(&[model::<app::User>(), model::<app::Order>()]).expect("models are valid");
-    let plan = plan_offline(
-        &production,
-        &desired,
-        Dialect::Postgres,
-        &PlanOptions::default(),
-    )
-    .expect("the plan can be made");
+    let plan = plan_offline(&production, &desired, Dialect::Postgres, &PlanOptions::default())
+        .expect("the plan can be made");
     insta::assert_snapshot!(plan);
 }
 
@@ -64,10 +59,7 @@ fn the_snapshot_file_is_the_stable_json_form() {
     let production = Schema::from_json(PRODUCTION).expect("the committed snapshot parses");
     assert_eq!(production.to_json(), PRODUCTION.trim_end());
     assert_eq!(production.tables.len(), 1);
-    assert_eq!(
-        production.tables[0].stats.and_then(|s| s.rows),
-        Some(2_400_000)
-    );
+    assert_eq!(production.tables[0].stats.and_then(|s| s.rows), Some(2_400_000));
 }
 
 #[test]

@@ -8,8 +8,8 @@ use super::{
 };
 use crate::change::Change;
 use crate::model::{
-    Backfill, CheckConstraint, Column, ColumnType, DefaultExpr, EnumType, ForeignKey, Index,
-    IndexMethod, IndexPart, PrimaryKey, QualifiedName, Sequence, Table, UniqueConstraint,
+    Backfill, CheckConstraint, Column, ColumnType, DefaultExpr, EnumType, ForeignKey, Identity,
+    Index, IndexMethod, IndexPart, PrimaryKey, QualifiedName, Sequence, Table, UniqueConstraint,
 };
 use crate::plan::Rollback;
 
@@ -23,15 +23,26 @@ pub struct Rendered {
 }
 
 fn reversible(up: Vec<String>, down: Vec<String>) -> Rendered {
-    Rendered {
-        up,
-        down: Rollback::Sql(down),
-    }
+    Rendered { up, down: Rollback::Sql(down) }
 }
 
 /// Renders one change.
 pub fn render(change: &Change) -> Rendered {
     match change {
+        Change::CreateNamespace { name } => reversible(
+            vec![format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(&name.name))],
+            // RESTRICT: the rollback never drops anything someone put in it since.
+            vec![format!("DROP SCHEMA IF EXISTS {} RESTRICT", quote_ident(&name.name))],
+        ),
+        Change::ValidateConstraint { table, name } => Rendered {
+            up: vec![format!(
+                "ALTER TABLE {} VALIDATE CONSTRAINT {}",
+                qualified(table),
+                quote_ident(name)
+            )],
+            // Nothing to undo: the constraint was already enforced for new rows.
+            down: Rollback::Sql(Vec::new()),
+        },
         Change::CreateEnum(e) => reversible(vec![create_enum(e)], vec![drop_enum(e)]),
         Change::DropEnum(e) => reversible(vec![drop_enum(e)], vec![create_enum(e)]),
         Change::AlterEnum { from, to, columns } => alter_enum(from, to, columns),
@@ -49,14 +60,12 @@ pub fn render(change: &Change) -> Rendered {
         Change::RenameTable { from, to } => {
             reversible(vec![rename_table(from, to)], vec![rename_table(to, from)])
         }
-        Change::RenameColumn { table, from, to } => reversible(
-            vec![rename_column(table, from, to)],
-            vec![rename_column(table, to, from)],
-        ),
-        Change::RenameIndex { table, from, to } => reversible(
-            vec![rename_index(table, from, to)],
-            vec![rename_index(table, to, from)],
-        ),
+        Change::RenameColumn { table, from, to } => {
+            reversible(vec![rename_column(table, from, to)], vec![rename_column(table, to, from)])
+        }
+        Change::RenameIndex { table, from, to } => {
+            reversible(vec![rename_index(table, from, to)], vec![rename_index(table, to, from)])
+        }
         Change::RenameConstraint { table, from, to } => reversible(
             vec![rename_constraint(table, from, to)],
             vec![rename_constraint(table, to, from)],
@@ -69,30 +78,24 @@ pub fn render(change: &Change) -> Rendered {
             vec![add_foreign_key(table, foreign_key)],
             vec![drop_constraint(table, &foreign_key.name)],
         ),
-        Change::DropIndex { table, index } => reversible(
-            vec![drop_index(table, index)],
-            vec![create_index(table, index)],
-        ),
-        Change::AddIndex { table, index } => reversible(
-            vec![create_index(table, index)],
-            vec![drop_index(table, index)],
-        ),
-        Change::DropUnique { table, unique } => reversible(
-            vec![drop_constraint(table, &unique.name)],
-            vec![add_unique(table, unique)],
-        ),
-        Change::AddUnique { table, unique } => reversible(
-            vec![add_unique(table, unique)],
-            vec![drop_constraint(table, &unique.name)],
-        ),
-        Change::DropCheck { table, check } => reversible(
-            vec![drop_constraint(table, &check.name)],
-            vec![add_check(table, check)],
-        ),
-        Change::AddCheck { table, check } => reversible(
-            vec![add_check(table, check)],
-            vec![drop_constraint(table, &check.name)],
-        ),
+        Change::DropIndex { table, index } => {
+            reversible(vec![drop_index(table, index)], vec![create_index(table, index)])
+        }
+        Change::AddIndex { table, index } => {
+            reversible(vec![create_index(table, index)], vec![drop_index(table, index)])
+        }
+        Change::DropUnique { table, unique } => {
+            reversible(vec![drop_constraint(table, &unique.name)], vec![add_unique(table, unique)])
+        }
+        Change::AddUnique { table, unique } => {
+            reversible(vec![add_unique(table, unique)], vec![drop_constraint(table, &unique.name)])
+        }
+        Change::DropCheck { table, check } => {
+            reversible(vec![drop_constraint(table, &check.name)], vec![add_check(table, check)])
+        }
+        Change::AddCheck { table, check } => {
+            reversible(vec![add_check(table, check)], vec![drop_constraint(table, &check.name)])
+        }
         Change::DropPrimaryKey { table, primary_key } => reversible(
             vec![drop_constraint(table, &primary_key.name)],
             vec![add_primary_key(table, primary_key)],
@@ -101,43 +104,24 @@ pub fn render(change: &Change) -> Rendered {
             vec![add_primary_key(table, primary_key)],
             vec![drop_constraint(table, &primary_key.name)],
         ),
-        Change::DropColumn { table, column } => reversible(
-            vec![drop_column(table, &column.name)],
-            restore_column(table, column),
-        ),
-        Change::AddColumn {
-            table,
-            column,
-            primary_key,
-        } => reversible(
+        Change::DropColumn { table, column } => {
+            reversible(vec![drop_column(table, &column.name)], restore_column(table, column))
+        }
+        Change::AddColumn { table, column, primary_key } => reversible(
             add_column(table, column, primary_key),
             vec![drop_column(table, &column.name)],
         ),
-        Change::AlterColumnType {
-            table,
-            column,
-            from,
-            to,
-            from_collation,
-            to_collation,
-        } => reversible(
-            alter_type(table, column, from, to, to_collation.as_deref()),
-            alter_type(table, column, to, from, from_collation.as_deref()),
-        ),
-        Change::SetDefault {
-            table,
-            column,
-            from,
-            to,
-        } => reversible(
+        Change::AlterColumnType { table, column, from, to, from_collation, to_collation } => {
+            reversible(
+                alter_type(table, column, from, to, to_collation.as_deref()),
+                alter_type(table, column, to, from, from_collation.as_deref()),
+            )
+        }
+        Change::SetDefault { table, column, from, to } => reversible(
             vec![set_default(table, column, Some(to))],
             vec![set_default(table, column, from.as_ref())],
         ),
-        Change::DropDefault {
-            table,
-            column,
-            from,
-        } => reversible(
+        Change::DropDefault { table, column, from } => reversible(
             vec![set_default(table, column, None)],
             vec![set_default(table, column, Some(from))],
         ),
@@ -145,49 +129,16 @@ pub fn render(change: &Change) -> Rendered {
             vec![alter_column(table, column, "DROP NOT NULL")],
             vec![alter_column(table, column, "SET NOT NULL")],
         ),
-        Change::SetNotNull {
-            table,
-            column,
-            primary_key,
-        } => {
+        Change::SetNotNull { table, column, primary_key } => {
             let mut up: Vec<String> = fill_nulls(table, column, primary_key).into_iter().collect();
             up.push(alter_column(table, &column.name, "SET NOT NULL"));
             reversible(up, vec![alter_column(table, &column.name, "DROP NOT NULL")])
         }
-        Change::AlterIdentity {
-            table,
-            column,
-            from,
-            to,
-        } => {
-            let statements = |from: Option<crate::model::Identity>, to| -> Vec<String> {
-                match (from, to) {
-                    (_, None) => vec![alter_column(table, column, "DROP IDENTITY IF EXISTS")],
-                    (None, Some(identity)) => vec![
-                        alter_column(table, column, &format!("ADD {}", render_identity(identity))),
-                        restart_identity(table, column),
-                    ],
-                    (Some(_), Some(identity)) => {
-                        let kind = match identity {
-                            crate::model::Identity::ByDefault => "BY DEFAULT",
-                            crate::model::Identity::Always => "ALWAYS",
-                        };
-                        vec![alter_column(
-                            table,
-                            column,
-                            &format!("SET GENERATED {kind}"),
-                        )]
-                    }
-                }
-            };
-            reversible(statements(*from, *to), statements(*to, *from))
-        }
-        Change::SetComment {
-            table,
-            column,
-            from,
-            to,
-        } => reversible(
+        Change::AlterIdentity { table, column, from, to } => reversible(
+            alter_identity(table, column, *from, *to),
+            alter_identity(table, column, *to, *from),
+        ),
+        Change::SetComment { table, column, from, to } => reversible(
             vec![comment(table, column.as_deref(), to.as_deref())],
             vec![comment(table, column.as_deref(), from.as_deref())],
         ),
@@ -195,12 +146,7 @@ pub fn render(change: &Change) -> Rendered {
 }
 
 fn create_enum(e: &EnumType) -> String {
-    let values = e
-        .values
-        .iter()
-        .map(|v| quote_literal(v))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let values = e.values.iter().map(|v| quote_literal(v)).collect::<Vec<_>>().join(", ");
     format!("CREATE TYPE {} AS ENUM ({values})", qualified(&e.name))
 }
 
@@ -218,13 +164,7 @@ fn alter_enum(
     if let Some(added) = appended_values(from, to) {
         let up = added
             .iter()
-            .map(|v| {
-                format!(
-                    "ALTER TYPE {} ADD VALUE {}",
-                    qualified(&to.name),
-                    quote_literal(v)
-                )
-            })
+            .map(|v| format!("ALTER TYPE {} ADD VALUE {}", qualified(&to.name), quote_literal(v)))
             .collect();
         return Rendered {
             up,
@@ -242,9 +182,7 @@ fn alter_enum(
 
 /// The values appended at the end of `from` to give `to`, if that is all that changed.
 pub fn appended_values<'a>(from: &EnumType, to: &'a EnumType) -> Option<&'a [String]> {
-    to.values
-        .starts_with(&from.values)
-        .then(|| &to.values[from.values.len()..])
+    to.values.starts_with(&from.values).then(|| &to.values[from.values.len()..])
 }
 
 fn recreate_enum(
@@ -320,27 +258,16 @@ pub fn create_table(t: &Table) -> Vec<String> {
         ));
     }
     for check in &t.checks {
-        lines.push(format!(
-            "CONSTRAINT {} CHECK ({})",
-            quote_ident(&check.name),
-            check.expression
-        ));
+        lines.push(format!("CONSTRAINT {} CHECK ({})", quote_ident(&check.name), check.expression));
     }
-    let mut sql = vec![format!(
-        "CREATE TABLE {} (\n    {}\n)",
-        qualified(&t.name),
-        lines.join(",\n    ")
-    )];
+    let mut sql =
+        vec![format!("CREATE TABLE {} (\n    {}\n)", qualified(&t.name), lines.join(",\n    "))];
     sql.extend(t.indexes.iter().map(|index| create_index(&t.name, index)));
     if let Some(comment_text) = &t.comment {
         sql.push(comment(&t.name, None, Some(comment_text)));
     }
     for column in t.columns.iter().filter(|c| c.comment.is_some()) {
-        sql.push(comment(
-            &t.name,
-            Some(&column.name),
-            column.comment.as_deref(),
-        ));
+        sql.push(comment(&t.name, Some(&column.name), column.comment.as_deref()));
     }
     sql
 }
@@ -350,11 +277,7 @@ fn drop_table(name: &QualifiedName) -> String {
 }
 
 fn rename_table(from: &QualifiedName, to: &QualifiedName) -> String {
-    format!(
-        "ALTER TABLE {} RENAME TO {}",
-        qualified(from),
-        quote_ident(&to.name)
-    )
+    format!("ALTER TABLE {} RENAME TO {}", qualified(from), quote_ident(&to.name))
 }
 
 fn rename_column(table: &QualifiedName, from: &str, to: &str) -> String {
@@ -367,15 +290,8 @@ fn rename_column(table: &QualifiedName, from: &str, to: &str) -> String {
 }
 
 fn rename_index(table: &QualifiedName, from: &str, to: &str) -> String {
-    let index = QualifiedName {
-        schema: table.schema.clone(),
-        name: from.to_owned(),
-    };
-    format!(
-        "ALTER INDEX {} RENAME TO {}",
-        qualified(&index),
-        quote_ident(to)
-    )
+    let index = QualifiedName { schema: table.schema.clone(), name: from.to_owned() };
+    format!("ALTER INDEX {} RENAME TO {}", qualified(&index), quote_ident(to))
 }
 
 fn rename_constraint(table: &QualifiedName, from: &str, to: &str) -> String {
@@ -388,11 +304,7 @@ fn rename_constraint(table: &QualifiedName, from: &str, to: &str) -> String {
 }
 
 fn drop_constraint(table: &QualifiedName, name: &str) -> String {
-    format!(
-        "ALTER TABLE {} DROP CONSTRAINT {}",
-        qualified(table),
-        quote_ident(name)
-    )
+    format!("ALTER TABLE {} DROP CONSTRAINT {}", qualified(table), quote_ident(name))
 }
 
 fn add_foreign_key(table: &QualifiedName, fk: &ForeignKey) -> String {
@@ -411,7 +323,13 @@ fn add_foreign_key(table: &QualifiedName, fk: &ForeignKey) -> String {
         sql.push_str(&format!(" ON UPDATE {}", fk.on_update.as_sql()));
     }
     if fk.deferrable {
-        sql.push_str(" DEFERRABLE INITIALLY DEFERRED");
+        sql.push_str(" DEFERRABLE");
+        if fk.initially_deferred {
+            sql.push_str(" INITIALLY DEFERRED");
+        }
+    }
+    if fk.not_valid {
+        sql.push_str(" NOT VALID");
     }
     sql
 }
@@ -444,10 +362,7 @@ fn create_index(table: &QualifiedName, index: &Index) -> String {
 }
 
 fn drop_index(table: &QualifiedName, index: &Index) -> String {
-    let name = QualifiedName {
-        schema: table.schema.clone(),
-        name: index.name.clone(),
-    };
+    let name = QualifiedName { schema: table.schema.clone(), name: index.name.clone() };
     format!("DROP INDEX {}", qualified(&name))
 }
 
@@ -461,8 +376,9 @@ fn add_unique(table: &QualifiedName, unique: &UniqueConstraint) -> String {
 }
 
 fn add_check(table: &QualifiedName, check: &CheckConstraint) -> String {
+    let not_valid = if check.not_valid { " NOT VALID" } else { "" };
     format!(
-        "ALTER TABLE {} ADD CONSTRAINT {} CHECK ({})",
+        "ALTER TABLE {} ADD CONSTRAINT {} CHECK ({}){not_valid}",
         qualified(table),
         quote_ident(&check.name),
         check.expression
@@ -479,11 +395,7 @@ fn add_primary_key(table: &QualifiedName, pk: &PrimaryKey) -> String {
 }
 
 fn drop_column(table: &QualifiedName, column: &str) -> String {
-    format!(
-        "ALTER TABLE {} DROP COLUMN {}",
-        qualified(table),
-        quote_ident(column)
-    )
+    format!("ALTER TABLE {} DROP COLUMN {}", qualified(table), quote_ident(column))
 }
 
 /// The rollback of a dropped column re-creates it; its values are gone (the migrator's
@@ -494,11 +406,7 @@ fn restore_column(table: &QualifiedName, column: &Column) -> Vec<String> {
     if !restored.nullable && restored.default.is_none() && restored.identity.is_none() {
         restored.nullable = true;
     }
-    vec![format!(
-        "ALTER TABLE {} ADD COLUMN {}",
-        qualified(table),
-        column_definition(&restored)
-    )]
+    vec![format!("ALTER TABLE {} ADD COLUMN {}", qualified(table), column_definition(&restored))]
 }
 
 /// Adds a column. A NOT NULL column with a backfill rule is added nullable, filled, then
@@ -515,21 +423,12 @@ fn add_column(table: &QualifiedName, column: &Column, primary_key: &[String]) ->
     let mut staged = column.clone();
     staged.nullable = true;
     staged.default = None;
-    let mut sql = vec![format!(
-        "ALTER TABLE {} ADD COLUMN {}",
-        qualified(table),
-        column_definition(&staged)
-    )];
+    let mut sql =
+        vec![format!("ALTER TABLE {} ADD COLUMN {}", qualified(table), column_definition(&staged))];
     if let Some(default) = &column.default {
         sql.push(set_default(table, &column.name, Some(default)));
     }
-    sql.push(backfill_statement(
-        table,
-        &column.name,
-        backfill,
-        primary_key,
-        false,
-    ));
+    sql.push(backfill_statement(table, &column.name, backfill, primary_key, false));
     if !column.nullable {
         sql.push(alter_column(table, &column.name, "SET NOT NULL"));
     }
@@ -540,13 +439,7 @@ fn add_column(table: &QualifiedName, column: &Column, primary_key: &[String]) ->
 /// default. Without either there is nothing to fill with (SET NOT NULL fails on NULLs).
 fn fill_nulls(table: &QualifiedName, column: &Column, primary_key: &[String]) -> Option<String> {
     if let Some(backfill) = &column.backfill {
-        return Some(backfill_statement(
-            table,
-            &column.name,
-            backfill,
-            primary_key,
-            true,
-        ));
+        return Some(backfill_statement(table, &column.name, backfill, primary_key, true));
     }
     let default = column.default.as_ref()?;
     Some(format!(
@@ -568,16 +461,9 @@ pub fn backfill_statement(
     only_nulls: bool,
 ) -> String {
     let col = quote_ident(column);
-    let null_filter = if only_nulls {
-        format!(" WHERE {col} IS NULL")
-    } else {
-        String::new()
-    };
+    let null_filter = if only_nulls { format!(" WHERE {col} IS NULL") } else { String::new() };
     if let Some(value) = backfill_value(backfill) {
-        return format!(
-            "UPDATE {} SET {col} = {value}{null_filter}",
-            qualified(table)
-        );
+        return format!("UPDATE {} SET {col} = {value}{null_filter}", qualified(table));
     }
     let Backfill::Sequence { start, step } = backfill else {
         unreachable!("backfill_value covers every other strategy")
@@ -597,22 +483,63 @@ pub fn backfill_statement(
 }
 
 fn alter_column(table: &QualifiedName, column: &str, action: &str) -> String {
-    format!(
-        "ALTER TABLE {} ALTER COLUMN {} {action}",
-        qualified(table),
-        quote_ident(column)
-    )
+    format!("ALTER TABLE {} ALTER COLUMN {} {action}", qualified(table), quote_ident(column))
 }
 
 fn set_default(table: &QualifiedName, column: &str, default: Option<&DefaultExpr>) -> String {
     match default {
-        Some(default) => alter_column(
-            table,
-            column,
-            &format!("SET DEFAULT {}", render_default(default)),
-        ),
+        Some(default) => {
+            alter_column(table, column, &format!("SET DEFAULT {}", render_default(default)))
+        }
         None => alter_column(table, column, "DROP DEFAULT"),
     }
+}
+
+/// Moves a column from one kind of generated key to another. Identity kinds switch in
+/// place; otherwise the old kind is removed (a serial's owned sequence stays until the
+/// column goes) and the new one added, its sequence moved past the existing values.
+fn alter_identity(
+    table: &QualifiedName,
+    column: &str,
+    from: Option<Identity>,
+    to: Option<Identity>,
+) -> Vec<String> {
+    use Identity::{Always, ByDefault, Serial};
+    if let (Some(ByDefault | Always), Some(kind @ (ByDefault | Always))) = (from, to) {
+        let kind = if kind == Always { "ALWAYS" } else { "BY DEFAULT" };
+        return vec![alter_column(table, column, &format!("SET GENERATED {kind}"))];
+    }
+    let mut sql = Vec::new();
+    match from {
+        Some(ByDefault | Always) => {
+            sql.push(alter_column(table, column, "DROP IDENTITY IF EXISTS"))
+        }
+        Some(Serial) => sql.push(alter_column(table, column, "DROP DEFAULT")),
+        None => {}
+    }
+    match to {
+        Some(identity @ (ByDefault | Always)) => {
+            sql.push(alter_column(table, column, &format!("ADD {}", render_identity(identity))));
+            sql.push(restart_identity(table, column));
+        }
+        Some(Serial) => {
+            let sequence = QualifiedName {
+                schema: table.schema.clone(),
+                name: crate::naming::object_name(&table.name, Some(column), "seq"),
+            };
+            sql.push(format!(
+                "CREATE SEQUENCE IF NOT EXISTS {} OWNED BY {}.{}",
+                qualified(&sequence),
+                qualified(table),
+                quote_ident(column)
+            ));
+            let default = format!("nextval({}::regclass)", quote_literal(&qualified(&sequence)));
+            sql.push(alter_column(table, column, &format!("SET DEFAULT {default}")));
+            sql.push(restart_identity(table, column));
+        }
+        None => {}
+    }
+    sql
 }
 
 /// After `ADD GENERATED … AS IDENTITY` the sequence starts at 1: move it past the values
@@ -631,10 +558,7 @@ fn restart_identity(table: &QualifiedName, column: &str) -> String {
 /// narrowings deliberately get none: without `USING` PostgreSQL refuses values that do
 /// not fit instead of silently truncating them (RISK.md 10d).
 fn needs_using(from: &ColumnType, to: &ColumnType) -> bool {
-    matches!(
-        classify_type_change(from, to),
-        TypeChange::Rewrite | TypeChange::Cast
-    )
+    matches!(classify_type_change(from, to), TypeChange::Rewrite | TypeChange::Cast)
 }
 
 fn alter_type(

@@ -14,6 +14,12 @@ pub fn assess(change: &Change, stats: Option<TableStats>) -> Assessment {
 
 fn rate(change: &Change) -> Assessment {
     match change {
+        Change::CreateNamespace { .. } => Assessment::new(Safe).reason("creates an empty schema"),
+        Change::ValidateConstraint { .. } => Assessment::new(Safe)
+            .hazards(&[ImpactsDatabasePerformance])
+            .reason("VALIDATE CONSTRAINT scans existing rows without blocking reads or writes (rows 15b/16b)")
+            .reason("fails if an existing row violates it; new rows are already checked")
+            .can_fail_on_data(),
         Change::CreateEnum(_) => Assessment::new(Safe).reason("creates a type; nothing uses it yet"),
         Change::AlterEnum { from, to, .. } => {
             if super::render::appended_values(from, to).is_some() {
@@ -287,23 +293,12 @@ pub fn classify_type_change(from: &ColumnType, to: &ColumnType) -> TypeChange {
         | (Text, Varchar(_) | Char(_))
         | (Varchar(_), Char(_)) => TypeChange::Narrowing,
         (Varchar(_), Text) => TypeChange::NoRewrite,
-        (
-            Numeric {
-                precision: Some(p),
-                scale: s,
-            },
-            Numeric {
-                precision: Some(q),
-                scale: t,
-            },
-        ) if q >= p && s == t => TypeChange::NoRewrite,
-        (
-            Numeric { .. },
-            Numeric {
-                precision: None,
-                scale: None,
-            },
-        ) => TypeChange::NoRewrite,
+        (Numeric { precision: Some(p), scale: s }, Numeric { precision: Some(q), scale: t })
+            if q >= p && s == t =>
+        {
+            TypeChange::NoRewrite
+        }
+        (Numeric { .. }, Numeric { precision: None, scale: None }) => TypeChange::NoRewrite,
         (Numeric { .. }, Numeric { .. }) => TypeChange::Narrowing,
         (Timestamp, TimestampTz) | (TimestampTz, Timestamp) => TypeChange::Reinterpret,
         (a, b) if int_rank(a).is_some() && int_rank(b).is_some() => {
@@ -313,12 +308,7 @@ pub fn classify_type_change(from: &ColumnType, to: &ColumnType) -> TypeChange {
                 TypeChange::Narrowing
             }
         }
-        (
-            SmallInt | Integer | BigInt,
-            Numeric {
-                precision: None, ..
-            },
-        ) => TypeChange::Rewrite,
+        (SmallInt | Integer | BigInt, Numeric { precision: None, .. }) => TypeChange::Rewrite,
         (SmallInt | Integer, Double) | (SmallInt, Real) | (Real, Double) => TypeChange::Rewrite,
         (Double, Real) => TypeChange::Narrowing,
         (Jsonb, Json) | (Enum(_), Text) | (Uuid, Text) | (Bool, Text) => TypeChange::Rewrite,
@@ -373,16 +363,8 @@ fn with_estimates(mut a: Assessment, change: &Change, stats: Option<TableStats>)
     let Some(rows) = stats.rows else { return a };
     let writes = a.hazards.contains(&ImpactsDatabasePerformance) || a.hazards.contains(&IndexBuild);
     let scans = a.lock_bound || a.can_fail_on_data;
-    let rate = if writes {
-        WRITE_ROWS_PER_SEC
-    } else {
-        SCAN_ROWS_PER_SEC
-    };
-    a.estimated_ms = Some(if writes || scans {
-        rows * 1000 / rate
-    } else {
-        0
-    });
+    let rate = if writes { WRITE_ROWS_PER_SEC } else { SCAN_ROWS_PER_SEC };
+    a.estimated_ms = Some(if writes || scans { rows * 1000 / rate } else { 0 });
     if matches!(change, Change::CreateTable(_)) {
         a.estimated_ms = Some(0);
     }

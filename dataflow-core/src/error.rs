@@ -1,0 +1,116 @@
+//! The runtime's error type. Messages say what failed, where, why, and what to do.
+
+use dataflow_schema::{ModelError, PlanError};
+use thiserror::Error;
+
+/// Everything that can go wrong talking to a database.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The URL names no supported database.
+    #[error(
+        "unsupported database URL {url:?}: expected postgres://user@host:port/database \
+         (MySQL and SQLite arrive with their connectors)"
+    )]
+    UnsupportedUrl {
+        /// The URL, password removed.
+        url: String,
+    },
+    /// The server could not be reached or refused the login.
+    #[error(
+        "cannot connect to {url}: {source}\n  check that the server runs, the URL is right, \
+         and the role may log in to that database"
+    )]
+    Connect {
+        /// The URL, password removed.
+        url: String,
+        /// The driver's error.
+        source: sqlx::Error,
+    },
+    /// A catalog query failed. Introspection never returns an empty schema on error.
+    #[error("reading the catalog of {url} failed: {source}")]
+    Introspect {
+        /// The URL, password removed.
+        url: String,
+        /// The driver's error.
+        source: sqlx::Error,
+    },
+    /// The catalog document could not be read (a bug: please report it).
+    #[error("the catalog of {url} could not be read: {source}")]
+    Catalog {
+        /// The URL, password removed.
+        url: String,
+        /// What did not parse.
+        source: serde_json::Error,
+    },
+    /// A requested namespace does not exist.
+    #[error(
+        "schema {namespace:?} does not exist in {url} (or this role cannot see it): \
+         check --schema, or create it first"
+    )]
+    NoSuchNamespace {
+        /// The namespace.
+        namespace: String,
+        /// The URL, password removed.
+        url: String,
+    },
+    /// A statement of a plan failed; the group it belongs to was rolled back.
+    #[error(
+        "step {step} ({what}) failed: {source}\n  statement: {statement}\n  \
+         the step's group was rolled back; steps before it are applied"
+    )]
+    Apply {
+        /// The step number.
+        step: usize,
+        /// Table and operation.
+        what: String,
+        /// The statement that failed.
+        statement: String,
+        /// The server's error.
+        source: sqlx::Error,
+    },
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    ReadFile {
+        /// The path.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A file is not a schema snapshot.
+    #[error("{path} is not a dataflow schema snapshot (as `dataflow snapshot` writes): {source}")]
+    Snapshot {
+        /// The path.
+        path: String,
+        /// Why.
+        source: serde_json::Error,
+    },
+    /// The plan cannot be made.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// The models do not form a schema.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+}
+
+/// The runtime's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`, for messages.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let Some((credentials, host)) = rest.rsplit_once('@') else { return url.to_owned() };
+    match credentials.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(super::redact("postgres://u:pw@h:5432/d"), "postgres://u:***@h:5432/d");
+        assert_eq!(super::redact("postgres://u@h/d"), "postgres://u@h/d");
+    }
+}

@@ -1,0 +1,265 @@
+//! PostgreSQL connector: connect, introspect (one catalog round trip), apply a plan.
+//!
+//! Applying runs each group of steps in one short transaction under `lock_timeout` and
+//! `statement_timeout`, retrying a group that hit the lock timeout with exponential
+//! backoff and full jitter. History, the advisory lock and data-keeping drops come with
+//! the migrator.
+
+use crate::error::{redact, Error, Result};
+use dataflow_schema::introspect::postgres::{build, Catalog, Introspected, CATALOG_QUERY};
+use dataflow_schema::{Plan, Step};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::Executor;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+/// Timeouts and retries for applying a plan (DESIGN.md defaults).
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// How long one statement may wait for a lock (default 2 s).
+    pub lock_timeout: Duration,
+    /// Attempts after a lock timeout (default 10).
+    pub retries: u32,
+    /// First backoff (default 100 ms), doubled per attempt up to `max_backoff` (5 s).
+    pub base_backoff: Duration,
+    /// Longest backoff.
+    pub max_backoff: Duration,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions {
+            lock_timeout: Duration::from_secs(2),
+            retries: 10,
+            base_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What applying did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ApplyReport {
+    /// Steps applied.
+    pub steps: usize,
+    /// Groups (transactions) committed.
+    pub groups: usize,
+    /// Lock-timeout retries that were needed.
+    pub retries: u32,
+    /// Wall-clock time.
+    pub elapsed_ms: u128,
+}
+
+/// A PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct Postgres {
+    pool: PgPool,
+    url: String,
+}
+
+impl Postgres {
+    /// Connects (a small pool: introspection and applying need one connection each).
+    pub async fn connect(url: &str) -> Result<Postgres> {
+        let shown = redact(url);
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(Error::UnsupportedUrl { url: shown });
+        }
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|source| Error::Connect { url: shown.clone(), source })?
+            .application_name("dataflow");
+        let pool = PgPoolOptions::new()
+            .max_connections(2)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(|source| Error::Connect { url: shown.clone(), source })?;
+        Ok(Postgres { pool, url: shown })
+    }
+
+    /// Wraps an existing pool (the application's own).
+    pub fn from_pool(pool: PgPool) -> Postgres {
+        Postgres { pool, url: "the application's pool".into() }
+    }
+
+    /// The pool, for callers that run their own queries.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// The URL with its password removed.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The schemas (namespaces) a user created: all but `pg_*` and `information_schema`.
+    pub async fn user_namespaces(&self) -> Result<Vec<String>> {
+        sqlx::query_scalar(
+            "SELECT nspname::text FROM pg_namespace \
+             WHERE nspname !~ '^pg_' AND nspname <> 'information_schema' ORDER BY 1",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|source| Error::Introspect { url: self.url.clone(), source })
+    }
+
+    /// Reads tables, columns, constraints, indexes, enums and sequences of `namespaces`
+    /// in one catalog query. A failed query is an error, never an empty schema; a
+    /// namespace that does not exist is an error.
+    pub async fn introspect(&self, namespaces: &[String]) -> Result<Introspected> {
+        let document: String = sqlx::query_scalar(CATALOG_QUERY)
+            .bind(namespaces)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|source| Error::Introspect { url: self.url.clone(), source })?;
+        let catalog: Catalog = serde_json::from_str(&document)
+            .map_err(|source| Error::Catalog { url: self.url.clone(), source })?;
+        let found = build(catalog);
+        for namespace in namespaces {
+            let exists = namespace == dataflow_schema::introspect::postgres::DEFAULT_NAMESPACE
+                || found.schema.namespaces.contains(namespace);
+            if !exists || !self.namespace_exists(namespace).await? {
+                return Err(Error::NoSuchNamespace {
+                    namespace: namespace.clone(),
+                    url: self.url.clone(),
+                });
+            }
+        }
+        Ok(found)
+    }
+
+    async fn namespace_exists(&self, namespace: &str) -> Result<bool> {
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)")
+            .bind(namespace)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|source| Error::Introspect { url: self.url.clone(), source })
+    }
+
+    /// Applies a plan group by group. Each group is one transaction; a group that hits
+    /// the lock timeout is rolled back and retried with backoff and jitter, so the plan
+    /// never sits in the lock queue blocking the application.
+    pub async fn apply(&self, plan: &Plan, options: &ApplyOptions) -> Result<ApplyReport> {
+        let started = Instant::now();
+        let mut retries = 0;
+        let mut groups = 0;
+        let mut connection = self
+            .pool
+            .acquire()
+            .await
+            .map_err(|source| Error::Connect { url: self.url.clone(), source })?;
+        for group in group_steps(&plan.steps) {
+            let mut attempt = 0;
+            loop {
+                match run_group(&mut connection, &plan.steps, &group, options).await {
+                    Ok(()) => break,
+                    Err(GroupError { source, .. })
+                        if is_lock_timeout(&source) && attempt < options.retries =>
+                    {
+                        attempt += 1;
+                        retries += 1;
+                        tokio::time::sleep(backoff(options, attempt)).await;
+                    }
+                    Err(GroupError { step, statement, source }) => {
+                        let step = &plan.steps[step];
+                        return Err(Error::Apply {
+                            step: step.number,
+                            what: format!("{} · {}", step.table, step.operation.label()),
+                            statement,
+                            source,
+                        });
+                    }
+                }
+            }
+            groups += 1;
+        }
+        Ok(ApplyReport {
+            steps: plan.steps.len(),
+            groups,
+            retries,
+            elapsed_ms: started.elapsed().as_millis(),
+        })
+    }
+}
+
+/// Where a group failed: the step's index in the plan, the statement, the error.
+struct GroupError {
+    step: usize,
+    statement: String,
+    source: sqlx::Error,
+}
+
+/// Consecutive step indexes sharing a group number.
+fn group_steps(steps: &[Step]) -> Vec<Vec<usize>> {
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (index, step) in steps.iter().enumerate() {
+        match groups.last_mut() {
+            Some(group) if steps[group[0]].group == step.group => group.push(index),
+            _ => groups.push(vec![index]),
+        }
+    }
+    groups
+}
+
+async fn run_group(
+    connection: &mut sqlx::PgConnection,
+    steps: &[Step],
+    group: &[usize],
+    options: &ApplyOptions,
+) -> std::result::Result<(), GroupError> {
+    let first = group[0];
+    let timeout = group.iter().map(|&i| steps[i].statement_timeout_ms).max().unwrap_or(30_000);
+    // Values are numbers we produce, not user input.
+    let settings = format!(
+        "SET LOCAL lock_timeout = {}; SET LOCAL statement_timeout = {timeout}",
+        options.lock_timeout.as_millis()
+    );
+    let mut statements = vec![(first, "BEGIN".to_owned()), (first, settings)];
+    for &index in group {
+        statements.extend(steps[index].up.iter().map(|s| (index, s.clone())));
+    }
+    statements.push((first, "COMMIT".to_owned()));
+    for (step, statement) in statements {
+        if let Err(source) = execute(connection, &statement).await {
+            // The group's transaction is rolled back whole; nothing of it remains.
+            let _ = execute(connection, "ROLLBACK").await;
+            return Err(GroupError { step, statement, source });
+        }
+    }
+    Ok(())
+}
+
+/// One statement (or several, `;`-separated) over the simple query protocol.
+async fn execute(
+    connection: &mut sqlx::PgConnection,
+    sql: &str,
+) -> std::result::Result<(), sqlx::Error> {
+    // `connection.execute(raw_sql(..))`, not `raw_sql(..).execute(connection)`: the
+    // latter's future is not `Send` for every lifetime (sqlx issue #3150).
+    connection.execute(sqlx::raw_sql(sql)).await.map(|_| ())
+}
+
+/// SQLSTATE 55P03 (lock_not_available): `lock_timeout` expired; nothing was changed.
+fn is_lock_timeout(error: &sqlx::Error) -> bool {
+    error.as_database_error().and_then(|e| e.code()).as_deref() == Some("55P03")
+}
+
+/// Exponential backoff with full jitter: uniform in [0, min(cap, base · 2^attempt)].
+fn backoff(options: &ApplyOptions, attempt: u32) -> Duration {
+    let ceiling =
+        options.base_backoff.saturating_mul(1 << attempt.min(16)).min(options.max_backoff);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    ceiling.mul_f64(f64::from(nanos % 1000) / 1000.0)
+}
+
+/// Compile-time check: the connector's futures can be spawned on a multi-threaded runtime.
+#[allow(dead_code)]
+fn futures_are_send(db: &Postgres, plan: &Plan, namespaces: &[String]) {
+    fn send<T: Send>(_: T) {}
+    send(db.apply(plan, &ApplyOptions::default()));
+    send(db.introspect(namespaces));
+    send(db.user_namespaces());
+    send(Postgres::connect(""));
+}

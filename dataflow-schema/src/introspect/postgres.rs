@@ -1,0 +1,366 @@
+//! PostgreSQL catalog rows → [`Schema`]. The query is `postgres_catalog.sql` (one round
+//! trip, one JSON document); running it is `dataflow-core`'s job, turning its result into
+//! a schema is this pure, unit-tested code.
+
+use crate::model::{
+    CheckConstraint, Column, ColumnType, DefaultExpr, EnumType, FkAction, ForeignKey, Identity,
+    Index, IndexMethod, IndexPart, PrimaryKey, QualifiedName, Schema, Sequence, Table, TableStats,
+    UniqueConstraint,
+};
+use serde::Deserialize;
+
+/// The catalog query. `$1` is the list of namespaces to read (`text[]`).
+pub const CATALOG_QUERY: &str = include_str!("postgres_catalog.sql");
+
+/// The default namespace: its objects get no schema qualifier in the model.
+pub const DEFAULT_NAMESPACE: &str = "public";
+
+/// The catalog document the query returns.
+#[derive(Debug, Deserialize)]
+pub struct Catalog {
+    namespaces: Vec<String>,
+    tables: Vec<TableRow>,
+    columns: Vec<ColumnRow>,
+    constraints: Vec<ConstraintRow>,
+    indexes: Vec<IndexRow>,
+    enums: Vec<EnumRow>,
+    sequences: Vec<SequenceRow>,
+    unmanaged: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TableRow {
+    schema: String,
+    name: String,
+    rows: f64,
+    bytes: Option<i64>,
+    comment: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ColumnRow {
+    schema: String,
+    table: String,
+    name: String,
+    #[serde(rename = "type")]
+    ty: String,
+    enum_schema: Option<String>,
+    enum_name: Option<String>,
+    enum_array: Option<bool>,
+    not_null: bool,
+    default: Option<String>,
+    identity: Option<String>,
+    generated: Option<String>,
+    collation: Option<String>,
+    comment: Option<String>,
+    owns_sequence: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct ConstraintRow {
+    schema: String,
+    table: String,
+    name: String,
+    kind: String,
+    definition: String,
+    validated: bool,
+    deferrable: bool,
+    deferred: bool,
+    columns: Vec<String>,
+    ref_schema: Option<String>,
+    ref_table: Option<String>,
+    ref_columns: Vec<String>,
+    on_delete: String,
+    on_update: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct IndexRow {
+    schema: String,
+    table: String,
+    name: String,
+    unique: bool,
+    valid: bool,
+    method: String,
+    predicate: Option<String>,
+    parts: Vec<IndexPartRow>,
+}
+
+#[derive(Debug, Deserialize)]
+struct IndexPartRow {
+    column: Option<String>,
+    expression: Option<String>,
+    descending: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct EnumRow {
+    schema: String,
+    name: String,
+    values: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SequenceRow {
+    schema: String,
+    name: String,
+    start: i64,
+    increment: i64,
+}
+
+/// What introspection found: the schema, and what it saw but does not manage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Introspected {
+    /// Tables, columns, constraints, indexes, enums and sequences.
+    pub schema: Schema,
+    /// Objects outside dataflow's scope (views, functions, triggers, extensions, policies,
+    /// partitions, exclusion constraints) and details it cannot represent: listed in a
+    /// warning, never created or dropped.
+    pub unmanaged: Vec<String>,
+}
+
+fn qualified(schema: &str, name: &str) -> QualifiedName {
+    let schema = (schema != DEFAULT_NAMESPACE).then(|| schema.to_owned());
+    QualifiedName { schema, name: name.to_owned() }
+}
+
+/// Builds the schema from the catalog document.
+pub fn build(catalog: Catalog) -> Introspected {
+    let mut unmanaged = catalog.unmanaged;
+    let mut tables: Vec<Table> = catalog
+        .tables
+        .iter()
+        .map(|row| Table {
+            comment: row.comment.clone(),
+            // reltuples is -1 until the table is first vacuumed or analyzed: unknown,
+            // never "small".
+            stats: Some(TableStats {
+                rows: (row.rows >= 0.0).then_some(row.rows as u64),
+                bytes: row.bytes.and_then(|b| u64::try_from(b).ok()),
+            }),
+            ..Table::new(qualified(&row.schema, &row.name))
+        })
+        .collect();
+    let table_mut = |tables: &mut Vec<Table>, schema: &str, name: &str| -> Option<usize> {
+        let wanted = qualified(schema, name);
+        tables.iter().position(|t| t.name == wanted)
+    };
+    for row in catalog.columns {
+        let Some(i) = table_mut(&mut tables, &row.schema, &row.table) else { continue };
+        if row.generated.is_some() {
+            unmanaged.push(format!(
+                "generated column {}.{} (read as a plain column)",
+                tables[i].name, row.name
+            ));
+        }
+        tables[i].columns.push(column(row));
+    }
+    for row in catalog.constraints {
+        let Some(i) = table_mut(&mut tables, &row.schema, &row.table) else { continue };
+        add_constraint(&mut tables[i], row);
+    }
+    for row in catalog.indexes {
+        let Some(i) = table_mut(&mut tables, &row.schema, &row.table) else { continue };
+        if row.parts.iter().any(|p| p.descending) {
+            unmanaged.push(format!(
+                "descending key order of index {} (compared as ascending)",
+                row.name
+            ));
+        }
+        tables[i].indexes.push(Index {
+            name: row.name,
+            parts: row
+                .parts
+                .into_iter()
+                .map(|p| match (p.column, p.expression) {
+                    (Some(column), _) => IndexPart::Column(column),
+                    (None, expression) => IndexPart::Expression(expression.unwrap_or_default()),
+                })
+                .collect(),
+            unique: row.unique,
+            method: IndexMethod::parse(&row.method).unwrap_or_default(),
+            predicate: row.predicate,
+            invalid: !row.valid,
+        });
+    }
+    let mut schema = Schema {
+        tables,
+        enums: catalog
+            .enums
+            .into_iter()
+            .map(|row| EnumType { name: qualified(&row.schema, &row.name), values: row.values })
+            .collect(),
+        sequences: catalog
+            .sequences
+            .into_iter()
+            .map(|row| Sequence {
+                name: qualified(&row.schema, &row.name),
+                start: row.start,
+                increment: row.increment,
+            })
+            .collect(),
+        namespaces: catalog.namespaces.into_iter().filter(|n| n != DEFAULT_NAMESPACE).collect(),
+    };
+    schema.canonicalize();
+    Introspected { schema, unmanaged }
+}
+
+fn column(row: ColumnRow) -> Column {
+    let ty = match (&row.enum_schema, &row.enum_name) {
+        (Some(schema), Some(name)) => {
+            let enum_type = ColumnType::Enum(qualified(schema, name));
+            if row.enum_array == Some(true) {
+                ColumnType::Array(Box::new(enum_type))
+            } else {
+                enum_type
+            }
+        }
+        _ => ColumnType::from_sql(&row.ty),
+    };
+    let identity = match row.identity.as_deref() {
+        Some("a") => Some(Identity::Always),
+        Some("d") => Some(Identity::ByDefault),
+        _ if row.owns_sequence => Some(Identity::Serial),
+        _ => None,
+    };
+    let default = match identity {
+        Some(Identity::Serial) => None,
+        _ => row.default.as_deref().map(parse_default),
+    };
+    Column {
+        nullable: !row.not_null,
+        default,
+        identity,
+        collation: row.collation,
+        comment: row.comment,
+        ..Column::new(row.name, ty)
+    }
+}
+
+/// A default as PostgreSQL prints it (`'a''b'::text`, `'-5'::integer`, `42`, `true`,
+/// `now()`): literals become [`Literal`]s, anything else stays SQL.
+pub fn parse_default(text: &str) -> DefaultExpr {
+    match crate::normalize::literal_of(text) {
+        Some(literal) => DefaultExpr::Literal(literal),
+        None => DefaultExpr::Sql(text.to_owned()),
+    }
+}
+
+fn fk_action(code: &str) -> FkAction {
+    match code {
+        "r" => FkAction::Restrict,
+        "c" => FkAction::Cascade,
+        "n" => FkAction::SetNull,
+        "d" => FkAction::SetDefault,
+        _ => FkAction::NoAction,
+    }
+}
+
+/// `CHECK ((price > 0)) NOT VALID` → `(price > 0)`.
+fn check_expression(definition: &str) -> String {
+    let mut text = definition.trim();
+    for suffix in [" NOT VALID", " NO INHERIT"] {
+        text = text.strip_suffix(suffix).unwrap_or(text).trim_end();
+    }
+    text.strip_prefix("CHECK ").unwrap_or(text).trim().to_owned()
+}
+
+fn add_constraint(table: &mut Table, row: ConstraintRow) {
+    match row.kind.as_str() {
+        "p" => table.primary_key = Some(PrimaryKey { name: row.name, columns: row.columns }),
+        "u" => table.uniques.push(UniqueConstraint { name: row.name, columns: row.columns }),
+        "c" => table.checks.push(CheckConstraint {
+            name: row.name,
+            expression: check_expression(&row.definition),
+            not_valid: !row.validated,
+        }),
+        "f" => table.foreign_keys.push(ForeignKey {
+            name: row.name,
+            columns: row.columns,
+            ref_table: qualified(
+                row.ref_schema.as_deref().unwrap_or(DEFAULT_NAMESPACE),
+                row.ref_table.as_deref().unwrap_or_default(),
+            ),
+            ref_columns: row.ref_columns,
+            on_delete: fk_action(&row.on_delete),
+            on_update: fk_action(&row.on_update),
+            deferrable: row.deferrable,
+            initially_deferred: row.deferred,
+            not_valid: !row.validated,
+        }),
+        // Exclusion constraints are listed as unmanaged by the query.
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Literal;
+
+    #[test]
+    fn defaults_as_the_server_prints_them() {
+        let text = |s: &str| DefaultExpr::Literal(Literal::Text(s.into()));
+        let number = |s: &str| DefaultExpr::Literal(Literal::Number(s.into()));
+        assert_eq!(parse_default("'it''s'::text"), text("it's"));
+        assert_eq!(parse_default("'x'::character varying"), text("x"));
+        assert_eq!(parse_default("'-5'::integer"), number("-5"));
+        assert_eq!(parse_default("42"), number("42"));
+        assert_eq!(parse_default("1.5"), number("1.5"));
+        assert_eq!(parse_default("true"), DefaultExpr::Literal(Literal::Bool(true)));
+        assert_eq!(parse_default("'{}'::jsonb"), text("{}"));
+        assert_eq!(parse_default("'pending'::order_status"), text("pending"));
+        assert_eq!(parse_default("now()"), DefaultExpr::Sql("now()".into()));
+        assert_eq!(
+            parse_default("(now() + '1 day'::interval)"),
+            DefaultExpr::Sql("(now() + '1 day'::interval)".into())
+        );
+    }
+
+    #[test]
+    fn check_definitions_lose_their_keyword_and_flags() {
+        assert_eq!(check_expression("CHECK ((price > 0)) NOT VALID"), "((price > 0))");
+        assert_eq!(check_expression("CHECK (price > 0)"), "(price > 0)");
+    }
+
+    #[test]
+    fn a_catalog_document_builds_a_schema() {
+        let json = r#"{
+          "namespaces": ["app", "public"],
+          "tables": [{"schema": "public", "name": "users", "rows": -1, "pages": 0, "bytes": 8192, "comment": "people"}],
+          "columns": [
+            {"schema": "public", "table": "users", "name": "id", "type": "integer", "enum_schema": null, "enum_name": null,
+             "enum_array": null, "not_null": true, "default": "nextval('users_id_seq'::regclass)", "identity": null,
+             "generated": null, "collation": null, "comment": null, "owns_sequence": true},
+            {"schema": "public", "table": "users", "name": "mood", "type": "app.mood[]", "enum_schema": "app", "enum_name": "mood",
+             "enum_array": true, "not_null": false, "default": null, "identity": null,
+             "generated": null, "collation": "C", "comment": "how they feel", "owns_sequence": false}
+          ],
+          "constraints": [
+            {"schema": "public", "table": "users", "name": "users_pkey", "kind": "p", "definition": "PRIMARY KEY (id)",
+             "validated": true, "deferrable": false, "deferred": false, "columns": ["id"], "ref_schema": null,
+             "ref_table": null, "ref_columns": [], "on_delete": " ", "on_update": " "}
+          ],
+          "indexes": [
+            {"schema": "public", "table": "users", "name": "users_lower_idx", "unique": false, "valid": false, "method": "gin",
+             "predicate": "id > 0", "definition": "", "parts": [{"column": null, "expression": "lower(x)", "descending": false}]}
+          ],
+          "enums": [{"schema": "app", "name": "mood", "values": ["sad", "ok"]}],
+          "sequences": [],
+          "unmanaged": ["view public.v"]
+        }"#;
+        let catalog: Catalog = serde_json::from_str(json).expect("the document parses");
+        let found = build(catalog);
+        let users = &found.schema.tables[0];
+        assert_eq!(users.name, QualifiedName::new("users"));
+        assert_eq!(users.stats, Some(TableStats { rows: None, bytes: Some(8192) }));
+        assert_eq!(users.columns[0].identity, Some(Identity::Serial));
+        assert_eq!(users.columns[0].default, None);
+        let mood = ColumnType::Enum(QualifiedName::in_schema(Some("app"), "mood"));
+        assert_eq!(users.columns[1].ty, ColumnType::Array(Box::new(mood)));
+        assert_eq!(users.columns[1].collation.as_deref(), Some("C"));
+        assert!(users.indexes[0].invalid);
+        assert_eq!(found.schema.namespaces, ["app"]);
+        assert_eq!(found.unmanaged, ["view public.v"]);
+    }
+}
