@@ -198,12 +198,14 @@ fn field_constraints(cont: &Container, field: &Field) -> TokenStream {
         out.extend(quote!(table.primary_key = __df::Some(__df::PrimaryKey {
             name: __df::String::new(),
             columns: __df::Vec::from([__df::String::from(#name)]),
+            ..::core::default::Default::default()
         });));
     }
     if attrs.unique.is_set() {
         out.extend(quote!(table.uniques.push(__df::UniqueConstraint {
             name: __df::String::new(),
             columns: __df::Vec::from([__df::String::from(#name)]),
+            ..::core::default::Default::default()
         });));
     }
     if attrs.index.is_set() {
@@ -213,14 +215,14 @@ fn field_constraints(cont: &Container, field: &Field) -> TokenStream {
             unique: false,
             method: __df::IndexMethod::Btree,
             predicate: __df::None,
-            invalid: false,
+            ..::core::default::Default::default()
         });));
     }
     if let Some(expression) = &attrs.check.value {
         out.extend(quote!(table.checks.push(__df::CheckConstraint {
             name: __df::object_name(&table.name.name, __df::Some(#name), "check"),
             expression: __df::String::from(#expression),
-            not_valid: false,
+            ..::core::default::Default::default()
         });));
     }
     if let Some(target) = &attrs.references.value {
@@ -241,9 +243,7 @@ fn field_constraints(cont: &Container, field: &Field) -> TokenStream {
             ref_columns: __df::Vec::from([__df::String::from(#ref_column)]),
             on_delete: #on_delete,
             on_update: #on_update,
-            deferrable: false,
-            initially_deferred: false,
-            not_valid: false,
+            ..::core::default::Default::default()
         });));
     }
     out
@@ -274,6 +274,7 @@ fn struct_constraints(cont: &Container) -> TokenStream {
         out.extend(quote!(table.uniques.push(__df::UniqueConstraint {
             name: __df::String::from(#name),
             columns: #columns,
+            ..::core::default::Default::default()
         });));
     }
     for index in &attrs.indexes {
@@ -297,7 +298,7 @@ fn struct_constraints(cont: &Container) -> TokenStream {
             unique: #unique,
             method: __df::IndexMethod::#method,
             predicate: #predicate,
-            invalid: false,
+            ..::core::default::Default::default()
         });));
     }
     for check in &attrs.checks {
@@ -305,7 +306,7 @@ fn struct_constraints(cont: &Container) -> TokenStream {
         out.extend(quote!(table.checks.push(__df::CheckConstraint {
             name: __df::String::new(),
             expression: __df::String::from(#expression),
-            not_valid: false,
+            ..::core::default::Default::default()
         });));
     }
     out

@@ -157,6 +157,7 @@ fn apply_one(schema: &mut Schema, change: &Change) -> Result<(), String> {
                 .chain(t.uniques.iter_mut().map(|k| &mut k.name))
                 .chain(t.checks.iter_mut().map(|k| &mut k.name))
                 .chain(t.foreign_keys.iter_mut().map(|k| &mut k.name))
+                .chain(t.exclusions.iter_mut().map(|k| &mut k.name))
             {
                 if name == from {
                     *name = to.clone();
@@ -187,6 +188,13 @@ fn apply_one(schema: &mut Schema, change: &Change) -> Result<(), String> {
         }
         Change::AddUnique { table, unique } => {
             schema.table_mut(table).ok_or("no such table")?.uniques.push(unique.clone());
+        }
+        Change::DropExclusion { table, exclusion } => {
+            let t = schema.table_mut(table).ok_or("no such table")?;
+            remove_named(&mut t.exclusions, &exclusion.name, |k| &k.name)?;
+        }
+        Change::AddExclusion { table, exclusion } => {
+            schema.table_mut(table).ok_or("no such table")?.exclusions.push(exclusion.clone());
         }
         Change::DropCheck { table, check } => {
             let t = schema.table_mut(table).ok_or("no such table")?;

@@ -1,8 +1,8 @@
 //! One logical difference between two schemas, and the one place that orders them.
 
 use crate::model::{
-    CheckConstraint, Column, ColumnType, DefaultExpr, EnumType, ForeignKey, Identity, Index,
-    PrimaryKey, QualifiedName, Sequence, Table, UniqueConstraint,
+    CheckConstraint, Column, ColumnType, DefaultExpr, EnumType, ExclusionConstraint, ForeignKey,
+    Identity, Index, PrimaryKey, QualifiedName, Sequence, Table, UniqueConstraint,
 };
 use serde::{Deserialize, Serialize};
 
@@ -83,6 +83,13 @@ pub enum Change {
         table: QualifiedName,
         /// The constraint.
         check: CheckConstraint,
+    },
+    /// An exclusion constraint dropped.
+    DropExclusion {
+        /// Table.
+        table: QualifiedName,
+        /// The constraint.
+        exclusion: ExclusionConstraint,
     },
     /// The primary key dropped.
     DropPrimaryKey {
@@ -222,6 +229,13 @@ pub enum Change {
         /// The constraint.
         check: CheckConstraint,
     },
+    /// An exclusion constraint added.
+    AddExclusion {
+        /// Table.
+        table: QualifiedName,
+        /// The constraint.
+        exclusion: ExclusionConstraint,
+    },
     /// An index added.
     AddIndex {
         /// Table.
@@ -292,6 +306,8 @@ impl Change {
             | Change::DropIndex { .. }
             | Change::DropUnique { .. }
             | Change::DropCheck { .. }
+            | Change::DropExclusion { .. }
+            | Change::AddExclusion { .. }
             | Change::DropPrimaryKey { .. }
             | Change::DropColumn { .. }
             | Change::RenameIndex { .. }
@@ -327,6 +343,8 @@ impl Change {
             | Change::DropIndex { table, .. }
             | Change::DropUnique { table, .. }
             | Change::DropCheck { table, .. }
+            | Change::DropExclusion { table, .. }
+            | Change::AddExclusion { table, .. }
             | Change::DropPrimaryKey { table, .. }
             | Change::DropColumn { table, .. }
             | Change::RenameIndex { table, .. }
@@ -365,6 +383,8 @@ impl Change {
             Change::DropIndex { .. } => Operation::DropIndex,
             Change::DropUnique { .. } => Operation::DropUnique,
             Change::DropCheck { .. } => Operation::DropCheck,
+            Change::DropExclusion { .. } => Operation::DropExclusion,
+            Change::AddExclusion { .. } => Operation::AddExclusion,
             Change::DropPrimaryKey { .. } => Operation::DropPrimaryKey,
             Change::DropColumn { .. } => Operation::DropColumn,
             Change::RenameIndex { .. } => Operation::RenameIndex,
@@ -400,6 +420,9 @@ impl Change {
             Change::DropIndex { index, .. } | Change::AddIndex { index, .. } => &index.name,
             Change::DropUnique { unique, .. } | Change::AddUnique { unique, .. } => &unique.name,
             Change::DropCheck { check, .. } | Change::AddCheck { check, .. } => &check.name,
+            Change::DropExclusion { exclusion, .. } | Change::AddExclusion { exclusion, .. } => {
+                &exclusion.name
+            }
             Change::DropPrimaryKey { primary_key, .. }
             | Change::AddPrimaryKey { primary_key, .. } => &primary_key.name,
             Change::DropColumn { column, .. }
@@ -458,17 +481,19 @@ pub enum Operation {
     DropIndex,
     DropUnique,
     DropCheck,
+    DropExclusion,
     DropPrimaryKey,
     DropColumn,
     RenameIndex,
     RenameConstraint,
     AddColumn,
-    AlterColumnType,
     // Identity and defaults exclude each other, and identity needs NOT NULL: drop the
     // identity before defaults change, add it after NOT NULL is set, and drop NOT NULL
-    // only once the identity is gone.
+    // only once the identity is gone. A default that cannot be cast to a column's new
+    // type is dropped before the type changes and set again after.
     DropIdentity,
     DropDefault,
+    AlterColumnType,
     SetDefault,
     SetNotNull,
     AddIdentity,
@@ -478,6 +503,7 @@ pub enum Operation {
     AddPrimaryKey,
     AddUnique,
     AddCheck,
+    AddExclusion,
     AddIndex,
     // Validation scans existing rows without blocking them: after every instant step.
     ValidateConstraint,
@@ -502,6 +528,8 @@ impl Operation {
             Operation::DropIndex => "DROP INDEX",
             Operation::DropUnique => "DROP UNIQUE",
             Operation::DropCheck => "DROP CHECK",
+            Operation::DropExclusion => "DROP EXCLUSION",
+            Operation::AddExclusion => "ADD EXCLUSION",
             Operation::DropPrimaryKey => "DROP PRIMARY KEY",
             Operation::DropColumn => "DROP COLUMN",
             Operation::RenameIndex => "RENAME INDEX",

@@ -32,7 +32,13 @@ pub fn diff(current: &Schema, desired: &Schema) -> Vec<Change> {
     };
     for table in &current.tables {
         if !pairs.iter().any(|(cur, _)| cur.name == table.name) {
-            changes.push(Change::DropTable(table.clone()));
+            // Its foreign keys go first (with the other key drops), so tables that
+            // reference each other can be dropped in any order.
+            let mut dropped = table.clone();
+            for foreign_key in std::mem::take(&mut dropped.foreign_keys) {
+                changes.push(Change::DropForeignKey { table: table.name.clone(), foreign_key });
+            }
+            changes.push(Change::DropTable(dropped));
         }
     }
     for desired_table in &desired.tables {
@@ -256,6 +262,18 @@ fn push_table_changes(
     }
     for desired_column in &desired.columns {
         match columns.iter().find(|(_, d)| d.name == desired_column.name) {
+            // A generated column's expression cannot be altered: it is re-created.
+            Some((current_column, _)) if current_column.generated != desired_column.generated => {
+                changes.push(Change::DropColumn {
+                    table: name.clone(),
+                    column: (*current_column).clone(),
+                });
+                changes.push(Change::AddColumn {
+                    table: name.clone(),
+                    column: desired_column.clone(),
+                    primary_key: pk_columns.clone(),
+                });
+            }
             Some((current_column, _)) => {
                 push_column_changes(changes, name, current_column, desired_column, &pk_columns)
             }
@@ -292,7 +310,17 @@ fn push_column_changes(
             to: column.clone(),
         });
     }
-    if current.ty != desired.ty || current.collation != desired.collation {
+    let type_changes = current.ty != desired.ty || current.collation != desired.collation;
+    // A default the new type cannot take by cast is dropped before the change and the
+    // desired one set after it (PostgreSQL: "default … cannot be cast automatically").
+    let recast_default = type_changes
+        && current.default.is_some()
+        && matches!(
+            crate::dialect::postgres::risk::classify_type_change(&current.ty, &desired.ty),
+            crate::dialect::postgres::risk::TypeChange::Rewrite
+                | crate::dialect::postgres::risk::TypeChange::Cast
+        );
+    if type_changes {
         changes.push(Change::AlterColumnType {
             table: table.clone(),
             column: column.clone(),
@@ -302,7 +330,19 @@ fn push_column_changes(
             to_collation: desired.collation.clone(),
         });
     }
-    match (&current.default, &desired.default) {
+    let current_default = if recast_default {
+        if let Some(from) = &current.default {
+            changes.push(Change::DropDefault {
+                table: table.clone(),
+                column: column.clone(),
+                from: from.clone(),
+            });
+        }
+        &None
+    } else {
+        &current.default
+    };
+    match (current_default, &desired.default) {
         (from, Some(to)) if !same_default(from.as_ref(), Some(to)) => {
             changes.push(Change::SetDefault {
                 table: table.clone(),
@@ -433,6 +473,7 @@ keyed!(crate::model::CheckConstraint, |check| {
     check
 });
 keyed!(crate::model::ForeignKey);
+keyed!(crate::model::ExclusionConstraint);
 keyed!(crate::model::PrimaryKey);
 
 /// Whether two defaults are the same expression (literals and SQL compared by their
@@ -506,6 +547,17 @@ fn push_keyed_changes(
             drop: |table, index| Change::DropIndex { table, index },
             add: |table, index| Change::AddIndex { table, index },
             rename: |table, from, to| Change::RenameIndex { table, from, to },
+        },
+    );
+    diff_keyed(
+        changes,
+        table,
+        &current.exclusions,
+        &desired.exclusions,
+        &KeyedChanges {
+            drop: |table, exclusion| Change::DropExclusion { table, exclusion },
+            add: |table, exclusion| Change::AddExclusion { table, exclusion },
+            rename: rename_constraint,
         },
     );
     let (current_fks, desired_fks) =

@@ -10,7 +10,7 @@ use std::fmt;
 
 /// A table or type name, optionally qualified by a namespace (`None` = the default one:
 /// `public` on PostgreSQL, the connection's database on MySQL, `main` on SQLite).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct QualifiedName {
     /// Namespace, `None` for the default one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -148,6 +148,9 @@ pub struct Table {
     /// Foreign keys held by this table.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub foreign_keys: Vec<ForeignKey>,
+    /// Exclusion constraints (PostgreSQL), kept as the server prints them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclusions: Vec<ExclusionConstraint>,
     /// Table comment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
@@ -170,6 +173,7 @@ impl Table {
             uniques: Vec::new(),
             checks: Vec::new(),
             foreign_keys: Vec::new(),
+            exclusions: Vec::new(),
             comment: None,
             renamed_from: Vec::new(),
             stats: None,
@@ -233,6 +237,9 @@ pub struct Column {
     /// NOT NULL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backfill: Option<Backfill>,
+    /// `GENERATED ALWAYS AS (expression) STORED`: the expression (then no default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generated: Option<String>,
 }
 
 impl Column {
@@ -248,6 +255,7 @@ impl Column {
             comment: None,
             renamed_from: Vec::new(),
             backfill: None,
+            generated: None,
         }
     }
 
@@ -352,7 +360,7 @@ impl ColumnType {
                 ColumnType::Numeric { precision: arg(0), scale: arg(1) }
             }
             ("text", 0) => ColumnType::Text,
-            ("varchar" | "character varying", 0) => ColumnType::Text,
+            ("varchar" | "character varying", 0) => ColumnType::Other("character varying".into()),
             ("varchar" | "character varying", 1) => ColumnType::Varchar(args[0]),
             ("char" | "character" | "bpchar", 0) => ColumnType::Char(1),
             ("char" | "character" | "bpchar", 1) => ColumnType::Char(args[0]),
@@ -455,7 +463,7 @@ pub enum Backfill {
 }
 
 /// A primary key.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct PrimaryKey {
     /// Constraint name (implicit: `<table>_pkey`).
     pub name: String,
@@ -518,12 +526,25 @@ pub enum IndexPart {
 }
 
 /// A secondary index.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Index {
     /// Index name (implicit: `<table>_<cols>_idx`).
     pub name: String,
     /// Key parts, in order.
     pub parts: Vec<IndexPart>,
+    /// Per key part, what follows it: `COLLATE "C"`, an operator class, `DESC`,
+    /// `NULLS FIRST` (empty strings for none; empty list when no part has any).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub part_options: Vec<String>,
+    /// `INCLUDE (…)` columns.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub include: Vec<String>,
+    /// Storage parameters, `WITH (fillfactor=70)`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub with: Vec<String>,
+    /// `NULLS NOT DISTINCT` (unique indexes, PostgreSQL 15).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub nulls_not_distinct: bool,
     /// Whether it is a unique index (without a constraint).
     #[serde(default)]
     pub unique: bool,
@@ -540,16 +561,35 @@ pub struct Index {
 }
 
 /// A unique constraint.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct UniqueConstraint {
     /// Constraint name (implicit: `<table>_<cols>_key`).
     pub name: String,
     /// Columns, in order.
     pub columns: Vec<String>,
+    /// `NULLS NOT DISTINCT` (PostgreSQL 15).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub nulls_not_distinct: bool,
+    /// `DEFERRABLE`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub deferrable: bool,
+    /// `INITIALLY DEFERRED` (only with `deferrable`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub initially_deferred: bool,
+}
+
+/// An exclusion constraint (PostgreSQL), compared and re-created by its definition as
+/// the server prints it (`EXCLUDE USING gist (…)`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ExclusionConstraint {
+    /// Constraint name.
+    pub name: String,
+    /// `EXCLUDE USING … (…) [WHERE (…)]`.
+    pub definition: String,
 }
 
 /// A check constraint.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct CheckConstraint {
     /// Constraint name (implicit: `<table>_<col>_check` or `<table>_check`).
     pub name: String,
@@ -558,6 +598,9 @@ pub struct CheckConstraint {
     /// Added `NOT VALID`: existing rows are not checked yet.
     #[serde(default, skip_serializing_if = "is_false")]
     pub not_valid: bool,
+    /// `NO INHERIT`: not enforced on child tables.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub no_inherit: bool,
 }
 
 fn is_false(value: &bool) -> bool {
@@ -614,7 +657,7 @@ impl FkAction {
 }
 
 /// A foreign key.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ForeignKey {
     /// Constraint name (implicit: `<table>_<cols>_fkey`).
     pub name: String,
@@ -639,6 +682,9 @@ pub struct ForeignKey {
     /// Added `NOT VALID`: existing rows are not checked yet.
     #[serde(default, skip_serializing_if = "is_false")]
     pub not_valid: bool,
+    /// `MATCH FULL` (all key columns NULL, or none).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub match_full: bool,
 }
 
 /// An enum type (PostgreSQL `CREATE TYPE … AS ENUM`; inline elsewhere).

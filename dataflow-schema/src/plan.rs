@@ -436,6 +436,9 @@ fn details(change: &Change) -> String {
         Change::DropUnique { unique, .. } | Change::AddUnique { unique, .. } => {
             format!("{} ({})", unique.name, columns_text(&unique.columns))
         }
+        Change::DropExclusion { exclusion, .. } | Change::AddExclusion { exclusion, .. } => {
+            format!("{} ({})", exclusion.name, exclusion.definition)
+        }
         Change::DropCheck { check, .. } | Change::AddCheck { check, .. } => {
             format!("{} ({})", check.name, check.expression)
         }

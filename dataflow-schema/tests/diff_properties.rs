@@ -108,19 +108,23 @@ fn table(name: &'static str) -> impl Strategy<Value = Table> {
                         unique: unique_ix,
                         method: IndexMethod::Btree,
                         predicate: None,
-                        invalid: false,
+                        ..Index::default()
                     })
                     .collect(),
                 uniques: uniques
                     .into_iter()
-                    .map(|(n, columns)| UniqueConstraint { name: format!("{name}_{n}"), columns })
+                    .map(|(n, columns)| UniqueConstraint {
+                        name: format!("{name}_{n}"),
+                        columns,
+                        ..UniqueConstraint::default()
+                    })
                     .collect(),
                 checks: checks
                     .into_iter()
                     .map(|(n, cols)| CheckConstraint {
                         name: format!("{name}_{n}"),
                         expression: format!("{} IS NOT NULL", cols[0]),
-                        not_valid: false,
+                        ..CheckConstraint::default()
                     })
                     .collect(),
                 foreign_keys: fks
@@ -132,9 +136,7 @@ fn table(name: &'static str) -> impl Strategy<Value = Table> {
                         ref_table: QualifiedName::new(target),
                         on_delete: FkAction::Cascade,
                         on_update: FkAction::NoAction,
-                        deferrable: false,
-                        initially_deferred: false,
-                        not_valid: false,
+                        ..ForeignKey::default()
                     })
                     .collect(),
                 comment,
@@ -282,8 +284,7 @@ fn fk(name: &str, column: &str, target: &str) -> ForeignKey {
         on_delete: FkAction::NoAction,
         on_update: FkAction::NoAction,
         deferrable: false,
-        initially_deferred: false,
-        not_valid: false,
+        ..ForeignKey::default()
     }
 }
 

@@ -3,9 +3,9 @@
 //! a schema is this pure, unit-tested code.
 
 use crate::model::{
-    CheckConstraint, Column, ColumnType, DefaultExpr, EnumType, FkAction, ForeignKey, Identity,
-    Index, IndexMethod, IndexPart, PrimaryKey, QualifiedName, Schema, Sequence, Table, TableStats,
-    UniqueConstraint,
+    CheckConstraint, Column, ColumnType, DefaultExpr, EnumType, ExclusionConstraint, FkAction,
+    ForeignKey, Identity, Index, IndexMethod, IndexPart, PrimaryKey, QualifiedName, Schema,
+    Sequence, Table, TableStats, UniqueConstraint,
 };
 use serde::Deserialize;
 
@@ -66,6 +66,9 @@ struct ConstraintRow {
     validated: bool,
     deferrable: bool,
     deferred: bool,
+    no_inherit: bool,
+    match_full: bool,
+    nulls_not_distinct: bool,
     columns: Vec<String>,
     ref_schema: Option<String>,
     ref_table: Option<String>,
@@ -83,6 +86,9 @@ struct IndexRow {
     valid: bool,
     method: String,
     predicate: Option<String>,
+    nulls_not_distinct: bool,
+    with: Vec<String>,
+    include: Vec<String>,
     parts: Vec<IndexPartRow>,
 }
 
@@ -90,7 +96,7 @@ struct IndexRow {
 struct IndexPartRow {
     column: Option<String>,
     expression: Option<String>,
-    descending: bool,
+    options: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -126,7 +132,7 @@ fn qualified(schema: &str, name: &str) -> QualifiedName {
 
 /// Builds the schema from the catalog document.
 pub fn build(catalog: Catalog) -> Introspected {
-    let mut unmanaged = catalog.unmanaged;
+    let unmanaged = catalog.unmanaged;
     let mut tables: Vec<Table> = catalog
         .tables
         .iter()
@@ -147,12 +153,6 @@ pub fn build(catalog: Catalog) -> Introspected {
     };
     for row in catalog.columns {
         let Some(i) = table_mut(&mut tables, &row.schema, &row.table) else { continue };
-        if row.generated.is_some() {
-            unmanaged.push(format!(
-                "generated column {}.{} (read as a plain column)",
-                tables[i].name, row.name
-            ));
-        }
         tables[i].columns.push(column(row));
     }
     for row in catalog.constraints {
@@ -161,11 +161,9 @@ pub fn build(catalog: Catalog) -> Introspected {
     }
     for row in catalog.indexes {
         let Some(i) = table_mut(&mut tables, &row.schema, &row.table) else { continue };
-        if row.parts.iter().any(|p| p.descending) {
-            unmanaged.push(format!(
-                "descending key order of index {} (compared as ascending)",
-                row.name
-            ));
+        let mut part_options: Vec<String> = row.parts.iter().map(|p| p.options.clone()).collect();
+        if part_options.iter().all(String::is_empty) {
+            part_options.clear();
         }
         tables[i].indexes.push(Index {
             name: row.name,
@@ -173,10 +171,14 @@ pub fn build(catalog: Catalog) -> Introspected {
                 .parts
                 .into_iter()
                 .map(|p| match (p.column, p.expression) {
-                    (Some(column), _) => IndexPart::Column(column),
-                    (None, expression) => IndexPart::Expression(expression.unwrap_or_default()),
+                    (_, Some(expression)) => IndexPart::Expression(expression),
+                    (column, None) => IndexPart::Column(column.unwrap_or_default()),
                 })
                 .collect(),
+            part_options,
+            include: row.include,
+            with: row.with,
+            nulls_not_distinct: row.nulls_not_distinct,
             unique: row.unique,
             method: IndexMethod::parse(&row.method).unwrap_or_default(),
             predicate: row.predicate,
@@ -223,26 +225,21 @@ fn column(row: ColumnRow) -> Column {
         _ if row.owns_sequence => Some(Identity::Serial),
         _ => None,
     };
-    let default = match identity {
-        Some(Identity::Serial) => None,
-        _ => row.default.as_deref().map(parse_default),
+    // Defaults keep the server's text: it re-creates exactly, and compares with a
+    // model's literal through `normalize::expression_key`.
+    let (default, generated) = match (identity, row.generated.as_deref()) {
+        (Some(Identity::Serial), _) => (None, None),
+        (_, Some("s")) => (None, row.default),
+        _ => (row.default.map(DefaultExpr::Sql), None),
     };
     Column {
         nullable: !row.not_null,
         default,
+        generated,
         identity,
         collation: row.collation,
         comment: row.comment,
         ..Column::new(row.name, ty)
-    }
-}
-
-/// A default as PostgreSQL prints it (`'a''b'::text`, `'-5'::integer`, `42`, `true`,
-/// `now()`): literals become [`Literal`]s, anything else stays SQL.
-pub fn parse_default(text: &str) -> DefaultExpr {
-    match crate::normalize::literal_of(text) {
-        Some(literal) => DefaultExpr::Literal(literal),
-        None => DefaultExpr::Sql(text.to_owned()),
     }
 }
 
@@ -268,12 +265,22 @@ fn check_expression(definition: &str) -> String {
 fn add_constraint(table: &mut Table, row: ConstraintRow) {
     match row.kind.as_str() {
         "p" => table.primary_key = Some(PrimaryKey { name: row.name, columns: row.columns }),
-        "u" => table.uniques.push(UniqueConstraint { name: row.name, columns: row.columns }),
+        "u" => table.uniques.push(UniqueConstraint {
+            name: row.name,
+            columns: row.columns,
+            nulls_not_distinct: row.nulls_not_distinct,
+            deferrable: row.deferrable,
+            initially_deferred: row.deferred,
+        }),
         "c" => table.checks.push(CheckConstraint {
             name: row.name,
             expression: check_expression(&row.definition),
             not_valid: !row.validated,
+            no_inherit: row.no_inherit,
         }),
+        "x" => table
+            .exclusions
+            .push(ExclusionConstraint { name: row.name, definition: row.definition }),
         "f" => table.foreign_keys.push(ForeignKey {
             name: row.name,
             columns: row.columns,
@@ -287,8 +294,8 @@ fn add_constraint(table: &mut Table, row: ConstraintRow) {
             deferrable: row.deferrable,
             initially_deferred: row.deferred,
             not_valid: !row.validated,
+            match_full: row.match_full,
         }),
-        // Exclusion constraints are listed as unmanaged by the query.
         _ => {}
     }
 }
@@ -296,26 +303,6 @@ fn add_constraint(table: &mut Table, row: ConstraintRow) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Literal;
-
-    #[test]
-    fn defaults_as_the_server_prints_them() {
-        let text = |s: &str| DefaultExpr::Literal(Literal::Text(s.into()));
-        let number = |s: &str| DefaultExpr::Literal(Literal::Number(s.into()));
-        assert_eq!(parse_default("'it''s'::text"), text("it's"));
-        assert_eq!(parse_default("'x'::character varying"), text("x"));
-        assert_eq!(parse_default("'-5'::integer"), number("-5"));
-        assert_eq!(parse_default("42"), number("42"));
-        assert_eq!(parse_default("1.5"), number("1.5"));
-        assert_eq!(parse_default("true"), DefaultExpr::Literal(Literal::Bool(true)));
-        assert_eq!(parse_default("'{}'::jsonb"), text("{}"));
-        assert_eq!(parse_default("'pending'::order_status"), text("pending"));
-        assert_eq!(parse_default("now()"), DefaultExpr::Sql("now()".into()));
-        assert_eq!(
-            parse_default("(now() + '1 day'::interval)"),
-            DefaultExpr::Sql("(now() + '1 day'::interval)".into())
-        );
-    }
 
     #[test]
     fn check_definitions_lose_their_keyword_and_flags() {
@@ -338,12 +325,12 @@ mod tests {
           ],
           "constraints": [
             {"schema": "public", "table": "users", "name": "users_pkey", "kind": "p", "definition": "PRIMARY KEY (id)",
-             "validated": true, "deferrable": false, "deferred": false, "columns": ["id"], "ref_schema": null,
+             "validated": true, "deferrable": false, "deferred": false, "no_inherit": false, "match_full": false, "nulls_not_distinct": false, "columns": ["id"], "ref_schema": null,
              "ref_table": null, "ref_columns": [], "on_delete": " ", "on_update": " "}
           ],
           "indexes": [
             {"schema": "public", "table": "users", "name": "users_lower_idx", "unique": false, "valid": false, "method": "gin",
-             "predicate": "id > 0", "definition": "", "parts": [{"column": null, "expression": "lower(x)", "descending": false}]}
+             "predicate": "id > 0", "nulls_not_distinct": false, "with": [], "include": [], "parts": [{"column": null, "expression": "lower(x)", "options": ""}]}
           ],
           "enums": [{"schema": "app", "name": "mood", "values": ["sad", "ok"]}],
           "sequences": [],

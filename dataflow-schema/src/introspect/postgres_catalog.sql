@@ -72,6 +72,9 @@ SELECT json_build_object(
         'validated', con.convalidated,
         'deferrable', con.condeferrable,
         'deferred', con.condeferred,
+        'no_inherit', con.connoinherit,
+        'match_full', con.confmatchtype = 'f',
+        'nulls_not_distinct', coalesce((SELECT ci.indnullsnotdistinct FROM pg_index ci WHERE ci.indexrelid = con.conindid), false),
         'columns', (SELECT coalesce(json_agg(c.attname ORDER BY k.ord), '[]')
                     FROM unnest(con.conkey) WITH ORDINALITY AS k(num, ord)
                     JOIN cols c ON c.relid = con.conrelid AND c.attnum = k.num),
@@ -99,13 +102,25 @@ SELECT json_build_object(
         'method', am.amname,
         'predicate', pg_get_expr(i.indpred, i.indrelid, true),
         'definition', pg_get_indexdef(i.indexrelid),
+        'nulls_not_distinct', i.indnullsnotdistinct,
+        'with', coalesce(to_json(ic.reloptions), '[]'),
+        'include', (SELECT coalesce(json_agg(a.attname ORDER BY k.n), '[]')
+                    FROM generate_series(i.indnkeyatts + 1, i.indnatts) AS k(n)
+                    JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[k.n - 1]),
         'parts', (SELECT json_agg(json_build_object(
-                      'column', CASE WHEN i.indkey[k.n - 1] <> 0 THEN
-                                  (SELECT attname FROM pg_attribute WHERE attrelid = i.indrelid AND attnum = i.indkey[k.n - 1]) END,
+                      'column', a.attname,
                       'expression', CASE WHEN i.indkey[k.n - 1] = 0 THEN pg_get_indexdef(i.indexrelid, k.n::int, true) END,
-                      'descending', (i.indoption[k.n - 1] & 1) = 1
+                      -- What follows the key: collation, operator class, order, NULLS placement.
+                      'options', concat_ws(' ',
+                          CASE WHEN i.indcollation[k.n - 1] NOT IN (0, coalesce(a.attcollation, 100))
+                               THEN 'COLLATE ' || (SELECT quote_ident(collname) FROM pg_collation WHERE oid = i.indcollation[k.n - 1]) END,
+                          (SELECT quote_ident(opcname) FROM pg_opclass WHERE oid = i.indclass[k.n - 1] AND NOT opcdefault),
+                          CASE WHEN (i.indoption[k.n - 1] & 1) = 1 THEN 'DESC' END,
+                          CASE WHEN (i.indoption[k.n - 1] & 3) = 1 THEN 'NULLS LAST'
+                               WHEN (i.indoption[k.n - 1] & 3) = 2 THEN 'NULLS FIRST' END)
                     ) ORDER BY k.n)
-                  FROM generate_series(1, i.indnkeyatts) AS k(n))
+                  FROM generate_series(1, i.indnkeyatts) AS k(n)
+                  LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[k.n - 1] AND i.indkey[k.n - 1] <> 0)
       ) ORDER BY r.nspname, r.relname, ic.relname), '[]')
     FROM pg_index i
     JOIN rels r ON r.oid = i.indrelid
@@ -161,9 +176,7 @@ SELECT json_build_object(
       UNION ALL
       SELECT 'extension ' || quote_ident(e.extname)
       FROM pg_extension e JOIN nsp n ON n.oid = e.extnamespace
-      UNION ALL
-      SELECT 'exclusion constraint ' || quote_ident(con.conname) || ' on ' || quote_ident(r.nspname) || '.' || quote_ident(r.relname)
-      FROM pg_constraint con JOIN rels r ON r.oid = con.conrelid WHERE con.contype = 'x'
+
     ) o
   )
 )::text AS catalog

@@ -116,7 +116,9 @@ pub fn column_definition(column: &Column) -> String {
     if let Some(collation) = &column.collation {
         sql.push_str(&format!(" COLLATE {}", quote_ident(collation)));
     }
-    if let Some(default) = &column.default {
+    if let Some(expression) = &column.generated {
+        sql.push_str(&format!(" GENERATED ALWAYS AS ({expression}) STORED"));
+    } else if let Some(default) = &column.default {
         sql.push_str(&format!(" DEFAULT {}", render_default(default)));
     }
     if let Some(identity) = column.identity.filter(|i| *i != Identity::Serial) {

@@ -8,8 +8,9 @@ use super::{
 };
 use crate::change::Change;
 use crate::model::{
-    Backfill, CheckConstraint, Column, ColumnType, DefaultExpr, EnumType, ForeignKey, Identity,
-    Index, IndexMethod, IndexPart, PrimaryKey, QualifiedName, Sequence, Table, UniqueConstraint,
+    Backfill, CheckConstraint, Column, ColumnType, DefaultExpr, EnumType, ExclusionConstraint,
+    ForeignKey, Identity, Index, IndexMethod, IndexPart, PrimaryKey, QualifiedName, Sequence,
+    Table, UniqueConstraint,
 };
 use crate::plan::Rollback;
 
@@ -96,6 +97,14 @@ pub fn render(change: &Change) -> Rendered {
         Change::AddCheck { table, check } => {
             reversible(vec![add_check(table, check)], vec![drop_constraint(table, &check.name)])
         }
+        Change::DropExclusion { table, exclusion } => reversible(
+            vec![drop_constraint(table, &exclusion.name)],
+            vec![add_exclusion(table, exclusion)],
+        ),
+        Change::AddExclusion { table, exclusion } => reversible(
+            vec![add_exclusion(table, exclusion)],
+            vec![drop_constraint(table, &exclusion.name)],
+        ),
         Change::DropPrimaryKey { table, primary_key } => reversible(
             vec![drop_constraint(table, &primary_key.name)],
             vec![add_primary_key(table, primary_key)],
@@ -251,14 +260,13 @@ pub fn create_table(t: &Table) -> Vec<String> {
         ));
     }
     for unique in &t.uniques {
-        lines.push(format!(
-            "CONSTRAINT {} UNIQUE ({})",
-            quote_ident(&unique.name),
-            ident_list(&unique.columns)
-        ));
+        lines.push(format!("CONSTRAINT {} {}", quote_ident(&unique.name), unique_clause(unique)));
     }
     for check in &t.checks {
-        lines.push(format!("CONSTRAINT {} CHECK ({})", quote_ident(&check.name), check.expression));
+        lines.push(format!("CONSTRAINT {} {}", quote_ident(&check.name), check_clause(check)));
+    }
+    for exclusion in &t.exclusions {
+        lines.push(format!("CONSTRAINT {} {}", quote_ident(&exclusion.name), exclusion.definition));
     }
     let mut sql =
         vec![format!("CREATE TABLE {} (\n    {}\n)", qualified(&t.name), lines.join(",\n    "))];
@@ -316,32 +324,62 @@ fn add_foreign_key(table: &QualifiedName, fk: &ForeignKey) -> String {
         qualified(&fk.ref_table),
         ident_list(&fk.ref_columns)
     );
+    if fk.match_full {
+        sql.push_str(" MATCH FULL");
+    }
     if fk.on_delete != crate::model::FkAction::NoAction {
         sql.push_str(&format!(" ON DELETE {}", fk.on_delete.as_sql()));
     }
     if fk.on_update != crate::model::FkAction::NoAction {
         sql.push_str(&format!(" ON UPDATE {}", fk.on_update.as_sql()));
     }
-    if fk.deferrable {
-        sql.push_str(" DEFERRABLE");
-        if fk.initially_deferred {
-            sql.push_str(" INITIALLY DEFERRED");
-        }
-    }
+    sql.push_str(deferrable_clause(fk.deferrable, fk.initially_deferred));
     if fk.not_valid {
         sql.push_str(" NOT VALID");
     }
     sql
 }
 
+fn deferrable_clause(deferrable: bool, initially_deferred: bool) -> &'static str {
+    match (deferrable, initially_deferred) {
+        (true, true) => " DEFERRABLE INITIALLY DEFERRED",
+        (true, false) => " DEFERRABLE",
+        (false, _) => "",
+    }
+}
+
+/// `UNIQUE [NULLS NOT DISTINCT] (cols) [DEFERRABLE [INITIALLY DEFERRED]]`.
+fn unique_clause(unique: &UniqueConstraint) -> String {
+    let nulls = if unique.nulls_not_distinct { " NULLS NOT DISTINCT" } else { "" };
+    format!(
+        "UNIQUE{nulls} ({}){}",
+        ident_list(&unique.columns),
+        deferrable_clause(unique.deferrable, unique.initially_deferred)
+    )
+}
+
+/// `CHECK (expr) [NO INHERIT]` (NOT VALID is added by ALTER TABLE only).
+fn check_clause(check: &CheckConstraint) -> String {
+    let no_inherit = if check.no_inherit { " NO INHERIT" } else { "" };
+    format!("CHECK ({}){no_inherit}", check.expression)
+}
+
 fn create_index(table: &QualifiedName, index: &Index) -> String {
     let parts = index
         .parts
         .iter()
-        .map(|part| match part {
-            IndexPart::Column(name) => quote_ident(name),
-            // The application's own SQL (an expression index), parenthesised as required.
-            IndexPart::Expression(expr) => format!("({expr})"),
+        .enumerate()
+        .map(|(i, part)| {
+            let key = match part {
+                IndexPart::Column(name) => quote_ident(name),
+                // The application's own SQL (an expression index), parenthesised as required.
+                IndexPart::Expression(expr) => format!("({expr})"),
+            };
+            match index.part_options.get(i).filter(|o| !o.is_empty()) {
+                // Collation, operator class and order as the catalog spells them.
+                Some(options) => format!("{key} {options}"),
+                None => key,
+            }
         })
         .collect::<Vec<_>>()
         .join(", ");
@@ -355,6 +393,16 @@ fn create_index(table: &QualifiedName, index: &Index) -> String {
         quote_ident(&index.name),
         qualified(table)
     );
+    if !index.include.is_empty() {
+        sql.push_str(&format!(" INCLUDE ({})", ident_list(&index.include)));
+    }
+    if index.nulls_not_distinct {
+        sql.push_str(" NULLS NOT DISTINCT");
+    }
+    if !index.with.is_empty() {
+        // Storage parameters as the catalog lists them (`fillfactor=70`).
+        sql.push_str(&format!(" WITH ({})", index.with.join(", ")));
+    }
     if let Some(predicate) = &index.predicate {
         sql.push_str(&format!(" WHERE ({predicate})"));
     }
@@ -368,20 +416,31 @@ fn drop_index(table: &QualifiedName, index: &Index) -> String {
 
 fn add_unique(table: &QualifiedName, unique: &UniqueConstraint) -> String {
     format!(
-        "ALTER TABLE {} ADD CONSTRAINT {} UNIQUE ({})",
+        "ALTER TABLE {} ADD CONSTRAINT {} {}",
         qualified(table),
         quote_ident(&unique.name),
-        ident_list(&unique.columns)
+        unique_clause(unique)
     )
 }
 
 fn add_check(table: &QualifiedName, check: &CheckConstraint) -> String {
     let not_valid = if check.not_valid { " NOT VALID" } else { "" };
     format!(
-        "ALTER TABLE {} ADD CONSTRAINT {} CHECK ({}){not_valid}",
+        "ALTER TABLE {} ADD CONSTRAINT {} {}{not_valid}",
         qualified(table),
         quote_ident(&check.name),
-        check.expression
+        check_clause(check)
+    )
+}
+
+/// The definition is the server's own text (`EXCLUDE USING gist (…)`), read from the
+/// catalog of the target database.
+fn add_exclusion(table: &QualifiedName, exclusion: &ExclusionConstraint) -> String {
+    format!(
+        "ALTER TABLE {} ADD CONSTRAINT {} {}",
+        qualified(table),
+        quote_ident(&exclusion.name),
+        exclusion.definition
     )
 }
 
@@ -406,31 +465,48 @@ fn restore_column(table: &QualifiedName, column: &Column) -> Vec<String> {
     if !restored.nullable && restored.default.is_none() && restored.identity.is_none() {
         restored.nullable = true;
     }
-    vec![format!("ALTER TABLE {} ADD COLUMN {}", qualified(table), column_definition(&restored))]
+    let mut sql = vec![format!(
+        "ALTER TABLE {} ADD COLUMN {}",
+        qualified(table),
+        column_definition(&restored)
+    )];
+    if let Some(text) = &column.comment {
+        sql.push(comment(table, Some(&column.name), Some(text)));
+    }
+    sql
 }
 
 /// Adds a column. A NOT NULL column with a backfill rule is added nullable, filled, then
 /// made NOT NULL (all in the table's transaction); its default, if any, applies to new
 /// rows only.
 fn add_column(table: &QualifiedName, column: &Column, primary_key: &[String]) -> Vec<String> {
-    let Some(backfill) = &column.backfill else {
-        return vec![format!(
+    let mut sql = match &column.backfill {
+        None => vec![format!(
             "ALTER TABLE {} ADD COLUMN {}",
             qualified(table),
             column_definition(column)
-        )];
+        )],
+        Some(backfill) => {
+            let mut staged = column.clone();
+            staged.nullable = true;
+            staged.default = None;
+            let mut sql = vec![format!(
+                "ALTER TABLE {} ADD COLUMN {}",
+                qualified(table),
+                column_definition(&staged)
+            )];
+            if let Some(default) = &column.default {
+                sql.push(set_default(table, &column.name, Some(default)));
+            }
+            sql.push(backfill_statement(table, &column.name, backfill, primary_key, false));
+            if !column.nullable {
+                sql.push(alter_column(table, &column.name, "SET NOT NULL"));
+            }
+            sql
+        }
     };
-    let mut staged = column.clone();
-    staged.nullable = true;
-    staged.default = None;
-    let mut sql =
-        vec![format!("ALTER TABLE {} ADD COLUMN {}", qualified(table), column_definition(&staged))];
-    if let Some(default) = &column.default {
-        sql.push(set_default(table, &column.name, Some(default)));
-    }
-    sql.push(backfill_statement(table, &column.name, backfill, primary_key, false));
-    if !column.nullable {
-        sql.push(alter_column(table, &column.name, "SET NOT NULL"));
+    if let Some(text) = &column.comment {
+        sql.push(comment(table, Some(&column.name), Some(text)));
     }
     sql
 }

@@ -97,6 +97,14 @@ fn rate(change: &Change) -> Assessment {
             .reason("builds the index while reads and writes are blocked; fails on duplicates (row 14a)")
             .lock_bound()
             .can_fail_on_data(),
+        Change::DropExclusion { .. } => Assessment::new(Medium)
+            .hazards(&[AcquiresAccessExclusiveLock, IndexDropped, Correctness])
+            .reason("the exclusion guarantee is gone and its index dropped (row 17)"),
+        Change::AddExclusion { .. } => Assessment::new(Medium)
+            .hazards(&[AcquiresAccessExclusiveLock, IndexBuild])
+            .reason("builds the constraint's index while reads and writes are blocked; fails on conflicting rows")
+            .lock_bound()
+            .can_fail_on_data(),
         Change::DropCheck { .. } => Assessment::new(Medium)
             .hazards(&[AcquiresAccessExclusiveLock, Correctness])
             .reason("the check no longer guards new rows (row 17)"),
