@@ -198,7 +198,6 @@ fn field_constraints(cont: &Container, field: &Field) -> TokenStream {
         out.extend(quote!(table.primary_key = __df::Some(__df::PrimaryKey {
             name: __df::String::new(),
             columns: __df::Vec::from([__df::String::from(#name)]),
-            ..::core::default::Default::default()
         });));
     }
     if attrs.unique.is_set() {
