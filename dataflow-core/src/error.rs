@@ -69,6 +69,16 @@ pub enum Error {
         /// The server's error.
         source: sqlx::Error,
     },
+    /// A rollback was asked for a plan with a step that cannot be undone.
+    #[error("step {step} ({what}) cannot be undone: {reason}; nothing was rolled back")]
+    Irreversible {
+        /// The step number.
+        step: usize,
+        /// Table and operation.
+        what: String,
+        /// Why.
+        reason: String,
+    },
     /// A file could not be read.
     #[error("cannot read {path}: {source}")]
     ReadFile {

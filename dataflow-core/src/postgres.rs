@@ -7,7 +7,8 @@
 
 use crate::error::{redact, Error, Result};
 use dataflow_schema::introspect::postgres::{build, Catalog, Introspected, CATALOG_QUERY};
-use dataflow_schema::{Plan, Step};
+use dataflow_schema::introspect::postgres::DEFAULT_NAMESPACE;
+use dataflow_schema::{plan_models, Dialect, Plan, PlanOptions, Rollback, Schema, Step};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::Executor;
 use std::str::FromStr;
@@ -178,6 +179,57 @@ impl Postgres {
             retries,
             elapsed_ms: started.elapsed().as_millis(),
         })
+    }
+}
+
+impl Postgres {
+    /// Plans the migration of this database to `desired` in model mode: only tables the
+    /// models name are altered or dropped; the rest is reported in the plan's warnings.
+    /// Reads the default namespace and every namespace the models use that exists.
+    pub async fn plan_models(&self, desired: &Schema, options: &PlanOptions) -> Result<Plan> {
+        let existing = self.user_namespaces().await?;
+        let mut namespaces = vec![DEFAULT_NAMESPACE.to_owned()];
+        namespaces.extend(desired.namespaces.iter().filter(|n| existing.contains(n)).cloned());
+        let current = self.introspect(&namespaces).await?;
+        let mut plan = plan_models(&current.schema, desired, Dialect::Postgres, options)?;
+        if !current.unmanaged.is_empty() {
+            plan.warnings.push(format!(
+                "not managed by dataflow, left alone: {}",
+                current.unmanaged.join(", ")
+            ));
+        }
+        Ok(plan)
+    }
+
+    /// Undoes an applied plan: the down statements of its steps in reverse order, group
+    /// by group. Refuses before running anything when a step is irreversible. (Data a
+    /// step deleted is not restored: that is the migrator's trash and backups.)
+    pub async fn rollback(&self, plan: &Plan, options: &ApplyOptions) -> Result<ApplyReport> {
+        if let Some(step) = plan.steps.iter().find(|s| matches!(s.down, Rollback::Irreversible { .. })) {
+            let Rollback::Irreversible { reason } = &step.down else { unreachable!() };
+            return Err(Error::Irreversible {
+                step: step.number,
+                what: format!("{} · {}", step.table, step.operation.label()),
+                reason: reason.clone(),
+            });
+        }
+        let reversed = Plan {
+            steps: plan
+                .steps
+                .iter()
+                .rev()
+                .map(|step| {
+                    let mut down = step.clone();
+                    down.up = match &step.down {
+                        Rollback::Sql(statements) => statements.clone(),
+                        Rollback::Irreversible { .. } => Vec::new(),
+                    };
+                    down
+                })
+                .collect(),
+            ..plan.clone()
+        };
+        self.apply(&reversed, options).await
     }
 }
 

@@ -249,6 +249,8 @@ impl Parser {
             }
             Token::Str(s) => Some(Node::Str(s)),
             Token::Num(n) => Some(Node::Num(n)),
+            // `"int"` is `int`: the server quotes lower-case names that are keywords.
+            Token::Quoted(q) if is_plain_lowercase(&q) => self.name_tail(q),
             Token::Quoted(q) => self.name_tail(format!("\"{}\"", q.replace('"', "\"\""))),
             Token::Op(op) if op == "-" || op == "+" => {
                 let operand = self.expr(11)?;
@@ -483,6 +485,12 @@ impl Parser {
     }
 }
 
+fn is_plain_lowercase(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
 fn is_number(text: &str) -> bool {
     let digits = text.strip_prefix('-').unwrap_or(text);
     !digits.is_empty()
@@ -531,6 +539,13 @@ fn write_node(node: &Node, out: &mut String) {
         Node::Binary(op, lhs, rhs) if op == "[]" => {
             let _ = write!(out, "{}[{}]", print(lhs), print(rhs));
         }
+        // AND / OR are associative: `a AND (b AND c)` and `(a AND b) AND c` print alike.
+        Node::Binary(op, _, _) if op == "AND" || op == "OR" => {
+            let mut operands = Vec::new();
+            flatten(node, op, &mut operands);
+            let printed: Vec<String> = operands.iter().map(|n| print(n)).collect();
+            let _ = write!(out, "({})", printed.join(&format!(" {op} ")));
+        }
         Node::Binary(op, lhs, rhs) => {
             let _ = write!(out, "({} {op} {})", print(lhs), print(rhs));
         }
@@ -548,6 +563,16 @@ fn write_node(node: &Node, out: &mut String) {
         Node::Cast(inner, ty) => {
             let _ = write!(out, "({})::{ty}", print(inner));
         }
+    }
+}
+
+fn flatten<'n>(node: &'n Node, op: &str, out: &mut Vec<&'n Node>) {
+    match node {
+        Node::Binary(inner, lhs, rhs) if inner == op => {
+            flatten(lhs, op, out);
+            flatten(rhs, op, out);
+        }
+        other => out.push(other),
     }
 }
 
@@ -588,6 +613,10 @@ mod tests {
         same("-5", "'-5'::integer");
         same("'{}'", "'{}'::jsonb");
         same("now() AT TIME ZONE 'utc'", "now() AT TIME ZONE 'utc'");
+        same(
+            "status IN ('new', 'done') AND int BETWEEN -100 AND 100",
+            "((status = ANY (ARRAY['new'::text, 'done'::text])) AND \"int\" >= '-100'::integer AND \"int\" <= 100)",
+        );
     }
 
     #[test]

@@ -149,6 +149,13 @@ pub fn plan_offline(
     options: &PlanOptions,
 ) -> Result<Plan, PlanError> {
     validate_schema(desired, dialect)?;
+    let (mut current, mut desired) = (current.clone(), desired.clone());
+    for side in [&mut current, &mut desired] {
+        match dialect {
+            Dialect::Postgres => postgres::unqualify_default_namespace(side),
+        }
+    }
+    let (current, desired) = (&current, &desired);
     let changes = diff(current, desired);
     let created: Vec<QualifiedName> = changes
         .iter()

@@ -109,3 +109,48 @@ impl TestDb {
         drop_database(&self.name).await;
     }
 }
+
+use dataflow::{schema_of, ModelDef, Plan, PlanOptions, Schema};
+use dataflow_core::ApplyOptions;
+
+/// The desired schema of a model set.
+pub fn models(defs: &[ModelDef]) -> Schema {
+    schema_of(defs).unwrap_or_else(|e| panic!("invalid models: {e}"))
+}
+
+impl TestDb {
+    /// The model-mode plan from this database to `desired`.
+    pub async fn plan(&self, desired: &Schema) -> Plan {
+        self.db.plan_models(desired, &PlanOptions::default()).await.expect("planning")
+    }
+
+    /// Plans, applies and checks convergence (a second plan is empty). Returns the plan.
+    #[track_caller]
+    pub fn migrate<'a>(&'a self, desired: &'a Schema) -> impl std::future::Future<Output = Plan> + 'a {
+        async move {
+            let plan = self.plan(desired).await;
+            self.db.apply(&plan, &ApplyOptions::default()).await.unwrap_or_else(|e| panic!("apply: {e}\n{plan}"));
+            self.assert_converged(desired).await;
+            plan
+        }
+    }
+
+    /// Invariant 4: introspecting again and diffing yields no changes.
+    pub async fn assert_converged(&self, desired: &Schema) {
+        let again = self.plan(desired).await;
+        assert!(again.is_empty(), "the plan does not converge; a second plan is:\n{again}");
+    }
+
+    /// Undoes `plan` and checks the database is back at `before` (a plan to it is empty).
+    pub async fn rollback_to(&self, plan: &Plan, before: &Schema) {
+        self.db.rollback(plan, &ApplyOptions::default()).await.unwrap_or_else(|e| panic!("rollback: {e}"));
+        let again = self.plan(before).await;
+        assert!(again.is_empty(), "rollback did not restore the schema; still to do:\n{again}");
+    }
+
+    /// `SELECT … ORDER BY 1` rendered as text rows, for comparing data before and after.
+    pub async fn rows(&self, sql: &str) -> Vec<String> {
+        let wrapped = format!("SELECT (t.*)::text FROM ({sql}) t ORDER BY 1");
+        sqlx::query_scalar(&wrapped).fetch_all(self.db.pool()).await.unwrap_or_else(|e| panic!("{wrapped}: {e}"))
+    }
+}

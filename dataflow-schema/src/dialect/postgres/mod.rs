@@ -6,6 +6,35 @@ pub mod risk;
 
 use crate::model::{Backfill, Column, ColumnType, DefaultExpr, Identity, Literal, QualifiedName};
 
+/// Names written with the default namespace (`public.users`) mean the same as unqualified
+/// ones; the model keeps the unqualified form so both sides compare equal.
+pub fn unqualify_default_namespace(schema: &mut crate::model::Schema) {
+    let fix = |name: &mut QualifiedName| {
+        if name.schema.as_deref() == Some(crate::introspect::postgres::DEFAULT_NAMESPACE) {
+            name.schema = None;
+        }
+    };
+    let fix_type = |ty: &mut ColumnType| match ty {
+        ColumnType::Enum(name) => fix(name),
+        ColumnType::Array(inner) => {
+            if let ColumnType::Enum(name) = inner.as_mut() {
+                fix(name)
+            }
+        }
+        _ => {}
+    };
+    for table in &mut schema.tables {
+        fix(&mut table.name);
+        table.renamed_from.iter_mut().for_each(fix);
+        table.foreign_keys.iter_mut().for_each(|fk| fix(&mut fk.ref_table));
+        table.columns.iter_mut().for_each(|c| fix_type(&mut c.ty));
+    }
+    schema.enums.iter_mut().for_each(|e| fix(&mut e.name));
+    schema.sequences.iter_mut().for_each(|s| fix(&mut s.name));
+    schema.namespaces.retain(|n| n != crate::introspect::postgres::DEFAULT_NAMESPACE);
+    schema.canonicalize();
+}
+
 /// Quotes an identifier: always double-quoted, inner `"` doubled. The one place an
 /// identifier becomes SQL text. (NUL bytes are rejected before rendering.)
 pub fn quote_ident(name: &str) -> String {
