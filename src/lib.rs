@@ -46,14 +46,17 @@
 
 pub use dataflow_derive::{DbEnum, Model};
 pub use dataflow_schema::{
-    apply, assess, diff, model, plan_offline, schema_checksum, schema_of, ApplyError, Assessment,
-    Backfill, Change, CheckConstraint, Column, ColumnType, DefaultExpr, Dialect, EnumType,
-    FkAction, ForeignKey, Hazard, Identity, Index, IndexMethod, IndexPart, Json, Literal,
-    LockLevel, ModelDef, ModelError, Operation, Plan, PlanError, PlanOptions, PrimaryKey,
-    QualifiedName, RiskLevel, Rollback, Schema, Sequence, SqlType, Step, Table, TableStats,
-    UniqueConstraint,
+    apply, assess, diff, model, plan_models, plan_offline, schema_checksum, schema_of,
+    scope_to_models, ApplyError, Assessment, Backfill, Change, CheckConstraint, Column, ColumnType,
+    DefaultExpr, Dialect, EnumType, FkAction, ForeignKey, Hazard, Identity, Index, IndexMethod,
+    IndexPart, Json, Literal, LockLevel, ModelDef, ModelError, Operation, Plan, PlanError,
+    PlanOptions, PrimaryKey, QualifiedName, RiskLevel, Rollback, Schema, Sequence, SqlType, Step,
+    Table, TableStats, UniqueConstraint,
 };
 pub use dataflow_schema::{DbEnum, Model};
+
+/// Talking to databases: connect, introspect, plan against models, apply, roll back.
+pub use dataflow_core::{ApplyOptions, ApplyReport, Error, Postgres};
 
 /// The pure layer, for everything not re-exported at the top (dialects, naming, risk).
 pub use dataflow_schema as schema;

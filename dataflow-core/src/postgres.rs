@@ -6,8 +6,8 @@
 //! the migrator.
 
 use crate::error::{redact, Error, Result};
-use dataflow_schema::introspect::postgres::{build, Catalog, Introspected, CATALOG_QUERY};
 use dataflow_schema::introspect::postgres::DEFAULT_NAMESPACE;
+use dataflow_schema::introspect::postgres::{build, Catalog, Introspected, CATALOG_QUERY};
 use dataflow_schema::{plan_models, Dialect, Plan, PlanOptions, Rollback, Schema, Step};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::Executor;
@@ -205,7 +205,9 @@ impl Postgres {
     /// by group. Refuses before running anything when a step is irreversible. (Data a
     /// step deleted is not restored: that is the migrator's trash and backups.)
     pub async fn rollback(&self, plan: &Plan, options: &ApplyOptions) -> Result<ApplyReport> {
-        if let Some(step) = plan.steps.iter().find(|s| matches!(s.down, Rollback::Irreversible { .. })) {
+        if let Some(step) =
+            plan.steps.iter().find(|s| matches!(s.down, Rollback::Irreversible { .. }))
+        {
             let Rollback::Irreversible { reason } = &step.down else { unreachable!() };
             return Err(Error::Irreversible {
                 step: step.number,

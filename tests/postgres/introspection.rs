@@ -24,14 +24,17 @@ struct Owner {
 
 /// Every `SqlType`, every default form, every constraint and index kind.
 #[derive(Model)]
-#[dataflow(table = "everything", comment = "one of each",
-           index(columns("big", "text")),
-           index(columns("payload"), method = "gin"),
-           index(columns("price"), predicate = "price > 0 AND NOT flag", name = "everything_paid_idx"),
-           index(columns("text"), unique, name = "everything_text_uidx"),
-           unique(columns("small", "int")),
-           check = "price >= 0 OR flag",
-           check = "status IN ('new', 'done') AND int BETWEEN -100 AND 100")]
+#[dataflow(
+    table = "everything",
+    comment = "one of each",
+    index(columns("big", "text")),
+    index(columns("payload"), method = "gin"),
+    index(columns("price"), predicate = "price > 0 AND NOT flag", name = "everything_paid_idx"),
+    index(columns("text"), unique, name = "everything_text_uidx"),
+    unique(columns("small", "int")),
+    check = "price >= 0 OR flag",
+    check = "status IN ('new', 'done') AND int BETWEEN -100 AND 100"
+)]
 struct Everything {
     #[dataflow(primary_key, auto)]
     id: i64,
@@ -157,7 +160,11 @@ async fn a_table_no_model_names_is_reported_and_never_dropped() {
     let desired = models(&[model::<Owner>()]);
     let plan = db.migrate(&desired).await;
     assert!(plan.steps.iter().all(|s| s.table != "legacy"), "{plan}");
-    assert!(plan.warnings.iter().any(|w| w.contains("legacy") && w.contains("left alone")), "{:?}", plan.warnings);
+    assert!(
+        plan.warnings.iter().any(|w| w.contains("legacy") && w.contains("left alone")),
+        "{:?}",
+        plan.warnings
+    );
     assert_eq!(db.scalar::<String>("SELECT note FROM legacy").await, "keep me");
     db.drop_db().await;
 }
@@ -168,7 +175,11 @@ async fn introspection_failures_are_errors_not_empty_schemas() {
         return;
     }
     let db = TestDb::new("errors").await;
-    let error = db.db.introspect(&["no_such_schema".to_owned()]).await.expect_err("a missing schema is an error");
+    let error = db
+        .db
+        .introspect(&["no_such_schema".to_owned()])
+        .await
+        .expect_err("a missing schema is an error");
     assert!(matches!(error, Error::NoSuchNamespace { .. }), "{error}");
     assert!(error.to_string().contains("no_such_schema"), "{error}");
 
@@ -184,7 +195,8 @@ async fn introspection_failures_are_errors_not_empty_schemas() {
     let error = Postgres::connect(&url).await.expect_err("the role may not connect");
     let message = error.to_string();
     assert!(message.contains("permission denied") && message.contains("may log in"), "{message}");
-    let unsupported = Postgres::connect("mysql://root@localhost/test").await.expect_err("not postgres");
+    let unsupported =
+        Postgres::connect("mysql://root@localhost/test").await.expect_err("not postgres");
     assert!(unsupported.to_string().contains("unsupported database URL"), "{unsupported}");
     db.drop_db().await;
     admin(&[&format!("DROP ROLE IF EXISTS {role}")]).await;

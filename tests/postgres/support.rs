@@ -126,10 +126,16 @@ impl TestDb {
 
     /// Plans, applies and checks convergence (a second plan is empty). Returns the plan.
     #[track_caller]
-    pub fn migrate<'a>(&'a self, desired: &'a Schema) -> impl std::future::Future<Output = Plan> + 'a {
+    pub fn migrate<'a>(
+        &'a self,
+        desired: &'a Schema,
+    ) -> impl std::future::Future<Output = Plan> + 'a {
         async move {
             let plan = self.plan(desired).await;
-            self.db.apply(&plan, &ApplyOptions::default()).await.unwrap_or_else(|e| panic!("apply: {e}\n{plan}"));
+            self.db
+                .apply(&plan, &ApplyOptions::default())
+                .await
+                .unwrap_or_else(|e| panic!("apply: {e}\n{plan}"));
             self.assert_converged(desired).await;
             plan
         }
@@ -143,7 +149,10 @@ impl TestDb {
 
     /// Undoes `plan` and checks the database is back at `before` (a plan to it is empty).
     pub async fn rollback_to(&self, plan: &Plan, before: &Schema) {
-        self.db.rollback(plan, &ApplyOptions::default()).await.unwrap_or_else(|e| panic!("rollback: {e}"));
+        self.db
+            .rollback(plan, &ApplyOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("rollback: {e}"));
         let again = self.plan(before).await;
         assert!(again.is_empty(), "rollback did not restore the schema; still to do:\n{again}");
     }
@@ -151,6 +160,9 @@ impl TestDb {
     /// `SELECT … ORDER BY 1` rendered as text rows, for comparing data before and after.
     pub async fn rows(&self, sql: &str) -> Vec<String> {
         let wrapped = format!("SELECT (t.*)::text FROM ({sql}) t ORDER BY 1");
-        sqlx::query_scalar(&wrapped).fetch_all(self.db.pool()).await.unwrap_or_else(|e| panic!("{wrapped}: {e}"))
+        sqlx::query_scalar(&wrapped)
+            .fetch_all(self.db.pool())
+            .await
+            .unwrap_or_else(|e| panic!("{wrapped}: {e}"))
     }
 }

@@ -148,7 +148,7 @@ fn rate(change: &Change) -> Assessment {
             if column.backfill.is_some() || column.default.is_some() {
                 a = a
                     .hazards(&[ImpactsDatabasePerformance])
-                    .reason("existing NULLs are filled first, in the same transaction");
+                    .reason("existing NULLs are filled first, in the same transaction; a rollback keeps the filled values");
                 a = user_sql_backfill(a, column);
             } else {
                 a = a.reason("fails if any row is NULL: add `default` or `backfill` to fill them").can_fail_on_data();
