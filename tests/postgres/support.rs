@@ -125,20 +125,14 @@ impl TestDb {
     }
 
     /// Plans, applies and checks convergence (a second plan is empty). Returns the plan.
-    #[track_caller]
-    pub fn migrate<'a>(
-        &'a self,
-        desired: &'a Schema,
-    ) -> impl std::future::Future<Output = Plan> + 'a {
-        async move {
-            let plan = self.plan(desired).await;
-            self.db
-                .apply(&plan, &ApplyOptions::default())
-                .await
-                .unwrap_or_else(|e| panic!("apply: {e}\n{plan}"));
-            self.assert_converged(desired).await;
-            plan
-        }
+    pub async fn migrate(&self, desired: &Schema) -> Plan {
+        let plan = self.plan(desired).await;
+        self.db
+            .apply(&plan, &ApplyOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("apply: {e}\n{plan}"));
+        self.assert_converged(desired).await;
+        plan
     }
 
     /// Invariant 4: introspecting again and diffing yields no changes.
