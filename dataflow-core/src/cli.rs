@@ -178,7 +178,7 @@ async fn plan_to_target(args: &TargetArgs) -> Result<(Postgres, Plan)> {
 async fn read_target(target: &str, schemas: &[String]) -> Result<(Schema, Vec<String>)> {
     if target.contains("://") {
         let db = Postgres::connect(target).await?;
-        let Introspected { schema, unmanaged } = db.introspect(schemas).await?;
+        let Introspected { schema, unmanaged, .. } = db.introspect(schemas).await?;
         return Ok((schema, unmanaged));
     }
     let text = std::fs::read_to_string(target)

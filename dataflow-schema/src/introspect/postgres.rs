@@ -62,7 +62,8 @@ struct ConstraintRow {
     table: String,
     name: String,
     kind: String,
-    definition: String,
+    /// Only for check and exclusion constraints.
+    definition: Option<String>,
     validated: bool,
     deferrable: bool,
     deferred: bool,
@@ -119,6 +120,8 @@ struct SequenceRow {
 pub struct Introspected {
     /// Tables, columns, constraints, indexes, enums and sequences.
     pub schema: Schema,
+    /// The namespaces that were asked for and exist (the default one included).
+    pub namespaces: Vec<String>,
     /// Objects outside dataflow's scope (views, functions, triggers, extensions, policies,
     /// partitions, exclusion constraints) and details it cannot represent: listed in a
     /// warning, never created or dropped.
@@ -201,10 +204,15 @@ pub fn build(catalog: Catalog) -> Introspected {
                 increment: row.increment,
             })
             .collect(),
-        namespaces: catalog.namespaces.into_iter().filter(|n| n != DEFAULT_NAMESPACE).collect(),
+        namespaces: catalog
+            .namespaces
+            .iter()
+            .filter(|n| *n != DEFAULT_NAMESPACE)
+            .cloned()
+            .collect(),
     };
     schema.canonicalize();
-    Introspected { schema, unmanaged }
+    Introspected { schema, namespaces: catalog.namespaces, unmanaged }
 }
 
 fn column(row: ColumnRow) -> Column {
@@ -274,13 +282,14 @@ fn add_constraint(table: &mut Table, row: ConstraintRow) {
         }),
         "c" => table.checks.push(CheckConstraint {
             name: row.name,
-            expression: check_expression(&row.definition),
+            expression: check_expression(row.definition.as_deref().unwrap_or_default()),
             not_valid: !row.validated,
             no_inherit: row.no_inherit,
         }),
-        "x" => table
-            .exclusions
-            .push(ExclusionConstraint { name: row.name, definition: row.definition }),
+        "x" => table.exclusions.push(ExclusionConstraint {
+            name: row.name,
+            definition: row.definition.unwrap_or_default(),
+        }),
         "f" => table.foreign_keys.push(ForeignKey {
             name: row.name,
             columns: row.columns,

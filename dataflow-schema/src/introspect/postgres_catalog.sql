@@ -6,52 +6,65 @@ WITH nsp AS (
     SELECT n.oid, n.nspname FROM pg_namespace n WHERE n.nspname = ANY ($1::text[])
 ),
 rels AS (
-    SELECT c.oid, n.nspname, c.relname, c.reltuples, c.relpages, c.relkind, c.relispartition
+    SELECT c.oid, n.nspname, c.relname, c.reltuples, c.relpages, c.reltoastrelid
     FROM pg_class c
     JOIN nsp n ON n.oid = c.relnamespace
     WHERE c.relkind = 'r'
       AND NOT c.relispartition
       AND c.relname NOT LIKE '\_dataflow\_%'
 ),
-cols AS (
-    SELECT r.oid AS relid, a.attnum, a.attname
-    FROM rels r
-    JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
+comments AS (
+    -- Table and column comments in one pass (obj_description() would query per call).
+    SELECT d.objoid, d.objsubid, d.description
+    FROM pg_description d JOIN rels r ON r.oid = d.objoid
+    WHERE d.classoid = 'pg_class'::regclass
+),
+owned_sequences AS (
+    -- Columns that own a sequence (serial): one pass over pg_depend.
+    SELECT dep.refobjid AS relid, dep.refobjsubid AS attnum, dep.objid AS seqid
+    FROM pg_depend dep
+    JOIN rels r ON r.oid = dep.refobjid
+    JOIN pg_class seq ON seq.oid = dep.objid AND seq.relkind = 'S'
+    WHERE dep.classid = 'pg_class'::regclass AND dep.refclassid = 'pg_class'::regclass
+      AND dep.deptype = 'a' AND dep.refobjsubid > 0
 )
 SELECT json_build_object(
   'namespaces', (SELECT coalesce(json_agg(nspname ORDER BY nspname), '[]') FROM nsp),
   'tables', (
-    SELECT coalesce(json_agg(json_build_object(
-        'schema', r.nspname,
-        'name', r.relname,
-        'rows', r.reltuples,
-        'pages', r.relpages,
-        'bytes', pg_total_relation_size(r.oid),
-        'comment', obj_description(r.oid, 'pg_class')
+    SELECT coalesce(json_agg(json_build_array(  -- positional: TableRow's field order
+        /* schema */ r.nspname,
+        /* name */ r.relname,
+        /* rows */ r.reltuples,
+        -- Size from the statistics, like the row estimate (no file-system calls): heap,
+        -- toast and index pages.
+        /* bytes */ (r.relpages + coalesce(t.relpages, 0) + coalesce(ix.pages, 0))::bigint
+                 * current_setting('block_size')::bigint,
+        /* comment */ cm.description
       ) ORDER BY r.nspname, r.relname), '[]')
     FROM rels r
+    LEFT JOIN pg_class t ON t.oid = r.reltoastrelid
+    LEFT JOIN (SELECT i.indrelid, sum(ic.relpages) AS pages
+               FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid GROUP BY i.indrelid) ix
+           ON ix.indrelid = r.oid
+    LEFT JOIN comments cm ON cm.objoid = r.oid AND cm.objsubid = 0
   ),
   'columns', (
-    SELECT coalesce(json_agg(json_build_object(
-        'schema', r.nspname,
-        'table', r.relname,
-        'name', a.attname,
-        'type', format_type(a.atttypid, a.atttypmod),
-        'enum_schema', CASE WHEN t.typtype = 'e' THEN tn.nspname WHEN et.typtype = 'e' THEN etn.nspname END,
-        'enum_name', CASE WHEN t.typtype = 'e' THEN t.typname WHEN et.typtype = 'e' THEN et.typname END,
-        'enum_array', et.typtype = 'e',
-        'not_null', a.attnotnull,
-        'default', pg_get_expr(d.adbin, d.adrelid),
-        'identity', nullif(a.attidentity, ''),
-        'generated', nullif(a.attgenerated, ''),
-        'collation', CASE WHEN a.attcollation <> t.typcollation THEN co.collname END,
-        'comment', col_description(r.oid, a.attnum),
-        'owns_sequence', EXISTS (
-            SELECT 1 FROM pg_depend dep
-            WHERE dep.refobjid = r.oid AND dep.refobjsubid = a.attnum
-              AND dep.classid = 'pg_class'::regclass AND dep.deptype = 'a'
-              AND d.adbin IS NOT NULL
-              AND pg_get_expr(d.adbin, d.adrelid) = 'nextval(''' || (dep.objid::regclass)::text || '''::regclass)')
+    SELECT coalesce(json_agg(json_build_array(  -- positional: ColumnRow's field order
+        /* schema */ r.nspname,
+        /* table */ r.relname,
+        /* name */ a.attname,
+        /* type */ format_type(a.atttypid, a.atttypmod),
+        /* enum_schema */ CASE WHEN t.typtype = 'e' THEN tn.nspname WHEN et.typtype = 'e' THEN etn.nspname END,
+        /* enum_name */ CASE WHEN t.typtype = 'e' THEN t.typname WHEN et.typtype = 'e' THEN et.typname END,
+        /* enum_array */ et.typtype = 'e',
+        /* not_null */ a.attnotnull,
+        /* default */ pg_get_expr(d.adbin, d.adrelid),
+        /* identity */ nullif(a.attidentity, ''),
+        /* generated */ nullif(a.attgenerated, ''),
+        /* collation */ CASE WHEN a.attcollation <> t.typcollation THEN co.collname END,
+        /* comment */ cm.description,
+        /* owns_sequence */ os.seqid IS NOT NULL AND d.adbin IS NOT NULL
+              AND pg_get_expr(d.adbin, d.adrelid) = 'nextval(''' || (os.seqid::regclass)::text || '''::regclass)'
       ) ORDER BY r.nspname, r.relname, a.attnum), '[]')
     FROM rels r
     JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -61,30 +74,32 @@ SELECT json_build_object(
     LEFT JOIN pg_namespace etn ON etn.oid = et.typnamespace
     LEFT JOIN pg_attrdef d ON d.adrelid = r.oid AND d.adnum = a.attnum
     LEFT JOIN pg_collation co ON co.oid = a.attcollation
+    LEFT JOIN comments cm ON cm.objoid = r.oid AND cm.objsubid = a.attnum
+    LEFT JOIN owned_sequences os ON os.relid = r.oid AND os.attnum = a.attnum
   ),
   'constraints', (
-    SELECT coalesce(json_agg(json_build_object(
-        'schema', r.nspname,
-        'table', r.relname,
-        'name', con.conname,
-        'kind', con.contype,
-        'definition', pg_get_constraintdef(con.oid, true),
-        'validated', con.convalidated,
-        'deferrable', con.condeferrable,
-        'deferred', con.condeferred,
-        'no_inherit', con.connoinherit,
-        'match_full', con.confmatchtype = 'f',
-        'nulls_not_distinct', coalesce((SELECT ci.indnullsnotdistinct FROM pg_index ci WHERE ci.indexrelid = con.conindid), false),
-        'columns', (SELECT coalesce(json_agg(c.attname ORDER BY k.ord), '[]')
+    SELECT coalesce(json_agg(json_build_array(  -- positional: ConstraintRow's field order
+        /* schema */ r.nspname,
+        /* table */ r.relname,
+        /* name */ con.conname,
+        /* kind */ con.contype,
+        /* definition */ CASE WHEN con.contype IN ('c', 'x') THEN pg_get_constraintdef(con.oid, true) END,
+        /* validated */ con.convalidated,
+        /* deferrable */ con.condeferrable,
+        /* deferred */ con.condeferred,
+        /* no_inherit */ con.connoinherit,
+        /* match_full */ con.confmatchtype = 'f',
+        /* nulls_not_distinct */ coalesce((SELECT ci.indnullsnotdistinct FROM pg_index ci WHERE ci.indexrelid = con.conindid), false),
+        /* columns */ (SELECT coalesce(json_agg(a.attname ORDER BY k.ord), '[]')
                     FROM unnest(con.conkey) WITH ORDINALITY AS k(num, ord)
-                    JOIN cols c ON c.relid = con.conrelid AND c.attnum = k.num),
-        'ref_schema', fn.nspname,
-        'ref_table', fc.relname,
-        'ref_columns', (SELECT coalesce(json_agg(a.attname ORDER BY k.ord), '[]')
+                    JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num),
+        /* ref_schema */ fn.nspname,
+        /* ref_table */ fc.relname,
+        /* ref_columns */ (SELECT coalesce(json_agg(a.attname ORDER BY k.ord), '[]')
                         FROM unnest(con.confkey) WITH ORDINALITY AS k(num, ord)
                         JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num),
-        'on_delete', con.confdeltype,
-        'on_update', con.confupdtype
+        /* on_delete */ con.confdeltype,
+        /* on_update */ con.confupdtype
       ) ORDER BY r.nspname, r.relname, con.conname), '[]')
     FROM pg_constraint con
     JOIN rels r ON r.oid = con.conrelid
@@ -93,34 +108,34 @@ SELECT json_build_object(
     WHERE con.contype IN ('p', 'u', 'c', 'f', 'x')
   ),
   'indexes', (
-    SELECT coalesce(json_agg(json_build_object(
-        'schema', r.nspname,
-        'table', r.relname,
-        'name', ic.relname,
-        'unique', i.indisunique,
-        'valid', i.indisvalid,
-        'method', am.amname,
-        'predicate', pg_get_expr(i.indpred, i.indrelid, true),
-        'definition', pg_get_indexdef(i.indexrelid),
-        'nulls_not_distinct', i.indnullsnotdistinct,
-        'with', coalesce(to_json(ic.reloptions), '[]'),
-        'include', (SELECT coalesce(json_agg(a.attname ORDER BY k.n), '[]')
+    SELECT coalesce(json_agg(json_build_array(  -- positional: IndexRow's field order
+        /* schema */ r.nspname,
+        /* table */ r.relname,
+        /* name */ ic.relname,
+        /* unique */ i.indisunique,
+        /* valid */ i.indisvalid,
+        /* method */ am.amname,
+        /* predicate */ pg_get_expr(i.indpred, i.indrelid, true),
+        /* nulls_not_distinct */ i.indnullsnotdistinct,
+        /* with */ coalesce(to_json(ic.reloptions), '[]'),
+        /* include */ (SELECT coalesce(json_agg(a.attname ORDER BY k.n), '[]')
                     FROM generate_series(i.indnkeyatts + 1, i.indnatts) AS k(n)
                     JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[k.n - 1]),
-        'parts', (SELECT json_agg(json_build_object(
+        /* parts */ (SELECT json_agg(json_build_object(
                       'column', a.attname,
                       'expression', CASE WHEN i.indkey[k.n - 1] = 0 THEN pg_get_indexdef(i.indexrelid, k.n::int, true) END,
                       -- What follows the key: collation, operator class, order, NULLS placement.
                       'options', concat_ws(' ',
-                          CASE WHEN i.indcollation[k.n - 1] NOT IN (0, coalesce(a.attcollation, 100))
-                               THEN 'COLLATE ' || (SELECT quote_ident(collname) FROM pg_collation WHERE oid = i.indcollation[k.n - 1]) END,
-                          (SELECT quote_ident(opcname) FROM pg_opclass WHERE oid = i.indclass[k.n - 1] AND NOT opcdefault),
+                          CASE WHEN pc.oid <> coalesce(a.attcollation, 100) THEN 'COLLATE ' || quote_ident(pc.collname) END,
+                          CASE WHEN NOT opc.opcdefault THEN quote_ident(opc.opcname) END,
                           CASE WHEN (i.indoption[k.n - 1] & 1) = 1 THEN 'DESC' END,
                           CASE WHEN (i.indoption[k.n - 1] & 3) = 1 THEN 'NULLS LAST'
                                WHEN (i.indoption[k.n - 1] & 3) = 2 THEN 'NULLS FIRST' END)
                     ) ORDER BY k.n)
                   FROM generate_series(1, i.indnkeyatts) AS k(n)
-                  LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[k.n - 1] AND i.indkey[k.n - 1] <> 0)
+                  LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[k.n - 1] AND i.indkey[k.n - 1] <> 0
+                  LEFT JOIN pg_collation pc ON pc.oid = i.indcollation[k.n - 1]
+                  LEFT JOIN pg_opclass opc ON opc.oid = i.indclass[k.n - 1])
       ) ORDER BY r.nspname, r.relname, ic.relname), '[]')
     FROM pg_index i
     JOIN rels r ON r.oid = i.indrelid
