@@ -127,8 +127,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let pg_dump_ms =
             time_command(RUNS, "pg_dump", &["--schema-only".into(), "-d".into(), url.clone()]);
         let migra_ms = if tables == 1000 {
-            // migra (SQLAlchemy) spells the scheme postgresql://.
-            let migra_url = url.replacen("postgres://", "postgresql://", 1);
+            // migra (SQLAlchemy 2) needs the psycopg2 driver named in the scheme.
+            let migra_url = url.replacen("postgres://", "postgresql+psycopg2://", 1);
             time_command(3, "migra", &["--unsafe".into(), migra_url.clone(), migra_url])
         } else {
             None

@@ -24,14 +24,10 @@ pub fn diff(current: &Schema, desired: &Schema) -> Vec<Change> {
     push_sequence_changes(&mut changes, current, desired);
 
     let renamed = |name: &QualifiedName| -> QualifiedName {
-        pairs
-            .iter()
-            .find(|(cur, _)| &cur.name == name)
-            .map(|(_, des)| des.name.clone())
-            .unwrap_or_else(|| name.clone())
+        pairs.of_current(name).map(|(_, des)| des.name.clone()).unwrap_or_else(|| name.clone())
     };
     for table in &current.tables {
-        if !pairs.iter().any(|(cur, _)| cur.name == table.name) {
+        if pairs.of_current(&table.name).is_none() {
             // Its foreign keys go first (with the other key drops), so tables that
             // reference each other can be dropped in any order.
             let mut dropped = table.clone();
@@ -42,7 +38,7 @@ pub fn diff(current: &Schema, desired: &Schema) -> Vec<Change> {
         }
     }
     for desired_table in &desired.tables {
-        if let Some((current_table, _)) = pairs.iter().find(|(_, d)| d.name == desired_table.name) {
+        if let Some((current_table, _)) = pairs.of_desired(&desired_table.name) {
             push_table_changes(&mut changes, current_table, desired_table, &renamed, &pairs);
         } else {
             let mut created = desired_table.clone();
@@ -64,12 +60,12 @@ pub fn diff(current: &Schema, desired: &Schema) -> Vec<Change> {
 /// Foreign keys are dropped before any table or column is renamed (see `Phase`), so a
 /// dropped key names its table, columns and target as they are *before* the renames —
 /// which is also what its rollback must re-create.
-fn restore_pre_rename_names(changes: &mut [Change], pairs: &[(&Table, &Table)]) {
+fn restore_pre_rename_names(changes: &mut [Change], pairs: &TablePairs) {
     for change in changes {
         let Change::DropForeignKey { table, foreign_key } = change else {
             continue;
         };
-        let Some((current, _)) = pairs.iter().find(|(_, d)| d.name == *table) else {
+        let Some((current, _)) = pairs.of_desired(table) else {
             continue;
         };
         if let Some(original) = current.foreign_keys.iter().find(|fk| fk.name == foreign_key.name) {
@@ -79,27 +75,51 @@ fn restore_pre_rename_names(changes: &mut [Change], pairs: &[(&Table, &Table)]) 
     }
 }
 
+/// Current and desired tables paired up, looked up by either name in O(log n) (schemas
+/// of thousands of tables must not make the diff quadratic).
+struct TablePairs<'a> {
+    by_current: BTreeMap<&'a QualifiedName, (&'a Table, &'a Table)>,
+    by_desired: BTreeMap<&'a QualifiedName, (&'a Table, &'a Table)>,
+}
+
+impl<'a> TablePairs<'a> {
+    fn of_current(&self, name: &QualifiedName) -> Option<(&'a Table, &'a Table)> {
+        self.by_current.get(name).copied()
+    }
+
+    fn of_desired(&self, name: &QualifiedName) -> Option<(&'a Table, &'a Table)> {
+        self.by_desired.get(name).copied()
+    }
+}
+
 /// Pairs each desired table with its current table: by name, else by the first
 /// `renamed_from` hint naming a current table that no other desired table claims.
-fn match_tables<'a>(current: &'a Schema, desired: &'a Schema) -> Vec<(&'a Table, &'a Table)> {
-    let mut pairs: Vec<(&Table, &Table)> = Vec::new();
-    let claimed_by_name = |name: &QualifiedName| desired.table(name).is_some();
+fn match_tables<'a>(current: &'a Schema, desired: &'a Schema) -> TablePairs<'a> {
+    let current_by_name: BTreeMap<&QualifiedName, &Table> =
+        current.tables.iter().map(|t| (&t.name, t)).collect();
+    let desired_names: std::collections::BTreeSet<&QualifiedName> =
+        desired.tables.iter().map(|t| &t.name).collect();
+    let mut pairs = TablePairs { by_current: BTreeMap::new(), by_desired: BTreeMap::new() };
+    let add = |pairs: &mut TablePairs<'a>, current: &'a Table, desired: &'a Table| {
+        pairs.by_current.insert(&current.name, (current, desired));
+        pairs.by_desired.insert(&desired.name, (current, desired));
+    };
     for desired_table in &desired.tables {
-        if let Some(current_table) = current.table(&desired_table.name) {
-            pairs.push((current_table, desired_table));
+        if let Some(current_table) = current_by_name.get(&desired_table.name) {
+            add(&mut pairs, current_table, desired_table);
         }
     }
     for desired_table in &desired.tables {
-        if current.table(&desired_table.name).is_some() {
+        if current_by_name.contains_key(&desired_table.name) {
             continue;
         }
         let old = desired_table.renamed_from.iter().find_map(|old| {
-            let candidate = current.table(old)?;
-            let free = !claimed_by_name(old) && !pairs.iter().any(|(c, _)| c.name == *old);
-            free.then_some(candidate)
+            let candidate = current_by_name.get(old)?;
+            let free = !desired_names.contains(old) && !pairs.by_current.contains_key(old);
+            free.then_some(*candidate)
         });
         if let Some(current_table) = old {
-            pairs.push((current_table, desired_table));
+            add(&mut pairs, current_table, desired_table);
         }
     }
     pairs
@@ -182,7 +202,7 @@ fn project_renames(
     desired_name: &QualifiedName,
     columns: &[(&Column, &Column)],
     renamed_table: &dyn Fn(&QualifiedName) -> QualifiedName,
-    all_pairs: &[(&Table, &Table)],
+    all_pairs: &TablePairs,
 ) -> Table {
     let rename = |name: &String| -> String {
         columns
@@ -221,9 +241,9 @@ fn project_renames(
 fn rename_referenced_columns(
     ref_table: &QualifiedName,
     ref_columns: &[String],
-    all_pairs: &[(&Table, &Table)],
+    all_pairs: &TablePairs,
 ) -> Vec<String> {
-    let Some((current, desired)) = all_pairs.iter().find(|(c, _)| &c.name == ref_table) else {
+    let Some((current, desired)) = all_pairs.of_current(ref_table) else {
         return ref_columns.to_vec();
     };
     let columns = match_columns(current, desired);
@@ -244,7 +264,7 @@ fn push_table_changes(
     current: &Table,
     desired: &Table,
     renamed_table: &dyn Fn(&QualifiedName) -> QualifiedName,
-    all_pairs: &[(&Table, &Table)],
+    all_pairs: &TablePairs,
 ) {
     let name = &desired.name;
     if current.name != desired.name {

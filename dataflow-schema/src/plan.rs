@@ -218,21 +218,24 @@ pub fn plan_offline(
 /// database is reported and left alone (DESIGN.md invariant 5). DB-vs-DB mode does not
 /// use this: there the target describes the whole namespace.
 pub fn scope_to_models(current: &Schema, desired: &Schema) -> (Schema, Vec<String>) {
-    let named = |name: &QualifiedName| {
-        desired.tables.iter().any(|t| &t.name == name || t.renamed_from.contains(name))
-    };
-    let mut owned = current.clone();
+    let owned: std::collections::BTreeSet<&QualifiedName> = desired
+        .tables
+        .iter()
+        .flat_map(|t| std::iter::once(&t.name).chain(&t.renamed_from))
+        .collect();
+    let named = |name: &QualifiedName| owned.contains(name);
+    let mut scoped = current.clone();
     let mut warnings = Vec::new();
-    owned.tables.retain(|table| {
+    scoped.tables.retain(|table| {
         let keep = named(&table.name);
         if !keep {
             warnings.push(format!("table {} is not named by any model: left alone", table.name));
         }
         keep
     });
-    owned.enums.retain(|e| desired.enum_type(&e.name).is_some());
-    owned.sequences.retain(|s| desired.sequences.iter().any(|d| d.name == s.name));
-    (owned, warnings)
+    scoped.enums.retain(|e| desired.enum_type(&e.name).is_some());
+    scoped.sequences.retain(|s| desired.sequences.iter().any(|d| d.name == s.name));
+    (scoped, warnings)
 }
 
 /// Plans the migration from a live or snapshot schema to a set of models: like

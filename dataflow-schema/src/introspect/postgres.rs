@@ -150,20 +150,25 @@ pub fn build(catalog: Catalog) -> Introspected {
             ..Table::new(qualified(&row.schema, &row.name))
         })
         .collect();
-    let table_mut = |tables: &mut Vec<Table>, schema: &str, name: &str| -> Option<usize> {
-        let wanted = qualified(schema, name);
-        tables.iter().position(|t| t.name == wanted)
+    let positions: std::collections::HashMap<(String, String), usize> = catalog
+        .tables
+        .iter()
+        .enumerate()
+        .map(|(i, row)| ((row.schema.clone(), row.name.clone()), i))
+        .collect();
+    let position = |schema: &str, name: &str| -> Option<usize> {
+        positions.get(&(schema.to_owned(), name.to_owned())).copied()
     };
     for row in catalog.columns {
-        let Some(i) = table_mut(&mut tables, &row.schema, &row.table) else { continue };
+        let Some(i) = position(&row.schema, &row.table) else { continue };
         tables[i].columns.push(column(row));
     }
     for row in catalog.constraints {
-        let Some(i) = table_mut(&mut tables, &row.schema, &row.table) else { continue };
+        let Some(i) = position(&row.schema, &row.table) else { continue };
         add_constraint(&mut tables[i], row);
     }
     for row in catalog.indexes {
-        let Some(i) = table_mut(&mut tables, &row.schema, &row.table) else { continue };
+        let Some(i) = position(&row.schema, &row.table) else { continue };
         let mut part_options: Vec<String> = row.parts.iter().map(|p| p.options.clone()).collect();
         if part_options.iter().all(String::is_empty) {
             part_options.clear();
