@@ -160,8 +160,10 @@ async fn dispatch(command: Command) -> Result<u8> {
 /// The current database, the plan to the target, and the warnings both sides produced.
 async fn plan_to_target(args: &TargetArgs) -> Result<(Postgres, Plan)> {
     let db = Postgres::connect(&args.db).await?;
-    let current = db.introspect(&args.schemas).await?;
-    let (target, target_unmanaged) = read_target(&args.target, &args.schemas).await?;
+    // Both sides are read at the same time: a DB-vs-DB diff costs one catalog read.
+    let (current, target) =
+        tokio::join!(db.introspect(&args.schemas), read_target(&args.target, &args.schemas));
+    let (current, (target, target_unmanaged)) = (current?, target?);
     let mut plan =
         plan_offline(&current.schema, &target, Dialect::Postgres, &PlanOptions::default())?;
     let mut unmanaged = current.unmanaged;

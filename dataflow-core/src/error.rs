@@ -35,14 +35,6 @@ pub enum Error {
         /// The driver's error.
         source: sqlx::Error,
     },
-    /// The catalog document could not be read (a bug: please report it).
-    #[error("the catalog of {url} could not be read: {source}")]
-    Catalog {
-        /// The URL, password removed.
-        url: String,
-        /// What did not parse.
-        source: serde_json::Error,
-    },
     /// A requested namespace does not exist.
     #[error(
         "schema {namespace:?} does not exist in {url} (or this role cannot see it): \

@@ -7,10 +7,14 @@
 
 use crate::error::{redact, Error, Result};
 use dataflow_schema::introspect::postgres::DEFAULT_NAMESPACE;
-use dataflow_schema::introspect::postgres::{build, Catalog, Introspected, CATALOG_QUERY};
+use dataflow_schema::introspect::postgres::{
+    build, Catalog, ColumnRow, ConstraintRow, EnumRow, IndexRow, Introspected, SequenceRow,
+    TableRow,
+};
 use dataflow_schema::{plan_models, Dialect, Plan, PlanOptions, Rollback, Schema, Step};
+use sqlx::postgres::PgRow;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::Executor;
+use sqlx::{Executor, Row};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -121,14 +125,10 @@ impl Postgres {
     /// in one catalog query. A failed query is an error, never an empty schema; a
     /// namespace that does not exist is an error.
     pub async fn introspect(&self, namespaces: &[String]) -> Result<Introspected> {
-        self.count(1);
-        let document: String = sqlx::query_scalar(CATALOG_QUERY)
-            .bind(namespaces)
-            .fetch_one(&self.pool)
+        let catalog = self
+            .read_catalog(namespaces)
             .await
             .map_err(|source| Error::Introspect { url: self.url.clone(), source })?;
-        let catalog: Catalog = serde_json::from_str(&document)
-            .map_err(|source| Error::Catalog { url: self.url.clone(), source })?;
         let found = build(catalog);
         for namespace in namespaces {
             if !found.namespaces.contains(namespace) {
@@ -139,6 +139,90 @@ impl Postgres {
             }
         }
         Ok(found)
+    }
+
+    /// Runs the catalog queries (a fixed number, whatever the table count) in one
+    /// read-only, repeatable-read transaction, so they see one consistent catalog.
+    async fn read_catalog(
+        &self,
+        namespaces: &[String],
+    ) -> std::result::Result<Catalog, sqlx::Error> {
+        use dataflow_schema::introspect::postgres::queries;
+        // BEGIN, eight catalog queries, COMMIT.
+        self.count(10);
+        let mut connection = self.pool.acquire().await?;
+        connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
+        let rows = |sql: &'static str| sqlx::query(sql).bind(namespaces);
+        let result = async {
+            let catalog = Catalog {
+                namespaces: rows(queries::NAMESPACES)
+                    .fetch_all(&mut *connection)
+                    .await?
+                    .iter()
+                    .map(|r| r.try_get(0))
+                    .collect::<std::result::Result<_, _>>()?,
+                tables: rows(queries::TABLES)
+                    .fetch_all(&mut *connection)
+                    .await?
+                    .iter()
+                    .map(table_row)
+                    .collect::<std::result::Result<_, _>>()?,
+                columns: rows(queries::COLUMNS)
+                    .fetch_all(&mut *connection)
+                    .await?
+                    .iter()
+                    .map(column_row)
+                    .collect::<std::result::Result<_, _>>()?,
+                constraints: rows(queries::CONSTRAINTS)
+                    .fetch_all(&mut *connection)
+                    .await?
+                    .iter()
+                    .map(constraint_row)
+                    .collect::<std::result::Result<_, _>>()?,
+                indexes: rows(queries::INDEXES)
+                    .fetch_all(&mut *connection)
+                    .await?
+                    .iter()
+                    .map(index_row)
+                    .collect::<std::result::Result<_, _>>()?,
+                enums: rows(queries::ENUMS)
+                    .fetch_all(&mut *connection)
+                    .await?
+                    .iter()
+                    .map(|r| {
+                        Ok(EnumRow {
+                            schema: r.try_get(0)?,
+                            name: r.try_get(1)?,
+                            values: r.try_get(2)?,
+                        })
+                    })
+                    .collect::<std::result::Result<_, sqlx::Error>>()?,
+                sequences: rows(queries::SEQUENCES)
+                    .fetch_all(&mut *connection)
+                    .await?
+                    .iter()
+                    .map(|r| {
+                        Ok(SequenceRow {
+                            schema: r.try_get(0)?,
+                            name: r.try_get(1)?,
+                            start: r.try_get(2)?,
+                            increment: r.try_get(3)?,
+                        })
+                    })
+                    .collect::<std::result::Result<_, sqlx::Error>>()?,
+                unmanaged: rows(queries::UNMANAGED)
+                    .fetch_all(&mut *connection)
+                    .await?
+                    .iter()
+                    .map(|r| r.try_get(0))
+                    .collect::<std::result::Result<_, _>>()?,
+            };
+            Ok::<_, sqlx::Error>(catalog)
+        }
+        .await;
+        // Read-only: ending it either way changes nothing.
+        connection.execute("COMMIT").await?;
+        result
     }
 
     /// Applies a plan group by group. Each group is one transaction; a group that hits
@@ -239,6 +323,75 @@ impl Postgres {
         };
         self.apply(&reversed, options).await
     }
+}
+
+fn table_row(r: &PgRow) -> std::result::Result<TableRow, sqlx::Error> {
+    Ok(TableRow {
+        schema: r.try_get(0)?,
+        name: r.try_get(1)?,
+        rows: r.try_get(2)?,
+        bytes: r.try_get(3)?,
+        comment: r.try_get(4)?,
+    })
+}
+
+fn column_row(r: &PgRow) -> std::result::Result<ColumnRow, sqlx::Error> {
+    Ok(ColumnRow {
+        schema: r.try_get(0)?,
+        table: r.try_get(1)?,
+        name: r.try_get(2)?,
+        ty: r.try_get(3)?,
+        enum_schema: r.try_get(4)?,
+        enum_name: r.try_get(5)?,
+        enum_array: r.try_get(6)?,
+        not_null: r.try_get(7)?,
+        default: r.try_get(8)?,
+        identity: r.try_get(9)?,
+        generated: r.try_get(10)?,
+        collation: r.try_get(11)?,
+        comment: r.try_get(12)?,
+        owns_sequence: r.try_get(13)?,
+    })
+}
+
+fn constraint_row(r: &PgRow) -> std::result::Result<ConstraintRow, sqlx::Error> {
+    Ok(ConstraintRow {
+        schema: r.try_get(0)?,
+        table: r.try_get(1)?,
+        name: r.try_get(2)?,
+        kind: r.try_get(3)?,
+        definition: r.try_get(4)?,
+        validated: r.try_get(5)?,
+        deferrable: r.try_get(6)?,
+        deferred: r.try_get(7)?,
+        no_inherit: r.try_get(8)?,
+        match_full: r.try_get(9)?,
+        nulls_not_distinct: r.try_get(10)?,
+        columns: r.try_get(11)?,
+        ref_schema: r.try_get(12)?,
+        ref_table: r.try_get(13)?,
+        ref_columns: r.try_get(14)?,
+        on_delete: r.try_get(15)?,
+        on_update: r.try_get(16)?,
+    })
+}
+
+fn index_row(r: &PgRow) -> std::result::Result<IndexRow, sqlx::Error> {
+    Ok(IndexRow {
+        schema: r.try_get(0)?,
+        table: r.try_get(1)?,
+        name: r.try_get(2)?,
+        unique: r.try_get(3)?,
+        valid: r.try_get(4)?,
+        method: r.try_get(5)?,
+        predicate: r.try_get(6)?,
+        nulls_not_distinct: r.try_get(7)?,
+        with: r.try_get(8)?,
+        include: r.try_get(9)?,
+        part_columns: r.try_get(10)?,
+        part_expressions: r.try_get(11)?,
+        part_options: r.try_get(12)?,
+    })
 }
 
 /// Where a group failed: the step's index in the plan, the statement, the error.

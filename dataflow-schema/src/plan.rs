@@ -149,13 +149,19 @@ pub fn plan_offline(
     options: &PlanOptions,
 ) -> Result<Plan, PlanError> {
     validate_schema(desired, dialect)?;
-    let (mut current, mut desired) = (current.clone(), desired.clone());
-    for side in [&mut current, &mut desired] {
+    // `public.users` and `users` are the same table; clone only when a side spells it.
+    let unqualified = |schema: &Schema| -> Option<Schema> {
         match dialect {
-            Dialect::Postgres => postgres::unqualify_default_namespace(side),
+            Dialect::Postgres => postgres::names_default_namespace(schema).then(|| {
+                let mut schema = schema.clone();
+                postgres::unqualify_default_namespace(&mut schema);
+                schema
+            }),
         }
-    }
-    let (current, desired) = (&current, &desired);
+    };
+    let (current_owned, desired_owned) = (unqualified(current), unqualified(desired));
+    let current = current_owned.as_ref().unwrap_or(current);
+    let desired = desired_owned.as_ref().unwrap_or(desired);
     let changes = diff(current, desired);
     let created: Vec<QualifiedName> = changes
         .iter()

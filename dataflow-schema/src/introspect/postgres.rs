@@ -9,110 +9,144 @@ use crate::model::{
 };
 use serde::Deserialize;
 
-/// The catalog query. `$1` is the list of namespaces to read (`text[]`).
-pub const CATALOG_QUERY: &str = include_str!("postgres_catalog.sql");
+/// The catalog queries, one per object kind: a fixed number of round trips whatever
+/// the table count. Each takes `$1` = the namespaces to read (`text[]`) and returns the
+/// columns of its row type below, in order.
+pub mod queries {
+    /// Rows: the namespace names that exist.
+    pub const NAMESPACES: &str = include_str!("postgres_sql/namespaces.sql");
+    /// Rows: [`super::TableRow`].
+    pub const TABLES: &str = include_str!("postgres_sql/tables.sql");
+    /// Rows: [`super::ColumnRow`].
+    pub const COLUMNS: &str = include_str!("postgres_sql/columns.sql");
+    /// Rows: [`super::ConstraintRow`].
+    pub const CONSTRAINTS: &str = include_str!("postgres_sql/constraints.sql");
+    /// Rows: [`super::IndexRow`].
+    pub const INDEXES: &str = include_str!("postgres_sql/indexes.sql");
+    /// Rows: [`super::EnumRow`].
+    pub const ENUMS: &str = include_str!("postgres_sql/enums.sql");
+    /// Rows: [`super::SequenceRow`].
+    pub const SEQUENCES: &str = include_str!("postgres_sql/sequences.sql");
+    /// Rows: one description per unmanaged object.
+    pub const UNMANAGED: &str = include_str!("postgres_sql/unmanaged.sql");
+}
 
 /// The default namespace: its objects get no schema qualifier in the model.
 pub const DEFAULT_NAMESPACE: &str = "public";
 
-/// The catalog document the query returns.
-#[derive(Debug, Deserialize)]
+/// Everything the catalog queries returned.
+#[derive(Debug, Default, Deserialize)]
 pub struct Catalog {
-    namespaces: Vec<String>,
-    tables: Vec<TableRow>,
-    columns: Vec<ColumnRow>,
-    constraints: Vec<ConstraintRow>,
-    indexes: Vec<IndexRow>,
-    enums: Vec<EnumRow>,
-    sequences: Vec<SequenceRow>,
-    unmanaged: Vec<String>,
+    /// Namespaces that exist.
+    pub namespaces: Vec<String>,
+    /// Tables.
+    pub tables: Vec<TableRow>,
+    /// Columns, in table order then column position.
+    pub columns: Vec<ColumnRow>,
+    /// Constraints.
+    pub constraints: Vec<ConstraintRow>,
+    /// Indexes no constraint owns.
+    pub indexes: Vec<IndexRow>,
+    /// Enum types.
+    pub enums: Vec<EnumRow>,
+    /// Free-standing sequences.
+    pub sequences: Vec<SequenceRow>,
+    /// Objects outside dataflow's scope.
+    pub unmanaged: Vec<String>,
 }
 
+/// A row of [`queries::TABLES`].
 #[derive(Debug, Deserialize)]
-struct TableRow {
-    schema: String,
-    name: String,
-    rows: f64,
-    bytes: Option<i64>,
-    comment: Option<String>,
+#[allow(missing_docs)]
+pub struct TableRow {
+    pub schema: String,
+    pub name: String,
+    pub rows: f64,
+    pub bytes: Option<i64>,
+    pub comment: Option<String>,
 }
 
+/// A row of [`queries::COLUMNS`].
 #[derive(Debug, Deserialize)]
-struct ColumnRow {
-    schema: String,
-    table: String,
-    name: String,
+#[allow(missing_docs)]
+pub struct ColumnRow {
+    pub schema: String,
+    pub table: String,
+    pub name: String,
     #[serde(rename = "type")]
-    ty: String,
-    enum_schema: Option<String>,
-    enum_name: Option<String>,
-    enum_array: Option<bool>,
-    not_null: bool,
-    default: Option<String>,
-    identity: Option<String>,
-    generated: Option<String>,
-    collation: Option<String>,
-    comment: Option<String>,
-    owns_sequence: bool,
+    pub ty: String,
+    pub enum_schema: Option<String>,
+    pub enum_name: Option<String>,
+    pub enum_array: bool,
+    pub not_null: bool,
+    pub default: Option<String>,
+    pub identity: Option<String>,
+    pub generated: Option<String>,
+    pub collation: Option<String>,
+    pub comment: Option<String>,
+    pub owns_sequence: bool,
 }
 
+/// A row of [`queries::CONSTRAINTS`].
 #[derive(Debug, Deserialize)]
-struct ConstraintRow {
-    schema: String,
-    table: String,
-    name: String,
-    kind: String,
+#[allow(missing_docs)]
+pub struct ConstraintRow {
+    pub schema: String,
+    pub table: String,
+    pub name: String,
+    pub kind: String,
     /// Only for check and exclusion constraints.
-    definition: Option<String>,
-    validated: bool,
-    deferrable: bool,
-    deferred: bool,
-    no_inherit: bool,
-    match_full: bool,
-    nulls_not_distinct: bool,
-    columns: Vec<String>,
-    ref_schema: Option<String>,
-    ref_table: Option<String>,
-    ref_columns: Vec<String>,
-    on_delete: String,
-    on_update: String,
+    pub definition: Option<String>,
+    pub validated: bool,
+    pub deferrable: bool,
+    pub deferred: bool,
+    pub no_inherit: bool,
+    pub match_full: bool,
+    pub nulls_not_distinct: bool,
+    pub columns: Vec<String>,
+    pub ref_schema: Option<String>,
+    pub ref_table: Option<String>,
+    pub ref_columns: Vec<String>,
+    pub on_delete: String,
+    pub on_update: String,
 }
 
+/// A row of [`queries::INDEXES`]: the last three lists have one entry per key part.
 #[derive(Debug, Deserialize)]
-struct IndexRow {
-    schema: String,
-    table: String,
-    name: String,
-    unique: bool,
-    valid: bool,
-    method: String,
-    predicate: Option<String>,
-    nulls_not_distinct: bool,
-    with: Vec<String>,
-    include: Vec<String>,
-    parts: Vec<IndexPartRow>,
+#[allow(missing_docs)]
+pub struct IndexRow {
+    pub schema: String,
+    pub table: String,
+    pub name: String,
+    pub unique: bool,
+    pub valid: bool,
+    pub method: String,
+    pub predicate: Option<String>,
+    pub nulls_not_distinct: bool,
+    pub with: Vec<String>,
+    pub include: Vec<String>,
+    pub part_columns: Vec<Option<String>>,
+    pub part_expressions: Vec<Option<String>>,
+    pub part_options: Vec<String>,
 }
 
+/// A row of [`queries::ENUMS`].
 #[derive(Debug, Deserialize)]
-struct IndexPartRow {
-    column: Option<String>,
-    expression: Option<String>,
-    options: String,
+#[allow(missing_docs)]
+pub struct EnumRow {
+    pub schema: String,
+    pub name: String,
+    pub values: Vec<String>,
 }
 
+/// A row of [`queries::SEQUENCES`].
 #[derive(Debug, Deserialize)]
-struct EnumRow {
-    schema: String,
-    name: String,
-    values: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct SequenceRow {
-    schema: String,
-    name: String,
-    start: i64,
-    increment: i64,
+#[allow(missing_docs)]
+pub struct SequenceRow {
+    pub schema: String,
+    pub name: String,
+    pub start: i64,
+    pub increment: i64,
 }
 
 /// What introspection found: the schema, and what it saw but does not manage.
@@ -169,16 +203,17 @@ pub fn build(catalog: Catalog) -> Introspected {
     }
     for row in catalog.indexes {
         let Some(i) = position(&row.schema, &row.table) else { continue };
-        let mut part_options: Vec<String> = row.parts.iter().map(|p| p.options.clone()).collect();
+        let mut part_options = row.part_options;
         if part_options.iter().all(String::is_empty) {
             part_options.clear();
         }
         tables[i].indexes.push(Index {
             name: row.name,
             parts: row
-                .parts
+                .part_columns
                 .into_iter()
-                .map(|p| match (p.column, p.expression) {
+                .zip(row.part_expressions)
+                .map(|(column, expression)| match (column, expression) {
                     (_, Some(expression)) => IndexPart::Expression(expression),
                     (column, None) => IndexPart::Column(column.unwrap_or_default()),
                 })
@@ -224,7 +259,7 @@ fn column(row: ColumnRow) -> Column {
     let ty = match (&row.enum_schema, &row.enum_name) {
         (Some(schema), Some(name)) => {
             let enum_type = ColumnType::Enum(qualified(schema, name));
-            if row.enum_array == Some(true) {
+            if row.enum_array {
                 ColumnType::Array(Box::new(enum_type))
             } else {
                 enum_type
@@ -235,7 +270,11 @@ fn column(row: ColumnRow) -> Column {
     let identity = match row.identity.as_deref() {
         Some("a") => Some(Identity::Always),
         Some("d") => Some(Identity::ByDefault),
-        _ if row.owns_sequence => Some(Identity::Serial),
+        _ if row.owns_sequence
+            && row.default.as_deref().is_some_and(|d| d.starts_with("nextval(")) =>
+        {
+            Some(Identity::Serial)
+        }
         _ => None,
     };
     // Defaults keep the server's text: it re-creates exactly, and compares with a
@@ -331,7 +370,7 @@ mod tests {
           "tables": [{"schema": "public", "name": "users", "rows": -1, "pages": 0, "bytes": 8192, "comment": "people"}],
           "columns": [
             {"schema": "public", "table": "users", "name": "id", "type": "integer", "enum_schema": null, "enum_name": null,
-             "enum_array": null, "not_null": true, "default": "nextval('users_id_seq'::regclass)", "identity": null,
+             "enum_array": false, "not_null": true, "default": "nextval('users_id_seq'::regclass)", "identity": null,
              "generated": null, "collation": null, "comment": null, "owns_sequence": true},
             {"schema": "public", "table": "users", "name": "mood", "type": "app.mood[]", "enum_schema": "app", "enum_name": "mood",
              "enum_array": true, "not_null": false, "default": null, "identity": null,
@@ -344,7 +383,8 @@ mod tests {
           ],
           "indexes": [
             {"schema": "public", "table": "users", "name": "users_lower_idx", "unique": false, "valid": false, "method": "gin",
-             "predicate": "id > 0", "nulls_not_distinct": false, "with": [], "include": [], "parts": [{"column": null, "expression": "lower(x)", "options": ""}]}
+             "predicate": "id > 0", "nulls_not_distinct": false, "with": [], "include": [],
+             "part_columns": [null], "part_expressions": ["lower(x)"], "part_options": [""]}
           ],
           "enums": [{"schema": "app", "name": "mood", "values": ["sad", "ok"]}],
           "sequences": [],

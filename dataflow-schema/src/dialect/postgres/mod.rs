@@ -9,6 +9,9 @@ use crate::model::{Backfill, Column, ColumnType, DefaultExpr, Identity, Literal,
 /// Names written with the default namespace (`public.users`) mean the same as unqualified
 /// ones; the model keeps the unqualified form so both sides compare equal.
 pub fn unqualify_default_namespace(schema: &mut crate::model::Schema) {
+    if !names_default_namespace(schema) {
+        return;
+    }
     let fix = |name: &mut QualifiedName| {
         if name.schema.as_deref() == Some(crate::introspect::postgres::DEFAULT_NAMESPACE) {
             name.schema = None;
@@ -33,6 +36,28 @@ pub fn unqualify_default_namespace(schema: &mut crate::model::Schema) {
     schema.sequences.iter_mut().for_each(|s| fix(&mut s.name));
     schema.namespaces.retain(|n| n != crate::introspect::postgres::DEFAULT_NAMESPACE);
     schema.canonicalize();
+}
+
+/// Whether any name in `schema` spells out the default namespace.
+pub fn names_default_namespace(schema: &crate::model::Schema) -> bool {
+    let default = Some(crate::introspect::postgres::DEFAULT_NAMESPACE);
+    let is_default = |name: &QualifiedName| name.schema.as_deref() == default;
+    let type_is_default = |ty: &ColumnType| match ty {
+        ColumnType::Enum(name) => is_default(name),
+        ColumnType::Array(inner) => {
+            matches!(inner.as_ref(), ColumnType::Enum(name) if is_default(name))
+        }
+        _ => false,
+    };
+    schema.namespaces.iter().any(|n| n == crate::introspect::postgres::DEFAULT_NAMESPACE)
+        || schema.enums.iter().any(|e| is_default(&e.name))
+        || schema.sequences.iter().any(|s| is_default(&s.name))
+        || schema.tables.iter().any(|t| {
+            is_default(&t.name)
+                || t.renamed_from.iter().any(is_default)
+                || t.foreign_keys.iter().any(|fk| is_default(&fk.ref_table))
+                || t.columns.iter().any(|c| type_is_default(&c.ty))
+        })
 }
 
 /// Quotes an identifier: always double-quoted, inner `"` doubled. The one place an
