@@ -44,6 +44,23 @@ fn expands_a_model_with_constraints_and_backfills() {
 }
 
 #[test]
+fn expands_a_join_table_with_a_composite_key() {
+    let input = syn::parse_quote! {
+        #[dataflow(table = "memberships", primary_key(columns("user_id", "group_id")),
+                   index(columns("group_id"), name = "memberships_by_group"))]
+        struct Membership {
+            #[dataflow(references = "users.id", on_delete = "cascade")]
+            user_id: i64,
+            #[dataflow(references = "groups.id", on_delete = "cascade")]
+            group_id: i64,
+            #[dataflow(default = "member", check = "role IN ('member', 'admin')")]
+            role: String,
+        }
+    };
+    insta::assert_snapshot!(pretty(expand::derive_model(&input)));
+}
+
+#[test]
 fn expands_a_db_enum() {
     let input = syn::parse_quote! {
         #[dataflow(name = "order_status")]

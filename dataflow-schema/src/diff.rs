@@ -424,11 +424,11 @@ impl Validity for crate::model::ForeignKey {
     }
 }
 
-fn same_when_valid<T: Validity + PartialEq>(a: &T, b: &T) -> bool {
+fn same_when_valid<T: Validity + Keyed>(a: &T, b: &T) -> bool {
     let (mut a, mut b) = (a.clone(), b.clone());
     a.clear_validity();
     b.clear_validity();
-    a == b
+    a.same(&b)
 }
 
 fn without_validity<T: Validity>(items: &[T]) -> Vec<T> {

@@ -65,6 +65,9 @@ fn rate(change: &Change) -> Assessment {
             .reason("validates every row while writes to both tables are blocked; fails on orphan rows (row 16a)")
             .lock_bound()
             .can_fail_on_data(),
+        Change::DropIndex { index, .. } if index.invalid => Assessment::new(Safe)
+            .hazards(&[AcquiresAccessExclusiveLock])
+            .reason("drops an INVALID index left by a failed concurrent build: it served no reads and guaranteed nothing"),
         Change::DropIndex { index, .. } => {
             let mut a = Assessment::new(Safe)
                 .hazards(&[AcquiresAccessExclusiveLock, IndexDropped])
