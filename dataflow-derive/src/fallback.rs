@@ -5,34 +5,48 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::DeriveInput;
 
-pub fn model(input: &DeriveInput, errors: syn::Error) -> TokenStream {
+/// `errors` and `impl <trait_path> for <input> { <body> }`, generics kept.
+fn stub(
+    input: &DeriveInput,
+    errors: syn::Error,
+    trait_path: TokenStream,
+    body: TokenStream,
+) -> TokenStream {
     let errors = errors.to_compile_error();
     let ident = &input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     quote! {
         #errors
         const _: () = {
-            impl #impl_generics ::dataflow::__private::Model for #ident #ty_generics #where_clause {
-                fn table() -> ::dataflow::__private::Table {
-                    ::core::unimplemented!()
-                }
+            impl #impl_generics #trait_path for #ident #ty_generics #where_clause {
+                #body
             }
         };
     }
 }
 
-pub fn db_enum(input: &DeriveInput, errors: syn::Error) -> TokenStream {
-    let errors = errors.to_compile_error();
-    let ident = &input.ident;
-    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
-    quote! {
-        #errors
-        const _: () = {
-            impl #impl_generics ::dataflow::__private::SqlType for #ident #ty_generics #where_clause {
-                fn column_type() -> ::dataflow::__private::ColumnType {
-                    ::core::unimplemented!()
-                }
+pub fn model(input: &DeriveInput, errors: syn::Error) -> TokenStream {
+    stub(
+        input,
+        errors,
+        quote!(::dataflow::__private::Model),
+        quote!(
+            fn table() -> ::dataflow::__private::Table {
+                ::core::unimplemented!()
             }
-        };
-    }
+        ),
+    )
+}
+
+pub fn db_enum(input: &DeriveInput, errors: syn::Error) -> TokenStream {
+    stub(
+        input,
+        errors,
+        quote!(::dataflow::__private::SqlType),
+        quote!(
+            fn column_type() -> ::dataflow::__private::ColumnType {
+                ::core::unimplemented!()
+            }
+        ),
+    )
 }

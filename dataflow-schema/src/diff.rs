@@ -410,19 +410,39 @@ fn push_column_changes(
 /// added by the plan is added valid unless the desired schema says otherwise.
 trait Validity: Clone {
     fn clear_validity(&mut self);
+    fn is_not_valid(&self) -> bool;
 }
 
-impl Validity for crate::model::CheckConstraint {
-    fn clear_validity(&mut self) {
-        self.not_valid = false;
-    }
+/// Names of NOT VALID constraints whose desired twin (same name and definition) is valid.
+fn to_validate<'a, T: Validity + Keyed>(
+    current: &'a [T],
+    desired: &'a [T],
+) -> impl Iterator<Item = String> + 'a {
+    current
+        .iter()
+        .filter(|c| c.is_not_valid())
+        .filter(|c| {
+            desired
+                .iter()
+                .any(|d| !d.is_not_valid() && d.name() == c.name() && same_when_valid(d, c))
+        })
+        .map(|c| c.name().to_owned())
 }
 
-impl Validity for crate::model::ForeignKey {
-    fn clear_validity(&mut self) {
-        self.not_valid = false;
-    }
+macro_rules! validity {
+    ($ty:ty) => {
+        impl Validity for $ty {
+            fn clear_validity(&mut self) {
+                self.not_valid = false;
+            }
+            fn is_not_valid(&self) -> bool {
+                self.not_valid
+            }
+        }
+    };
 }
+validity!(crate::model::CheckConstraint);
+validity!(crate::model::ForeignKey);
 
 fn same_when_valid<T: Validity + Keyed>(a: &T, b: &T) -> bool {
     let (mut a, mut b) = (a.clone(), b.clone());
@@ -593,27 +613,8 @@ fn push_keyed_changes(
             rename: rename_constraint,
         },
     );
-    let validations = current
-        .checks
-        .iter()
-        .filter(|c| c.not_valid)
-        .filter(|c| {
-            desired.checks.iter().any(|d| !d.not_valid && d.name == c.name && same_when_valid(d, c))
-        })
-        .map(|c| c.name.clone())
-        .chain(
-            current
-                .foreign_keys
-                .iter()
-                .filter(|c| c.not_valid)
-                .filter(|c| {
-                    desired
-                        .foreign_keys
-                        .iter()
-                        .any(|d| !d.not_valid && d.name == c.name && same_when_valid(d, c))
-                })
-                .map(|c| c.name.clone()),
-        );
+    let validations = to_validate(&current.checks, &desired.checks)
+        .chain(to_validate(&current.foreign_keys, &desired.foreign_keys));
     for name in validations {
         changes.push(Change::ValidateConstraint { table: table.clone(), name });
     }
