@@ -56,7 +56,10 @@ pub use dataflow_schema::{
 pub use dataflow_schema::{DbEnum, Model};
 
 /// Talking to databases: connect, introspect, plan against models, apply, roll back.
-pub use dataflow_core::{ApplyOptions, ApplyReport, Error, Postgres};
+pub use dataflow_core::{
+    migrate_to, ApplyOptions, ApplyReport, DataFlow, Error, HistoryRow, MigrateOptions,
+    MigrationReport, Mode, Postgres,
+};
 
 /// The pure layer, for everything not re-exported at the top (dialects, naming, risk).
 pub use dataflow_schema as schema;

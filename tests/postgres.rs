@@ -12,4 +12,5 @@ mod postgres {
     mod convergence;
     mod corpus;
     mod introspection;
+    mod migrator;
 }

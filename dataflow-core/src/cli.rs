@@ -2,7 +2,8 @@
 //! stderr, machine output (SQL, JSON) on stdout, and fixed exit codes.
 
 use crate::error::{Error, Result};
-use crate::postgres::{ApplyOptions, Postgres};
+use crate::migrator::{migrate_to, MigrateOptions};
+use crate::postgres::Postgres;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use dataflow_schema::introspect::postgres::Introspected;
 use dataflow_schema::{plan_offline, Dialect, Plan, PlanOptions, RiskLevel, Rollback, Schema};
@@ -158,7 +159,7 @@ async fn dispatch(command: Command) -> Result<u8> {
 }
 
 /// The current database, the plan to the target, and the warnings both sides produced.
-async fn plan_to_target(args: &TargetArgs) -> Result<(Postgres, Plan)> {
+async fn plan_to_target(args: &TargetArgs) -> Result<(Postgres, Plan, Schema)> {
     let db = Postgres::connect(&args.db).await?;
     // Both sides are read at the same time: a DB-vs-DB diff costs one catalog read.
     let (current, target) =
@@ -174,7 +175,7 @@ async fn plan_to_target(args: &TargetArgs) -> Result<(Postgres, Plan)> {
         plan.warnings
             .push(format!("not managed by dataflow, left alone: {}", unmanaged.join(", ")));
     }
-    Ok((db, plan))
+    Ok((db, plan, target))
 }
 
 async fn read_target(target: &str, schemas: &[String]) -> Result<(Schema, Vec<String>)> {
@@ -226,7 +227,7 @@ fn stdout(text: &str) {
 }
 
 async fn diff(args: DiffArgs) -> Result<u8> {
-    let (_, plan) = plan_to_target(&args.target).await?;
+    let (_, plan, _) = plan_to_target(&args.target).await?;
     print_warnings(&plan);
     match args.format {
         DiffFormat::Json => stdout(&format!("{}\n", plan.to_json())),
@@ -241,12 +242,15 @@ async fn diff(args: DiffArgs) -> Result<u8> {
 }
 
 async fn apply(args: ApplyArgs) -> Result<u8> {
-    let (db, plan) = plan_to_target(&args.target).await?;
+    let (db, plan, target) = plan_to_target(&args.target).await?;
     print_warnings(&plan);
     if plan.is_empty() {
         eprintln!("No changes.");
         if let ApplyFormat::Json = args.format {
-            stdout(&format!("{}\n", serde_json::json!({ "plan": plan, "report": null })));
+            stdout(&format!(
+                "{}\n",
+                serde_json::json!({ "version": null, "applied": false, "plan": plan })
+            ));
         }
         return Ok(EXIT_OK);
     }
@@ -286,13 +290,27 @@ async fn apply(args: ApplyArgs) -> Result<u8> {
     if !args.yes && !confirm()? {
         return Ok(EXIT_REFUSED);
     }
-    let report = db.apply(&plan, &ApplyOptions::default()).await?;
-    eprintln!(
-        "Applied {} step(s) in {} transaction(s) in {} ms ({} lock-timeout retries).",
-        report.steps, report.groups, report.elapsed_ms, report.retries
-    );
+    // Through the migrator: lock, re-plan under the lock, history. What runs is exactly
+    // what was shown (the reviewed checksum); a replica that got there first leaves
+    // nothing to do.
+    let options = MigrateOptions {
+        max_risk: max,
+        expected_plan: Some(plan.plan_checksum.clone()),
+        ..MigrateOptions::default()
+    };
+    let report = migrate_to(&db, target, options).await?;
+    match &report.version {
+        Some(version) => eprintln!(
+            "Applied {} step(s) as {version} in {} ms ({} lock-timeout retries, {} ms waiting for the migration lock).",
+            report.plan.steps.len(),
+            report.elapsed_ms,
+            report.retries,
+            report.lock_wait_ms
+        ),
+        None => eprintln!("No changes: another migrator applied them first."),
+    }
     if let ApplyFormat::Json = args.format {
-        stdout(&format!("{}\n", serde_json::json!({ "plan": plan, "report": report })));
+        stdout(&format!("{}\n", serde_json::to_string_pretty(&report).unwrap_or_default()));
     }
     Ok(EXIT_OK)
 }

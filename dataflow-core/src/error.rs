@@ -87,6 +87,63 @@ pub enum Error {
         /// Why.
         source: serde_json::Error,
     },
+    /// The history table could not be read or written.
+    #[error("the history table _dataflow_migrations of {url} failed: {source}")]
+    History {
+        /// The URL, password removed.
+        url: String,
+        /// The server's error.
+        source: sqlx::Error,
+    },
+    /// Another migrator held the lock for longer than `migration_lock_timeout`.
+    #[error(
+        "another migrator held the migration lock for {waited_ms} ms: {holder}; \
+         wait for it to finish, or raise migration_lock_timeout"
+    )]
+    LockTimeout {
+        /// How long this one waited.
+        waited_ms: u128,
+        /// Who holds the lock.
+        holder: String,
+    },
+    /// Steps above `max_risk`.
+    #[error(
+        "refused: {} step(s) exceed max_risk {max_risk}:\n  {}\nallow them with max_risk: RiskLevel::High \
+         (CLI: --max-risk high) once old code no longer uses what they remove",
+        steps.len(),
+        steps.join("\n  ")
+    )]
+    RiskRefused {
+        /// The allowed level.
+        max_risk: dataflow_schema::RiskLevel,
+        /// The refused steps.
+        steps: Vec<String>,
+    },
+    /// The plan differs from the reviewed one.
+    #[error(
+        "refused: the plan changed since it was reviewed (expected plan {expected}, now {actual}); \
+         review the new plan"
+    )]
+    PlanChanged {
+        /// The reviewed checksum.
+        expected: String,
+        /// The current checksum.
+        actual: String,
+    },
+    /// The confirmation hook said no.
+    #[error("not applied: the confirmation was declined")]
+    Declined,
+    /// WaitOnly gave up.
+    #[error(
+        "the schema still differs from the models after {waited_ms} ms ({pending} step(s) pending): \
+         is the migration job running?"
+    )]
+    Deadline {
+        /// How long it waited.
+        waited_ms: u128,
+        /// Steps still pending.
+        pending: usize,
+    },
     /// The plan cannot be made.
     #[error(transparent)]
     Plan(#[from] PlanError),

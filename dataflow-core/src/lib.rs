@@ -8,7 +8,12 @@
 
 pub mod cli;
 pub mod error;
+pub mod history;
+pub mod lock;
+pub mod migrator;
 pub mod postgres;
 
 pub use error::{Error, Result};
+pub use history::HistoryRow;
+pub use migrator::{migrate_to, DataFlow, MigrateOptions, MigrationReport, Mode};
 pub use postgres::{ApplyOptions, ApplyReport, Postgres};

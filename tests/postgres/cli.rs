@@ -78,7 +78,9 @@ async fn diff_check_apply_and_exit_codes() {
     ]);
     assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
     let report: serde_json::Value = serde_json::from_slice(&applied.stdout).expect("a JSON report");
-    assert!(report["report"]["steps"].as_u64().is_some_and(|n| n > 3));
+    assert_eq!(report["applied"], true);
+    assert!(report["plan"]["steps"].as_array().is_some_and(|s| s.len() > 3));
+    assert!(report["version"].as_str().is_some_and(|v| v.len() == 23), "{report}");
 
     let again = dataflow(&["diff", "--db", db, "--target", to, "--check"]);
     assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));

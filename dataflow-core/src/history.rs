@@ -1,0 +1,189 @@
+//! The history table `_dataflow_migrations` (DESIGN.md "Running a plan" / "Pinned
+//! details"): one row per applied run; a run with nothing to do writes nothing.
+
+use dataflow_schema::dialect::postgres::quote_ident;
+use serde::Serialize;
+use sqlx::{PgConnection, Row};
+
+/// The history table's name.
+pub const TABLE: &str = "_dataflow_migrations";
+
+/// The status of a history row.
+pub mod status {
+    /// Planned, not started.
+    pub const PENDING: &str = "pending";
+    /// Being applied (or killed while it was).
+    pub const RUNNING: &str = "running";
+    /// Applied.
+    pub const APPLIED: &str = "applied";
+    /// Failed; the error is in `progress`.
+    pub const FAILED: &str = "failed";
+    /// Rolled back.
+    pub const ROLLED_BACK: &str = "rolled_back";
+    /// An adopted schema.
+    pub const BASELINE: &str = "baseline";
+}
+
+/// One history row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryRow {
+    /// `YYYYMMDDHHMMSS_<8 hex of the target checksum>` (UTC), `_2`… on collision.
+    pub version: String,
+    /// What the run did, in a line.
+    pub description: String,
+    /// Checksum of the target schema.
+    pub checksum: String,
+    /// `pending`, `running`, `applied`, `failed`, `rolled_back` or `baseline`.
+    pub status: String,
+    /// When it started (UTC, RFC 3339).
+    pub started_at: String,
+    /// When it finished.
+    pub finished_at: Option<String>,
+    /// How long it took.
+    pub execution_ms: Option<i64>,
+    /// Host and process that ran it.
+    pub applied_by: String,
+}
+
+fn table(namespace: &str) -> String {
+    format!("{}.{}", quote_ident(namespace), quote_ident(TABLE))
+}
+
+/// Creates the table if it does not exist.
+pub async fn ensure(connection: &mut PgConnection, namespace: &str) -> Result<(), sqlx::Error> {
+    let sql = format!(
+        "CREATE TABLE IF NOT EXISTS {} (
+            version varchar(64) PRIMARY KEY,
+            description text NOT NULL,
+            checksum text NOT NULL,
+            plan jsonb NOT NULL,
+            status text NOT NULL,
+            progress jsonb NOT NULL DEFAULT '{{}}',
+            started_at timestamptz NOT NULL DEFAULT now(),
+            finished_at timestamptz,
+            rolled_back_at timestamptz,
+            execution_ms bigint,
+            applied_by text NOT NULL
+        )",
+        table(namespace)
+    );
+    sqlx::query(&sql).execute(connection).await.map(|_| ())
+}
+
+/// Who is running: `host:pid`.
+pub fn applied_by() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown-host".into());
+    format!("{host}:{}", std::process::id())
+}
+
+/// Inserts a `running` row for a run towards `checksum` and returns its version:
+/// `YYYYMMDDHHMMSS_<first 8 hex of checksum>` in UTC, `_2`, `_3` … on a collision.
+pub async fn start(
+    connection: &mut PgConnection,
+    namespace: &str,
+    checksum: &str,
+    description: &str,
+    plan_json: &str,
+) -> Result<String, sqlx::Error> {
+    let stamp: String =
+        sqlx::query_scalar("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISS')")
+            .fetch_one(&mut *connection)
+            .await?;
+    let base = format!("{stamp}_{}", &checksum[..8.min(checksum.len())]);
+    let taken: Vec<String> = sqlx::query_scalar(&format!(
+        "SELECT version FROM {} WHERE version LIKE $1",
+        table(namespace)
+    ))
+    .bind(format!("{base}%"))
+    .fetch_all(&mut *connection)
+    .await?;
+    let mut version = base.clone();
+    let mut n = 2;
+    while taken.contains(&version) {
+        version = format!("{base}_{n}");
+        n += 1;
+    }
+    sqlx::query(&format!(
+        "INSERT INTO {} (version, description, checksum, plan, status, applied_by) \
+         VALUES ($1, $2, $3, $4::jsonb, $5, $6)",
+        table(namespace)
+    ))
+    .bind(&version)
+    .bind(description)
+    .bind(checksum)
+    .bind(plan_json)
+    .bind(status::RUNNING)
+    .bind(applied_by())
+    .execute(&mut *connection)
+    .await?;
+    Ok(version)
+}
+
+/// Marks a run finished with `status` (and an error in `progress` when it failed).
+pub async fn finish(
+    connection: &mut PgConnection,
+    namespace: &str,
+    version: &str,
+    final_status: &str,
+    execution_ms: i64,
+    error: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    let progress = serde_json::json!({ "error": error }).to_string();
+    sqlx::query(&format!(
+        "UPDATE {} SET status = $2, finished_at = now(), execution_ms = $3, \
+         progress = progress || $4::jsonb WHERE version = $1",
+        table(namespace)
+    ))
+    .bind(version)
+    .bind(final_status)
+    .bind(execution_ms)
+    .bind(progress)
+    .execute(connection)
+    .await
+    .map(|_| ())
+}
+
+/// The newest rows first (all of them without a limit). An absent table is empty history.
+pub async fn list(
+    connection: &mut PgConnection,
+    namespace: &str,
+    limit: Option<usize>,
+) -> Result<Vec<HistoryRow>, sqlx::Error> {
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+        .bind(table(namespace))
+        .fetch_one(&mut *connection)
+        .await?;
+    if !exists {
+        return Ok(Vec::new());
+    }
+    let limit = limit.map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX));
+    let rows = sqlx::query(&format!(
+        "SELECT version, description, checksum, status, \
+                to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
+                to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
+                execution_ms, applied_by \
+         FROM {} ORDER BY version DESC LIMIT $1",
+        table(namespace)
+    ))
+    .bind(limit)
+    .fetch_all(connection)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(HistoryRow {
+                version: r.try_get(0)?,
+                description: r.try_get(1)?,
+                checksum: r.try_get(2)?,
+                status: r.try_get(3)?,
+                started_at: r.try_get(4)?,
+                finished_at: r.try_get(5)?,
+                execution_ms: r.try_get(6)?,
+                applied_by: r.try_get(7)?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,368 @@
+//! The migrator: what a service calls at startup on every replica.
+//!
+//! `auto_migrate` takes the migration lock on a dedicated connection, **re-introspects and
+//! re-plans under the lock** (a replica that waited finds nothing to do), checks the plan
+//! against the options (risk, reviewed checksum), records a history row, applies the plan
+//! group by group, marks the row, and releases the lock on every path.
+
+use crate::error::{Error, Result};
+use crate::history::{self, status, HistoryRow};
+use crate::lock::{LockError, LockGuard};
+use crate::postgres::{ApplyOptions, Postgres};
+use dataflow_schema::introspect::postgres::DEFAULT_NAMESPACE;
+use dataflow_schema::{
+    plan_offline, schema_of, Dialect, Model, ModelDef, Plan, PlanOptions, RiskLevel, Schema,
+};
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Asked before applying in [`Mode::Interactive`]: `true` applies.
+pub type ConfirmHook = Arc<dyn Fn(&Plan) -> bool + Send + Sync>;
+
+/// How `auto_migrate` behaves.
+#[derive(Clone)]
+pub enum Mode {
+    /// Ask the hook before applying (the terminal prompt comes with the operator work).
+    Interactive(ConfirmHook),
+    /// Plan and report; change nothing, take no lock.
+    DryRun,
+    /// Apply without asking (what a replica does).
+    AutoConfirm,
+    /// Migrate nothing: wait until the schema matches (another process migrates).
+    WaitOnly,
+}
+
+impl std::fmt::Debug for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Mode::Interactive(_) => "Interactive",
+            Mode::DryRun => "DryRun",
+            Mode::AutoConfirm => "AutoConfirm",
+            Mode::WaitOnly => "WaitOnly",
+        })
+    }
+}
+
+/// Options of [`DataFlow::auto_migrate`] (defaults from DESIGN.md).
+#[derive(Debug, Clone)]
+pub struct MigrateOptions {
+    /// Default: AutoConfirm (the terminal-aware default comes with the operator work).
+    pub mode: Mode,
+    /// The highest risk applied without refusing (default MEDIUM).
+    pub max_risk: RiskLevel,
+    /// A reviewed plan's checksum: refuse if the plan differs.
+    pub expected_plan: Option<String>,
+    /// How long to wait for another migrator's lock (default 15 min).
+    pub migration_lock_timeout: Duration,
+    /// For [`Mode::WaitOnly`]: give up after this long (default: wait as long as the lock).
+    pub deadline: Option<Duration>,
+    /// Lock timeout and retries of each step.
+    pub apply: ApplyOptions,
+    /// Size thresholds for the shown risk.
+    pub plan: PlanOptions,
+}
+
+impl Default for MigrateOptions {
+    fn default() -> Self {
+        MigrateOptions {
+            mode: Mode::AutoConfirm,
+            max_risk: RiskLevel::Medium,
+            expected_plan: None,
+            migration_lock_timeout: Duration::from_secs(15 * 60),
+            deadline: None,
+            apply: ApplyOptions::default(),
+            plan: PlanOptions::default(),
+        }
+    }
+}
+
+/// What `auto_migrate` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct MigrationReport {
+    /// The history version written, when something was applied.
+    pub version: Option<String>,
+    /// Whether the plan was applied.
+    pub applied: bool,
+    /// The plan (empty when there was nothing to do).
+    pub plan: Plan,
+    /// Time spent waiting for the migration lock.
+    pub lock_wait_ms: u128,
+    /// Lock-timeout retries of steps.
+    pub retries: u32,
+    /// Total time.
+    pub elapsed_ms: u128,
+}
+
+/// What the database should look like.
+#[derive(Debug, Clone)]
+enum Target {
+    /// Model mode: only tables the models name are touched.
+    Models(Schema),
+    /// DB-vs-DB mode: the target is the whole namespace.
+    Namespace(Schema),
+}
+
+/// A database and the models it should match.
+#[derive(Debug, Clone)]
+pub struct DataFlow {
+    db: Postgres,
+    models: Vec<ModelDef>,
+    history_namespace: String,
+}
+
+impl DataFlow {
+    /// Connects to `url`, or to `DATABASE_URL` when `url` is empty.
+    pub async fn connect(url: &str) -> Result<DataFlow> {
+        let url = match url {
+            "" => std::env::var("DATABASE_URL").map_err(|_| Error::UnsupportedUrl {
+                url: "(none: pass a URL or set DATABASE_URL)".into(),
+            })?,
+            url => url.to_owned(),
+        };
+        Ok(DataFlow::from_db(Postgres::connect(&url).await?))
+    }
+
+    /// Uses the application's own pool (the migrator still takes one connection for its lock).
+    pub fn from_pool(pool: sqlx::PgPool) -> DataFlow {
+        DataFlow::from_db(Postgres::from_pool(pool))
+    }
+
+    fn from_db(db: Postgres) -> DataFlow {
+        DataFlow { db, models: Vec::new(), history_namespace: DEFAULT_NAMESPACE.to_owned() }
+    }
+
+    /// Registers a model.
+    pub fn model<M: Model>(mut self) -> DataFlow {
+        self.models.push(ModelDef::of::<M>());
+        self
+    }
+
+    /// Registers model definitions.
+    pub fn models(mut self, models: impl IntoIterator<Item = ModelDef>) -> DataFlow {
+        self.models.extend(models);
+        self
+    }
+
+    /// The connector.
+    pub fn db(&self) -> &Postgres {
+        &self.db
+    }
+
+    /// The desired schema of the registered models.
+    pub fn desired_schema(&self) -> Result<Schema> {
+        Ok(schema_of(&self.models)?)
+    }
+
+    /// Brings the database to the registered models (see the module docs).
+    pub async fn auto_migrate(&self, options: MigrateOptions) -> Result<MigrationReport> {
+        migrate(&self.db, Target::Models(self.desired_schema()?), &self.history_namespace, options)
+            .await
+    }
+
+    /// The plan `auto_migrate` would apply now (no lock, nothing changed).
+    pub async fn plan(&self) -> Result<Plan> {
+        self.db.plan_models(&self.desired_schema()?, &PlanOptions::default()).await
+    }
+
+    /// History rows, newest first.
+    pub async fn history(&self, limit: Option<usize>) -> Result<Vec<HistoryRow>> {
+        let mut connection = self.connection().await?;
+        history::list(&mut connection, &self.history_namespace, limit)
+            .await
+            .map_err(|source| Error::History { url: self.db.url().to_owned(), source })
+    }
+
+    async fn connection(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>> {
+        self.db
+            .pool()
+            .acquire()
+            .await
+            .map_err(|source| Error::Connect { url: self.db.url().to_owned(), source })
+    }
+}
+
+/// DB-vs-DB: brings the database to `target` (the whole namespace) through the migrator:
+/// lock, re-plan under the lock, history, apply. What `dataflow apply` runs.
+pub async fn migrate_to(
+    db: &Postgres,
+    target: Schema,
+    options: MigrateOptions,
+) -> Result<MigrationReport> {
+    migrate(db, Target::Namespace(target), DEFAULT_NAMESPACE, options).await
+}
+
+async fn plan_for(db: &Postgres, target: &Target, options: &MigrateOptions) -> Result<Plan> {
+    match target {
+        Target::Models(desired) => db.plan_models(desired, &options.plan).await,
+        Target::Namespace(desired) => {
+            let mut namespaces = vec![DEFAULT_NAMESPACE.to_owned()];
+            let existing = db.user_namespaces().await?;
+            namespaces.extend(desired.namespaces.iter().filter(|n| existing.contains(n)).cloned());
+            let current = db.introspect(&namespaces).await?;
+            Ok(plan_offline(&current.schema, desired, Dialect::Postgres, &options.plan)?)
+        }
+    }
+}
+
+async fn migrate(
+    db: &Postgres,
+    target: Target,
+    history_namespace: &str,
+    options: MigrateOptions,
+) -> Result<MigrationReport> {
+    let started = Instant::now();
+    let report = |plan: Plan, version, applied, lock_wait: Duration, retries| MigrationReport {
+        version,
+        applied,
+        plan,
+        lock_wait_ms: lock_wait.as_millis(),
+        retries,
+        elapsed_ms: started.elapsed().as_millis(),
+    };
+    match &options.mode {
+        Mode::DryRun => {
+            let plan = plan_for(db, &target, &options).await?;
+            return Ok(report(plan, None, false, Duration::ZERO, 0));
+        }
+        Mode::WaitOnly => {
+            let deadline = options.deadline.unwrap_or(options.migration_lock_timeout);
+            loop {
+                let plan = plan_for(db, &target, &options).await?;
+                if plan.is_empty() {
+                    return Ok(report(plan, None, false, Duration::ZERO, 0));
+                }
+                if started.elapsed() >= deadline {
+                    return Err(Error::Deadline {
+                        waited_ms: started.elapsed().as_millis(),
+                        pending: plan.steps.len(),
+                    });
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+        Mode::AutoConfirm | Mode::Interactive(_) => {}
+    }
+
+    let connection = db
+        .pool()
+        .acquire()
+        .await
+        .map_err(|source| Error::Connect { url: db.url().to_owned(), source })?
+        .detach();
+    let mut guard = LockGuard::acquire(connection, options.migration_lock_timeout).await.map_err(
+        |e| match e {
+            LockError::Timeout { holder } => {
+                Error::LockTimeout { waited_ms: options.migration_lock_timeout.as_millis(), holder }
+            }
+            LockError::Database(source) => Error::Connect { url: db.url().to_owned(), source },
+        },
+    )?;
+    let lock_wait = guard.waited;
+    let outcome = migrate_locked(db, &target, history_namespace, &options, &mut guard).await;
+    // Released on every path; an error here still leaves the lock to die with the session.
+    let _ = guard.release().await;
+    let (plan, version, retries) = outcome?;
+    let applied = version.is_some();
+    Ok(report(plan, version, applied, lock_wait, retries))
+}
+
+/// Under the lock: plan again, check, record, apply, record.
+async fn migrate_locked(
+    db: &Postgres,
+    target: &Target,
+    history_namespace: &str,
+    options: &MigrateOptions,
+    guard: &mut LockGuard,
+) -> Result<(Plan, Option<String>, u32)> {
+    let history_error = |source| Error::History { url: db.url().to_owned(), source };
+    history::ensure(guard.connection(), history_namespace).await.map_err(history_error)?;
+    let plan = plan_for(db, target, options).await?;
+    if plan.is_empty() {
+        return Ok((plan, None, 0));
+    }
+    if let Some(expected) = &options.expected_plan {
+        if expected != &plan.plan_checksum {
+            return Err(Error::PlanChanged {
+                expected: expected.clone(),
+                actual: plan.plan_checksum.clone(),
+            });
+        }
+    }
+    let refused: Vec<String> = plan
+        .steps
+        .iter()
+        .filter(|s| s.risk.policy_level() > options.max_risk)
+        .map(|s| {
+            format!(
+                "step {} · {} · {} · {}",
+                s.number,
+                s.table,
+                s.operation.label(),
+                s.risk.policy_level()
+            )
+        })
+        .collect();
+    if !refused.is_empty() {
+        return Err(Error::RiskRefused { max_risk: options.max_risk, steps: refused });
+    }
+    if let Mode::Interactive(confirm) = &options.mode {
+        if !confirm(&plan) {
+            return Err(Error::Declined);
+        }
+    }
+    let description = plan
+        .steps
+        .iter()
+        .map(|s| format!("{} {}", s.operation.label(), s.table))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let version = history::start(
+        guard.connection(),
+        history_namespace,
+        &plan.to_checksum,
+        &description,
+        &plan.to_json(),
+    )
+    .await
+    .map_err(history_error)?;
+    let started = Instant::now();
+    let applied = db.apply(&plan, &options.apply).await;
+    let elapsed = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+    match applied {
+        Ok(report) => {
+            history::finish(
+                guard.connection(),
+                history_namespace,
+                &version,
+                status::APPLIED,
+                elapsed,
+                None,
+            )
+            .await
+            .map_err(history_error)?;
+            Ok((plan, Some(version), report.retries))
+        }
+        Err(error) => {
+            let message = error.to_string();
+            let _ = history::finish(
+                guard.connection(),
+                history_namespace,
+                &version,
+                status::FAILED,
+                elapsed,
+                Some(&message),
+            )
+            .await;
+            Err(error)
+        }
+    }
+}
+
+/// Compile-time check: `auto_migrate` can run on a multi-threaded runtime.
+#[allow(dead_code)]
+fn futures_are_send(flow: &DataFlow) {
+    fn send<T: Send>(_: T) {}
+    send(flow.auto_migrate(MigrateOptions::default()));
+    send(flow.history(None));
+}

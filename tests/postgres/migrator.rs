@@ -1,0 +1,198 @@
+//! The migrator: history, the migration lock, modes and refusals, concurrent replicas.
+
+use super::support::{models, server_available, TestDb};
+use dataflow::{model, DataFlow, Error, MigrateOptions, Mode, Model, RiskLevel};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Model)]
+#[dataflow(table = "users")]
+struct UserV1 {
+    #[dataflow(primary_key, auto)]
+    id: i64,
+    email: String,
+    legacy: Option<String>,
+}
+
+#[derive(Model)]
+#[dataflow(table = "users")]
+struct UserV2 {
+    #[dataflow(primary_key, auto)]
+    id: i64,
+    email: String,
+    legacy: Option<String>,
+    #[dataflow(default = true)]
+    active: bool,
+}
+
+#[derive(Model)]
+#[dataflow(table = "users")]
+struct UserV3 {
+    #[dataflow(primary_key, auto)]
+    id: i64,
+    email: String,
+    #[dataflow(default = true)]
+    active: bool,
+}
+
+fn flow(db: &TestDb) -> DataFlow {
+    DataFlow::from_pool(db.db.pool().clone())
+}
+
+#[tokio::test]
+async fn auto_migrate_records_history_and_is_idempotent() {
+    if !server_available().await {
+        return;
+    }
+    let db = TestDb::new("migrator").await;
+    let first =
+        flow(&db).model::<UserV1>().auto_migrate(MigrateOptions::default()).await.expect("migrate");
+    let version = first.version.clone().expect("a history version");
+    assert!(first.applied);
+    let (stamp, hash) = version.split_once('_').expect("YYYYMMDDHHMMSS_hash");
+    assert!(stamp.len() == 14 && stamp.bytes().all(|b| b.is_ascii_digit()), "{version}");
+    assert_eq!(hash, &first.plan.to_checksum[..8]);
+
+    let again =
+        flow(&db).model::<UserV1>().auto_migrate(MigrateOptions::default()).await.expect("no-op");
+    assert!(!again.applied && again.plan.is_empty() && again.version.is_none());
+
+    let second =
+        flow(&db).model::<UserV2>().auto_migrate(MigrateOptions::default()).await.expect("v2");
+    let history = flow(&db).history(None).await.expect("history");
+    assert_eq!(history.len(), 2, "a run with nothing to do writes nothing: {history:?}");
+    assert_eq!(history[0].version, second.version.clone().expect("v2 version"));
+    assert!(history.iter().all(|row| row.status == "applied" && row.execution_ms.is_some()));
+    db.assert_converged(&models(&[model::<UserV2>()])).await;
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn high_risk_is_refused_by_default_and_dry_run_changes_nothing() {
+    if !server_available().await {
+        return;
+    }
+    let db = TestDb::new("refuse").await;
+    flow(&db).model::<UserV2>().auto_migrate(MigrateOptions::default()).await.expect("v2");
+    db.exec("INSERT INTO users (email, legacy) VALUES ('a', 'keep')").await;
+
+    let error = flow(&db)
+        .model::<UserV3>()
+        .auto_migrate(MigrateOptions::default())
+        .await
+        .expect_err("HIGH");
+    assert!(matches!(error, Error::RiskRefused { .. }), "{error}");
+    assert!(
+        error.to_string().contains("DROP COLUMN") && error.to_string().contains("RiskLevel::High"),
+        "{error}"
+    );
+    assert_eq!(db.scalar::<String>("SELECT legacy FROM users").await, "keep");
+
+    let dry = MigrateOptions { mode: Mode::DryRun, ..MigrateOptions::default() };
+    let report = flow(&db).model::<UserV3>().auto_migrate(dry).await.expect("dry run");
+    assert!(!report.applied && !report.plan.is_empty());
+    assert_eq!(db.scalar::<String>("SELECT legacy FROM users").await, "keep");
+
+    let declined = MigrateOptions {
+        mode: Mode::Interactive(Arc::new(|_| false)),
+        max_risk: RiskLevel::High,
+        ..MigrateOptions::default()
+    };
+    let error = flow(&db).model::<UserV3>().auto_migrate(declined).await.expect_err("declined");
+    assert!(matches!(error, Error::Declined), "{error}");
+
+    let allowed = MigrateOptions { max_risk: RiskLevel::High, ..MigrateOptions::default() };
+    let report = flow(&db).model::<UserV3>().auto_migrate(allowed).await.expect("allowed");
+    assert!(report.applied);
+    assert_eq!(flow(&db).history(None).await.expect("history").len(), 2);
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn wait_only_returns_once_another_process_migrated_and_the_lock_times_out_naming_its_holder()
+{
+    if !server_available().await {
+        return;
+    }
+    let db = TestDb::new("waitonly").await;
+    let waiter = {
+        let pool = db.db.pool().clone();
+        tokio::spawn(async move {
+            let options = MigrateOptions {
+                mode: Mode::WaitOnly,
+                deadline: Some(Duration::from_secs(30)),
+                ..MigrateOptions::default()
+            };
+            DataFlow::from_pool(pool).model::<UserV1>().auto_migrate(options).await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(!waiter.is_finished(), "WaitOnly must wait while the schema differs");
+    flow(&db).model::<UserV1>().auto_migrate(MigrateOptions::default()).await.expect("migrate");
+    let waited = waiter.await.expect("join").expect("WaitOnly returns");
+    assert!(!waited.applied);
+
+    // Another session holds the migration lock: a bounded wait, then an error naming it.
+    let key = dataflow::schema::checksum::sha256_hex(&format!("dataflow:{}", db.name));
+    let key = u64::from_str_radix(&key[..16], 16).expect("hex") as i64;
+    let mut holder = db.db.pool().acquire().await.expect("connection").detach();
+    sqlx::query("SELECT pg_advisory_lock($1)").bind(key).execute(&mut holder).await.expect("lock");
+    let options = MigrateOptions {
+        migration_lock_timeout: Duration::from_millis(600),
+        ..MigrateOptions::default()
+    };
+    let error = flow(&db).model::<UserV2>().auto_migrate(options).await.expect_err("lock held");
+    assert!(matches!(error, Error::LockTimeout { .. }), "{error}");
+    assert!(error.to_string().contains("backend pid"), "{error}");
+    drop(holder);
+    db.drop_db().await;
+}
+
+/// Eight processes run `dataflow apply` on the same database at once: exactly one applies,
+/// the others find nothing to do; one history row; every process exits 0.
+#[tokio::test]
+async fn eight_concurrent_processes_apply_exactly_once() {
+    if !server_available().await {
+        return;
+    }
+    let db = TestDb::new("replicas").await;
+    let target = TestDb::new("replicas_t").await;
+    db.exec("CREATE TABLE users (id bigint PRIMARY KEY); INSERT INTO users VALUES (1), (2)").await;
+    target
+        .exec("CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL DEFAULT '', active boolean DEFAULT true); \
+               CREATE TABLE orgs (id serial PRIMARY KEY, name text UNIQUE); CREATE INDEX users_email_idx ON users (email)")
+        .await;
+    // All eight start before any is waited for.
+    let spawned: Vec<_> = (0..8)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_dataflow"))
+                .args(["apply", "--db", &db.url, "--target", &target.url, "--yes"])
+                .env_remove("DATABASE_URL")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn dataflow")
+        })
+        .collect();
+    let children: Vec<_> =
+        spawned.into_iter().map(|c| c.wait_with_output().expect("wait")).collect();
+    for child in &children {
+        assert_eq!(child.status.code(), Some(0), "{}", String::from_utf8_lossy(&child.stderr));
+    }
+    let said = |needle: &str| {
+        children.iter().filter(|c| String::from_utf8_lossy(&c.stderr).contains(needle)).count()
+    };
+    assert_eq!(said("Applied "), 1, "exactly one process applied");
+    assert_eq!(said("No changes"), 7, "the others found nothing to do");
+    eprintln!(
+        "replicas that waited for the lock and re-planned: {}",
+        said("another migrator applied them first")
+    );
+    let rows: i64 = db.scalar("SELECT count(*) FROM _dataflow_migrations").await;
+    assert_eq!(rows, 1);
+    assert_eq!(db.scalar::<String>("SELECT status FROM _dataflow_migrations").await, "applied");
+    assert_eq!(db.scalar::<i64>("SELECT count(*) FROM users").await, 2);
+    db.drop_db().await;
+    target.drop_db().await;
+}
