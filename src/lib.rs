@@ -58,7 +58,7 @@ pub use dataflow_schema::{DbEnum, Model};
 /// Talking to databases: connect, introspect, plan against models, apply, roll back.
 pub use dataflow_core::{
     migrate_to, ApplyOptions, ApplyReport, DataFlow, Error, HistoryRow, MigrateOptions,
-    MigrationReport, Mode, Postgres,
+    MigrationReport, Mode, Postgres, RollbackAnalysis,
 };
 
 /// The pure layer, for everything not re-exported at the top (dialects, naming, risk).

@@ -130,6 +130,37 @@ pub enum Error {
         /// The current checksum.
         actual: String,
     },
+    /// The target was rolled back before; re-applying it needs `force`.
+    #[error(
+        "refused: this target was rolled back as {version}; applying it again would undo that \
+         rollback. Change the models, or pass force: true (CLI: --force)"
+    )]
+    RolledBackTarget {
+        /// The rolled-back run.
+        version: String,
+    },
+    /// A history row's plan cannot be read.
+    #[error("the plan recorded for migration {version} cannot be read: {source}")]
+    CorruptHistory {
+        /// The version.
+        version: String,
+        /// Why.
+        source: serde_json::Error,
+    },
+    /// No history row has this version.
+    #[error("no migration {version} in the history (see `dataflow history`)")]
+    UnknownVersion {
+        /// The version asked for.
+        version: String,
+    },
+    /// Only applied runs can be rolled back.
+    #[error("migration {version} is {status}: only applied migrations can be rolled back")]
+    NotRollbackable {
+        /// The version.
+        version: String,
+        /// Its status.
+        status: String,
+    },
     /// The confirmation hook said no.
     #[error("not applied: the confirmation was declined")]
     Declined,

@@ -59,7 +59,7 @@ pub async fn ensure(connection: &mut PgConnection, namespace: &str) -> Result<()
             plan jsonb NOT NULL,
             status text NOT NULL,
             progress jsonb NOT NULL DEFAULT '{{}}',
-            started_at timestamptz NOT NULL DEFAULT now(),
+            started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
             finished_at timestamptz,
             rolled_back_at timestamptz,
             execution_ms bigint,
@@ -80,14 +80,12 @@ pub fn applied_by() -> String {
     format!("{host}:{}", std::process::id())
 }
 
-/// Inserts a `running` row for a run towards `checksum` and returns its version:
-/// `YYYYMMDDHHMMSS_<first 8 hex of checksum>` in UTC, `_2`, `_3` … on a collision.
-pub async fn start(
+/// The version for a run towards `checksum`: `YYYYMMDDHHMMSS_<first 8 hex>` in UTC,
+/// `_2`, `_3` … on a collision.
+pub async fn next_version(
     connection: &mut PgConnection,
     namespace: &str,
     checksum: &str,
-    description: &str,
-    plan_json: &str,
 ) -> Result<String, sqlx::Error> {
     let stamp: String =
         sqlx::query_scalar("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISS')")
@@ -107,20 +105,101 @@ pub async fn start(
         version = format!("{base}_{n}");
         n += 1;
     }
+    Ok(version)
+}
+
+/// Inserts a row for `version` with `row_status` (`running`, or `baseline` for adoption).
+pub async fn insert(
+    connection: &mut PgConnection,
+    namespace: &str,
+    version: &str,
+    checksum: &str,
+    description: &str,
+    plan_json: &str,
+    row_status: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query(&format!(
         "INSERT INTO {} (version, description, checksum, plan, status, applied_by) \
          VALUES ($1, $2, $3, $4::jsonb, $5, $6)",
         table(namespace)
     ))
-    .bind(&version)
+    .bind(version)
     .bind(description)
     .bind(checksum)
     .bind(plan_json)
-    .bind(status::RUNNING)
+    .bind(row_status)
     .bind(applied_by())
-    .execute(&mut *connection)
-    .await?;
-    Ok(version)
+    .execute(connection)
+    .await
+    .map(|_| ())
+}
+
+/// The stored plan and status of `version`, if the row exists.
+pub async fn stored_plan(
+    connection: &mut PgConnection,
+    namespace: &str,
+    version: &str,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT status, plan::text FROM {} WHERE version = $1",
+        table(namespace)
+    ))
+    .bind(version)
+    .fetch_optional(connection)
+    .await
+}
+
+/// Applied versions newer than `version`, newest first.
+pub async fn applied_after(
+    connection: &mut PgConnection,
+    namespace: &str,
+    version: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(&format!(
+        // Versions share a second's resolution; the start time (and insertion order) decides.
+        "SELECT version FROM {t} WHERE status = $2 \
+           AND (started_at, version) > (SELECT started_at, version FROM {t} WHERE version = $1) \
+         ORDER BY started_at DESC, version DESC",
+        t = table(namespace)
+    ))
+    .bind(version)
+    .bind(status::APPLIED)
+    .fetch_all(connection)
+    .await
+}
+
+/// A rolled-back run towards `checksum`, if any (its target must not be re-applied
+/// silently: the next replica would undo the rollback).
+pub async fn rolled_back_target(
+    connection: &mut PgConnection,
+    namespace: &str,
+    checksum: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(&format!(
+        "SELECT version FROM {} WHERE checksum = $1 AND status = $2 ORDER BY version DESC LIMIT 1",
+        table(namespace)
+    ))
+    .bind(checksum)
+    .bind(status::ROLLED_BACK)
+    .fetch_optional(connection)
+    .await
+}
+
+/// Marks `version` rolled back.
+pub async fn mark_rolled_back(
+    connection: &mut PgConnection,
+    namespace: &str,
+    version: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!(
+        "UPDATE {} SET status = $2, rolled_back_at = now() WHERE version = $1",
+        table(namespace)
+    ))
+    .bind(version)
+    .bind(status::ROLLED_BACK)
+    .execute(connection)
+    .await
+    .map(|_| ())
 }
 
 /// Marks a run finished with `status` (and an error in `progress` when it failed).
@@ -166,7 +245,7 @@ pub async fn list(
                 to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
                 to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
                 execution_ms, applied_by \
-         FROM {} ORDER BY version DESC LIMIT $1",
+         FROM {} ORDER BY started_at DESC, version DESC LIMIT $1",
         table(namespace)
     ))
     .bind(limit)

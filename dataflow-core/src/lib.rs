@@ -15,5 +15,5 @@ pub mod postgres;
 
 pub use error::{Error, Result};
 pub use history::HistoryRow;
-pub use migrator::{migrate_to, DataFlow, MigrateOptions, MigrationReport, Mode};
+pub use migrator::{migrate_to, DataFlow, MigrateOptions, MigrationReport, Mode, RollbackAnalysis};
 pub use postgres::{ApplyOptions, ApplyReport, Postgres};

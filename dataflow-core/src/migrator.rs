@@ -61,6 +61,9 @@ pub struct MigrateOptions {
     pub apply: ApplyOptions,
     /// Size thresholds for the shown risk.
     pub plan: PlanOptions,
+    /// Re-apply a target that was rolled back (otherwise refused: the next replica would
+    /// silently undo the rollback).
+    pub force: bool,
 }
 
 impl Default for MigrateOptions {
@@ -73,6 +76,7 @@ impl Default for MigrateOptions {
             deadline: None,
             apply: ApplyOptions::default(),
             plan: PlanOptions::default(),
+            force: false,
         }
     }
 }
@@ -92,6 +96,26 @@ pub struct MigrationReport {
     pub retries: u32,
     /// Total time.
     pub elapsed_ms: u128,
+}
+
+/// What rolling back a run would do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RollbackAnalysis {
+    /// Every step has down SQL.
+    pub fully_reversible: bool,
+    /// Values the run changed or deleted that the rollback does not restore.
+    pub data_loss_warning: Option<String>,
+    /// The steps that cannot be undone, and why.
+    pub irreversible_ops: Vec<String>,
+}
+
+fn lock_error(db: &Postgres, timeout: Duration, error: LockError) -> Error {
+    match error {
+        LockError::Timeout { holder } => {
+            Error::LockTimeout { waited_ms: timeout.as_millis(), holder }
+        }
+        LockError::Database(source) => Error::Connect { url: db.url().to_owned(), source },
+    }
 }
 
 /// What the database should look like.
@@ -173,6 +197,101 @@ impl DataFlow {
             .map_err(|source| Error::History { url: self.db.url().to_owned(), source })
     }
 
+    /// Undoes an applied run with its recorded down steps (under the migration lock):
+    /// dropped tables come back from the trash and dropped columns from their backups.
+    /// Refuses, changing nothing, when a step cannot be undone.
+    pub async fn rollback_migration(&self, version: &str) -> Result<()> {
+        let mut guard = self.lock(Duration::from_secs(15 * 60)).await?;
+        let outcome = self.rollback_locked(&mut guard, version).await;
+        let _ = guard.release().await;
+        outcome
+    }
+
+    /// Rolls back every applied run newer than `version`, newest first.
+    pub async fn rollback_to_version(&self, version: &str) -> Result<Vec<String>> {
+        let mut guard = self.lock(Duration::from_secs(15 * 60)).await?;
+        let outcome = async {
+            let newer =
+                history::applied_after(guard.connection(), &self.history_namespace, version)
+                    .await
+                    .map_err(|source| Error::History { url: self.db.url().to_owned(), source })?;
+            for later in &newer {
+                self.rollback_locked(&mut guard, later).await?;
+            }
+            Ok(newer)
+        }
+        .await;
+        let _ = guard.release().await;
+        outcome
+    }
+
+    /// What rolling back `version` would do: whether every step can be undone, and
+    /// which cannot.
+    pub async fn analyze_rollback(&self, version: &str) -> Result<RollbackAnalysis> {
+        let mut connection = self.connection().await?;
+        let plan = self.stored_plan(&mut connection, version).await?.1;
+        let irreversible_ops: Vec<String> = plan
+            .steps
+            .iter()
+            .filter_map(|s| match &s.down {
+                dataflow_schema::Rollback::Irreversible { reason } => Some(format!(
+                    "step {} · {} · {}: {reason}",
+                    s.number,
+                    s.table,
+                    s.operation.label()
+                )),
+                dataflow_schema::Rollback::Sql(_) => None,
+            })
+            .collect();
+        let lossy: Vec<String> = plan
+            .steps
+            .iter()
+            .filter(|s| s.risk.hazards.contains(&dataflow_schema::Hazard::DeletesData))
+            .map(|s| format!("step {} · {} · {}", s.number, s.table, s.operation.label()))
+            .collect();
+        Ok(RollbackAnalysis {
+            fully_reversible: irreversible_ops.is_empty(),
+            data_loss_warning: (!lossy.is_empty()).then(|| {
+                format!(
+                    "values these steps changed or deleted are not restored: {}",
+                    lossy.join(", ")
+                )
+            }),
+            irreversible_ops,
+        })
+    }
+
+    async fn lock(&self, timeout: Duration) -> Result<LockGuard> {
+        let connection = self.connection().await?.detach();
+        LockGuard::acquire(connection, timeout).await.map_err(|e| lock_error(&self.db, timeout, e))
+    }
+
+    async fn stored_plan(
+        &self,
+        connection: &mut sqlx::PgConnection,
+        version: &str,
+    ) -> Result<(String, Plan)> {
+        let history_error = |source| Error::History { url: self.db.url().to_owned(), source };
+        let (row_status, json) = history::stored_plan(connection, &self.history_namespace, version)
+            .await
+            .map_err(history_error)?
+            .ok_or_else(|| Error::UnknownVersion { version: version.to_owned() })?;
+        let plan: Plan = serde_json::from_str(&json)
+            .map_err(|source| Error::CorruptHistory { version: version.to_owned(), source })?;
+        Ok((row_status, plan))
+    }
+
+    async fn rollback_locked(&self, guard: &mut LockGuard, version: &str) -> Result<()> {
+        let (row_status, plan) = self.stored_plan(guard.connection(), version).await?;
+        if row_status != status::APPLIED {
+            return Err(Error::NotRollbackable { version: version.to_owned(), status: row_status });
+        }
+        self.db.rollback(&plan, &ApplyOptions::default()).await?;
+        history::mark_rolled_back(guard.connection(), &self.history_namespace, version)
+            .await
+            .map_err(|source| Error::History { url: self.db.url().to_owned(), source })
+    }
+
     async fn connection(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>> {
         self.db
             .pool()
@@ -250,14 +369,9 @@ async fn migrate(
         .await
         .map_err(|source| Error::Connect { url: db.url().to_owned(), source })?
         .detach();
-    let mut guard = LockGuard::acquire(connection, options.migration_lock_timeout).await.map_err(
-        |e| match e {
-            LockError::Timeout { holder } => {
-                Error::LockTimeout { waited_ms: options.migration_lock_timeout.as_millis(), holder }
-            }
-            LockError::Database(source) => Error::Connect { url: db.url().to_owned(), source },
-        },
-    )?;
+    let mut guard = LockGuard::acquire(connection, options.migration_lock_timeout)
+        .await
+        .map_err(|e| lock_error(db, options.migration_lock_timeout, e))?;
     let lock_wait = guard.waited;
     let outcome = migrate_locked(db, &target, history_namespace, &options, &mut guard).await;
     // Released on every path; an error here still leaves the lock to die with the session.
@@ -306,6 +420,15 @@ async fn migrate_locked(
     if !refused.is_empty() {
         return Err(Error::RiskRefused { max_risk: options.max_risk, steps: refused });
     }
+    if !options.force {
+        let rolled_back =
+            history::rolled_back_target(guard.connection(), history_namespace, &plan.to_checksum)
+                .await
+                .map_err(history_error)?;
+        if let Some(version) = rolled_back {
+            return Err(Error::RolledBackTarget { version });
+        }
+    }
     if let Mode::Interactive(confirm) = &options.mode {
         if !confirm(&plan) {
             return Err(Error::Declined);
@@ -317,12 +440,20 @@ async fn migrate_locked(
         .map(|s| format!("{} {}", s.operation.label(), s.table))
         .collect::<Vec<_>>()
         .join(", ");
-    let version = history::start(
+    let mut plan = plan;
+    let version = history::next_version(guard.connection(), history_namespace, &plan.to_checksum)
+        .await
+        .map_err(history_error)?;
+    // Drops keep their data, named after this run (invariant 6).
+    dataflow_schema::dialect::postgres::keep::keep_data(&mut plan, &version);
+    history::insert(
         guard.connection(),
         history_namespace,
+        &version,
         &plan.to_checksum,
         &description,
         &plan.to_json(),
+        status::RUNNING,
     )
     .await
     .map_err(history_error)?;

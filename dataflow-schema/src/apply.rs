@@ -214,7 +214,7 @@ fn apply_one(schema: &mut Schema, change: &Change) -> Result<(), String> {
             }
             t.primary_key = Some(primary_key.clone());
         }
-        Change::DropColumn { table, column } => {
+        Change::DropColumn { table, column, .. } => {
             let t = schema.table_mut(table).ok_or("no such table")?;
             remove_named(&mut t.columns, &column.name, |c| &c.name)?;
         }

@@ -122,6 +122,9 @@ pub enum Change {
         table: QualifiedName,
         /// The column.
         column: Column,
+        /// The table's primary key when the drop runs (empty if it has none then): the
+        /// key of the backup that keeps the values.
+        primary_key: Vec<String>,
     },
     /// A column added.
     AddColumn {

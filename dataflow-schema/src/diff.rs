@@ -273,11 +273,20 @@ fn push_table_changes(
     let columns = match_columns(current, desired);
     let projected = project_renames(current, name, &columns, renamed_table, all_pairs);
     let pk_columns = desired.primary_key_columns().to_vec();
+    // The key a dropped column's backup uses: the primary key, if it is not changing too.
+    let stable_pk = if projected.primary_key_columns() == pk_columns.as_slice() {
+        pk_columns.clone()
+    } else {
+        Vec::new()
+    };
 
     for current_column in &current.columns {
         if !columns.iter().any(|(c, _)| c.name == current_column.name) {
-            changes
-                .push(Change::DropColumn { table: name.clone(), column: current_column.clone() });
+            changes.push(Change::DropColumn {
+                table: name.clone(),
+                column: current_column.clone(),
+                primary_key: stable_pk.clone(),
+            });
         }
     }
     for desired_column in &desired.columns {
@@ -287,6 +296,7 @@ fn push_table_changes(
                 changes.push(Change::DropColumn {
                     table: name.clone(),
                     column: (*current_column).clone(),
+                    primary_key: stable_pk.clone(),
                 });
                 changes.push(Change::AddColumn {
                     table: name.clone(),

@@ -196,3 +196,75 @@ async fn eight_concurrent_processes_apply_exactly_once() {
     db.drop_db().await;
     target.drop_db().await;
 }
+
+#[derive(Model)]
+#[dataflow(table = "notes")]
+struct Note {
+    #[dataflow(primary_key, auto)]
+    id: i64,
+    #[dataflow(unique)]
+    body: String,
+}
+
+/// Drops keep the data: a dropped column's values and a dropped table's rows come back
+/// with `rollback_migration`; a rolled-back target is not re-applied unless forced.
+#[tokio::test]
+async fn rollback_restores_dropped_columns_and_tables_with_their_data() {
+    if !server_available().await {
+        return;
+    }
+    let db = TestDb::new("rollback").await;
+    let high = || MigrateOptions { max_risk: RiskLevel::High, ..MigrateOptions::default() };
+    let v1 = flow(&db).model::<UserV2>().model::<Note>().auto_migrate(high()).await.expect("v1");
+    db.exec(
+        "INSERT INTO users (email, legacy) VALUES ('a', 'old a'), ('b', NULL), ('c', 'old c'); \
+             INSERT INTO notes (body) VALUES ('n1'), ('n2')",
+    )
+    .await;
+    let users_before = db.rows("SELECT id, email, legacy, active FROM users").await;
+    let notes_before = db.rows("SELECT * FROM notes").await;
+
+    // v2 (models): drop users.legacy — its values go to a backup table first.
+    let v2 = flow(&db).model::<UserV3>().model::<Note>().auto_migrate(high()).await.expect("v2");
+    let v2_version = v2.version.clone().expect("applied");
+    // v3 (DB-vs-DB: the target is the whole namespace): drop the notes table — into the trash.
+    let target = models(&[model::<UserV3>()]);
+    let v3 = dataflow::migrate_to(&db.db, target, high()).await.expect("v3 drops notes");
+    let v3_version = v3.version.clone().expect("applied");
+    let trash: i64 =
+        db.scalar(&format!("SELECT count(*) FROM \"_dataflow_trash_{v3_version}_notes\"")).await;
+    assert_eq!(trash, 2, "the dropped table's rows are in the trash");
+    // The freed names can be used again right away (its indexes moved with it).
+    db.exec("CREATE TABLE notes (id int PRIMARY KEY, body text UNIQUE); DROP TABLE notes").await;
+
+    let analysis = flow(&db).analyze_rollback(&v3_version).await.expect("analysis");
+    assert!(analysis.fully_reversible && analysis.data_loss_warning.is_none(), "{analysis:?}");
+    flow(&db).rollback_migration(&v3_version).await.expect("rollback v3");
+    assert_eq!(db.rows("SELECT * FROM notes").await, notes_before);
+    flow(&db).rollback_migration(&v2_version).await.expect("rollback v2");
+    assert_eq!(db.rows("SELECT id, email, legacy, active FROM users").await, users_before);
+    db.assert_converged(&models(&[model::<UserV2>(), model::<Note>()])).await;
+
+    // The next replica with the v2 models must not undo the rollback.
+    let error = flow(&db)
+        .model::<UserV3>()
+        .model::<Note>()
+        .auto_migrate(high())
+        .await
+        .expect_err("rolled back");
+    assert!(matches!(error, Error::RolledBackTarget { .. }), "{error}");
+    let forced = MigrateOptions { force: true, ..high() };
+    flow(&db).model::<UserV3>().model::<Note>().auto_migrate(forced).await.expect("forced");
+
+    // rollback_to_version walks back over every newer applied run.
+    let undone = flow(&db)
+        .rollback_to_version(v1.version.as_deref().expect("v1 version"))
+        .await
+        .expect("to v1");
+    assert_eq!(undone.len(), 1);
+    assert_eq!(db.rows("SELECT id, email, legacy, active FROM users").await, users_before);
+    let statuses: Vec<String> =
+        flow(&db).history(None).await.expect("history").into_iter().map(|r| r.status).collect();
+    assert_eq!(statuses, ["rolled_back", "rolled_back", "rolled_back", "applied"]);
+    db.drop_db().await;
+}

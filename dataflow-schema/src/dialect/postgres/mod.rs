@@ -1,6 +1,7 @@
 //! PostgreSQL: quoting, types and column definitions. `render` turns changes into SQL,
 //! `risk` rates them (facts from RISK.md §2).
 
+pub mod keep;
 pub mod render;
 pub mod risk;
 

@@ -113,7 +113,7 @@ pub fn render(change: &Change) -> Rendered {
             vec![add_primary_key(table, primary_key)],
             vec![drop_constraint(table, &primary_key.name)],
         ),
-        Change::DropColumn { table, column } => {
+        Change::DropColumn { table, column, .. } => {
             reversible(vec![drop_column(table, &column.name)], restore_column(table, column))
         }
         Change::AddColumn { table, column, primary_key } => reversible(
@@ -278,6 +278,18 @@ pub fn create_table(t: &Table) -> Vec<String> {
         sql.push(comment(&t.name, Some(&column.name), column.comment.as_deref()));
     }
     sql
+}
+
+/// The constraints of `table` that own an index (primary key, unique, exclusion): their
+/// names share the namespace with every relation.
+pub fn create_table_constraint_names(table: &Table) -> Vec<String> {
+    table
+        .primary_key
+        .iter()
+        .map(|k| k.name.clone())
+        .chain(table.uniques.iter().map(|k| k.name.clone()))
+        .chain(table.exclusions.iter().map(|k| k.name.clone()))
+        .collect()
 }
 
 fn drop_table(name: &QualifiedName) -> String {
