@@ -268,3 +268,80 @@ async fn rollback_restores_dropped_columns_and_tables_with_their_data() {
     assert_eq!(statuses, ["rolled_back", "rolled_back", "rolled_back", "applied"]);
     db.drop_db().await;
 }
+
+/// The lock queue (RISK.md §6): a transaction holds ACCESS SHARE on the table; adding a
+/// column must give up after `lock_timeout` (55P03), retry with backoff, and succeed once
+/// the holder commits — while another client's reads keep flowing.
+#[tokio::test]
+async fn a_blocked_ddl_times_out_retries_and_never_stalls_readers() {
+    if !server_available().await {
+        return;
+    }
+    let db = TestDb::new("lockqueue").await;
+    flow(&db).model::<UserV1>().auto_migrate(MigrateOptions::default()).await.expect("v1");
+    db.exec("INSERT INTO users (email) SELECT 'u' || g FROM generate_series(1, 1000) g").await;
+
+    let mut holder = db.db.pool().acquire().await.expect("holder").detach();
+    sqlx::query("BEGIN").execute(&mut holder).await.expect("begin");
+    sqlx::query("SELECT count(*) FROM users")
+        .execute(&mut holder)
+        .await
+        .expect("ACCESS SHARE held");
+
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let pool = db.db.pool().clone();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let mut worst = Duration::ZERO;
+            let mut reads = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let started = std::time::Instant::now();
+                sqlx::query("SELECT count(*) FROM users").execute(&pool).await.expect("read");
+                worst = worst.max(started.elapsed());
+                reads += 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            (worst, reads)
+        })
+    };
+    let lock_timeout = Duration::from_millis(200);
+    let options = MigrateOptions {
+        apply: dataflow::ApplyOptions {
+            lock_timeout,
+            retries: 20,
+            base_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(400),
+        },
+        ..MigrateOptions::default()
+    };
+    let migrator = {
+        let pool = db.db.pool().clone();
+        tokio::spawn(async move {
+            DataFlow::from_pool(pool).model::<UserV2>().auto_migrate(options).await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert!(
+        !migrator.is_finished(),
+        "the DDL cannot get its lock while the holder's transaction is open"
+    );
+    sqlx::query("COMMIT").execute(&mut holder).await.expect("commit");
+    let report =
+        migrator.await.expect("join").expect("the migration succeeds after the holder commits");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (worst, reads) = reader.await.expect("reader");
+    assert!(report.applied);
+    assert!(report.retries >= 2, "55P03 was hit and retried: {} retries", report.retries);
+    assert!(reads > 5, "the reader kept reading ({reads} reads)");
+    assert!(
+        worst < lock_timeout * 3,
+        "a reader waited {worst:?} behind the queued DDL (lock_timeout {lock_timeout:?})"
+    );
+    eprintln!(
+        "lock queue: {} retries, reader worst latency {worst:?} over {reads} reads",
+        report.retries
+    );
+    db.assert_converged(&models(&[model::<UserV2>()])).await;
+    db.drop_db().await;
+}
