@@ -362,6 +362,13 @@ async fn migrate(
         }
         Mode::AutoConfirm | Mode::Interactive(_) => {}
     }
+    // Fast path for the common startup: nothing to do, so no lock and no history (every
+    // replica of a current deployment returns here). Anything else is re-planned under
+    // the lock below, since another migrator may have changed the schema meanwhile.
+    let preview = plan_for(db, &target, &options).await?;
+    if preview.is_empty() {
+        return Ok(report(preview, None, false, Duration::ZERO, 0));
+    }
 
     let connection = db
         .pool()
