@@ -27,7 +27,10 @@ fn models() -> Vec<ModelDef> {
             let name = format!("m{i}");
             let mut table = Table::new(QualifiedName::new(name.clone()));
             table.columns = vec![
-                Column { identity: Some(dataflow::Identity::ByDefault), ..Column::new("id", ColumnType::BigInt) },
+                Column {
+                    identity: Some(dataflow::Identity::ByDefault),
+                    ..Column::new("id", ColumnType::BigInt)
+                },
                 Column::new("name", ColumnType::Text),
                 Column::new("price", ColumnType::Numeric { precision: Some(10), scale: Some(2) }),
                 Column::new("qty", ColumnType::Integer),
@@ -36,7 +39,8 @@ fn models() -> Vec<ModelDef> {
                 Column::new("note", ColumnType::Varchar(200)).nullable(true),
                 Column::new("parent_id", ColumnType::BigInt).nullable(true),
             ];
-            table.primary_key = Some(PrimaryKey { name: format!("{name}_pkey"), columns: vec!["id".into()] });
+            table.primary_key =
+                Some(PrimaryKey { name: format!("{name}_pkey"), columns: vec!["id".into()] });
             table.indexes = vec![Index {
                 name: format!("{name}_name_idx"),
                 parts: vec![IndexPart::Column("name".into())],
@@ -59,7 +63,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let admin = dataflow::Postgres::connect(&admin_url()).await?;
     admin.pool().execute("DROP DATABASE IF EXISTS df_bench_startup WITH (FORCE)").await?;
     admin.pool().execute("CREATE DATABASE df_bench_startup").await?;
-    let url = format!("{}/df_bench_startup", admin_url().rsplit_once('/').map_or("", |(base, _)| base));
+    let url =
+        format!("{}/df_bench_startup", admin_url().rsplit_once('/').map_or("", |(base, _)| base));
     let flow = DataFlow::connect(&url).await?.models(models());
     let created = flow.auto_migrate(MigrateOptions::default()).await?;
     assert!(created.applied, "the first run creates the tables");
@@ -83,7 +88,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     std::fs::create_dir_all("target")?;
     std::fs::write("target/bench-startup.json", serde_json::to_string_pretty(&report)?)?;
-    println!("| models | no-op auto_migrate (median) | best | worst | catalog statements per run |");
+    println!(
+        "| models | no-op auto_migrate (median) | best | worst | catalog statements per run |"
+    );
     println!("|---|---|---|---|---|");
     println!("| {MODELS} | {median:.1} ms | {best:.1} ms | {worst:.1} ms | {statements} |");
     Ok(())

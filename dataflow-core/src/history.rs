@@ -266,3 +266,31 @@ pub async fn list(
         })
         .collect()
 }
+
+/// Tables that applied runs created (from their recorded plans): if no model names one
+/// any more, it is an orphan.
+pub async fn created_tables(
+    connection: &mut PgConnection,
+    namespace: &str,
+) -> Result<Vec<dataflow_schema::QualifiedName>, sqlx::Error> {
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+        .bind(table(namespace))
+        .fetch_one(&mut *connection)
+        .await?;
+    if !exists {
+        return Ok(Vec::new());
+    }
+    let names: Vec<String> = sqlx::query_scalar(&format!(
+        "SELECT DISTINCT (c -> 'name')::text FROM {}, jsonb_array_elements(plan -> 'changes') c \
+         WHERE status IN ('applied', 'baseline') AND c ->> 'kind' = 'create_table'",
+        table(namespace)
+    ))
+    .fetch_all(connection)
+    .await?;
+    Ok(names.iter().filter_map(|n| serde_json::from_str(n).ok()).collect())
+}
+
+/// Whether the history has no rows (or no table yet).
+pub async fn is_empty(connection: &mut PgConnection, namespace: &str) -> Result<bool, sqlx::Error> {
+    Ok(list(connection, namespace, Some(1)).await?.is_empty())
+}

@@ -11,7 +11,8 @@ use crate::lock::{LockError, LockGuard};
 use crate::postgres::{ApplyOptions, Postgres};
 use dataflow_schema::introspect::postgres::DEFAULT_NAMESPACE;
 use dataflow_schema::{
-    plan_offline, schema_of, Dialect, Model, ModelDef, Plan, PlanOptions, RiskLevel, Schema,
+    plan_offline, schema_of, Dialect, Model, ModelDef, Operation, Plan, PlanOptions, RiskLevel,
+    Schema,
 };
 use serde::Serialize;
 use std::sync::Arc;
@@ -64,6 +65,12 @@ pub struct MigrateOptions {
     /// Re-apply a target that was rolled back (otherwise refused: the next replica would
     /// silently undo the rollback).
     pub force: bool,
+    /// Only these tables (empty: all).
+    pub include_tables: Vec<String>,
+    /// Never these operations (they stay pending).
+    pub exclude_operations: Vec<Operation>,
+    /// Drop tables dataflow created that no model names any more (HIGH, kept in the trash).
+    pub drop_orphans: bool,
 }
 
 impl Default for MigrateOptions {
@@ -77,6 +84,9 @@ impl Default for MigrateOptions {
             apply: ApplyOptions::default(),
             plan: PlanOptions::default(),
             force: false,
+            include_tables: Vec::new(),
+            exclude_operations: Vec::new(),
+            drop_orphans: false,
         }
     }
 }
@@ -312,16 +322,76 @@ pub async fn migrate_to(
 }
 
 async fn plan_for(db: &Postgres, target: &Target, options: &MigrateOptions) -> Result<Plan> {
-    match target {
-        Target::Models(desired) => db.plan_models(desired, &options.plan).await,
+    let mut plan = match target {
+        Target::Models(desired) => plan_models_with_orphans(db, desired, options).await?,
         Target::Namespace(desired) => {
             let mut namespaces = vec![DEFAULT_NAMESPACE.to_owned()];
             let existing = db.user_namespaces().await?;
             namespaces.extend(desired.namespaces.iter().filter(|n| existing.contains(n)).cloned());
             let current = db.introspect(&namespaces).await?;
-            Ok(plan_offline(&current.schema, desired, Dialect::Postgres, &options.plan)?)
+            plan_offline(&current.schema, desired, Dialect::Postgres, &options.plan)?
+        }
+    };
+    if !options.include_tables.is_empty() || !options.exclude_operations.is_empty() {
+        let included = |table: &str| {
+            options.include_tables.is_empty()
+                || options
+                    .include_tables
+                    .iter()
+                    .any(|t| t == table || table.rsplit('.').next() == Some(t))
+        };
+        plan.retain(|step| {
+            included(&step.table) && !options.exclude_operations.contains(&step.operation)
+        });
+    }
+    Ok(plan)
+}
+
+/// Model mode, plus orphans: tables history says dataflow created that no model names
+/// any more are reported, and dropped (HIGH) only with `drop_orphans`.
+async fn plan_models_with_orphans(
+    db: &Postgres,
+    desired: &Schema,
+    options: &MigrateOptions,
+) -> Result<Plan> {
+    let existing = db.user_namespaces().await?;
+    let mut namespaces = vec![DEFAULT_NAMESPACE.to_owned()];
+    namespaces.extend(desired.namespaces.iter().filter(|n| existing.contains(n)).cloned());
+    let current = db.introspect(&namespaces).await?;
+    let created = {
+        let mut connection = db
+            .pool()
+            .acquire()
+            .await
+            .map_err(|source| Error::Connect { url: db.url().to_owned(), source })?;
+        history::created_tables(&mut connection, DEFAULT_NAMESPACE)
+            .await
+            .map_err(|source| Error::History { url: db.url().to_owned(), source })?
+    };
+    let (mut scoped, mut warnings) = dataflow_schema::scope_to_models(&current.schema, desired);
+    for table in current.schema.tables.iter().filter(|t| created.contains(&t.name)) {
+        if scoped.table(&table.name).is_some() {
+            continue;
+        }
+        warnings.retain(|w| !w.starts_with(&format!("table {} ", table.name)));
+        if options.drop_orphans {
+            scoped.tables.push(table.clone());
+        } else {
+            warnings.push(format!(
+                "table {} is orphaned (dataflow created it, no model names it): left alone; \
+                 drop_orphans drops it (HIGH, kept in the trash)",
+                table.name
+            ));
         }
     }
+    scoped.canonicalize();
+    let mut plan = plan_offline(&scoped, desired, Dialect::Postgres, &options.plan)?;
+    plan.warnings.extend(warnings);
+    if !current.unmanaged.is_empty() {
+        plan.warnings
+            .push(format!("not managed by dataflow, left alone: {}", current.unmanaged.join(", ")));
+    }
+    Ok(plan)
 }
 
 async fn migrate(
@@ -366,7 +436,7 @@ async fn migrate(
     // replica of a current deployment returns here). Anything else is re-planned under
     // the lock below, since another migrator may have changed the schema meanwhile.
     let preview = plan_for(db, &target, &options).await?;
-    if preview.is_empty() {
+    if preview.is_empty() && !needs_baseline(db, &target).await? {
         return Ok(report(preview, None, false, Duration::ZERO, 0));
     }
 
@@ -388,6 +458,66 @@ async fn migrate(
     Ok(report(plan, version, applied, lock_wait, retries))
 }
 
+/// Whether this is a first run on a database that already holds some of the models'
+/// tables: then the migrator takes the lock to record a baseline.
+async fn needs_baseline(db: &Postgres, target: &Target) -> Result<bool> {
+    let Target::Models(desired) = target else { return Ok(false) };
+    let mut connection = db
+        .pool()
+        .acquire()
+        .await
+        .map_err(|source| Error::Connect { url: db.url().to_owned(), source })?;
+    let empty = history::is_empty(&mut connection, DEFAULT_NAMESPACE)
+        .await
+        .map_err(|source| Error::History { url: db.url().to_owned(), source })?;
+    if !empty {
+        return Ok(false);
+    }
+    let namespaces = vec![DEFAULT_NAMESPACE.to_owned()];
+    let current = db.introspect(&namespaces).await?;
+    Ok(desired.tables.iter().any(|t| current.schema.table(&t.name).is_some()))
+}
+
+/// Adoption: on a first run, the models' tables that already exist are recorded as a
+/// `baseline` row (never pending, never rolled back); differences are planned as usual.
+async fn adopt(
+    db: &Postgres,
+    target: &Target,
+    namespace: &str,
+    guard: &mut LockGuard,
+) -> Result<()> {
+    let Target::Models(desired) = target else { return Ok(()) };
+    let history_error = |source| Error::History { url: db.url().to_owned(), source };
+    if !history::is_empty(guard.connection(), namespace).await.map_err(history_error)? {
+        return Ok(());
+    }
+    let current = db.introspect(&[DEFAULT_NAMESPACE.to_owned()]).await?;
+    let (owned, _) = dataflow_schema::scope_to_models(&current.schema, desired);
+    if owned.tables.is_empty() {
+        return Ok(());
+    }
+    let checksum = dataflow_schema::schema_checksum(&owned);
+    let names: Vec<String> = owned.tables.iter().map(|t| t.name.to_string()).collect();
+    // The adopted tables are recorded as created, so they can become orphans later.
+    let changes: Vec<dataflow_schema::Change> =
+        owned.tables.iter().cloned().map(dataflow_schema::Change::CreateTable).collect();
+    let record = serde_json::json!({ "changes": changes, "steps": [] }).to_string();
+    let version = history::next_version(guard.connection(), namespace, &checksum)
+        .await
+        .map_err(history_error)?;
+    history::insert(
+        guard.connection(),
+        namespace,
+        &version,
+        &checksum,
+        &format!("adopted existing tables: {}", names.join(", ")),
+        &record,
+        status::BASELINE,
+    )
+    .await
+    .map_err(history_error)
+}
+
 /// Under the lock: plan again, check, record, apply, record.
 async fn migrate_locked(
     db: &Postgres,
@@ -398,6 +528,7 @@ async fn migrate_locked(
 ) -> Result<(Plan, Option<String>, u32)> {
     let history_error = |source| Error::History { url: db.url().to_owned(), source };
     history::ensure(guard.connection(), history_namespace).await.map_err(history_error)?;
+    adopt(db, target, history_namespace, guard).await?;
     let plan = plan_for(db, target, options).await?;
     if plan.is_empty() {
         return Ok((plan, None, 0));

@@ -126,6 +126,21 @@ impl Plan {
         self.steps.is_empty()
     }
 
+    /// Keeps only the steps `keep` accepts (`include_tables`, `exclude_operations`),
+    /// renumbered, with the plan checksum recomputed. What is left out stays pending.
+    pub fn retain(&mut self, mut keep: impl FnMut(&Step) -> bool) {
+        self.steps.retain(|step| keep(step));
+        for (i, step) in self.steps.iter_mut().enumerate() {
+            step.number = i + 1;
+        }
+        self.plan_checksum = sha256_hex(&canonical_json(&steps_fingerprint(&self.steps)));
+    }
+
+    /// Recomputes the plan checksum after its steps were rewritten (e.g. to keep data).
+    pub fn refresh_checksum(&mut self) {
+        self.plan_checksum = sha256_hex(&canonical_json(&steps_fingerprint(&self.steps)));
+    }
+
     /// The highest level `max_risk` is checked against (see [`Assessment::policy_level`]).
     pub fn max_policy_level(&self) -> Option<RiskLevel> {
         self.steps.iter().map(|s| s.risk.policy_level()).max()

@@ -51,6 +51,7 @@ pub fn keep_data(plan: &mut Plan, version: &str) {
             step.risk.reasons.push(reason);
         }
     }
+    plan.refresh_checksum();
 }
 
 type Kept = (Vec<String>, Vec<String>, String);
