@@ -2,7 +2,7 @@
 //! stderr, machine output (SQL, JSON) on stdout, and fixed exit codes.
 
 use crate::error::{Error, Result};
-use crate::migrator::{migrate_to, MigrateOptions};
+use crate::migrator::{migrate_to, DataFlow, MigrateOptions};
 use crate::postgres::Postgres;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use dataflow_schema::introspect::postgres::Introspected;
@@ -39,6 +39,35 @@ enum Command {
     Apply(ApplyArgs),
     /// Print the live schema (with row estimates) as JSON, for offline plans.
     Snapshot(SnapshotArgs),
+    /// List applied, failed and rolled-back migrations, newest first.
+    History(HistoryArgs),
+    /// Undo an applied migration (dropped tables and columns come back with their data).
+    Rollback(RollbackArgs),
+}
+
+#[derive(Debug, Args)]
+struct HistoryArgs {
+    /// The database: postgres://user@host:port/database
+    #[arg(long, env = "DATABASE_URL")]
+    db: String,
+    /// At most this many rows.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value = "text")]
+    format: ApplyFormat,
+}
+
+#[derive(Debug, Args)]
+struct RollbackArgs {
+    /// The version to undo (see `dataflow history`).
+    version: String,
+    /// The database: postgres://user@host:port/database
+    #[arg(long, env = "DATABASE_URL")]
+    db: String,
+    /// Roll back without asking.
+    #[arg(long)]
+    yes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -155,6 +184,8 @@ async fn dispatch(command: Command) -> Result<u8> {
         Command::Diff(args) => diff(args).await,
         Command::Apply(args) => apply(args).await,
         Command::Snapshot(args) => snapshot(args).await,
+        Command::History(args) => history(args).await,
+        Command::Rollback(args) => rollback(args).await,
     }
 }
 
@@ -340,5 +371,56 @@ async fn snapshot(args: SnapshotArgs) -> Result<u8> {
         eprintln!("warning: not in the snapshot (not managed): {}", found.unmanaged.join(", "));
     }
     stdout(&format!("{}\n", found.schema.to_json()));
+    Ok(EXIT_OK)
+}
+
+async fn history(args: HistoryArgs) -> Result<u8> {
+    let flow = DataFlow::connect(&args.db).await?;
+    let rows = flow.history(args.limit).await?;
+    match args.format {
+        ApplyFormat::Json => {
+            stdout(&format!("{}\n", serde_json::to_string_pretty(&rows).unwrap_or_default()))
+        }
+        ApplyFormat::Text if rows.is_empty() => eprintln!("No migrations recorded."),
+        ApplyFormat::Text => {
+            for row in &rows {
+                stdout(&format!(
+                    "{}  {:<11}  {}  {} ms  {}  {}\n",
+                    row.version,
+                    row.status,
+                    row.started_at,
+                    row.execution_ms.map_or("-".into(), |ms| ms.to_string()),
+                    row.applied_by,
+                    row.description
+                ));
+            }
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+async fn rollback(args: RollbackArgs) -> Result<u8> {
+    let flow = DataFlow::connect(&args.db).await?;
+    let analysis = flow.analyze_rollback(&args.version).await?;
+    if !analysis.fully_reversible {
+        eprintln!(
+            "refused: {} cannot be rolled back:\n  {}",
+            args.version,
+            analysis.irreversible_ops.join("\n  ")
+        );
+        return Ok(EXIT_REFUSED);
+    }
+    if let Some(warning) = &analysis.data_loss_warning {
+        eprintln!("warning: {warning}");
+    }
+    eprintln!(
+        "Rolling back {} restores the schema (and the data drops kept) from before it.",
+        args.version
+    );
+    if !args.yes && !confirm()? {
+        return Ok(EXIT_REFUSED);
+    }
+    flow.rollback_migration(&args.version).await?;
+    eprintln!("Rolled back {}.", args.version);
     Ok(EXIT_OK)
 }

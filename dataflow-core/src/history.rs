@@ -294,3 +294,25 @@ pub async fn created_tables(
 pub async fn is_empty(connection: &mut PgConnection, namespace: &str) -> Result<bool, sqlx::Error> {
     Ok(list(connection, namespace, Some(1)).await?.is_empty())
 }
+
+/// Marks runs left `running` by a migrator that died (killed, crashed, connection lost)
+/// as `failed`: whoever holds the lock now knows no one else is running. Their
+/// committed groups stay; the next plan, computed from the live schema, resumes the
+/// rest. Returns the versions marked.
+pub async fn close_interrupted(
+    connection: &mut PgConnection,
+    namespace: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    let note = serde_json::json!({ "error": "interrupted: the migrator stopped before finishing; the next run re-planned from the live schema" })
+        .to_string();
+    sqlx::query_scalar(&format!(
+        "UPDATE {} SET status = $1, finished_at = now(), progress = progress || $3::jsonb \
+         WHERE status = $2 RETURNING version",
+        table(namespace)
+    ))
+    .bind(status::FAILED)
+    .bind(status::RUNNING)
+    .bind(note)
+    .fetch_all(connection)
+    .await
+}

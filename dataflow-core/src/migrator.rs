@@ -199,6 +199,18 @@ impl DataFlow {
         self.db.plan_models(&self.desired_schema()?, &PlanOptions::default()).await
     }
 
+    /// Drift: what differs between the models and the database now (empty plan = in
+    /// sync), with orphan and unmanaged-object warnings.
+    pub async fn status(&self) -> Result<Plan> {
+        plan_for(&self.db, &Target::Models(self.desired_schema()?), &MigrateOptions::default())
+            .await
+    }
+
+    /// The steps `auto_migrate` would apply now.
+    pub async fn pending_migrations(&self) -> Result<Vec<dataflow_schema::Step>> {
+        Ok(self.status().await?.steps)
+    }
+
     /// History rows, newest first.
     pub async fn history(&self, limit: Option<usize>) -> Result<Vec<HistoryRow>> {
         let mut connection = self.connection().await?;
@@ -528,6 +540,10 @@ async fn migrate_locked(
 ) -> Result<(Plan, Option<String>, u32)> {
     let history_error = |source| Error::History { url: db.url().to_owned(), source };
     history::ensure(guard.connection(), history_namespace).await.map_err(history_error)?;
+    // We hold the lock: a row still `running` belongs to a migrator that died.
+    history::close_interrupted(guard.connection(), history_namespace)
+        .await
+        .map_err(history_error)?;
     adopt(db, target, history_namespace, guard).await?;
     let plan = plan_for(db, target, options).await?;
     if plan.is_empty() {

@@ -88,13 +88,34 @@ async fn diff_check_apply_and_exit_codes() {
     assert!(text(&again.stderr).contains("No changes."));
     assert_eq!(current.scalar::<String>("SELECT email FROM users").await, "a");
 
+    // History and rollback: the dropped column comes back with its value.
+    let history = dataflow(&["history", "--db", db, "--format", "json"]);
+    assert_eq!(history.status.code(), Some(0));
+    let rows: serde_json::Value = serde_json::from_slice(&history.stdout).expect("JSON history");
+    let version = rows[0]["version"].as_str().expect("a version").to_owned();
+    assert_eq!(rows[0]["status"], "applied");
+    let unasked = dataflow(&["rollback", &version, "--db", db]);
+    assert_eq!(unasked.status.code(), Some(2), "no terminal, no --yes: refused");
+    let rolled = dataflow(&["rollback", &version, "--db", db, "--yes"]);
+    assert_eq!(rolled.status.code(), Some(0), "{}", text(&rolled.stderr));
+    assert_eq!(current.scalar::<i32>("SELECT obsolete FROM users").await, 2, "the value is back");
+    let pending = dataflow(&["diff", "--db", db, "--target", to, "--check"]);
+    assert_eq!(pending.status.code(), Some(3));
+    let again = dataflow(&["rollback", &version, "--db", db, "--yes"]);
+    assert_eq!(again.status.code(), Some(1), "a rolled-back migration cannot be rolled back twice");
+    assert!(text(&again.stderr).contains("only applied migrations"), "{}", text(&again.stderr));
+    let reapply = dataflow(&["apply", "--db", db, "--target", to, "--yes", "--max-risk", "high"]);
+    assert_eq!(reapply.status.code(), Some(1), "a rolled-back target is not re-applied silently");
+    assert!(text(&reapply.stderr).contains("rolled back"), "{}", text(&reapply.stderr));
+
     // A snapshot file is a target too.
     let snapshot = dataflow(&["snapshot", "--db", to]);
     assert_eq!(snapshot.status.code(), Some(0));
     let file = std::env::temp_dir().join(format!("df_cli_{}.json", std::process::id()));
     std::fs::write(&file, &snapshot.stdout).expect("write the snapshot");
+    // The target database compared with its own snapshot: nothing to do.
     let from_file =
-        dataflow(&["diff", "--db", db, "--target", file.to_str().unwrap_or_default(), "--check"]);
+        dataflow(&["diff", "--db", to, "--target", file.to_str().unwrap_or_default(), "--check"]);
     assert_eq!(from_file.status.code(), Some(0), "{}", text(&from_file.stderr));
     let _ = std::fs::remove_file(&file);
 

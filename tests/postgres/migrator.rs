@@ -412,3 +412,116 @@ async fn adoption_orphans_and_filters() {
     assert_eq!(legacy_users, 1, "adopted data untouched");
     db.drop_db().await;
 }
+
+/// SIGKILL a `dataflow apply` at several moments of a multi-group plan on a 200k-row
+/// table: the next run ends with the target schema, every row intact, no run left
+/// `running`, and exactly one `applied` row.
+#[tokio::test]
+async fn a_killed_run_is_resumed_by_the_next_one() {
+    if !server_available().await {
+        return;
+    }
+    let target = TestDb::new("killed_t").await;
+    target
+        .exec(
+            "CREATE TABLE big (id bigint PRIMARY KEY, v int NOT NULL, note text); \
+               CREATE INDEX big_v_idx ON big (v); CREATE INDEX big_note_idx ON big (note); \
+               CREATE TABLE small (id int PRIMARY KEY, name text, extra boolean DEFAULT false); \
+               CREATE TABLE added (id int PRIMARY KEY)",
+        )
+        .await;
+    let mut outcomes = Vec::new();
+    for delay_ms in [0u64, 40, 120, 300, 700] {
+        let db = TestDb::new("killed").await;
+        db.exec("CREATE TABLE big (id bigint PRIMARY KEY, v int NOT NULL); \
+                 INSERT INTO big SELECT g, g % 1000 FROM generate_series(1, 200000) g; \
+                 CREATE TABLE small (id int PRIMARY KEY, name text); INSERT INTO small VALUES (1, 'a'); ANALYZE")
+            .await;
+        let apply = || {
+            let mut command = Command::new(env!("CARGO_BIN_EXE_dataflow"));
+            command
+                .args([
+                    "apply",
+                    "--db",
+                    &db.url,
+                    "--target",
+                    &target.url,
+                    "--yes",
+                    "--max-risk",
+                    "high",
+                ])
+                .env_remove("DATABASE_URL")
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped());
+            command
+        };
+        let mut child = apply().spawn().expect("spawn");
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let resumed = apply().output().expect("second run");
+        assert_eq!(resumed.status.code(), Some(0), "{}", String::from_utf8_lossy(&resumed.stderr));
+        let check = Command::new(env!("CARGO_BIN_EXE_dataflow"))
+            .args(["diff", "--db", &db.url, "--target", &target.url, "--check"])
+            .output()
+            .expect("diff");
+        assert_eq!(check.status.code(), Some(0), "converged after a kill at {delay_ms} ms");
+        assert_eq!(db.scalar::<i64>("SELECT count(*) FROM big").await, 200_000, "rows intact");
+        assert_eq!(db.scalar::<i64>("SELECT sum(v) FROM big").await, 99_900_000, "values intact");
+        let statuses: Vec<String> =
+            sqlx::query_scalar("SELECT status FROM _dataflow_migrations ORDER BY started_at")
+                .fetch_all(db.db.pool())
+                .await
+                .expect("history");
+        assert!(!statuses.iter().any(|s| s == "running"), "{statuses:?}");
+        assert_eq!(statuses.iter().filter(|s| *s == "applied").count(), 1, "{statuses:?}");
+        outcomes.push(format!("{delay_ms} ms: {statuses:?}"));
+        db.drop_db().await;
+    }
+    eprintln!("kill outcomes: {outcomes:?}");
+    target.drop_db().await;
+}
+
+#[derive(Model)]
+#[dataflow(table = "a_table_name_that_is_far_too_long_for_postgresql_which_keeps_63_bytes")]
+struct TooLong {
+    #[dataflow(primary_key, auto)]
+    id: i64,
+}
+
+/// Bad input changes nothing and says what, where, why and what to do.
+#[tokio::test]
+async fn bad_input_is_refused_with_a_clear_error() {
+    if !server_available().await {
+        return;
+    }
+    let db = TestDb::new("badinput").await;
+    let error = flow(&db)
+        .model::<TooLong>()
+        .auto_migrate(MigrateOptions::default())
+        .await
+        .expect_err("too long");
+    let message = error.to_string();
+    assert!(
+        message.contains("a_table_name_that_is_far_too_long") && message.contains("63"),
+        "{message}"
+    );
+    assert!(flow(&db).history(None).await.expect("history").is_empty(), "nothing recorded");
+
+    // A role that may connect but not create anything.
+    let role = format!("df_readonly_{}", std::process::id());
+    super::support::admin(&[
+        &format!("DROP ROLE IF EXISTS {role}"),
+        &format!("CREATE ROLE {role} LOGIN"),
+    ])
+    .await;
+    let url = db.url.replacen("postgres@", &format!("{role}@"), 1);
+    let readonly = DataFlow::connect(&url).await.expect("the role may connect").model::<UserV1>();
+    let error = readonly.auto_migrate(MigrateOptions::default()).await.expect_err("no privileges");
+    assert!(error.to_string().contains("permission denied"), "{error}");
+    let tables: i64 = db.scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").await;
+    assert_eq!(tables, 0, "nothing half-done");
+    readonly.db().pool().close().await;
+    db.drop_db().await;
+    super::support::admin(&[&format!("DROP ROLE IF EXISTS {role}")]).await;
+}
