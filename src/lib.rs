@@ -57,8 +57,8 @@ pub use dataflow_schema::{DbEnum, Model};
 
 /// Talking to databases: connect, introspect, plan against models, apply, roll back.
 pub use dataflow_core::{
-    migrate_to, ApplyOptions, ApplyReport, DataFlow, Error, HistoryRow, MigrateOptions,
-    MigrationReport, Mode, Postgres, RollbackAnalysis,
+    migrate_to, ApplyOptions, ApplyReport, DataFlow, Error, ExplicitStep, HistoryRow,
+    MigrateOptions, MigrationPlan, MigrationReport, Mode, Postgres, RollbackAnalysis,
 };
 
 /// The pure layer, for everything not re-exported at the top (dialects, naming, risk).

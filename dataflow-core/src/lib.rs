@@ -8,12 +8,14 @@
 
 pub mod cli;
 pub mod error;
+pub mod explicit;
 pub mod history;
 pub mod lock;
 pub mod migrator;
 pub mod postgres;
 
 pub use error::{Error, Result};
+pub use explicit::{ExplicitStep, MigrationPlan};
 pub use history::HistoryRow;
 pub use migrator::{migrate_to, DataFlow, MigrateOptions, MigrationReport, Mode, RollbackAnalysis};
 pub use postgres::{ApplyOptions, ApplyReport, Postgres};

@@ -283,7 +283,7 @@ impl DataFlow {
         })
     }
 
-    async fn lock(&self, timeout: Duration) -> Result<LockGuard> {
+    pub(crate) async fn lock(&self, timeout: Duration) -> Result<LockGuard> {
         let connection = self.connection().await?.detach();
         LockGuard::acquire(connection, timeout).await.map_err(|e| lock_error(&self.db, timeout, e))
     }

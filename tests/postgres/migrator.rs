@@ -525,3 +525,110 @@ async fn bad_input_is_refused_with_a_clear_error() {
     db.drop_db().await;
     super::support::admin(&[&format!("DROP ROLE IF EXISTS {role}")]).await;
 }
+
+mod explicit {
+    use super::*;
+    use dataflow::{ExplicitStep, MigrationPlan, QualifiedName};
+
+    #[derive(Model)]
+    #[dataflow(table = "users")]
+    pub struct UserWithProfile {
+        #[dataflow(primary_key, auto)]
+        pub id: i64,
+        pub email: String,
+        #[dataflow(sql_type = "jsonb")]
+        pub profile_json: Option<String>,
+    }
+
+    #[derive(Model)]
+    #[dataflow(table = "users")]
+    pub struct UserAfter {
+        #[dataflow(primary_key, auto)]
+        pub id: i64,
+        pub email: String,
+    }
+
+    #[derive(Model)]
+    #[dataflow(table = "user_profiles", check = "bio <> 'poison'")]
+    pub struct UserProfile {
+        #[dataflow(primary_key, references = "users.id", on_delete = "cascade")]
+        pub user_id: i64,
+        pub bio: Option<String>,
+    }
+
+    /// Seed 003: move users.profile_json into a new user_profiles table — a schema step,
+    /// a data step in keyset batches, raw SQL, and a schema step that drops the column.
+    /// A run that fails half-way resumes from its last committed batch.
+    #[tokio::test]
+    async fn move_a_json_column_into_its_own_table_and_resume_after_a_failure() {
+        if !server_available().await {
+            return;
+        }
+        let db = TestDb::new("explicit").await;
+        flow(&db)
+            .model::<UserWithProfile>()
+            .auto_migrate(MigrateOptions::default())
+            .await
+            .expect("v1");
+        db.exec("INSERT INTO users (email, profile_json) SELECT 'u' || g, jsonb_build_object('bio', 'bio ' || g) \
+                 FROM generate_series(1, 2500) g; \
+                 UPDATE users SET profile_json = '{\"bio\": \"poison\"}' WHERE id = 1800")
+            .await;
+        let plan = MigrationPlan::new("move users.profile_json into user_profiles")
+            .step(ExplicitStep::Schema(models(&[model::<UserWithProfile>(), model::<UserProfile>()])))
+            .step(ExplicitStep::Data {
+                table: QualifiedName::new("users"),
+                key: "id".into(),
+                sql: "INSERT INTO user_profiles (user_id, bio) SELECT id, profile_json ->> 'bio' FROM users \
+                      WHERE id > $1 AND id <= $2"
+                    .into(),
+                batch_size: 1000,
+            })
+            .step(ExplicitStep::Sql { up: "ANALYZE user_profiles".into(), down: None, risk: RiskLevel::Safe })
+            .step(ExplicitStep::Schema(models(&[model::<UserAfter>(), model::<UserProfile>()])));
+        let high = || MigrateOptions { max_risk: RiskLevel::High, ..MigrateOptions::default() };
+
+        // The batch holding the poisoned row violates the new table's check: the run stops.
+        let error = flow(&db).apply_plan(plan.clone(), high()).await.expect_err("batch 2 fails");
+        assert!(error.to_string().contains("user_profiles_check"), "{error}");
+        assert_eq!(
+            db.scalar::<i64>("SELECT count(*) FROM user_profiles").await,
+            1000,
+            "batch 1 committed"
+        );
+        let progress: String = db
+            .scalar("SELECT progress::text FROM _dataflow_migrations WHERE status = 'failed'")
+            .await;
+        assert!(progress.contains("\"after\": 1000"), "{progress}");
+
+        // Fix the data, run the same plan again: it resumes at key 1000 (a restart would
+        // collide with the rows already copied).
+        db.exec("UPDATE users SET profile_json = '{\"bio\": \"fixed\"}' WHERE id = 1800").await;
+        let report = flow(&db).apply_plan(plan, high()).await.expect("resumed");
+        assert!(report.applied);
+        assert_eq!(db.scalar::<i64>("SELECT count(*) FROM user_profiles").await, 2500);
+        assert_eq!(
+            db.scalar::<String>("SELECT bio FROM user_profiles WHERE user_id = 2500").await,
+            "bio 2500"
+        );
+        assert_eq!(
+            db.scalar::<String>(
+                "SELECT status FROM _dataflow_migrations ORDER BY started_at DESC LIMIT 1"
+            )
+            .await,
+            "applied"
+        );
+        db.assert_converged(&models(&[model::<UserAfter>(), model::<UserProfile>()])).await;
+        // Raw SQL above max_risk is refused before anything runs.
+        let risky = MigrationPlan::new("truncate").step(ExplicitStep::Sql {
+            up: "TRUNCATE user_profiles".into(),
+            down: None,
+            risk: RiskLevel::High,
+        });
+        let error =
+            flow(&db).apply_plan(risky, MigrateOptions::default()).await.expect_err("HIGH raw SQL");
+        assert!(matches!(error, Error::RiskRefused { .. }), "{error}");
+        assert_eq!(db.scalar::<i64>("SELECT count(*) FROM user_profiles").await, 2500);
+        db.drop_db().await;
+    }
+}
