@@ -213,12 +213,7 @@ async fn run(
             )
             .await
             .map_err(history_error)?;
-            let mut combined = schema_plans.pop().unwrap_or_else(|| empty_plan());
-            for earlier in schema_plans.into_iter().rev() {
-                let mut steps = earlier.steps;
-                steps.append(&mut combined.steps);
-                combined.steps = steps;
-            }
+            let combined = concat(schema_plans);
             Ok((version, combined))
         }
         Err(error) => {
@@ -227,6 +222,23 @@ async fn run(
             Err(error)
         }
     }
+}
+
+/// The schema steps' plans as one report: steps renumbered, change indexes shifted.
+fn concat(plans: Vec<Plan>) -> Plan {
+    let mut out = empty_plan();
+    for plan in plans {
+        let offset = out.changes.len();
+        out.changes.extend(plan.changes);
+        for mut step in plan.steps {
+            step.change += offset;
+            step.number = out.steps.len() + 1;
+            out.steps.push(step);
+        }
+        out.warnings.extend(plan.warnings);
+    }
+    out.refresh_checksum();
+    out
 }
 
 fn empty_plan() -> Plan {
