@@ -632,3 +632,111 @@ mod explicit {
         db.drop_db().await;
     }
 }
+
+mod lost_connection {
+    use super::*;
+
+    #[derive(Model)]
+    #[dataflow(table = "big")]
+    pub struct BigV1 {
+        #[dataflow(primary_key)]
+        pub id: i64,
+        pub v: i32,
+    }
+
+    #[derive(Model)]
+    #[dataflow(
+        table = "big",
+        index(columns("v")),
+        index(columns("v", "id"), name = "big_v_id_idx")
+    )]
+    pub struct BigV2 {
+        #[dataflow(primary_key)]
+        pub id: i64,
+        pub v: i32,
+        pub note: Option<String>,
+    }
+
+    #[derive(Model)]
+    #[dataflow(table = "audit")]
+    pub struct Audit {
+        #[dataflow(primary_key, auto)]
+        pub id: i64,
+    }
+
+    /// The migrator's connections are terminated mid-plan (`pg_terminate_backend`): a
+    /// clear error, the run recorded (closed as failed by the next run), and the next
+    /// run resumes to the models with every row intact.
+    #[tokio::test]
+    async fn a_lost_connection_mid_plan_is_reported_recorded_and_resumed() {
+        if !server_available().await {
+            return;
+        }
+        let db = TestDb::new("lostconn").await;
+        flow(&db).model::<BigV1>().auto_migrate(MigrateOptions::default()).await.expect("v1");
+        db.exec(
+            "INSERT INTO big SELECT g, g % 1000 FROM generate_series(1, 1000000) g; ANALYZE big",
+        )
+        .await;
+        let running = {
+            let pool = db.db.pool().clone();
+            tokio::spawn(async move {
+                DataFlow::from_pool(pool)
+                    .model::<BigV2>()
+                    .model::<Audit>()
+                    .auto_migrate(MigrateOptions::default())
+                    .await
+            })
+        };
+        // Wait until the index build is under way, then cut the migrator off.
+        let mut admin =
+            <sqlx::PgConnection as sqlx::Connection>::connect(&super::super::support::admin_url())
+                .await
+                .expect("admin");
+        let mut terminated = 0i64;
+        for _ in 0..100 {
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            let building: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND query ILIKE 'CREATE INDEX%' AND state = 'active'",
+            )
+            .bind(&db.name)
+            .fetch_one(&mut admin)
+            .await
+            .expect("activity");
+            if building > 0 {
+                terminated = sqlx::query_scalar(
+                    "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE datname = $1 AND application_name = 'dataflow') t",
+                )
+                .bind(&db.name)
+                .fetch_one(&mut admin)
+                .await
+                .expect("terminate");
+                break;
+            }
+        }
+        assert!(terminated > 0, "the index build was caught in flight");
+        let error = running.await.expect("join").expect_err("the migrator lost its connection");
+        let message = error.to_string();
+        assert!(message.contains("terminat") || message.contains("connection"), "{message}");
+
+        let resumed = flow(&db)
+            .model::<BigV2>()
+            .model::<Audit>()
+            .auto_migrate(MigrateOptions::default())
+            .await;
+        let resumed = resumed.expect("the next run resumes");
+        assert!(resumed.applied);
+        db.assert_converged(&models(&[model::<BigV2>(), model::<Audit>()])).await;
+        assert_eq!(db.scalar::<i64>("SELECT count(*) FROM big").await, 1_000_000);
+        let statuses: Vec<String> =
+            sqlx::query_scalar("SELECT status FROM _dataflow_migrations ORDER BY started_at")
+                .fetch_all(db.db.pool())
+                .await
+                .expect("history");
+        assert!(statuses.iter().all(|s| s != "running"), "{statuses:?}");
+        assert_eq!(statuses.last().map(String::as_str), Some("applied"), "{statuses:?}");
+        let _ = sqlx::Connection::close(admin).await;
+        db.drop_db().await;
+    }
+}
