@@ -71,6 +71,23 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A step never got its lock within `lock_timeout`, however often it was retried.
+    #[error(
+        "step {step} ({what}) could not get its lock after {attempts} attempts (lock_timeout each): \
+         other sessions hold the table{}\n  nothing of the step was applied; end those transactions \
+         or retry later",
+        if holders.is_empty() { String::new() } else { format!(":\n  {}", holders.join("\n  ")) }
+    )]
+    LockBusy {
+        /// The step number.
+        step: usize,
+        /// Table and operation.
+        what: String,
+        /// Attempts made.
+        attempts: u32,
+        /// Sessions holding locks on the table.
+        holders: Vec<String>,
+    },
     /// A file could not be read.
     #[error("cannot read {path}: {source}")]
     ReadFile {

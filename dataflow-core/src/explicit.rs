@@ -116,6 +116,7 @@ impl DataFlow {
             plan: applied_steps,
             lock_wait_ms: lock_wait.as_millis(),
             retries: 0,
+            timings: Vec::new(),
             elapsed_ms: started.elapsed().as_millis(),
         })
     }

@@ -18,4 +18,4 @@ pub use error::{Error, Result};
 pub use explicit::{ExplicitStep, MigrationPlan};
 pub use history::HistoryRow;
 pub use migrator::{migrate_to, DataFlow, MigrateOptions, MigrationReport, Mode, RollbackAnalysis};
-pub use postgres::{ApplyOptions, ApplyReport, Postgres};
+pub use postgres::{ApplyOptions, ApplyReport, GroupTiming, Postgres};

@@ -8,7 +8,7 @@
 use crate::error::{Error, Result};
 use crate::history::{self, status, HistoryRow};
 use crate::lock::{LockError, LockGuard};
-use crate::postgres::{ApplyOptions, Postgres};
+use crate::postgres::{ApplyOptions, ApplyReport, Postgres};
 use dataflow_schema::introspect::postgres::DEFAULT_NAMESPACE;
 use dataflow_schema::{
     plan_offline, schema_of, Dialect, Model, ModelDef, Operation, Plan, PlanOptions, RiskLevel,
@@ -104,6 +104,8 @@ pub struct MigrationReport {
     pub lock_wait_ms: u128,
     /// Lock-timeout retries of steps.
     pub retries: u32,
+    /// Per group (transaction) of steps: how long it took.
+    pub timings: Vec<crate::postgres::GroupTiming>,
     /// Total time.
     pub elapsed_ms: u128,
 }
@@ -413,25 +415,27 @@ async fn migrate(
     options: MigrateOptions,
 ) -> Result<MigrationReport> {
     let started = Instant::now();
-    let report = |plan: Plan, version, applied, lock_wait: Duration, retries| MigrationReport {
-        version,
-        applied,
-        plan,
-        lock_wait_ms: lock_wait.as_millis(),
-        retries,
-        elapsed_ms: started.elapsed().as_millis(),
-    };
+    let report =
+        |plan: Plan, version, lock_wait: Duration, applied: Option<ApplyReport>| MigrationReport {
+            version,
+            applied: applied.is_some(),
+            plan,
+            lock_wait_ms: lock_wait.as_millis(),
+            retries: applied.as_ref().map_or(0, |a| a.retries),
+            timings: applied.map(|a| a.timings).unwrap_or_default(),
+            elapsed_ms: started.elapsed().as_millis(),
+        };
     match &options.mode {
         Mode::DryRun => {
             let plan = plan_for(db, &target, &options).await?;
-            return Ok(report(plan, None, false, Duration::ZERO, 0));
+            return Ok(report(plan, None, Duration::ZERO, None));
         }
         Mode::WaitOnly => {
             let deadline = options.deadline.unwrap_or(options.migration_lock_timeout);
             loop {
                 let plan = plan_for(db, &target, &options).await?;
                 if plan.is_empty() {
-                    return Ok(report(plan, None, false, Duration::ZERO, 0));
+                    return Ok(report(plan, None, Duration::ZERO, None));
                 }
                 if started.elapsed() >= deadline {
                     return Err(Error::Deadline {
@@ -449,7 +453,7 @@ async fn migrate(
     // the lock below, since another migrator may have changed the schema meanwhile.
     let preview = plan_for(db, &target, &options).await?;
     if preview.is_empty() && !needs_baseline(db, &target).await? {
-        return Ok(report(preview, None, false, Duration::ZERO, 0));
+        return Ok(report(preview, None, Duration::ZERO, None));
     }
 
     let connection = db
@@ -465,9 +469,8 @@ async fn migrate(
     let outcome = migrate_locked(db, &target, history_namespace, &options, &mut guard).await;
     // Released on every path; an error here still leaves the lock to die with the session.
     let _ = guard.release().await;
-    let (plan, version, retries) = outcome?;
-    let applied = version.is_some();
-    Ok(report(plan, version, applied, lock_wait, retries))
+    let (plan, version, applied) = outcome?;
+    Ok(report(plan, version, lock_wait, applied))
 }
 
 /// Whether this is a first run on a database that already holds some of the models'
@@ -537,7 +540,7 @@ async fn migrate_locked(
     history_namespace: &str,
     options: &MigrateOptions,
     guard: &mut LockGuard,
-) -> Result<(Plan, Option<String>, u32)> {
+) -> Result<(Plan, Option<String>, Option<ApplyReport>)> {
     let history_error = |source| Error::History { url: db.url().to_owned(), source };
     history::ensure(guard.connection(), history_namespace).await.map_err(history_error)?;
     // We hold the lock: a row still `running` belongs to a migrator that died.
@@ -547,7 +550,7 @@ async fn migrate_locked(
     adopt(db, target, history_namespace, guard).await?;
     let plan = plan_for(db, target, options).await?;
     if plan.is_empty() {
-        return Ok((plan, None, 0));
+        return Ok((plan, None, None));
     }
     if let Some(expected) = &options.expected_plan {
         if expected != &plan.plan_checksum {
@@ -626,7 +629,7 @@ async fn migrate_locked(
             )
             .await
             .map_err(history_error)?;
-            Ok((plan, Some(version), report.retries))
+            Ok((plan, Some(version), Some(report)))
         }
         Err(error) => {
             let message = error.to_string();

@@ -55,6 +55,19 @@ pub struct ApplyReport {
     pub retries: u32,
     /// Wall-clock time.
     pub elapsed_ms: u128,
+    /// Per group (transaction): its steps and how long it took, retries included.
+    pub timings: Vec<GroupTiming>,
+}
+
+/// How long one group of steps took.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GroupTiming {
+    /// The group number.
+    pub group: usize,
+    /// Its step numbers.
+    pub steps: Vec<usize>,
+    /// Milliseconds, lock-timeout retries included.
+    pub ms: u128,
 }
 
 /// A PostgreSQL database.
@@ -237,8 +250,10 @@ impl Postgres {
             .acquire()
             .await
             .map_err(|source| Error::Connect { url: self.url.clone(), source })?;
+        let mut timings = Vec::new();
         for group in group_steps(&plan.steps) {
             self.count(group.iter().map(|&i| plan.steps[i].up.len() as u64 + 3).sum());
+            let group_started = Instant::now();
             let mut attempt = 0;
             loop {
                 match run_group(&mut connection, &plan.steps, &group, options).await {
@@ -249,6 +264,15 @@ impl Postgres {
                         attempt += 1;
                         retries += 1;
                         tokio::time::sleep(backoff(options, attempt)).await;
+                    }
+                    Err(GroupError { step, source, .. }) if is_lock_timeout(&source) => {
+                        let step = &plan.steps[step];
+                        return Err(Error::LockBusy {
+                            step: step.number,
+                            what: format!("{} · {}", step.table, step.operation.label()),
+                            attempts: attempt + 1,
+                            holders: self.lock_holders(&mut connection, &step.table).await,
+                        });
                     }
                     Err(GroupError { step, statement, source }) => {
                         let step = &plan.steps[step];
@@ -262,11 +286,17 @@ impl Postgres {
                 }
             }
             groups += 1;
+            timings.push(GroupTiming {
+                group: plan.steps[group[0]].group,
+                steps: group.iter().map(|&i| plan.steps[i].number).collect(),
+                ms: group_started.elapsed().as_millis(),
+            });
         }
         Ok(ApplyReport {
             steps: plan.steps.len(),
             groups,
             retries,
+            timings,
             elapsed_ms: started.elapsed().as_millis(),
         })
     }
@@ -289,6 +319,31 @@ impl Postgres {
             ));
         }
         Ok(plan)
+    }
+
+    /// Who holds locks on `table` (pid, state, transaction age, query), for the error
+    /// after the last lock-timeout retry. Best effort: an empty list if it cannot tell.
+    async fn lock_holders(&self, connection: &mut sqlx::PgConnection, table: &str) -> Vec<String> {
+        let rows: Vec<(i32, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT a.pid, a.state, (now() - a.xact_start)::text, left(a.query, 80) \
+             FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+             WHERE l.granted AND l.relation = to_regclass($1) AND a.pid <> pg_backend_pid() \
+             ORDER BY a.xact_start NULLS LAST LIMIT 5",
+        )
+        .bind(table)
+        .fetch_all(connection)
+        .await
+        .unwrap_or_default();
+        rows.into_iter()
+            .map(|(pid, state, age, query)| {
+                format!(
+                    "pid {pid} ({}, transaction open for {}): {}",
+                    state.unwrap_or_default(),
+                    age.unwrap_or_else(|| "?".into()),
+                    query.unwrap_or_default()
+                )
+            })
+            .collect()
     }
 
     /// Undoes an applied plan: the down statements of its steps in reverse order, group

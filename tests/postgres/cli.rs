@@ -179,3 +179,19 @@ async fn offline_plan_from_a_snapshot_equals_the_live_plan() {
     assert!(live.steps.iter().any(|s| s.risk.estimated_rows.is_some_and(|r| r > 15_000)));
     db.drop_db().await;
 }
+
+#[tokio::test]
+async fn database_url_is_read_when_no_db_is_given() {
+    if !server_available().await {
+        return;
+    }
+    let db = TestDb::new("cli_env").await;
+    let output = Command::new(env!("CARGO_BIN_EXE_dataflow"))
+        .args(["history"])
+        .env("DATABASE_URL", &db.url)
+        .output()
+        .expect("the dataflow binary runs");
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(text(&output.stderr).contains("No migrations recorded."));
+    db.drop_db().await;
+}

@@ -740,3 +740,82 @@ mod lost_connection {
         db.drop_db().await;
     }
 }
+
+#[derive(Model)]
+#[dataflow(table = "users")]
+struct UserV4 {
+    #[dataflow(primary_key, auto)]
+    id: i64,
+    email: String,
+    #[dataflow(default = true)]
+    active: bool,
+    nickname: Option<String>,
+}
+
+/// rollback_to_version across three migrations; a reviewed plan that no longer matches
+/// is refused; a lock that never frees gives up with the holders named; reports carry
+/// per-transaction timings.
+#[tokio::test]
+async fn rollback_to_version_reviewed_plans_busy_locks_and_timings() {
+    if !server_available().await {
+        return;
+    }
+    let db = TestDb::new("threeback").await;
+    let high = || MigrateOptions { max_risk: RiskLevel::High, ..MigrateOptions::default() };
+    let v1 = flow(&db).model::<UserV1>().auto_migrate(high()).await.expect("v1");
+    db.exec("INSERT INTO users (email, legacy) VALUES ('a', 'x'), ('b', 'y')").await;
+    let before = db.rows("SELECT id, email, legacy FROM users").await;
+    let v2 = flow(&db).model::<UserV2>().auto_migrate(high()).await.expect("v2");
+    assert!(!v2.timings.is_empty() && v2.timings[0].steps == [1], "{:?}", v2.timings);
+    flow(&db).model::<UserV3>().auto_migrate(high()).await.expect("v3");
+    flow(&db).model::<UserV4>().auto_migrate(high()).await.expect("v4");
+    let undone = flow(&db)
+        .rollback_to_version(v1.version.as_deref().expect("v1"))
+        .await
+        .expect("back to v1");
+    assert_eq!(undone.len(), 3, "{undone:?}");
+    assert_eq!(db.rows("SELECT id, email, legacy FROM users").await, before);
+    db.assert_converged(&models(&[model::<UserV1>()])).await;
+
+    // A reviewed plan's checksum pins what runs.
+    let reviewed = flow(&db).model::<UserV2>().plan().await.expect("plan");
+    let stale = MigrateOptions {
+        expected_plan: Some("0".repeat(64)),
+        force: true,
+        ..MigrateOptions::default()
+    };
+    let error = flow(&db).model::<UserV2>().auto_migrate(stale).await.expect_err("stale review");
+    assert!(matches!(error, Error::PlanChanged { .. }), "{error}");
+    let pinned = MigrateOptions {
+        expected_plan: Some(reviewed.plan_checksum.clone()),
+        force: true,
+        ..MigrateOptions::default()
+    };
+    assert!(flow(&db).model::<UserV2>().auto_migrate(pinned).await.expect("reviewed").applied);
+
+    // A reader that never lets go: after the last retry, an error naming it.
+    let mut holder = db.db.pool().acquire().await.expect("holder").detach();
+    sqlx::query("BEGIN").execute(&mut holder).await.expect("begin");
+    sqlx::query("SELECT count(*) FROM users").execute(&mut holder).await.expect("ACCESS SHARE");
+    let impatient = MigrateOptions {
+        apply: dataflow::ApplyOptions {
+            lock_timeout: Duration::from_millis(100),
+            retries: 2,
+            base_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(100),
+        },
+        force: true,
+        ..high()
+    };
+    let error =
+        flow(&db).model::<UserV4>().auto_migrate(impatient).await.expect_err("never gets the lock");
+    let message = error.to_string();
+    assert!(matches!(error, Error::LockBusy { attempts: 3, .. }), "{message}");
+    assert!(
+        message.contains("SELECT count(*) FROM users") && message.contains("idle in transaction"),
+        "{message}"
+    );
+    sqlx::query("ROLLBACK").execute(&mut holder).await.expect("rollback");
+    drop(holder);
+    db.drop_db().await;
+}
