@@ -59,6 +59,9 @@ pub struct ApplyReport {
     pub timings: Vec<GroupTiming>,
 }
 
+/// (pid, state, transaction age, query) of a session holding a lock.
+type LockHolderRow = (i32, Option<String>, Option<String>, Option<String>);
+
 /// How long one group of steps took.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct GroupTiming {
@@ -324,7 +327,7 @@ impl Postgres {
     /// Who holds locks on `table` (pid, state, transaction age, query), for the error
     /// after the last lock-timeout retry. Best effort: an empty list if it cannot tell.
     async fn lock_holders(&self, connection: &mut sqlx::PgConnection, table: &str) -> Vec<String> {
-        let rows: Vec<(i32, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+        let rows: Vec<LockHolderRow> = sqlx::query_as(
             "SELECT a.pid, a.state, (now() - a.xact_start)::text, left(a.query, 80) \
              FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
              WHERE l.granted AND l.relation = to_regclass($1) AND a.pid <> pg_backend_pid() \
