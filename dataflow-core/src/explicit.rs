@@ -109,10 +109,10 @@ impl DataFlow {
         let lock_wait = guard.waited;
         let outcome = run(self.db(), &plan, &options, &mut guard).await;
         let _ = guard.release().await;
-        let (version, applied_steps) = outcome?;
+        let (version, applied_steps, applied) = outcome?;
         Ok(MigrationReport {
             version: Some(version),
-            applied: true,
+            applied,
             plan: applied_steps,
             lock_wait_ms: lock_wait.as_millis(),
             retries: 0,
@@ -129,12 +129,19 @@ async fn run(
     plan: &MigrationPlan,
     options: &MigrateOptions,
     guard: &mut LockGuard,
-) -> Result<(String, Plan)> {
+) -> Result<(String, Plan, bool)> {
     let history_error = |source| Error::History { url: db.url().to_owned(), source };
     history::ensure(guard.connection(), NAMESPACE).await.map_err(history_error)?;
     history::close_interrupted(guard.connection(), NAMESPACE).await.map_err(history_error)?;
     let checksum = plan.checksum();
     let record = serde_json::json!({ "explicit": plan }).to_string();
+    // An explicit plan runs once: applied already means nothing to do (its data steps
+    // must not run twice).
+    if let Some(done) =
+        applied_before(guard.connection(), &checksum).await.map_err(history_error)?
+    {
+        return Ok((done, empty_plan(), false));
+    }
     // Resume the newest stopped run of this very plan, or start a new one.
     let resumed = resumable(guard.connection(), &checksum).await.map_err(history_error)?;
     let (version, mut progress) = match resumed {
@@ -170,18 +177,8 @@ async fn run(
                     schema_plans.push(step_plan);
                 }
                 ExplicitStep::Data { table, key, sql, batch_size } => {
-                    data_step(
-                        db,
-                        guard,
-                        &version,
-                        index,
-                        &mut progress,
-                        table,
-                        key,
-                        sql,
-                        *batch_size,
-                    )
-                    .await?;
+                    data_step(db, &version, index, &mut progress, table, key, sql, *batch_size)
+                        .await?;
                 }
                 ExplicitStep::Sql { up, .. } => {
                     let connect_error =
@@ -215,7 +212,7 @@ async fn run(
             .await
             .map_err(history_error)?;
             let combined = concat(schema_plans);
-            Ok((version, combined))
+            Ok((version, combined, true))
         }
         Err(error) => {
             let message = error.to_string();
@@ -284,7 +281,6 @@ async fn schema_step(db: &Postgres, desired: &Schema, options: &MigrateOptions) 
 #[allow(clippy::too_many_arguments)]
 async fn data_step(
     db: &Postgres,
-    guard: &mut LockGuard,
     version: &str,
     index: usize,
     progress: &mut Progress,
@@ -321,16 +317,30 @@ async fn data_step(
             .execute(&mut *tx)
             .await
             .map_err(|source| apply_error(index, "data migration", sql, source))?;
-        tx.commit().await.map_err(connect_error)?;
-        *progress = Progress {
+        let next = Progress {
             step: index,
             after: Some(upto),
             rows: progress.rows + i64::try_from(done.rows_affected()).unwrap_or(i64::MAX),
         };
-        save_progress(guard, version, progress)
+        // The batch and its progress commit together: a kill between two statements can
+        // never make the next run copy a batch twice or skip one.
+        sqlx::query(&progress_update())
+            .bind(version)
+            .bind(serde_json::json!({ "resume": &next }).to_string())
+            .execute(&mut *tx)
             .await
             .map_err(|source| Error::History { url: db.url().to_owned(), source })?;
+        tx.commit().await.map_err(connect_error)?;
+        *progress = next;
     }
+}
+
+fn progress_update() -> String {
+    format!(
+        "UPDATE {}.{} SET progress = progress || $2::jsonb WHERE version = $1",
+        quote_ident(NAMESPACE),
+        quote_ident(history::TABLE)
+    )
 }
 
 async fn save_progress(
@@ -338,16 +348,12 @@ async fn save_progress(
     version: &str,
     progress: &Progress,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(&format!(
-        "UPDATE {}.{} SET progress = progress || $2::jsonb WHERE version = $1",
-        quote_ident(NAMESPACE),
-        quote_ident(history::TABLE)
-    ))
-    .bind(version)
-    .bind(serde_json::json!({ "resume": progress }).to_string())
-    .execute(guard.connection())
-    .await
-    .map(|_| ())
+    sqlx::query(&progress_update())
+        .bind(version)
+        .bind(serde_json::json!({ "resume": progress }).to_string())
+        .execute(guard.connection())
+        .await
+        .map(|_| ())
 }
 
 async fn set_status(
@@ -367,6 +373,22 @@ async fn set_status(
     .execute(guard.connection())
     .await
     .map(|_| ())
+}
+
+/// The run that applied the plan with this checksum, if one did.
+async fn applied_before(
+    connection: &mut sqlx::PgConnection,
+    checksum: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(&format!(
+        "SELECT version FROM {}.{} WHERE checksum = $1 AND status = $2 LIMIT 1",
+        quote_ident(NAMESPACE),
+        quote_ident(history::TABLE)
+    ))
+    .bind(checksum)
+    .bind(status::APPLIED)
+    .fetch_optional(connection)
+    .await
 }
 
 /// The newest failed run of the plan with this checksum, and where it stopped.

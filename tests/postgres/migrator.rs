@@ -526,7 +526,7 @@ async fn bad_input_is_refused_with_a_clear_error() {
     super::support::admin(&[&format!("DROP ROLE IF EXISTS {role}")]).await;
 }
 
-mod explicit {
+pub mod explicit {
     use super::*;
     use dataflow::{ExplicitStep, MigrationPlan, QualifiedName};
 
@@ -818,4 +818,104 @@ async fn rollback_to_version_reviewed_plans_busy_locks_and_timings() {
     sqlx::query("ROLLBACK").execute(&mut holder).await.expect("rollback");
     drop(holder);
     db.drop_db().await;
+}
+
+mod killed_data_step {
+    use super::explicit::{UserAfter, UserProfile, UserWithProfile};
+    use super::*;
+    use dataflow::{ExplicitStep, MigrationPlan, QualifiedName};
+
+    const CHILD_URL: &str = "DATAFLOW_KILL_CHILD_URL";
+
+    fn plan() -> MigrationPlan {
+        MigrationPlan::new("move profiles, slowly")
+            .step(ExplicitStep::Schema(models(&[model::<UserWithProfile>(), model::<UserProfile>()])))
+            .step(ExplicitStep::Data {
+                table: QualifiedName::new("users"),
+                key: "id".into(),
+                sql: "INSERT INTO user_profiles (user_id, bio) SELECT id, profile_json ->> 'bio' FROM users \
+                      WHERE id > $1 AND id <= $2"
+                    .into(),
+                // Small batches: a hundred commits, so kills land inside the step.
+                batch_size: 1000,
+            })
+            .step(ExplicitStep::Schema(models(&[model::<UserAfter>(), model::<UserProfile>()])))
+    }
+
+    fn high() -> MigrateOptions {
+        MigrateOptions { max_risk: RiskLevel::High, ..MigrateOptions::default() }
+    }
+
+    /// Not a test of its own: the body of the child process the test below kills.
+    #[tokio::test]
+    #[ignore = "runs only as the child process of a_killed_data_migration_resumes_from_its_last_batch"]
+    async fn kill_child_runs_the_explicit_plan() {
+        let url = std::env::var(CHILD_URL).expect("started by the parent test");
+        let flow = DataFlow::connect(&url).await.expect("connect");
+        flow.apply_plan(plan(), high()).await.expect("the child's run");
+    }
+
+    /// SIGKILL the process running a plan with a non-transactional (batched) data step,
+    /// before, during and after that step: the next run resumes from the last committed
+    /// batch; every user gets exactly one profile; no run is left `running`.
+    #[tokio::test]
+    async fn a_killed_data_migration_resumes_from_its_last_batch() {
+        if !server_available().await {
+            return;
+        }
+        let mut outcomes = Vec::new();
+        for delay_ms in [0u64, 400, 700, 1000, 1500, 5000] {
+            let db = TestDb::new("killdata").await;
+            flow(&db)
+                .model::<UserWithProfile>()
+                .auto_migrate(MigrateOptions::default())
+                .await
+                .expect("v1");
+            db.exec("INSERT INTO users (email, profile_json) SELECT 'u' || g, jsonb_build_object('bio', 'b' || g) \
+                     FROM generate_series(1, 100000) g")
+                .await;
+            let mut child = Command::new(std::env::current_exe().expect("the test binary"))
+                .args([
+                    "--exact",
+                    "postgres::migrator::killed_data_step::kill_child_runs_the_explicit_plan",
+                    "--ignored",
+                ])
+                .env(CHILD_URL, &db.url)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn the child");
+            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+            let _ = child.kill();
+            let _ = child.wait();
+            let copied_before: i64 = sqlx::query_scalar("SELECT count(*) FROM user_profiles")
+                .fetch_one(db.db.pool())
+                .await
+                .unwrap_or(0);
+            flow(&db).apply_plan(plan(), high()).await.expect("the next run resumes");
+            assert_eq!(db.scalar::<i64>("SELECT count(*) FROM user_profiles").await, 100_000);
+            assert_eq!(
+                db.scalar::<i64>("SELECT count(DISTINCT user_id) FROM user_profiles").await,
+                100_000
+            );
+            assert_eq!(
+                db.scalar::<i64>("SELECT count(*) FROM users").await,
+                100_000,
+                "no rows lost"
+            );
+            let statuses: Vec<String> =
+                sqlx::query_scalar("SELECT status FROM _dataflow_migrations ORDER BY started_at")
+                    .fetch_all(db.db.pool())
+                    .await
+                    .expect("history");
+            assert!(statuses.iter().all(|s| s != "running"), "{statuses:?}");
+            assert_eq!(statuses.last().map(String::as_str), Some("applied"), "{statuses:?}");
+            db.assert_converged(&models(&[model::<UserAfter>(), model::<UserProfile>()])).await;
+            outcomes.push(format!(
+                "{delay_ms} ms: {copied_before} rows copied before the kill, history {statuses:?}"
+            ));
+            db.drop_db().await;
+        }
+        eprintln!("kill outcomes: {outcomes:#?}");
+    }
 }
