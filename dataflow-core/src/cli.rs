@@ -312,12 +312,6 @@ async fn apply(args: ApplyArgs) -> Result<u8> {
         );
         return Ok(EXIT_REFUSED);
     }
-    if plan.steps.iter().any(|s| s.risk.hazards.contains(&dataflow_schema::Hazard::DeletesData)) {
-        eprintln!(
-            "warning: this version drops without keeping the data (the migrator's trash and \
-             column backups arrive with the migrator); take a backup first"
-        );
-    }
     if !args.yes && !confirm()? {
         return Ok(EXIT_REFUSED);
     }

@@ -172,7 +172,9 @@ async fn run(
             match step {
                 ExplicitStep::Schema(desired) => {
                     let mut step_plan = schema_step(db, desired, options).await?;
-                    keep::keep_data(&mut step_plan, &format!("{version}_{}", index + 1));
+                    if options.backup_before_destructive {
+                        keep::keep_data(&mut step_plan, &format!("{version}_{}", index + 1));
+                    }
                     db.apply(&step_plan, &options.apply).await?;
                     schema_plans.push(step_plan);
                 }

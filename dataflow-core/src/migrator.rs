@@ -71,6 +71,9 @@ pub struct MigrateOptions {
     pub exclude_operations: Vec<Operation>,
     /// Drop tables dataflow created that no model names any more (HIGH, kept in the trash).
     pub drop_orphans: bool,
+    /// Keep dropped tables in the trash and dropped columns in backups so a rollback
+    /// restores their data (default true).
+    pub backup_before_destructive: bool,
 }
 
 impl Default for MigrateOptions {
@@ -87,6 +90,7 @@ impl Default for MigrateOptions {
             include_tables: Vec::new(),
             exclude_operations: Vec::new(),
             drop_orphans: false,
+            backup_before_destructive: true,
         }
     }
 }
@@ -602,7 +606,9 @@ async fn migrate_locked(
         .await
         .map_err(history_error)?;
     // Drops keep their data, named after this run (invariant 6).
-    dataflow_schema::dialect::postgres::keep::keep_data(&mut plan, &version);
+    if options.backup_before_destructive {
+        dataflow_schema::dialect::postgres::keep::keep_data(&mut plan, &version);
+    }
     history::insert(
         guard.connection(),
         history_namespace,
