@@ -258,23 +258,7 @@ fn apply_error(index: usize, what: &str, statement: &str, source: sqlx::Error) -
 async fn schema_step(db: &Postgres, desired: &Schema, options: &MigrateOptions) -> Result<Plan> {
     let current = db.introspect(&[NAMESPACE.to_owned()]).await?;
     let plan = plan_models(&current.schema, desired, Dialect::Postgres, &options.plan)?;
-    let refused: Vec<String> = plan
-        .steps
-        .iter()
-        .filter(|s| s.risk.policy_level() > options.max_risk)
-        .map(|s| {
-            format!(
-                "step {} · {} · {} · {}",
-                s.number,
-                s.table,
-                s.operation.label(),
-                s.risk.policy_level()
-            )
-        })
-        .collect();
-    if !refused.is_empty() {
-        return Err(Error::RiskRefused { max_risk: options.max_risk, steps: refused });
-    }
+    crate::migrator::check_risk(&plan, options.max_risk)?;
     Ok(plan)
 }
 

@@ -134,6 +134,24 @@ fn lock_error(db: &Postgres, timeout: Duration, error: LockError) -> Error {
     }
 }
 
+/// Refuses a plan with steps above `max_risk` (CORRECTNESS counts as HIGH), listing them.
+pub(crate) fn check_risk(plan: &Plan, max_risk: RiskLevel) -> Result<()> {
+    let refused: Vec<String> = plan
+        .steps
+        .iter()
+        .filter(|s| s.risk.policy_level() > max_risk)
+        .map(|s| {
+            let level = s.risk.policy_level();
+            format!("step {} · {} · {} · {level}", s.number, s.table, s.operation.label())
+        })
+        .collect();
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::RiskRefused { max_risk, steps: refused })
+    }
+}
+
 /// What the database should look like.
 #[derive(Debug, Clone)]
 enum Target {
@@ -564,23 +582,7 @@ async fn migrate_locked(
             });
         }
     }
-    let refused: Vec<String> = plan
-        .steps
-        .iter()
-        .filter(|s| s.risk.policy_level() > options.max_risk)
-        .map(|s| {
-            format!(
-                "step {} · {} · {} · {}",
-                s.number,
-                s.table,
-                s.operation.label(),
-                s.risk.policy_level()
-            )
-        })
-        .collect();
-    if !refused.is_empty() {
-        return Err(Error::RiskRefused { max_risk: options.max_risk, steps: refused });
-    }
+    check_risk(&plan, options.max_risk)?;
     if !options.force {
         let rolled_back =
             history::rolled_back_target(guard.connection(), history_namespace, &plan.to_checksum)
