@@ -164,6 +164,15 @@ pub enum Error {
         /// Why.
         source: serde_json::Error,
     },
+    /// Explicit plans have no generic inverse.
+    #[error(
+        "migration {version} ran an explicit plan (apply_plan): its data steps have no generic \
+         inverse, so it cannot be rolled back automatically; write the reverse as another plan"
+    )]
+    ExplicitPlan {
+        /// The version.
+        version: String,
+    },
     /// No history row has this version.
     #[error("no migration {version} in the history (see `dataflow history`)")]
     UnknownVersion {

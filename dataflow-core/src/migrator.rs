@@ -322,6 +322,9 @@ impl DataFlow {
             .await
             .map_err(history_error)?
             .ok_or_else(|| Error::UnknownVersion { version: version.to_owned() })?;
+        if json.starts_with("{\"explicit\"") {
+            return Err(Error::ExplicitPlan { version: version.to_owned() });
+        }
         let plan: Plan = serde_json::from_str(&json)
             .map_err(|source| Error::CorruptHistory { version: version.to_owned(), source })?;
         Ok((row_status, plan))

@@ -619,6 +619,9 @@ pub mod explicit {
             "applied"
         );
         db.assert_converged(&models(&[model::<UserAfter>(), model::<UserProfile>()])).await;
+        let version = report.version.clone().expect("a version");
+        let error = flow(&db).rollback_migration(&version).await.expect_err("explicit plans");
+        assert!(matches!(error, Error::ExplicitPlan { .. }), "{error}");
         // Raw SQL above max_risk is refused before anything runs.
         let risky = MigrationPlan::new("truncate").step(ExplicitStep::Sql {
             up: "TRUNCATE user_profiles".into(),
