@@ -722,6 +722,7 @@ mod lost_connection {
         let error = running.await.expect("join").expect_err("the migrator lost its connection");
         let message = error.to_string();
         assert!(message.contains("terminat") || message.contains("connection"), "{message}");
+        eprintln!("lost connection: {message}");
 
         let resumed = flow(&db)
             .model::<BigV2>()
