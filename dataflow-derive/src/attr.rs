@@ -153,34 +153,29 @@ impl ContainerAttrs {
         let mut indexes = Vec::new();
         let mut uniques = Vec::new();
         let mut checks = Vec::new();
-        for attr in attrs.iter().filter(|a| a.path() == DATAFLOW) {
-            let result = attr.parse_nested_meta(|meta| {
-                let path = meta.path.clone();
-                if path == TABLE {
-                    table.set(&path, nonempty_str(cx, &meta)?);
-                } else if path == SCHEMA {
-                    schema.set(&path, nonempty_str(cx, &meta)?);
-                } else if path == RENAMED_FROM {
-                    renamed_from.set(&path, nonempty_str(cx, &meta)?);
-                } else if path == COMMENT {
-                    comment.set(&path, get_str(&meta)?.value());
-                } else if path == PRIMARY_KEY {
-                    primary_key.set(&path, parse_key(cx, &meta)?);
-                } else if path == INDEX {
-                    indexes.push(parse_index(cx, &meta)?);
-                } else if path == UNIQUE {
-                    uniques.push(parse_key(cx, &meta)?);
-                } else if path == CHECK {
-                    checks.push(nonempty_str(cx, &meta)?);
-                } else {
-                    unknown(cx, &meta, "struct", "table, schema, renamed_from, comment, primary_key(columns(…)), index(…), unique(…), check")?;
-                }
-                Ok(())
-            });
-            if let Err(err) = result {
-                cx.syn_error(err);
+        for_each_attribute(cx, attrs, |meta| {
+            let path = meta.path.clone();
+            if path == TABLE {
+                table.set(&path, nonempty_str(cx, &meta)?);
+            } else if path == SCHEMA {
+                schema.set(&path, nonempty_str(cx, &meta)?);
+            } else if path == RENAMED_FROM {
+                renamed_from.set(&path, nonempty_str(cx, &meta)?);
+            } else if path == COMMENT {
+                comment.set(&path, get_str(&meta)?.value());
+            } else if path == PRIMARY_KEY {
+                primary_key.set(&path, parse_key(cx, &meta)?);
+            } else if path == INDEX {
+                indexes.push(parse_index(cx, &meta)?);
+            } else if path == UNIQUE {
+                uniques.push(parse_key(cx, &meta)?);
+            } else if path == CHECK {
+                checks.push(nonempty_str(cx, &meta)?);
+            } else {
+                unknown(cx, &meta, "struct", "table, schema, renamed_from, comment, primary_key(columns(…)), index(…), unique(…), check")?;
             }
-        }
+            Ok(())
+        });
         ContainerAttrs {
             table: table.get(),
             schema: schema.get(),
@@ -266,77 +261,81 @@ impl FieldAttrs {
         let mut renamed_from = Attr::none(cx, RENAMED_FROM);
         // All backfill keys share one slot: a field has one strategy.
         let mut backfill = Attr::none(cx, BACKFILL);
-        for attr in attrs.iter().filter(|a| a.path() == DATAFLOW) {
-            let result = attr.parse_nested_meta(|meta| {
-                let path = meta.path.clone();
-                if path == COLUMN {
-                    column.set(&path, nonempty_str(cx, &meta)?);
-                } else if path == PRIMARY_KEY {
-                    primary_key.set_true(&path);
-                } else if path == AUTO {
-                    auto.set_true(&path);
-                } else if path == UNIQUE {
-                    unique.set_true(&path);
-                } else if path == INDEX {
-                    index.set_true(&path);
-                } else if path == SKIP {
-                    skip.set_true(&path);
-                } else if path == MAX_LENGTH {
-                    let lit: LitInt = meta.value()?.parse()?;
-                    match lit.base10_parse::<u32>() {
-                        Ok(n) if n > 0 => max_length.set(&path, n),
-                        _ => cx.error_spanned_by(&lit, "max_length must be a positive integer, e.g. max_length = 255"),
-                    }
-                } else if path == DEFAULT {
-                    default.set(&path, parse_default_lit(&meta)?);
-                } else if path == DEFAULT_SQL {
-                    default_sql.set(&path, nonempty_str(cx, &meta)?.value());
-                } else if path == SQL_TYPE {
-                    sql_type.set(&path, nonempty_str(cx, &meta)?.value());
-                } else if path == REFERENCES {
-                    references.set(&path, nonempty_str(cx, &meta)?);
-                } else if path == ON_DELETE {
-                    if let Some(action) = parse_fk_action(cx, &meta)? {
-                        on_delete.set(&path, action);
-                    }
-                } else if path == ON_UPDATE {
-                    if let Some(action) = parse_fk_action(cx, &meta)? {
-                        on_update.set(&path, action);
-                    }
-                } else if path == CHECK {
-                    check.set(&path, nonempty_str(cx, &meta)?.value());
-                } else if path == COMMENT {
-                    comment.set(&path, get_str(&meta)?.value());
-                } else if path == RENAMED_FROM {
-                    renamed_from.set(&path, nonempty_str(cx, &meta)?);
-                } else if [BACKFILL, BACKFILL_CASE, BACKFILL_SEQUENCE, BACKFILL_FK].iter().any(|k| path == *k) {
-                    let strategy = if path == BACKFILL {
-                        Some(BackfillAttr::Computed(nonempty_str(cx, &meta)?.value()))
-                    } else if path == BACKFILL_CASE {
-                        Some(parse_backfill_case(cx, &meta)?)
-                    } else if path == BACKFILL_SEQUENCE {
-                        Some(parse_backfill_sequence(cx, &meta)?)
-                    } else {
-                        parse_backfill_fk(cx, &meta)?
-                    };
-                    if backfill.value.is_some() {
-                        let first = backfill.tokens.to_string();
-                        cx.error_spanned_by(&path, format!(
+        for_each_attribute(cx, attrs, |meta| {
+            let path = meta.path.clone();
+            if path == COLUMN {
+                column.set(&path, nonempty_str(cx, &meta)?);
+            } else if path == PRIMARY_KEY {
+                primary_key.set_true(&path);
+            } else if path == AUTO {
+                auto.set_true(&path);
+            } else if path == UNIQUE {
+                unique.set_true(&path);
+            } else if path == INDEX {
+                index.set_true(&path);
+            } else if path == SKIP {
+                skip.set_true(&path);
+            } else if path == MAX_LENGTH {
+                let lit: LitInt = meta.value()?.parse()?;
+                match lit.base10_parse::<u32>() {
+                    Ok(n) if n > 0 => max_length.set(&path, n),
+                    _ => cx.error_spanned_by(
+                        &lit,
+                        "max_length must be a positive integer, e.g. max_length = 255",
+                    ),
+                }
+            } else if path == DEFAULT {
+                default.set(&path, parse_default_lit(&meta)?);
+            } else if path == DEFAULT_SQL {
+                default_sql.set(&path, nonempty_str(cx, &meta)?.value());
+            } else if path == SQL_TYPE {
+                sql_type.set(&path, nonempty_str(cx, &meta)?.value());
+            } else if path == REFERENCES {
+                references.set(&path, nonempty_str(cx, &meta)?);
+            } else if path == ON_DELETE {
+                if let Some(action) = parse_fk_action(cx, &meta)? {
+                    on_delete.set(&path, action);
+                }
+            } else if path == ON_UPDATE {
+                if let Some(action) = parse_fk_action(cx, &meta)? {
+                    on_update.set(&path, action);
+                }
+            } else if path == CHECK {
+                check.set(&path, nonempty_str(cx, &meta)?.value());
+            } else if path == COMMENT {
+                comment.set(&path, get_str(&meta)?.value());
+            } else if path == RENAMED_FROM {
+                renamed_from.set(&path, nonempty_str(cx, &meta)?);
+            } else if [BACKFILL, BACKFILL_CASE, BACKFILL_SEQUENCE, BACKFILL_FK]
+                .iter()
+                .any(|k| path == *k)
+            {
+                let strategy = if path == BACKFILL {
+                    Some(BackfillAttr::Computed(nonempty_str(cx, &meta)?.value()))
+                } else if path == BACKFILL_CASE {
+                    Some(parse_backfill_case(cx, &meta)?)
+                } else if path == BACKFILL_SEQUENCE {
+                    Some(parse_backfill_sequence(cx, &meta)?)
+                } else {
+                    parse_backfill_fk(cx, &meta)?
+                };
+                if backfill.value.is_some() {
+                    let first = backfill.tokens.to_string();
+                    cx.error_spanned_by(
+                        &path,
+                        format!(
                             "a field has one backfill strategy: `{}` conflicts with `{first}`",
                             path.to_token_stream()
-                        ));
-                    } else if let Some(strategy) = strategy {
-                        backfill.set(&path, strategy);
-                    }
-                } else {
-                    unknown(cx, &meta, "field", "column, primary_key, auto, unique, index, max_length, default, default_sql, sql_type, references, on_delete, on_update, check, comment, renamed_from, skip, backfill, backfill_case, backfill_sequence, backfill_fk")?;
+                        ),
+                    );
+                } else if let Some(strategy) = strategy {
+                    backfill.set(&path, strategy);
                 }
-                Ok(())
-            });
-            if let Err(err) = result {
-                cx.syn_error(err);
+            } else {
+                unknown(cx, &meta, "field", "column, primary_key, auto, unique, index, max_length, default, default_sql, sql_type, references, on_delete, on_update, check, comment, renamed_from, skip, backfill, backfill_case, backfill_sequence, backfill_fk")?;
             }
-        }
+            Ok(())
+        });
         FieldAttrs {
             column: column.get(),
             primary_key: primary_key.get(),
@@ -355,6 +354,20 @@ impl FieldAttrs {
             comment: comment.get(),
             renamed_from: renamed_from.get(),
             backfill: backfill.get(),
+        }
+    }
+}
+
+/// Runs `parse` on every key of every `#[dataflow(...)]` attribute; a parse error is
+/// recorded and the next attribute still parsed.
+pub fn for_each_attribute(
+    cx: &Ctxt,
+    attrs: &[syn::Attribute],
+    mut parse: impl FnMut(ParseNestedMeta) -> syn::Result<()>,
+) {
+    for attr in attrs.iter().filter(|a| a.path() == DATAFLOW) {
+        if let Err(err) = attr.parse_nested_meta(&mut parse) {
+            cx.syn_error(err);
         }
     }
 }

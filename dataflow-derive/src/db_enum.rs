@@ -1,7 +1,7 @@
 //! `#[derive(DbEnum)]`: a Rust enum of unit variants stored as an SQL enum type.
 
 use crate::ast::snake_case;
-use crate::attr::{unknown, Attr};
+use crate::attr::{for_each_attribute, unknown, Attr};
 use crate::ctxt::Ctxt;
 use crate::fallback;
 use crate::symbol::*;
@@ -43,35 +43,30 @@ fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<Parsed> {
     let mut name = Attr::none(cx, NAME);
     let mut schema = Attr::none(cx, SCHEMA);
     let mut rename_all = Attr::none(cx, RENAME_ALL);
-    for attr in input.attrs.iter().filter(|a| a.path() == DATAFLOW) {
-        let result = attr.parse_nested_meta(|meta| {
-            let path = meta.path.clone();
-            if path == NAME {
-                name.set(&path, meta.value()?.parse::<LitStr>()?.value());
-            } else if path == SCHEMA {
-                schema.set(&path, meta.value()?.parse::<LitStr>()?.value());
-            } else if path == RENAME_ALL {
-                let rule: LitStr = meta.value()?.parse()?;
-                if !RENAME_RULES.contains(&rule.value().as_str()) {
-                    cx.error_spanned_by(
-                        &rule,
-                        format!(
-                            "unknown rename_all rule {:?}; expected one of: {}",
-                            rule.value(),
-                            RENAME_RULES.join(", ")
-                        ),
-                    );
-                }
-                rename_all.set(&path, rule.value());
-            } else {
-                unknown(cx, &meta, "enum", "name, schema, rename_all")?;
+    for_each_attribute(cx, &input.attrs, |meta| {
+        let path = meta.path.clone();
+        if path == NAME {
+            name.set(&path, meta.value()?.parse::<LitStr>()?.value());
+        } else if path == SCHEMA {
+            schema.set(&path, meta.value()?.parse::<LitStr>()?.value());
+        } else if path == RENAME_ALL {
+            let rule: LitStr = meta.value()?.parse()?;
+            if !RENAME_RULES.contains(&rule.value().as_str()) {
+                cx.error_spanned_by(
+                    &rule,
+                    format!(
+                        "unknown rename_all rule {:?}; expected one of: {}",
+                        rule.value(),
+                        RENAME_RULES.join(", ")
+                    ),
+                );
             }
-            Ok(())
-        });
-        if let Err(err) = result {
-            cx.syn_error(err);
+            rename_all.set(&path, rule.value());
+        } else {
+            unknown(cx, &meta, "enum", "name, schema, rename_all")?;
         }
-    }
+        Ok(())
+    });
     let Data::Enum(data) = &input.data else {
         cx.error_spanned_by(
             &input.ident,
@@ -92,20 +87,15 @@ fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<Parsed> {
             );
         }
         let mut rename = Attr::none(cx, RENAME);
-        for attr in variant.attrs.iter().filter(|a| a.path() == DATAFLOW) {
-            let result = attr.parse_nested_meta(|meta| {
-                let path = meta.path.clone();
-                if path == RENAME {
-                    rename.set(&path, meta.value()?.parse::<LitStr>()?.value());
-                } else {
-                    unknown(cx, &meta, "variant", "rename")?;
-                }
-                Ok(())
-            });
-            if let Err(err) = result {
-                cx.syn_error(err);
+        for_each_attribute(cx, &variant.attrs, |meta| {
+            let path = meta.path.clone();
+            if path == RENAME {
+                rename.set(&path, meta.value()?.parse::<LitStr>()?.value());
+            } else {
+                unknown(cx, &meta, "variant", "rename")?;
             }
-        }
+            Ok(())
+        });
         let value =
             rename.get().value.unwrap_or_else(|| apply_rule(&rule, &variant.ident.to_string()));
         if let Some((first, _)) = variants.iter().find(|(_, v)| *v == value) {
