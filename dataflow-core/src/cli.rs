@@ -35,7 +35,9 @@ struct Cli {
 enum Command {
     /// Print the plan that turns --db into --target (nothing is changed).
     Diff(DiffArgs),
-    /// Apply the plan that turns --db into --target.
+    /// Write a reviewed plan (with the checksum of the schema it was made from) to a file.
+    Plan(PlanArgs),
+    /// Apply the plan that turns --db into --target, or a reviewed plan file (--plan).
     Apply(ApplyArgs),
     /// Print the live schema (with row estimates) as JSON, for offline plans.
     Snapshot(SnapshotArgs),
@@ -126,9 +128,36 @@ enum ApplyFormat {
 }
 
 #[derive(Debug, Args)]
-struct ApplyArgs {
+struct PlanArgs {
     #[command(flatten)]
     target: TargetArgs,
+    /// Where to write the plan (JSON); review it, then `dataflow apply --plan FILE`.
+    #[arg(long)]
+    out: String,
+}
+
+/// A reviewed plan file: the plan and the target it leads to.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct ReviewedPlan {
+    plan: Plan,
+    target: Schema,
+}
+
+#[derive(Debug, Args)]
+struct ApplyArgs {
+    /// The database to change: postgres://user@host:port/database
+    #[arg(long, env = "DATABASE_URL")]
+    db: String,
+    /// What it should look like: a database URL, or a schema.json from `dataflow snapshot`.
+    #[arg(long, required_unless_present = "plan", conflicts_with = "plan")]
+    target: Option<String>,
+    /// A reviewed plan from `dataflow plan --out`: applied exactly, refused if the
+    /// database changed since it was made.
+    #[arg(long)]
+    plan: Option<String>,
+    /// The PostgreSQL schema (namespace) to compare; repeat for several.
+    #[arg(long = "schema", default_value = "public")]
+    schemas: Vec<String>,
     /// The highest risk applied without refusing (HIGH drops need `--max-risk high`).
     #[arg(long, value_enum, default_value = "medium")]
     max_risk: MaxRisk,
@@ -182,6 +211,7 @@ where
 async fn dispatch(command: Command) -> Result<u8> {
     match command {
         Command::Diff(args) => diff(args).await,
+        Command::Plan(args) => write_plan(args).await,
         Command::Apply(args) => apply(args).await,
         Command::Snapshot(args) => snapshot(args).await,
         Command::History(args) => history(args).await,
@@ -272,8 +302,58 @@ async fn diff(args: DiffArgs) -> Result<u8> {
     Ok(if args.check { EXIT_PENDING } else { EXIT_OK })
 }
 
+async fn write_plan(args: PlanArgs) -> Result<u8> {
+    let (_, plan, target) = plan_to_target(&args.target).await?;
+    print_warnings(&plan);
+    eprintln!("{plan}");
+    let file = ReviewedPlan { plan, target };
+    let json = serde_json::to_string_pretty(&file).unwrap_or_default();
+    std::fs::write(&args.out, json)
+        .map_err(|source| Error::ReadFile { path: args.out.clone(), source })?;
+    eprintln!("Wrote {}: review it, then `dataflow apply --plan {}`.", args.out, args.out);
+    Ok(EXIT_OK)
+}
+
+/// The reviewed plan in `path`, if the database is still the one it was made from.
+async fn reviewed_plan(args: &ApplyArgs, path: &str) -> Result<Option<(Postgres, Plan, Schema)>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| Error::ReadFile { path: path.to_owned(), source })?;
+    let file: ReviewedPlan = serde_json::from_str(&text)
+        .map_err(|source| Error::Snapshot { path: path.to_owned(), source })?;
+    let db = Postgres::connect(&args.db).await?;
+    let live = db.introspect(&args.schemas).await?;
+    let now = plan_offline(&live.schema, &file.target, Dialect::Postgres, &PlanOptions::default())?;
+    if now.from_checksum != file.plan.from_checksum {
+        eprintln!(
+            "refused: the database changed since {path} was made (schema {} then, {} now); \
+             make and review a new plan",
+            &file.plan.from_checksum[..12],
+            &now.from_checksum[..12]
+        );
+        return Ok(None);
+    }
+    Ok(Some((db, file.plan, file.target)))
+}
+
 async fn apply(args: ApplyArgs) -> Result<u8> {
-    let (db, plan, target) = plan_to_target(&args.target).await?;
+    let (db, plan, target) = match (&args.target, &args.plan) {
+        (_, Some(path)) => match reviewed_plan(&args, path).await? {
+            Some(reviewed) => reviewed,
+            None => return Ok(EXIT_REFUSED),
+        },
+        (Some(target), None) => {
+            let target_args = TargetArgs {
+                db: args.db.clone(),
+                target: target.clone(),
+                schemas: args.schemas.clone(),
+            };
+            plan_to_target(&target_args).await?
+        }
+        (None, None) => {
+            eprintln!("refused: give --target or --plan");
+            return Ok(EXIT_REFUSED);
+        }
+    };
     print_warnings(&plan);
     if plan.is_empty() {
         eprintln!("No changes.");

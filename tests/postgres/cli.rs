@@ -195,3 +195,48 @@ async fn database_url_is_read_when_no_db_is_given() {
     assert!(text(&output.stderr).contains("No migrations recorded."));
     db.drop_db().await;
 }
+
+/// `dataflow plan --out` writes a reviewed plan; `dataflow apply --plan` runs exactly it,
+/// and refuses (exit 2, nothing changed) when the database changed since.
+#[tokio::test]
+async fn reviewed_plans_apply_exactly_and_refuse_a_drifted_database() {
+    if !server_available().await {
+        return;
+    }
+    let current = TestDb::new("reviewed_a").await;
+    let target = TestDb::new("reviewed_b").await;
+    current.exec("CREATE TABLE users (id bigint PRIMARY KEY)").await;
+    target.exec("CREATE TABLE users (id bigint PRIMARY KEY, email text)").await;
+    let file = std::env::temp_dir().join(format!("df_reviewed_{}.json", std::process::id()));
+    let path = file.to_str().unwrap_or_default().to_owned();
+
+    let written =
+        dataflow(&["plan", "--db", &current.url, "--target", &target.url, "--out", &path]);
+    assert_eq!(written.status.code(), Some(0), "{}", text(&written.stderr));
+    assert!(text(&written.stderr).contains("ADD COLUMN"));
+
+    // Someone changes the database after the review: the plan is refused.
+    current.exec("ALTER TABLE users ADD COLUMN note text").await;
+    let drifted = dataflow(&["apply", "--db", &current.url, "--plan", &path, "--yes"]);
+    assert_eq!(drifted.status.code(), Some(2), "{}", text(&drifted.stderr));
+    assert!(text(&drifted.stderr).contains("changed since"), "{}", text(&drifted.stderr));
+    let columns: i64 = current
+        .scalar("SELECT count(*) FROM information_schema.columns WHERE table_name = 'users'")
+        .await;
+    assert_eq!(columns, 2, "nothing applied");
+
+    // Back to the reviewed state: the plan applies, exactly.
+    current.exec("ALTER TABLE users DROP COLUMN note").await;
+    let applied =
+        dataflow(&["apply", "--db", &current.url, "--plan", &path, "--yes", "--format", "json"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&applied.stdout).expect("a JSON report");
+    assert_eq!(report["applied"], true);
+    let check = dataflow(&["diff", "--db", &current.url, "--target", &target.url, "--check"]);
+    assert_eq!(check.status.code(), Some(0));
+    let both = dataflow(&["apply", "--db", &current.url, "--plan", &path, "--target", &target.url]);
+    assert_eq!(both.status.code(), Some(2), "--plan and --target exclude each other");
+    let _ = std::fs::remove_file(&file);
+    current.drop_db().await;
+    target.drop_db().await;
+}
