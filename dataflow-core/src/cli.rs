@@ -45,6 +45,37 @@ enum Command {
     History(HistoryArgs),
     /// Undo an applied migration (dropped tables and columns come back with their data).
     Rollback(RollbackArgs),
+    /// Drop the trash tables and column backups of migrations older than --older-than.
+    Purge(PurgeArgs),
+}
+
+#[derive(Debug, Args)]
+struct PurgeArgs {
+    /// The database: postgres://user@host:port/database
+    #[arg(long, env = "DATABASE_URL")]
+    db: String,
+    /// Age of the migrations whose kept data is dropped: 30m, 12h, 7d …
+    #[arg(long, value_parser = parse_age)]
+    older_than: std::time::Duration,
+    /// Purge without asking.
+    #[arg(long)]
+    yes: bool,
+}
+
+/// `90s`, `30m`, `12h`, `7d`.
+fn parse_age(text: &str) -> std::result::Result<std::time::Duration, String> {
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 =
+        number.parse().map_err(|_| format!("{text:?} is not an age like 30m, 12h or 7d"))?;
+    let seconds = match unit {
+        "s" | "" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("unknown unit {unit:?} in {text:?}: use s, m, h or d")),
+    };
+    Ok(std::time::Duration::from_secs(number.saturating_mul(seconds)))
 }
 
 #[derive(Debug, Args)]
@@ -216,6 +247,7 @@ async fn dispatch(command: Command) -> Result<u8> {
         Command::Snapshot(args) => snapshot(args).await,
         Command::History(args) => history(args).await,
         Command::Rollback(args) => rollback(args).await,
+        Command::Purge(args) => purge(args).await,
     }
 }
 
@@ -496,5 +528,24 @@ async fn rollback(args: RollbackArgs) -> Result<u8> {
     }
     flow.rollback_migration(&args.version).await?;
     eprintln!("Rolled back {}.", args.version);
+    Ok(EXIT_OK)
+}
+
+async fn purge(args: PurgeArgs) -> Result<u8> {
+    let flow = DataFlow::connect(&args.db).await?;
+    eprintln!(
+        "Purging drops the kept data of migrations older than {:?}: they can no longer be rolled back with their data.",
+        args.older_than
+    );
+    if !args.yes && !confirm()? {
+        return Ok(EXIT_REFUSED);
+    }
+    let dropped = flow.purge(args.older_than).await?;
+    if dropped.is_empty() {
+        eprintln!("Nothing to purge.");
+    }
+    for name in &dropped {
+        eprintln!("dropped {name}");
+    }
     Ok(EXIT_OK)
 }

@@ -173,6 +173,15 @@ pub enum Error {
         /// The version.
         version: String,
     },
+    /// The run's trash and backups were purged: its data cannot come back.
+    #[error(
+        "migration {version} cannot be rolled back: its trash tables and column backups were \
+         purged, so the dropped data is gone; restore from a database backup instead"
+    )]
+    Purged {
+        /// The version.
+        version: String,
+    },
     /// No history row has this version.
     #[error("no migration {version} in the history (see `dataflow history`)")]
     UnknownVersion {

@@ -316,3 +316,53 @@ pub async fn close_interrupted(
     .fetch_all(connection)
     .await
 }
+
+/// Versions started longer ago than `older_than_seconds`, with whether they were purged.
+pub async fn older_than(
+    connection: &mut PgConnection,
+    namespace: &str,
+    older_than_seconds: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(&format!(
+        "SELECT version FROM {} WHERE started_at < now() - make_interval(secs => $1) \
+         ORDER BY started_at",
+        table(namespace)
+    ))
+    .bind(older_than_seconds as f64)
+    .fetch_all(connection)
+    .await
+}
+
+/// Records that the trash and backups of `version` were dropped.
+pub async fn mark_purged(
+    connection: &mut PgConnection,
+    namespace: &str,
+    version: &str,
+    tables: &[String],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!(
+        "UPDATE {} SET progress = progress || $2::jsonb WHERE version = $1",
+        table(namespace)
+    ))
+    .bind(version)
+    .bind(serde_json::json!({ "purged": tables }).to_string())
+    .execute(connection)
+    .await
+    .map(|_| ())
+}
+
+/// Whether the trash and backups of `version` were purged.
+pub async fn purged(
+    connection: &mut PgConnection,
+    namespace: &str,
+    version: &str,
+) -> Result<bool, sqlx::Error> {
+    let found: Option<bool> = sqlx::query_scalar(&format!(
+        "SELECT progress ? 'purged' FROM {} WHERE version = $1",
+        table(namespace)
+    ))
+    .bind(version)
+    .fetch_optional(connection)
+    .await?;
+    Ok(found.unwrap_or(false))
+}

@@ -330,7 +330,67 @@ impl DataFlow {
         Ok((row_status, plan))
     }
 
+    /// Drops the trash tables and column backups of runs started longer than `older_than`
+    /// ago (under the lock) and returns their names. Those runs can no longer be rolled
+    /// back with their data, so their rollback is refused from then on.
+    pub async fn purge(&self, older_than: Duration) -> Result<Vec<String>> {
+        let mut guard = self.lock(Duration::from_secs(15 * 60)).await?;
+        let outcome = self.purge_locked(&mut guard, older_than).await;
+        let _ = guard.release().await;
+        outcome
+    }
+
+    async fn purge_locked(
+        &self,
+        guard: &mut LockGuard,
+        older_than: Duration,
+    ) -> Result<Vec<String>> {
+        let history_error = |source| Error::History { url: self.db.url().to_owned(), source };
+        let seconds = i64::try_from(older_than.as_secs()).unwrap_or(i64::MAX);
+        let versions = history::older_than(guard.connection(), &self.history_namespace, seconds)
+            .await
+            .map_err(history_error)?;
+        let mut dropped = Vec::new();
+        for version in versions {
+            let tables: Vec<(String, String)> = sqlx::query_as(
+                "SELECT n.nspname::text, c.relname::text FROM pg_class c \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE c.relkind = 'r' AND (starts_with(c.relname, $1) OR starts_with(c.relname, $2))",
+            )
+            .bind(format!("_dataflow_trash_{version}_"))
+            .bind(format!("_dataflow_backup_{version}_"))
+            .fetch_all(guard.connection())
+            .await
+            .map_err(history_error)?;
+            if tables.is_empty() {
+                continue;
+            }
+            let mut names = Vec::new();
+            for (namespace, name) in tables {
+                let table =
+                    dataflow_schema::QualifiedName::in_schema(Some(&namespace), name.clone());
+                let drop = format!(
+                    "DROP TABLE IF EXISTS {}",
+                    dataflow_schema::dialect::postgres::qualified(&table)
+                );
+                sqlx::query(&drop).execute(guard.connection()).await.map_err(history_error)?;
+                names.push(format!("{namespace}.{name}"));
+            }
+            history::mark_purged(guard.connection(), &self.history_namespace, &version, &names)
+                .await
+                .map_err(history_error)?;
+            dropped.extend(names);
+        }
+        Ok(dropped)
+    }
+
     async fn rollback_locked(&self, guard: &mut LockGuard, version: &str) -> Result<()> {
+        let purged = history::purged(guard.connection(), &self.history_namespace, version)
+            .await
+            .map_err(|source| Error::History { url: self.db.url().to_owned(), source })?;
+        if purged {
+            return Err(Error::Purged { version: version.to_owned() });
+        }
         let (row_status, plan) = self.stored_plan(guard.connection(), version).await?;
         if row_status != status::APPLIED {
             return Err(Error::NotRollbackable { version: version.to_owned(), status: row_status });

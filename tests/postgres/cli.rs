@@ -240,3 +240,51 @@ async fn reviewed_plans_apply_exactly_and_refuse_a_drifted_database() {
     current.drop_db().await;
     target.drop_db().await;
 }
+
+/// `dataflow purge` drops kept data older than the given age; a purged run's rollback is
+/// refused with a clear error.
+#[tokio::test]
+async fn purge_drops_old_trash_and_backups() {
+    if !server_available().await {
+        return;
+    }
+    let current = TestDb::new("purge_a").await;
+    let target = TestDb::new("purge_b").await;
+    current.exec("CREATE TABLE users (id bigint PRIMARY KEY, obsolete int); INSERT INTO users VALUES (1, 7)").await;
+    target.exec("CREATE TABLE users (id bigint PRIMARY KEY)").await;
+    let (db, to) = (current.url.as_str(), target.url.as_str());
+    let applied = dataflow(&["apply", "--db", db, "--target", to, "--yes", "--max-risk", "high"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
+    let backups = "SELECT count(*) FROM pg_tables WHERE tablename LIKE '\\_dataflow\\_backup\\_%'";
+    assert_eq!(current.scalar::<i64>(backups).await, 1);
+
+    assert_eq!(
+        dataflow(&["purge", "--db", db, "--older-than", "0s"]).status.code(),
+        Some(2),
+        "asks first"
+    );
+    assert_eq!(
+        dataflow(&["purge", "--db", db, "--older-than", "7x", "--yes"]).status.code(),
+        Some(2)
+    );
+    let young = dataflow(&["purge", "--db", db, "--older-than", "1d", "--yes"]);
+    assert_eq!(young.status.code(), Some(0));
+    assert!(text(&young.stderr).contains("Nothing to purge."));
+    assert_eq!(current.scalar::<i64>(backups).await, 1, "too young to purge");
+
+    let purged = dataflow(&["purge", "--db", db, "--older-than", "0s", "--yes"]);
+    assert_eq!(purged.status.code(), Some(0), "{}", text(&purged.stderr));
+    assert!(
+        text(&purged.stderr).contains("dropped public._dataflow_backup_"),
+        "{}",
+        text(&purged.stderr)
+    );
+    assert_eq!(current.scalar::<i64>(backups).await, 0);
+
+    let version: String = current.scalar("SELECT version FROM _dataflow_migrations").await;
+    let rollback = dataflow(&["rollback", &version, "--db", db, "--yes"]);
+    assert_eq!(rollback.status.code(), Some(1));
+    assert!(text(&rollback.stderr).contains("purged"), "{}", text(&rollback.stderr));
+    current.drop_db().await;
+    target.drop_db().await;
+}
