@@ -2,11 +2,14 @@
 //! stderr, machine output (SQL, JSON) on stdout, and fixed exit codes.
 
 use crate::error::{Error, Result};
+use crate::history::{status as history_status, HistoryRow};
 use crate::migrator::{migrate_to, DataFlow, MigrateOptions};
 use crate::postgres::Postgres;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use dataflow_schema::introspect::postgres::Introspected;
-use dataflow_schema::{plan_offline, Dialect, Plan, PlanOptions, RiskLevel, Rollback, Schema};
+use dataflow_schema::{
+    plan_offline, schema_checksum, Dialect, Plan, PlanOptions, RiskLevel, Rollback, Schema,
+};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
@@ -39,6 +42,9 @@ enum Command {
     Plan(PlanArgs),
     /// Apply the plan that turns --db into --target, or a reviewed plan file (--plan).
     Apply(ApplyArgs),
+    /// Drift and pending work: does the database still look like the last migration
+    /// left it, and what would `apply --target` change?
+    Status(StatusArgs),
     /// Print the live schema (with row estimates) as JSON, for offline plans.
     Snapshot(SnapshotArgs),
     /// List applied, failed and rolled-back migrations, newest first.
@@ -89,6 +95,47 @@ struct HistoryArgs {
     /// Output format on stdout.
     #[arg(long, value_enum, default_value = "text")]
     format: ApplyFormat,
+}
+
+#[derive(Debug, Args)]
+struct StatusArgs {
+    /// The database: postgres://user@host:port/database
+    #[arg(long, env = "DATABASE_URL")]
+    db: String,
+    /// Also count the changes pending towards this target (a database URL or a schema.json).
+    #[arg(long)]
+    target: Option<String>,
+    /// The PostgreSQL schema (namespace) to compare; repeat for several.
+    #[arg(long = "schema", default_value = "public")]
+    schemas: Vec<String>,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value = "text")]
+    format: ApplyFormat,
+    /// Exit with 3 on drift or pending changes (for CI).
+    #[arg(long)]
+    check: bool,
+}
+
+/// What `dataflow status` found.
+#[derive(Debug, serde::Serialize)]
+struct StatusReport {
+    /// The newest applied (or adopted) migration: what the schema should look like now.
+    last_applied: Option<HistoryRow>,
+    /// Checksum of the live schema's shape.
+    live_checksum: String,
+    /// The live schema is not the one the last migration left (changed by hand, or the
+    /// namespace holds tables dataflow does not manage).
+    drift: bool,
+    /// Steps `apply --target` would run, when a target was given.
+    pending: Option<Vec<PendingStep>>,
+}
+
+/// One pending step, in a line.
+#[derive(Debug, serde::Serialize)]
+struct PendingStep {
+    table: String,
+    operation: String,
+    risk: RiskLevel,
 }
 
 #[derive(Debug, Args)]
@@ -244,6 +291,7 @@ async fn dispatch(command: Command) -> Result<u8> {
         Command::Diff(args) => diff(args).await,
         Command::Plan(args) => write_plan(args).await,
         Command::Apply(args) => apply(args).await,
+        Command::Status(args) => status(args).await,
         Command::Snapshot(args) => snapshot(args).await,
         Command::History(args) => history(args).await,
         Command::Rollback(args) => rollback(args).await,
@@ -468,6 +516,78 @@ fn confirm() -> Result<bool> {
         eprintln!("Not applied.");
     }
     Ok(yes)
+}
+
+async fn status(args: StatusArgs) -> Result<u8> {
+    let flow = DataFlow::connect(&args.db).await?;
+    let last_applied = flow.history(None).await?.into_iter().find(|row| {
+        row.status == history_status::APPLIED || row.status == history_status::BASELINE
+    });
+    let (live_checksum, pending) = match &args.target {
+        Some(target) => {
+            let target_args = TargetArgs {
+                db: args.db.clone(),
+                target: target.clone(),
+                schemas: args.schemas.clone(),
+            };
+            let (_, plan, _) = plan_to_target(&target_args).await?;
+            print_warnings(&plan);
+            let steps = plan
+                .steps
+                .iter()
+                .map(|s| PendingStep {
+                    table: s.table.clone(),
+                    operation: s.operation.label().to_owned(),
+                    risk: s.risk.policy_level(),
+                })
+                .collect();
+            (plan.from_checksum, Some(steps))
+        }
+        None => {
+            let db = Postgres::connect(&args.db).await?;
+            (schema_checksum(&db.introspect(&args.schemas).await?.schema), None)
+        }
+    };
+    let drift = last_applied.as_ref().is_some_and(|row| row.checksum != live_checksum);
+    let report = StatusReport { last_applied, live_checksum, drift, pending };
+    match args.format {
+        ApplyFormat::Json => {
+            stdout(&format!("{}\n", serde_json::to_string_pretty(&report).unwrap_or_default()))
+        }
+        ApplyFormat::Text => stdout(&status_text(&report)),
+    }
+    let pending = report.pending.as_ref().is_some_and(|steps| !steps.is_empty());
+    Ok(if args.check && (report.drift || pending) { EXIT_PENDING } else { EXIT_OK })
+}
+
+fn status_text(report: &StatusReport) -> String {
+    let mut out = match &report.last_applied {
+        Some(row) => {
+            format!("Last migration: {} ({}, {})\n", row.version, row.status, row.description)
+        }
+        None => "Last migration: none recorded\n".to_owned(),
+    };
+    out.push_str(&match (&report.last_applied, report.drift) {
+        (None, _) => format!("Schema: {} (nothing to compare with)\n", &report.live_checksum[..12]),
+        (Some(_), false) => "Schema: as the last migration left it\n".to_owned(),
+        (Some(row), true) => format!(
+            "Schema: DRIFTED (live {}, last migration left {}): it was changed outside dataflow, \
+             or the namespace holds tables dataflow does not manage; `dataflow diff` shows how\n",
+            &report.live_checksum[..12],
+            &row.checksum[..12.min(row.checksum.len())]
+        ),
+    });
+    match &report.pending {
+        None => {}
+        Some(steps) if steps.is_empty() => out.push_str("Pending: nothing\n"),
+        Some(steps) => {
+            out.push_str(&format!("Pending: {} step(s)\n", steps.len()));
+            for step in steps {
+                out.push_str(&format!("  {} · {} · {}\n", step.table, step.operation, step.risk));
+            }
+        }
+    }
+    out
 }
 
 async fn snapshot(args: SnapshotArgs) -> Result<u8> {

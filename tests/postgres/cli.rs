@@ -288,3 +288,53 @@ async fn purge_drops_old_trash_and_backups() {
     current.drop_db().await;
     target.drop_db().await;
 }
+
+#[tokio::test]
+async fn status_reports_pending_steps_and_drift() {
+    if !server_available().await {
+        return;
+    }
+    let current = TestDb::new("cli_status_a").await;
+    let target = TestDb::new("cli_status_b").await;
+    current.exec("CREATE TABLE users (id bigint PRIMARY KEY)").await;
+    target.exec("CREATE TABLE users (id bigint PRIMARY KEY, email text)").await;
+    let (db, to) = (current.url.as_str(), target.url.as_str());
+    let status = |extra: &[&str]| {
+        let mut args = vec!["status", "--db", db, "--format", "json"];
+        args.extend_from_slice(extra);
+        let output = dataflow(&args);
+        let report: serde_json::Value =
+            serde_json::from_slice(&output.stdout).expect("a JSON status report");
+        (output.status.code(), report)
+    };
+
+    let (code, before) = status(&["--target", to, "--check"]);
+    assert_eq!(code, Some(3), "a pending step fails --check: {before}");
+    assert_eq!(before["last_applied"], serde_json::Value::Null);
+    assert_eq!(before["drift"], false, "no history: nothing to drift from");
+    assert_eq!(before["pending"][0]["operation"], "ADD COLUMN", "{before}");
+    assert_eq!(before["pending"][0]["risk"], "SAFE", "{before}");
+
+    let applied = dataflow(&["apply", "--db", db, "--target", to, "--yes"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
+    let (code, after) = status(&["--target", to, "--check"]);
+    assert_eq!(code, Some(0), "{after}");
+    assert_eq!(after["drift"], false, "the live schema is what the migration left: {after}");
+    assert_eq!(after["pending"], serde_json::json!([]));
+    assert_eq!(after["last_applied"]["status"], "applied");
+    let (code, without_target) = status(&["--check"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(without_target["pending"], serde_json::Value::Null);
+    assert_eq!(without_target["live_checksum"], after["live_checksum"]);
+
+    current.exec("ALTER TABLE users ADD COLUMN by_hand int").await;
+    let (code, drifted) = status(&["--check"]);
+    assert_eq!(code, Some(3), "a hand-made change is drift: {drifted}");
+    assert_eq!(drifted["drift"], true);
+    let (code, _) = status(&[]);
+    assert_eq!(code, Some(0), "without --check drift is reported, not an error");
+    let human = dataflow(&["status", "--db", db, "--target", to]);
+    let shown = text(&human.stdout);
+    assert!(shown.contains("DRIFTED") && shown.contains("Pending: 1 step(s)"), "{shown}");
+    assert!(shown.contains("DROP COLUMN"), "{shown}");
+}
