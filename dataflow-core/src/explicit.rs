@@ -317,6 +317,13 @@ async fn data_step(
             .await
             .map_err(|source| Error::History { url: db.url().to_owned(), source })?;
         tx.commit().await.map_err(connect_error)?;
+        tracing::info!(
+            target: "dataflow::batch",
+            %table,
+            upto,
+            rows = next.rows,
+            "data batch committed"
+        );
         *progress = next;
     }
 }

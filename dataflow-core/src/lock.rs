@@ -65,6 +65,11 @@ impl LockGuard {
                 .fetch_one(&mut connection)
                 .await?;
             if locked {
+                tracing::info!(
+                    target: "dataflow::lock",
+                    waited_ms = started.elapsed().as_millis() as u64,
+                    "migration lock acquired"
+                );
                 return Ok(LockGuard {
                     connection: Some(connection),
                     key,
@@ -74,8 +79,14 @@ impl LockGuard {
             if started.elapsed() >= timeout {
                 let holder =
                     holder(&mut connection, key).await.unwrap_or_else(|_| "unknown".into());
+                tracing::warn!(target: "dataflow::lock", %holder, "gave up waiting for the migration lock");
                 return Err(LockError::Timeout { holder });
             }
+            tracing::debug!(
+                target: "dataflow::lock",
+                waited_ms = started.elapsed().as_millis() as u64,
+                "migration lock held by another migrator, waiting"
+            );
             tokio::time::sleep(pause.min(timeout.saturating_sub(started.elapsed()))).await;
             pause = (pause * 2).min(Duration::from_millis(500));
         }

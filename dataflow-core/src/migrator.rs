@@ -537,6 +537,12 @@ async fn migrate(
     // replica of a current deployment returns here). Anything else is re-planned under
     // the lock below, since another migrator may have changed the schema meanwhile.
     let preview = plan_for(db, &target, &options).await?;
+    tracing::debug!(
+        target: "dataflow::migrate",
+        steps = preview.steps.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "planned"
+    );
     if preview.is_empty() && !needs_baseline(db, &target).await? {
         return Ok(report(preview, None, Duration::ZERO, None));
     }
@@ -555,7 +561,17 @@ async fn migrate(
     // Released on every path; an error here still leaves the lock to die with the session.
     let _ = guard.release().await;
     let (plan, version, applied) = outcome?;
-    Ok(report(plan, version, lock_wait, applied))
+    let report = report(plan, version, lock_wait, applied);
+    tracing::info!(
+        target: "dataflow::migrate",
+        version = report.version.as_deref().unwrap_or("-"),
+        steps = report.plan.steps.len(),
+        retries = report.retries,
+        lock_wait_ms = report.lock_wait_ms as u64,
+        ms = report.elapsed_ms as u64,
+        "migration finished"
+    );
+    Ok(report)
 }
 
 /// Whether this is a first run on a database that already holds some of the models'

@@ -261,12 +261,21 @@ impl Postgres {
             loop {
                 match run_group(&mut connection, &plan.steps, &group, options).await {
                     Ok(()) => break,
-                    Err(GroupError { source, .. })
+                    Err(GroupError { step, source, .. })
                         if is_lock_timeout(&source) && attempt < options.retries =>
                     {
                         attempt += 1;
                         retries += 1;
-                        tokio::time::sleep(backoff(options, attempt)).await;
+                        let pause = backoff(options, attempt);
+                        tracing::warn!(
+                            target: "dataflow::apply",
+                            step = plan.steps[step].number,
+                            table = %plan.steps[step].table,
+                            attempt,
+                            backoff_ms = pause.as_millis() as u64,
+                            "lock timeout, group rolled back; retrying"
+                        );
+                        tokio::time::sleep(pause).await;
                     }
                     Err(GroupError { step, source, .. }) if is_lock_timeout(&source) => {
                         let step = &plan.steps[step];
@@ -289,6 +298,13 @@ impl Postgres {
                 }
             }
             groups += 1;
+            tracing::info!(
+                target: "dataflow::apply",
+                group = plan.steps[group[0]].group,
+                steps = group.len(),
+                ms = group_started.elapsed().as_millis() as u64,
+                "group committed"
+            );
             timings.push(GroupTiming {
                 group: plan.steps[group[0]].group,
                 steps: group.iter().map(|&i| plan.steps[i].number).collect(),

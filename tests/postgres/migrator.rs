@@ -1,6 +1,6 @@
 //! The migrator: history, the migration lock, modes and refusals, concurrent replicas.
 
-use super::support::{models, server_available, TestDb};
+use super::support::{models, server_available, TestDb, TracedEvents};
 use dataflow::{model, DataFlow, Error, MigrateOptions, Mode, Model, RiskLevel};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -278,6 +278,7 @@ async fn a_blocked_ddl_times_out_retries_and_never_stalls_readers() {
         return;
     }
     let db = TestDb::new("lockqueue").await;
+    let (events, _capture) = TracedEvents::capture();
     flow(&db).model::<UserV1>().auto_migrate(MigrateOptions::default()).await.expect("v1");
     db.exec("INSERT INTO users (email) SELECT 'u' || g FROM generate_series(1, 1000) g").await;
 
@@ -342,6 +343,20 @@ async fn a_blocked_ddl_times_out_retries_and_never_stalls_readers() {
         "lock queue: {} retries, reader worst latency {worst:?} over {reads} reads",
         report.retries
     );
+    // Operators see the same story in their logs.
+    let lines = events.lines();
+    let count = |needle: &str| lines.iter().filter(|l| l.contains(needle)).count();
+    assert_eq!(count("migration lock acquired"), 2, "{lines:#?}");
+    assert_eq!(count("lock timeout, group rolled back; retrying"), report.retries as usize);
+    assert!(lines.iter().any(|l| l.starts_with("dataflow::apply")
+        && l.contains("retrying")
+        && l.contains("table=users")
+        && l.contains("backoff_ms=")));
+    assert!(count("group committed") >= 2, "{lines:#?}");
+    let finished: Vec<&String> =
+        lines.iter().filter(|l| l.contains("migration finished")).collect();
+    assert_eq!(finished.len(), 2, "{lines:#?}");
+    assert!(finished[1].contains(&format!("retries={}", report.retries)), "{}", finished[1]);
     db.assert_converged(&models(&[model::<UserV2>()])).await;
     db.drop_db().await;
 }
@@ -604,9 +619,23 @@ pub mod explicit {
         // Fix the data, run the same plan again: it resumes at key 1000 (a restart would
         // collide with the rows already copied).
         db.exec("UPDATE users SET profile_json = '{\"bio\": \"fixed\"}' WHERE id = 1800").await;
+        let (events, capture) = TracedEvents::capture();
         let report = flow(&db).apply_plan(plan, high()).await.expect("resumed");
+        drop(capture);
         assert!(report.applied);
         assert_eq!(db.scalar::<i64>("SELECT count(*) FROM user_profiles").await, 2500);
+        let batches: Vec<String> =
+            events.lines().into_iter().filter(|l| l.contains("data batch committed")).collect();
+        assert_eq!(
+            batches.len(),
+            2,
+            "the resumed run copies 1001..2000 and 2001..2500: {batches:#?}"
+        );
+        assert!(
+            batches[0].contains("upto=2000") && batches[1].contains("upto=2500"),
+            "{batches:#?}"
+        );
+        assert!(batches[1].contains("rows=2500"), "{batches:#?}");
         assert_eq!(
             db.scalar::<String>("SELECT bio FROM user_profiles WHERE user_id = 2500").await,
             "bio 2500"

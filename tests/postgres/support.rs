@@ -160,3 +160,55 @@ impl TestDb {
             .unwrap_or_else(|e| panic!("{wrapped}: {e}"))
     }
 }
+
+/// The `dataflow` tracing events emitted on this thread while the guard lives, one line
+/// each: `target message field=value …`. (A `#[tokio::test]` runtime polls every task on
+/// the test's thread, so spawned migrators are captured too.)
+#[derive(Clone, Default)]
+pub struct TracedEvents(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl TracedEvents {
+    pub fn capture() -> (TracedEvents, tracing::subscriber::DefaultGuard) {
+        let events = TracedEvents::default();
+        let guard = tracing::subscriber::set_default(EventCapture(events.clone()));
+        (events, guard)
+    }
+
+    pub fn lines(&self) -> Vec<String> {
+        self.0.lock().map(|lines| lines.clone()).unwrap_or_default()
+    }
+}
+
+struct EventCapture(TracedEvents);
+
+impl tracing::Subscriber for EventCapture {
+    fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
+        metadata.target().starts_with("dataflow")
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut line = event.metadata().target().to_owned();
+        event.record(&mut FieldsAsText(&mut line));
+        if let Ok(mut lines) = (self.0).0.lock() {
+            lines.push(line);
+        }
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+struct FieldsAsText<'a>(&'a mut String);
+
+impl tracing::field::Visit for FieldsAsText<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            self.0.push_str(&format!(" {value:?}"));
+        } else {
+            self.0.push_str(&format!(" {}={value:?}", field.name()));
+        }
+    }
+}
