@@ -32,6 +32,7 @@ pub struct TestDb {
 
 /// Whether the server is reachable; under CI an unreachable server is a failure.
 pub async fn server_available() -> bool {
+    install_event_router();
     match sqlx::PgConnection::connect(&admin_url()).await {
         Ok(connection) => {
             let _ = connection.close().await;
@@ -164,14 +165,33 @@ impl TestDb {
 /// The `dataflow` tracing events emitted on this thread while the guard lives, one line
 /// each: `target message field=value …`. (A `#[tokio::test]` runtime polls every task on
 /// the test's thread, so spawned migrators are captured too.)
+///
+/// One global subscriber routes events to the capturing thread. It is installed by
+/// `server_available()`, before any test runs dataflow code: thread-local subscribers
+/// (`set_default`) race with callsite-interest caching when tests run in parallel, and
+/// a callsite first hit on another thread could stay disabled for the whole run.
 #[derive(Clone, Default)]
 pub struct TracedEvents(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
 
+thread_local! {
+    static CAPTURING: std::cell::RefCell<Option<TracedEvents>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Stops capturing on this thread when dropped.
+pub struct CaptureGuard;
+
+impl Drop for CaptureGuard {
+    fn drop(&mut self) {
+        CAPTURING.with(|slot| slot.borrow_mut().take());
+    }
+}
+
 impl TracedEvents {
-    pub fn capture() -> (TracedEvents, tracing::subscriber::DefaultGuard) {
+    pub fn capture() -> (TracedEvents, CaptureGuard) {
+        install_event_router();
         let events = TracedEvents::default();
-        let guard = tracing::subscriber::set_default(EventCapture(events.clone()));
-        (events, guard)
+        CAPTURING.with(|slot| *slot.borrow_mut() = Some(events.clone()));
+        (events, CaptureGuard)
     }
 
     pub fn lines(&self) -> Vec<String> {
@@ -179,9 +199,16 @@ impl TracedEvents {
     }
 }
 
-struct EventCapture(TracedEvents);
+pub fn install_event_router() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let _ = tracing::subscriber::set_global_default(EventRouter);
+    });
+}
 
-impl tracing::Subscriber for EventCapture {
+struct EventRouter;
+
+impl tracing::Subscriber for EventRouter {
     fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
         metadata.target().starts_with("dataflow")
     }
@@ -191,11 +218,14 @@ impl tracing::Subscriber for EventCapture {
     fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
     fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
     fn event(&self, event: &tracing::Event<'_>) {
-        let mut line = event.metadata().target().to_owned();
-        event.record(&mut FieldsAsText(&mut line));
-        if let Ok(mut lines) = (self.0).0.lock() {
-            lines.push(line);
-        }
+        CAPTURING.with(|slot| {
+            let Some(events) = slot.borrow().clone() else { return };
+            let mut line = event.metadata().target().to_owned();
+            event.record(&mut FieldsAsText(&mut line));
+            if let Ok(mut lines) = events.0.lock() {
+                lines.push(line);
+            };
+        });
     }
     fn enter(&self, _: &tracing::span::Id) {}
     fn exit(&self, _: &tracing::span::Id) {}
