@@ -337,4 +337,6 @@ async fn status_reports_pending_steps_and_drift() {
     let shown = text(&human.stdout);
     assert!(shown.contains("DRIFTED") && shown.contains("Pending: 1 step(s)"), "{shown}");
     assert!(shown.contains("DROP COLUMN"), "{shown}");
+    current.drop_db().await;
+    target.drop_db().await;
 }
