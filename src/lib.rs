@@ -49,9 +49,9 @@ pub use dataflow_schema::{
     apply, assess, diff, model, plan_models, plan_offline, schema_checksum, schema_of,
     scope_to_models, ApplyError, Assessment, Backfill, Change, CheckConstraint, Column, ColumnType,
     DefaultExpr, Dialect, EnumType, FkAction, ForeignKey, Hazard, Identity, Index, IndexMethod,
-    IndexPart, Json, Literal, LockLevel, ModelDef, ModelError, Operation, Plan, PlanError,
-    PlanOptions, PrimaryKey, QualifiedName, RiskLevel, Rollback, Schema, Sequence, SqlType, Step,
-    Table, TableStats, UniqueConstraint,
+    IndexPart, Json, Literal, LockHold, LockLevel, ModelDef, ModelError, Operation, Plan,
+    PlanError, PlanOptions, Preview, PreviewOptions, PrimaryKey, QualifiedName, RiskLevel,
+    Rollback, SafetySummary, Schema, Sequence, SqlType, Step, Table, TableStats, UniqueConstraint,
 };
 pub use dataflow_schema::{DbEnum, Model};
 

@@ -9,6 +9,7 @@ mod offline {
 
     mod determinism;
     mod evolutions;
+    mod preview;
     mod quoting;
     mod workflow;
 }

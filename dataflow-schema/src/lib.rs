@@ -18,6 +18,7 @@ pub mod models;
 pub mod naming;
 pub mod normalize;
 pub mod plan;
+pub mod preview;
 pub mod risk;
 pub mod sql_type;
 pub mod validate;
@@ -37,6 +38,7 @@ pub use models::{model, schema_of, DbEnum, Model, ModelDef};
 pub use plan::{
     plan_models, plan_offline, scope_to_models, LockLevel, Plan, PlanOptions, Rollback, Step,
 };
+pub use preview::{LockHold, Preview, PreviewOptions, SafetySummary};
 pub use risk::{assess, Assessment, Hazard, RiskLevel};
 pub use sql_type::{Json, SqlType};
 

@@ -545,7 +545,7 @@ fn risk_cell(step: &Step) -> String {
 }
 
 /// `950`, `12k`, `2.4M`, `1.1B`: row estimates are estimates.
-fn format_count(n: u64) -> String {
+pub(crate) fn format_count(n: u64) -> String {
     let scaled = |unit: f64, suffix: &str| {
         let value = n as f64 / unit;
         if value < 10.0 {
@@ -562,7 +562,7 @@ fn format_count(n: u64) -> String {
     }
 }
 
-fn format_ms(ms: u64) -> String {
+pub(crate) fn format_ms(ms: u64) -> String {
     if ms < 1000 {
         format!("{ms} ms")
     } else {
