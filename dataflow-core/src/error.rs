@@ -196,6 +196,9 @@ pub enum Error {
         /// Its status.
         status: String,
     },
+    /// A command that compares needs something to compare with.
+    #[error("nothing to compare with: give --target URL|schema.json, or --plan FILE")]
+    NoTarget,
     /// The confirmation hook said no.
     #[error("not applied: the confirmation was declined")]
     Declined,

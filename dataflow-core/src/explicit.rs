@@ -113,6 +113,7 @@ impl DataFlow {
         Ok(MigrationReport {
             version: Some(version),
             applied,
+            safety: applied_steps.safety(),
             plan: applied_steps,
             lock_wait_ms: lock_wait.as_millis(),
             retries: 0,

@@ -1,8 +1,9 @@
 //! The runtime of dataflow: connections, introspection, the migrator and the command
 //! line's logic. Everything that does IO lives here; `dataflow-schema` stays pure.
 //!
-//! So far: the PostgreSQL connector (introspection, applying plans) and the command
-//! line's logic. The migrator, SQLite and MySQL arrive next (see ARCHITECTURE.md).
+//! So far: the PostgreSQL connector (introspection, applying plans), the migrator, the
+//! terminal preview and prompt, and the command line's logic. SQLite and MySQL arrive next
+//! (see ARCHITECTURE.md).
 
 #![warn(missing_docs)]
 
@@ -13,6 +14,7 @@ pub mod history;
 pub mod lock;
 pub mod migrator;
 pub mod postgres;
+pub mod terminal;
 
 pub use error::{Error, Result};
 pub use explicit::{ExplicitStep, MigrationPlan};

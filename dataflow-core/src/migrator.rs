@@ -12,19 +12,21 @@ use crate::postgres::{ApplyOptions, ApplyReport, Postgres};
 use dataflow_schema::introspect::postgres::DEFAULT_NAMESPACE;
 use dataflow_schema::{
     plan_offline, schema_of, Dialect, Model, ModelDef, Operation, Plan, PlanOptions, RiskLevel,
-    Schema,
+    SafetySummary, Schema,
 };
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Asked before applying in [`Mode::Interactive`]: `true` applies.
+/// Asked before applying in [`Mode::Interactive`], after the preview was printed:
+/// `true` applies.
 pub type ConfirmHook = Arc<dyn Fn(&Plan) -> bool + Send + Sync>;
 
 /// How `auto_migrate` behaves.
 #[derive(Clone)]
 pub enum Mode {
-    /// Ask the hook before applying (the terminal prompt comes with the operator work).
+    /// Print the preview on stderr, then ask the hook ([`Mode::prompt`] asks
+    /// `Apply these changes? [y/N]` on the terminal).
     Interactive(ConfirmHook),
     /// Plan and report; change nothing, take no lock.
     DryRun,
@@ -32,6 +34,24 @@ pub enum Mode {
     AutoConfirm,
     /// Migrate nothing: wait until the schema matches (another process migrates).
     WaitOnly,
+}
+
+impl Mode {
+    /// Interactive with the terminal prompt `Apply these changes? [y/N]` (no terminal: no).
+    pub fn prompt() -> Mode {
+        Mode::Interactive(Arc::new(|_| crate::terminal::confirm("Apply these changes?")))
+    }
+
+    /// The default (DESIGN.md): [`Mode::prompt`] when stdin and stderr are terminals, so a
+    /// developer sees and confirms; [`Mode::AutoConfirm`] otherwise, so a replica never
+    /// hangs on a prompt.
+    pub fn for_terminal() -> Mode {
+        if crate::terminal::is_interactive() {
+            Mode::prompt()
+        } else {
+            Mode::AutoConfirm
+        }
+    }
 }
 
 impl std::fmt::Debug for Mode {
@@ -48,7 +68,7 @@ impl std::fmt::Debug for Mode {
 /// Options of [`DataFlow::auto_migrate`] (defaults from DESIGN.md).
 #[derive(Debug, Clone)]
 pub struct MigrateOptions {
-    /// Default: AutoConfirm (the terminal-aware default comes with the operator work).
+    /// Default: [`Mode::for_terminal`] (asks on a terminal, applies unasked elsewhere).
     pub mode: Mode,
     /// The highest risk applied without refusing (default MEDIUM).
     pub max_risk: RiskLevel,
@@ -74,12 +94,16 @@ pub struct MigrateOptions {
     /// Keep dropped tables in the trash and dropped columns in backups so a rollback
     /// restores their data (default true).
     pub backup_before_destructive: bool,
+    /// The preview (Interactive and DryRun modes) shows every step's SQL (default true).
+    pub show_sql: bool,
+    /// The preview shows the rollback plan (default true).
+    pub show_rollback_plan: bool,
 }
 
 impl Default for MigrateOptions {
     fn default() -> Self {
         MigrateOptions {
-            mode: Mode::AutoConfirm,
+            mode: Mode::for_terminal(),
             max_risk: RiskLevel::Medium,
             expected_plan: None,
             migration_lock_timeout: Duration::from_secs(15 * 60),
@@ -91,6 +115,8 @@ impl Default for MigrateOptions {
             exclude_operations: Vec::new(),
             drop_orphans: false,
             backup_before_destructive: true,
+            show_sql: true,
+            show_rollback_plan: true,
         }
     }
 }
@@ -112,6 +138,8 @@ pub struct MigrationReport {
     pub timings: Vec<crate::postgres::GroupTiming>,
     /// Total time.
     pub elapsed_ms: u128,
+    /// What the plan could lose and block (the preview's safety summary).
+    pub safety: SafetySummary,
 }
 
 /// What rolling back a run would do.
@@ -504,15 +532,17 @@ async fn migrate(
         |plan: Plan, version, lock_wait: Duration, applied: Option<ApplyReport>| MigrationReport {
             version,
             applied: applied.is_some(),
-            plan,
             lock_wait_ms: lock_wait.as_millis(),
             retries: applied.as_ref().map_or(0, |a| a.retries),
             timings: applied.map(|a| a.timings).unwrap_or_default(),
             elapsed_ms: started.elapsed().as_millis(),
+            safety: plan.safety(),
+            plan,
         };
     match &options.mode {
         Mode::DryRun => {
             let plan = plan_for(db, &target, &options).await?;
+            print_preview(&plan, &options);
             return Ok(report(plan, None, Duration::ZERO, None));
         }
         Mode::WaitOnly => {
@@ -671,11 +701,6 @@ async fn migrate_locked(
             return Err(Error::RolledBackTarget { version });
         }
     }
-    if let Mode::Interactive(confirm) = &options.mode {
-        if !confirm(&plan) {
-            return Err(Error::Declined);
-        }
-    }
     let description = plan
         .steps
         .iter()
@@ -686,9 +711,16 @@ async fn migrate_locked(
     let version = history::next_version(guard.connection(), history_namespace, &plan.to_checksum)
         .await
         .map_err(history_error)?;
-    // Drops keep their data, named after this run (invariant 6).
+    // Drops keep their data, named after this run (invariant 6). Before the preview, so
+    // the person confirms the SQL that runs.
     if options.backup_before_destructive {
         dataflow_schema::dialect::postgres::keep::keep_data(&mut plan, &version);
+    }
+    if let Mode::Interactive(confirm) = &options.mode {
+        print_preview(&plan, options);
+        if !confirm(&plan) {
+            return Err(Error::Declined);
+        }
     }
     history::insert(
         guard.connection(),
@@ -732,6 +764,12 @@ async fn migrate_locked(
             Err(error)
         }
     }
+}
+
+/// The preview on stderr, as wide and colourful as the terminal allows.
+fn print_preview(plan: &Plan, options: &MigrateOptions) {
+    let shown = crate::terminal::preview_options(options.show_sql, options.show_rollback_plan);
+    eprint!("{}", plan.preview(shown));
 }
 
 /// Compile-time check: `auto_migrate` can run on a multi-threaded runtime.

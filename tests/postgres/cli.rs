@@ -105,8 +105,21 @@ async fn diff_check_apply_and_exit_codes() {
     assert_eq!(again.status.code(), Some(1), "a rolled-back migration cannot be rolled back twice");
     assert!(text(&again.stderr).contains("only applied migrations"), "{}", text(&again.stderr));
     let reapply = dataflow(&["apply", "--db", db, "--target", to, "--yes", "--max-risk", "high"]);
-    assert_eq!(reapply.status.code(), Some(1), "a rolled-back target is not re-applied silently");
-    assert!(text(&reapply.stderr).contains("rolled back"), "{}", text(&reapply.stderr));
+    assert_eq!(reapply.status.code(), Some(2), "a rolled-back target is not re-applied silently");
+    assert!(text(&reapply.stderr).contains("--force"), "{}", text(&reapply.stderr));
+    let forced = dataflow(&[
+        "apply", "--db", db, "--target", to, "--yes", "--max-risk", "high", "--force", "--no-sql",
+    ]);
+    assert_eq!(forced.status.code(), Some(0), "{}", text(&forced.stderr));
+    let preview = text(&forced.stderr);
+    assert!(
+        preview.contains("Safety summary") && preview.contains("Rollback plan"),
+        "--yes still prints the preview: {preview}"
+    );
+    assert!(!preview.contains("\nSQL:"), "--no-sql leaves the SQL out: {preview}");
+    assert!(!preview.contains('\x1b'), "no colours without a terminal: {preview}");
+    let converged = dataflow(&["diff", "--db", db, "--target", to, "--check"]);
+    assert_eq!(converged.status.code(), Some(0), "{}", text(&converged.stderr));
 
     // A snapshot file is a target too.
     let snapshot = dataflow(&["snapshot", "--db", to]);

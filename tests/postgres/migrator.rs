@@ -1,6 +1,6 @@
 //! The migrator: history, the migration lock, modes and refusals, concurrent replicas.
 
-use super::support::{models, server_available, TestDb, TracedEvents};
+use super::support::{models, server_available, unattended, TestDb, TracedEvents};
 use dataflow::{model, DataFlow, Error, MigrateOptions, Mode, Model, RiskLevel};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -47,7 +47,7 @@ async fn auto_migrate_records_history_and_is_idempotent() {
     }
     let db = TestDb::new("migrator").await;
     let first =
-        flow(&db).model::<UserV1>().auto_migrate(MigrateOptions::default()).await.expect("migrate");
+        flow(&db).model::<UserV1>().auto_migrate(unattended()).await.expect("migrate");
     let version = first.version.clone().expect("a history version");
     assert!(first.applied);
     let (stamp, hash) = version.split_once('_').expect("YYYYMMDDHHMMSS_hash");
@@ -55,11 +55,11 @@ async fn auto_migrate_records_history_and_is_idempotent() {
     assert_eq!(hash, &first.plan.to_checksum[..8]);
 
     let again =
-        flow(&db).model::<UserV1>().auto_migrate(MigrateOptions::default()).await.expect("no-op");
+        flow(&db).model::<UserV1>().auto_migrate(unattended()).await.expect("no-op");
     assert!(!again.applied && again.plan.is_empty() && again.version.is_none());
 
     let second =
-        flow(&db).model::<UserV2>().auto_migrate(MigrateOptions::default()).await.expect("v2");
+        flow(&db).model::<UserV2>().auto_migrate(unattended()).await.expect("v2");
     let history = flow(&db).history(None).await.expect("history");
     assert_eq!(history.len(), 2, "a run with nothing to do writes nothing: {history:?}");
     assert_eq!(history[0].version, second.version.clone().expect("v2 version"));
@@ -74,12 +74,12 @@ async fn high_risk_is_refused_by_default_and_dry_run_changes_nothing() {
         return;
     }
     let db = TestDb::new("refuse").await;
-    flow(&db).model::<UserV2>().auto_migrate(MigrateOptions::default()).await.expect("v2");
+    flow(&db).model::<UserV2>().auto_migrate(unattended()).await.expect("v2");
     db.exec("INSERT INTO users (email, legacy) VALUES ('a', 'keep')").await;
 
     let error = flow(&db)
         .model::<UserV3>()
-        .auto_migrate(MigrateOptions::default())
+        .auto_migrate(unattended())
         .await
         .expect_err("HIGH");
     assert!(matches!(error, Error::RiskRefused { .. }), "{error}");
@@ -89,7 +89,7 @@ async fn high_risk_is_refused_by_default_and_dry_run_changes_nothing() {
     );
     assert_eq!(db.scalar::<String>("SELECT legacy FROM users").await, "keep");
 
-    let dry = MigrateOptions { mode: Mode::DryRun, ..MigrateOptions::default() };
+    let dry = MigrateOptions { mode: Mode::DryRun, ..unattended() };
     let report = flow(&db).model::<UserV3>().auto_migrate(dry).await.expect("dry run");
     assert!(!report.applied && !report.plan.is_empty());
     assert_eq!(db.scalar::<String>("SELECT legacy FROM users").await, "keep");
@@ -97,12 +97,12 @@ async fn high_risk_is_refused_by_default_and_dry_run_changes_nothing() {
     let declined = MigrateOptions {
         mode: Mode::Interactive(Arc::new(|_| false)),
         max_risk: RiskLevel::High,
-        ..MigrateOptions::default()
+        ..unattended()
     };
     let error = flow(&db).model::<UserV3>().auto_migrate(declined).await.expect_err("declined");
     assert!(matches!(error, Error::Declined), "{error}");
 
-    let allowed = MigrateOptions { max_risk: RiskLevel::High, ..MigrateOptions::default() };
+    let allowed = MigrateOptions { max_risk: RiskLevel::High, ..unattended() };
     let report = flow(&db).model::<UserV3>().auto_migrate(allowed).await.expect("allowed");
     assert!(report.applied);
     assert_eq!(flow(&db).history(None).await.expect("history").len(), 2);
@@ -122,14 +122,14 @@ async fn wait_only_returns_once_another_process_migrated_and_the_lock_times_out_
             let options = MigrateOptions {
                 mode: Mode::WaitOnly,
                 deadline: Some(Duration::from_secs(30)),
-                ..MigrateOptions::default()
+                ..unattended()
             };
             DataFlow::from_pool(pool).model::<UserV1>().auto_migrate(options).await
         })
     };
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert!(!waiter.is_finished(), "WaitOnly must wait while the schema differs");
-    flow(&db).model::<UserV1>().auto_migrate(MigrateOptions::default()).await.expect("migrate");
+    flow(&db).model::<UserV1>().auto_migrate(unattended()).await.expect("migrate");
     let waited = waiter.await.expect("join").expect("WaitOnly returns");
     assert!(!waited.applied);
 
@@ -140,7 +140,7 @@ async fn wait_only_returns_once_another_process_migrated_and_the_lock_times_out_
     sqlx::query("SELECT pg_advisory_lock($1)").bind(key).execute(&mut holder).await.expect("lock");
     let options = MigrateOptions {
         migration_lock_timeout: Duration::from_millis(600),
-        ..MigrateOptions::default()
+        ..unattended()
     };
     let error = flow(&db).model::<UserV2>().auto_migrate(options).await.expect_err("lock held");
     assert!(matches!(error, Error::LockTimeout { .. }), "{error}");
@@ -214,7 +214,7 @@ async fn rollback_restores_dropped_columns_and_tables_with_their_data() {
         return;
     }
     let db = TestDb::new("rollback").await;
-    let high = || MigrateOptions { max_risk: RiskLevel::High, ..MigrateOptions::default() };
+    let high = || MigrateOptions { max_risk: RiskLevel::High, ..unattended() };
     let v1 = flow(&db).model::<UserV2>().model::<Note>().auto_migrate(high()).await.expect("v1");
     db.exec(
         "INSERT INTO users (email, legacy) VALUES ('a', 'old a'), ('b', NULL), ('c', 'old c'); \
@@ -279,7 +279,7 @@ async fn a_blocked_ddl_times_out_retries_and_never_stalls_readers() {
     }
     let db = TestDb::new("lockqueue").await;
     let (events, _capture) = TracedEvents::capture();
-    flow(&db).model::<UserV1>().auto_migrate(MigrateOptions::default()).await.expect("v1");
+    flow(&db).model::<UserV1>().auto_migrate(unattended()).await.expect("v1");
     db.exec("INSERT INTO users (email) SELECT 'u' || g FROM generate_series(1, 1000) g").await;
 
     let mut holder = db.db.pool().acquire().await.expect("holder").detach();
@@ -314,7 +314,7 @@ async fn a_blocked_ddl_times_out_retries_and_never_stalls_readers() {
             base_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_millis(400),
         },
-        ..MigrateOptions::default()
+        ..unattended()
     };
     let migrator = {
         let pool = db.db.pool().clone();
@@ -373,7 +373,7 @@ async fn adoption_orphans_and_filters() {
              INSERT INTO users (email) VALUES ('a')")
         .await;
     let adopted =
-        flow(&db).model::<UserV1>().auto_migrate(MigrateOptions::default()).await.expect("adopt");
+        flow(&db).model::<UserV1>().auto_migrate(unattended()).await.expect("adopt");
     assert!(!adopted.applied && adopted.plan.is_empty());
     let history = flow(&db).history(None).await.expect("history");
     assert_eq!(history.len(), 1);
@@ -382,7 +382,7 @@ async fn adoption_orphans_and_filters() {
 
     // include_tables / exclude_operations leave the rest pending.
     let only_notes =
-        MigrateOptions { include_tables: vec!["notes".into()], ..MigrateOptions::default() };
+        MigrateOptions { include_tables: vec!["notes".into()], ..unattended() };
     let report = flow(&db)
         .model::<UserV2>()
         .model::<Note>()
@@ -392,7 +392,7 @@ async fn adoption_orphans_and_filters() {
     assert!(report.plan.steps.iter().all(|s| s.table == "notes"), "{}", report.plan);
     let no_adds = MigrateOptions {
         exclude_operations: vec![dataflow::Operation::AddColumn],
-        ..MigrateOptions::default()
+        ..unattended()
     };
     let report =
         flow(&db).model::<UserV2>().model::<Note>().auto_migrate(no_adds).await.expect("no adds");
@@ -402,7 +402,7 @@ async fn adoption_orphans_and_filters() {
     // notes was created by dataflow: without a model it is an orphan, reported and kept…
     let report = flow(&db)
         .model::<UserV1>()
-        .auto_migrate(MigrateOptions::default())
+        .auto_migrate(unattended())
         .await
         .expect("orphan kept");
     assert!(
@@ -415,7 +415,7 @@ async fn adoption_orphans_and_filters() {
     let drop = MigrateOptions {
         drop_orphans: true,
         max_risk: RiskLevel::High,
-        ..MigrateOptions::default()
+        ..unattended()
     };
     let report = flow(&db).model::<UserV1>().auto_migrate(drop).await.expect("orphan dropped");
     assert!(report
@@ -513,7 +513,7 @@ async fn bad_input_is_refused_with_a_clear_error() {
     let db = TestDb::new("badinput").await;
     let error = flow(&db)
         .model::<TooLong>()
-        .auto_migrate(MigrateOptions::default())
+        .auto_migrate(unattended())
         .await
         .expect_err("too long");
     let message = error.to_string();
@@ -532,7 +532,7 @@ async fn bad_input_is_refused_with_a_clear_error() {
     .await;
     let url = db.url.replacen("postgres@", &format!("{role}@"), 1);
     let readonly = DataFlow::connect(&url).await.expect("the role may connect").model::<UserV1>();
-    let error = readonly.auto_migrate(MigrateOptions::default()).await.expect_err("no privileges");
+    let error = readonly.auto_migrate(unattended()).await.expect_err("no privileges");
     assert!(error.to_string().contains("permission denied"), "{error}");
     let tables: i64 = db.scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").await;
     assert_eq!(tables, 0, "nothing half-done");
@@ -582,7 +582,7 @@ pub mod explicit {
         let db = TestDb::new("explicit").await;
         flow(&db)
             .model::<UserWithProfile>()
-            .auto_migrate(MigrateOptions::default())
+            .auto_migrate(unattended())
             .await
             .expect("v1");
         db.exec("INSERT INTO users (email, profile_json) SELECT 'u' || g, jsonb_build_object('bio', 'bio ' || g) \
@@ -601,7 +601,7 @@ pub mod explicit {
             })
             .step(ExplicitStep::Sql { up: "ANALYZE user_profiles".into(), down: None, risk: RiskLevel::Safe })
             .step(ExplicitStep::Schema(models(&[model::<UserAfter>(), model::<UserProfile>()])));
-        let high = || MigrateOptions { max_risk: RiskLevel::High, ..MigrateOptions::default() };
+        let high = || MigrateOptions { max_risk: RiskLevel::High, ..unattended() };
 
         // The batch holding the poisoned row violates the new table's check: the run stops.
         let error = flow(&db).apply_plan(plan.clone(), high()).await.expect_err("batch 2 fails");
@@ -658,7 +658,7 @@ pub mod explicit {
             risk: RiskLevel::High,
         });
         let error =
-            flow(&db).apply_plan(risky, MigrateOptions::default()).await.expect_err("HIGH raw SQL");
+            flow(&db).apply_plan(risky, unattended()).await.expect_err("HIGH raw SQL");
         assert!(matches!(error, Error::RiskRefused { .. }), "{error}");
         assert_eq!(db.scalar::<i64>("SELECT count(*) FROM user_profiles").await, 2500);
         db.drop_db().await;
@@ -705,7 +705,7 @@ mod lost_connection {
             return;
         }
         let db = TestDb::new("lostconn").await;
-        flow(&db).model::<BigV1>().auto_migrate(MigrateOptions::default()).await.expect("v1");
+        flow(&db).model::<BigV1>().auto_migrate(unattended()).await.expect("v1");
         db.exec(
             "INSERT INTO big SELECT g, g % 1000 FROM generate_series(1, 1000000) g; ANALYZE big",
         )
@@ -716,7 +716,7 @@ mod lost_connection {
                 DataFlow::from_pool(pool)
                     .model::<BigV2>()
                     .model::<Audit>()
-                    .auto_migrate(MigrateOptions::default())
+                    .auto_migrate(unattended())
                     .await
             })
         };
@@ -756,7 +756,7 @@ mod lost_connection {
         let resumed = flow(&db)
             .model::<BigV2>()
             .model::<Audit>()
-            .auto_migrate(MigrateOptions::default())
+            .auto_migrate(unattended())
             .await;
         let resumed = resumed.expect("the next run resumes");
         assert!(resumed.applied);
@@ -794,7 +794,7 @@ async fn rollback_to_version_reviewed_plans_busy_locks_and_timings() {
         return;
     }
     let db = TestDb::new("threeback").await;
-    let high = || MigrateOptions { max_risk: RiskLevel::High, ..MigrateOptions::default() };
+    let high = || MigrateOptions { max_risk: RiskLevel::High, ..unattended() };
     let v1 = flow(&db).model::<UserV1>().auto_migrate(high()).await.expect("v1");
     db.exec("INSERT INTO users (email, legacy) VALUES ('a', 'x'), ('b', 'y')").await;
     let before = db.rows("SELECT id, email, legacy FROM users").await;
@@ -815,14 +815,14 @@ async fn rollback_to_version_reviewed_plans_busy_locks_and_timings() {
     let stale = MigrateOptions {
         expected_plan: Some("0".repeat(64)),
         force: true,
-        ..MigrateOptions::default()
+        ..unattended()
     };
     let error = flow(&db).model::<UserV2>().auto_migrate(stale).await.expect_err("stale review");
     assert!(matches!(error, Error::PlanChanged { .. }), "{error}");
     let pinned = MigrateOptions {
         expected_plan: Some(reviewed.plan_checksum.clone()),
         force: true,
-        ..MigrateOptions::default()
+        ..unattended()
     };
     assert!(flow(&db).model::<UserV2>().auto_migrate(pinned).await.expect("reviewed").applied);
 
@@ -876,7 +876,7 @@ mod killed_data_step {
     }
 
     fn high() -> MigrateOptions {
-        MigrateOptions { max_risk: RiskLevel::High, ..MigrateOptions::default() }
+        MigrateOptions { max_risk: RiskLevel::High, ..unattended() }
     }
 
     /// Not a test of its own: the body of the child process the test below kills.
@@ -901,7 +901,7 @@ mod killed_data_step {
             let db = TestDb::new("killdata").await;
             flow(&db)
                 .model::<UserWithProfile>()
-                .auto_migrate(MigrateOptions::default())
+                .auto_migrate(unattended())
                 .await
                 .expect("v1");
             db.exec("INSERT INTO users (email, profile_json) SELECT 'u' || g, jsonb_build_object('bio', 'b' || g) \

@@ -242,3 +242,9 @@ impl tracing::field::Visit for FieldsAsText<'_> {
         }
     }
 }
+
+/// Migrate options for tests: never prompt, even when `cargo test` runs in a terminal
+/// (the default mode asks there).
+pub fn unattended() -> dataflow::MigrateOptions {
+    dataflow::MigrateOptions { mode: dataflow::Mode::AutoConfirm, ..Default::default() }
+}

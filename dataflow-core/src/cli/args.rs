@@ -1,0 +1,281 @@
+//! What the commands accept. The options of each command are shared by both front ends;
+//! the `dataflow` tool adds where the database and the target are.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use dataflow_schema::RiskLevel;
+use std::time::Duration;
+
+/// The `dataflow` tool.
+#[derive(Debug, Parser)]
+#[command(
+    name = "dataflow",
+    version,
+    about = "Keeps a relational database in step with your Rust structs."
+)]
+pub(super) struct Tool {
+    #[command(subcommand)]
+    pub command: ToolCommand,
+}
+
+/// The database to work on.
+#[derive(Debug, Args)]
+pub(super) struct Database {
+    /// The database: postgres://user@host:port/database
+    #[arg(long, env = "DATABASE_URL")]
+    pub db: String,
+}
+
+/// The namespaces compared in DB-vs-DB mode.
+#[derive(Debug, Args)]
+pub(super) struct Namespaces {
+    /// The PostgreSQL schema (namespace) to compare; repeat for several.
+    #[arg(long = "schema", default_value = "public")]
+    pub schemas: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum ToolCommand {
+    /// Print the plan that turns --db into --target (nothing is changed).
+    Diff {
+        #[command(flatten)]
+        db: Database,
+        /// What it should look like: a database URL, or a schema.json from `dataflow snapshot`.
+        /// Everything in the namespace that the target lacks is dropped.
+        #[arg(long)]
+        target: String,
+        #[command(flatten)]
+        namespaces: Namespaces,
+        #[command(flatten)]
+        args: DiffArgs,
+    },
+    /// Write a reviewed plan (with the checksum of the schema it was made from) to a file.
+    Plan {
+        #[command(flatten)]
+        db: Database,
+        /// What it should look like: a database URL, or a schema.json.
+        #[arg(long)]
+        target: String,
+        #[command(flatten)]
+        namespaces: Namespaces,
+        #[command(flatten)]
+        args: PlanArgs,
+    },
+    /// Apply the plan that turns --db into --target, or a reviewed plan file (--plan).
+    Apply {
+        #[command(flatten)]
+        db: Database,
+        /// What it should look like: a database URL, or a schema.json.
+        #[arg(long, required_unless_present = "plan", conflicts_with = "plan")]
+        target: Option<String>,
+        #[command(flatten)]
+        namespaces: Namespaces,
+        #[command(flatten)]
+        args: ApplyArgs,
+    },
+    /// Drift and pending work: does the database still look like the last migration
+    /// left it, and what would `apply --target` change?
+    Status {
+        #[command(flatten)]
+        db: Database,
+        /// Also count the changes pending towards this target (a database URL or a schema.json).
+        #[arg(long)]
+        target: Option<String>,
+        #[command(flatten)]
+        namespaces: Namespaces,
+        #[command(flatten)]
+        args: StatusArgs,
+    },
+    /// Print the live schema (with row estimates) as JSON, for offline plans.
+    Snapshot {
+        #[command(flatten)]
+        db: Database,
+        #[command(flatten)]
+        namespaces: Namespaces,
+    },
+    /// List applied, failed and rolled-back migrations, newest first.
+    History {
+        #[command(flatten)]
+        db: Database,
+        #[command(flatten)]
+        args: HistoryArgs,
+    },
+    /// Undo an applied migration (dropped tables and columns come back with their data).
+    Rollback {
+        #[command(flatten)]
+        db: Database,
+        #[command(flatten)]
+        args: RollbackArgs,
+    },
+    /// Drop the trash tables and column backups of migrations older than --older-than.
+    Purge {
+        #[command(flatten)]
+        db: Database,
+        #[command(flatten)]
+        args: PurgeArgs,
+    },
+}
+
+/// The commands an application exposes for its own models (see [`super::run`]).
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Print the plan that brings the database to the models (nothing is changed).
+    Diff(DiffArgs),
+    /// Write a reviewed plan to a file, for `apply --plan` after review.
+    Plan(PlanArgs),
+    /// Bring the database to the models: preview, confirm, apply, record.
+    Apply(ApplyArgs),
+    /// Drift (the database changed outside dataflow) and pending steps.
+    Status(StatusArgs),
+    /// Print the live schema of the models' namespaces as JSON.
+    Snapshot,
+    /// List applied, failed and rolled-back migrations, newest first.
+    History(HistoryArgs),
+    /// Undo an applied migration (dropped tables and columns come back with their data).
+    Rollback(RollbackArgs),
+    /// Drop the trash tables and column backups of migrations older than --older-than.
+    Purge(PurgeArgs),
+}
+
+/// Output formats of `diff`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(super) enum DiffFormat {
+    /// SQL statements ending with `;`, `--` comments.
+    Sql,
+    /// The plan as JSON.
+    Json,
+}
+
+/// Output formats of the other commands.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(super) enum Format {
+    /// For people.
+    Text,
+    /// For machines.
+    Json,
+}
+
+/// Options of `diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value = "sql")]
+    pub(super) format: DiffFormat,
+    /// Exit with 3 when changes are pending (for CI drift checks).
+    #[arg(long)]
+    pub(super) check: bool,
+}
+
+/// Options of `plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Where to write the plan (JSON); review it, then `apply --plan FILE`.
+    #[arg(long)]
+    pub(super) out: String,
+}
+
+/// Options of `apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A reviewed plan from `plan --out`: applied exactly, refused if the database (or
+    /// the target) changed since it was made.
+    #[arg(long)]
+    pub(super) plan: Option<String>,
+    /// The highest risk applied without refusing (HIGH drops need `--max-risk high`).
+    #[arg(long, value_enum, default_value = "medium")]
+    pub(super) max_risk: MaxRisk,
+    /// Apply without asking (the preview is still printed on stderr).
+    #[arg(long)]
+    pub(super) yes: bool,
+    /// Re-apply a target that was rolled back.
+    #[arg(long)]
+    pub(super) force: bool,
+    /// Leave the SQL out of the preview.
+    #[arg(long)]
+    pub(super) no_sql: bool,
+    /// Leave the rollback plan out of the preview.
+    #[arg(long)]
+    pub(super) no_rollback_plan: bool,
+    /// Output format of the report on stdout (`text` prints nothing there).
+    #[arg(long, value_enum, default_value = "text")]
+    pub(super) format: Format,
+}
+
+/// `--max-risk` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(super) enum MaxRisk {
+    Safe,
+    Medium,
+    High,
+}
+
+impl MaxRisk {
+    pub fn level(self) -> RiskLevel {
+        match self {
+            MaxRisk::Safe => RiskLevel::Safe,
+            MaxRisk::Medium => RiskLevel::Medium,
+            MaxRisk::High => RiskLevel::High,
+        }
+    }
+}
+
+/// Options of `status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value = "text")]
+    pub(super) format: Format,
+    /// Exit with 3 on drift or pending changes (for CI).
+    #[arg(long)]
+    pub(super) check: bool,
+}
+
+/// Options of `history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// At most this many rows.
+    #[arg(long)]
+    pub(super) limit: Option<usize>,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value = "text")]
+    pub(super) format: Format,
+}
+
+/// Options of `rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The version to undo (see `history`).
+    pub(super) version: String,
+    /// Roll back without asking.
+    #[arg(long)]
+    pub(super) yes: bool,
+}
+
+/// Options of `purge`.
+#[derive(Debug, Args)]
+pub struct PurgeArgs {
+    /// Age of the migrations whose kept data is dropped: 30m, 12h, 7d …
+    #[arg(long, value_parser = parse_age)]
+    pub(super) older_than: Duration,
+    /// Purge without asking.
+    #[arg(long)]
+    pub(super) yes: bool,
+    /// Output format of the dropped tables on stdout.
+    #[arg(long, value_enum, default_value = "text")]
+    pub(super) format: Format,
+}
+
+/// `90s`, `30m`, `12h`, `7d`.
+fn parse_age(text: &str) -> Result<Duration, String> {
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 =
+        number.parse().map_err(|_| format!("{text:?} is not an age like 30m, 12h or 7d"))?;
+    let seconds = match unit {
+        "s" | "" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("unknown unit {unit:?} in {text:?}: use s, m, h or d")),
+    };
+    Ok(Duration::from_secs(number.saturating_mul(seconds)))
+}

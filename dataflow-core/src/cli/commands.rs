@@ -1,0 +1,383 @@
+//! The commands, written once over a [`Session`] for both front ends.
+
+use super::args::{
+    ApplyArgs, DiffArgs, DiffFormat, Format, HistoryArgs, ModelCommand, PlanArgs, PurgeArgs,
+    RollbackArgs, StatusArgs,
+};
+use super::session::{Desired, Session};
+use super::{EXIT_OK, EXIT_PENDING, EXIT_REFUSED};
+use crate::error::{Error, Result};
+use crate::history::{status as history_status, HistoryRow};
+use crate::migrator::{check_risk, MigrateOptions, Mode};
+use crate::terminal;
+use dataflow_schema::{schema_checksum, Plan, RiskLevel, Rollback, Schema};
+use std::io::Write;
+use std::sync::Arc;
+
+pub(super) async fn dispatch(session: &Session, command: ModelCommand) -> Result<u8> {
+    match command {
+        ModelCommand::Diff(args) => diff(session, args).await,
+        ModelCommand::Plan(args) => write_plan(session, args).await,
+        ModelCommand::Apply(args) => apply(session, args).await,
+        ModelCommand::Status(args) => status(session, args).await,
+        ModelCommand::Snapshot => snapshot(session).await,
+        ModelCommand::History(args) => history(session, args).await,
+        ModelCommand::Rollback(args) => rollback(session, args).await,
+        ModelCommand::Purge(args) => purge(session, args).await,
+    }
+}
+
+/// The plan as an SQL script: `--` comments, each statement ending with `;`.
+pub fn plan_as_sql(plan: &Plan) -> String {
+    let mut out = String::new();
+    for step in &plan.steps {
+        out.push_str(&format!(
+            "-- Step {} · {} · {} · {}\n",
+            step.number,
+            step.table,
+            step.operation.label(),
+            step.shown_level
+        ));
+        for reason in &step.risk.reasons {
+            out.push_str(&format!("--   {reason}\n"));
+        }
+        for statement in &step.up {
+            out.push_str(statement);
+            out.push_str(";\n");
+        }
+        if let Rollback::Irreversible { reason } = &step.down {
+            out.push_str(&format!("--   irreversible: {reason}\n"));
+        }
+    }
+    out
+}
+
+fn stdout(text: &str) {
+    let _ = std::io::stdout().write_all(text.as_bytes());
+}
+
+fn json<T: serde::Serialize>(value: &T) {
+    stdout(&format!("{}\n", serde_json::to_string_pretty(value).unwrap_or_default()));
+}
+
+fn print_warnings(plan: &Plan) {
+    for warning in &plan.warnings {
+        eprintln!("warning: {warning}");
+    }
+}
+
+/// The preview on stderr, fitted to the terminal.
+fn print_preview(plan: &Plan, show_sql: bool, show_rollback_plan: bool) {
+    eprint!("{}", plan.preview(terminal::preview_options(show_sql, show_rollback_plan)));
+}
+
+/// Asks on the terminal; without one, refuses: a command never changes anything unasked.
+fn ask(question: &str) -> bool {
+    if !terminal::is_interactive() {
+        eprintln!("refused: not going ahead without --yes when there is no terminal to ask");
+        return false;
+    }
+    let yes = terminal::confirm(question);
+    if !yes {
+        eprintln!("Not applied.");
+    }
+    yes
+}
+
+async fn diff(session: &Session, args: DiffArgs) -> Result<u8> {
+    let plan = session.plan().await?;
+    print_warnings(&plan);
+    match args.format {
+        DiffFormat::Json => stdout(&format!("{}\n", plan.to_json())),
+        DiffFormat::Sql => stdout(&plan_as_sql(&plan)),
+    }
+    if plan.is_empty() {
+        eprintln!("No changes.");
+        return Ok(EXIT_OK);
+    }
+    Ok(if args.check { EXIT_PENDING } else { EXIT_OK })
+}
+
+/// A reviewed plan file: the plan and the target it leads to.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct ReviewedPlan {
+    plan: Plan,
+    target: Schema,
+}
+
+async fn write_plan(session: &Session, args: PlanArgs) -> Result<u8> {
+    let plan = session.plan().await?;
+    let target = session.target_schema()?.ok_or(Error::NoTarget)?;
+    print_warnings(&plan);
+    print_preview(&plan, true, true);
+    let json = serde_json::to_string_pretty(&ReviewedPlan { plan, target }).unwrap_or_default();
+    std::fs::write(&args.out, json)
+        .map_err(|source| Error::ReadFile { path: args.out.clone(), source })?;
+    eprintln!("Wrote {}: review it, then `apply --plan {}`.", args.out, args.out);
+    Ok(EXIT_OK)
+}
+
+fn read_reviewed(path: &str) -> Result<ReviewedPlan> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| Error::ReadFile { path: path.to_owned(), source })?;
+    serde_json::from_str(&text).map_err(|source| Error::Snapshot { path: path.to_owned(), source })
+}
+
+/// Why a reviewed plan no longer applies, if it does not.
+fn reviewed_plan_is_stale(reviewed: &Plan, now: &Plan) -> Option<&'static str> {
+    if now.to_checksum != reviewed.to_checksum {
+        Some("the models changed since it was made")
+    } else if now.from_checksum != reviewed.from_checksum {
+        Some("the database changed since it was made")
+    } else if now.plan_checksum != reviewed.plan_checksum {
+        Some("the plan made now differs from it")
+    } else {
+        None
+    }
+}
+
+async fn apply(session: &Session, args: ApplyArgs) -> Result<u8> {
+    let reviewed = args.plan.as_deref().map(read_reviewed).transpose()?;
+    // The tool applies a reviewed plan towards the target stored in it.
+    let owned;
+    let session = match (&reviewed, &session.desired) {
+        (Some(file), Desired::Nothing | Desired::Target { .. }) => {
+            owned = session.towards(file.target.clone());
+            &owned
+        }
+        _ => session,
+    };
+    let plan = session.plan().await?;
+    if let (Some(file), Some(path)) = (&reviewed, &args.plan) {
+        if let Some(why) = reviewed_plan_is_stale(&file.plan, &plan) {
+            let short = |checksum: &str| checksum.chars().take(12).collect::<String>();
+            eprintln!(
+                "refused: {path} no longer applies: {why} (schema {} then, {} now); \
+                 make and review a new plan",
+                short(&file.plan.from_checksum),
+                short(&plan.from_checksum)
+            );
+            return Ok(EXIT_REFUSED);
+        }
+    }
+    print_warnings(&plan);
+    if plan.is_empty() {
+        eprintln!("No changes.");
+        if let Format::Json = args.format {
+            json(&serde_json::json!({ "version": null, "applied": false, "plan": plan }));
+        }
+        return Ok(EXIT_OK);
+    }
+    let max = args.max_risk.level();
+    if let Err(refused) = check_risk(&plan, max) {
+        print_preview(&plan, !args.no_sql, !args.no_rollback_plan);
+        return Err(refused);
+    }
+    if !args.yes && !terminal::is_interactive() {
+        print_preview(&plan, !args.no_sql, !args.no_rollback_plan);
+        eprintln!("refused: not applying without --yes when there is no terminal to ask");
+        return Ok(EXIT_REFUSED);
+    }
+    // Through the migrator: lock, re-plan under the lock, history. It prints the preview
+    // of exactly what runs (drops rewritten to keep their data) and asks, or with --yes
+    // only prints. A plan that changed since this one was checked is refused (exit 2); a
+    // replica that got there first leaves nothing to do.
+    let mode = if args.yes { Mode::Interactive(Arc::new(|_| true)) } else { Mode::prompt() };
+    let options = MigrateOptions {
+        mode,
+        max_risk: max,
+        expected_plan: Some(plan.plan_checksum.clone()),
+        force: args.force,
+        show_sql: !args.no_sql,
+        show_rollback_plan: !args.no_rollback_plan,
+        ..MigrateOptions::default()
+    };
+    let report = session.migrate(options).await?;
+    match &report.version {
+        Some(version) => eprintln!(
+            "Applied {} step(s) as {version} in {} ms ({} lock-timeout retries, {} ms waiting for the migration lock).",
+            report.plan.steps.len(),
+            report.elapsed_ms,
+            report.retries,
+            report.lock_wait_ms
+        ),
+        None => eprintln!("No changes: another migrator applied them first."),
+    }
+    if let Format::Json = args.format {
+        json(&report);
+    }
+    Ok(EXIT_OK)
+}
+
+/// What `status` found.
+#[derive(Debug, serde::Serialize)]
+struct StatusReport {
+    /// The newest applied (or adopted) migration: what the schema should look like now.
+    last_applied: Option<HistoryRow>,
+    /// Checksum of the live schema's shape (in model mode: of the models' tables).
+    live_checksum: String,
+    /// The live schema is not the one the last migration left: changed outside dataflow
+    /// (or, DB-vs-DB, the namespace holds tables dataflow does not manage).
+    drift: bool,
+    /// Steps `apply` would run, when there is a target.
+    pending: Option<Vec<PendingStep>>,
+}
+
+/// One pending step, in a line.
+#[derive(Debug, serde::Serialize)]
+struct PendingStep {
+    table: String,
+    operation: String,
+    risk: RiskLevel,
+}
+
+async fn status(session: &Session, args: StatusArgs) -> Result<u8> {
+    let last_applied = session.flow.history(None).await?.into_iter().find(|row| {
+        row.status == history_status::APPLIED || row.status == history_status::BASELINE
+    });
+    let (live_checksum, drift, pending) = match &session.desired {
+        Desired::Nothing => {
+            let live = schema_checksum(&session.live().await?.schema);
+            let drift = last_applied.as_ref().is_some_and(|row| row.checksum != live);
+            (live, drift, None)
+        }
+        desired => {
+            let plan = session.plan().await?;
+            print_warnings(&plan);
+            let drift = match desired {
+                // The models are what the last migration applied, yet there is work:
+                // someone changed the tables by hand. New models are pending, not drift.
+                Desired::Models => last_applied
+                    .as_ref()
+                    .is_some_and(|row| row.checksum == plan.to_checksum && !plan.is_empty()),
+                _ => last_applied.as_ref().is_some_and(|row| row.checksum != plan.from_checksum),
+            };
+            let steps = plan
+                .steps
+                .iter()
+                .map(|s| PendingStep {
+                    table: s.table.clone(),
+                    operation: s.operation.label().to_owned(),
+                    risk: s.risk.policy_level(),
+                })
+                .collect();
+            (plan.from_checksum, drift, Some(steps))
+        }
+    };
+    let report = StatusReport { last_applied, live_checksum, drift, pending };
+    match args.format {
+        Format::Json => json(&report),
+        Format::Text => stdout(&status_text(&report)),
+    }
+    let pending = report.pending.as_ref().is_some_and(|steps| !steps.is_empty());
+    Ok(if args.check && (report.drift || pending) { EXIT_PENDING } else { EXIT_OK })
+}
+
+fn status_text(report: &StatusReport) -> String {
+    let mut out = match &report.last_applied {
+        Some(row) => {
+            format!("Last migration: {} ({}, {})\n", row.version, row.status, row.description)
+        }
+        None => "Last migration: none recorded\n".to_owned(),
+    };
+    out.push_str(&match (&report.last_applied, report.drift) {
+        (None, _) => format!("Schema: {} (nothing to compare with)\n", &report.live_checksum[..12]),
+        (Some(_), false) => "Schema: as the last migration left it\n".to_owned(),
+        (Some(row), true) => format!(
+            "Schema: DRIFTED (live {}, last migration {}): it was changed outside dataflow, \
+             or the namespace holds tables dataflow does not manage; `diff` shows how\n",
+            &report.live_checksum[..12],
+            &row.checksum[..12.min(row.checksum.len())]
+        ),
+    });
+    match &report.pending {
+        None => {}
+        Some(steps) if steps.is_empty() => out.push_str("Pending: nothing\n"),
+        Some(steps) => {
+            out.push_str(&format!("Pending: {} step(s)\n", steps.len()));
+            for step in steps {
+                out.push_str(&format!("  {} · {} · {}\n", step.table, step.operation, step.risk));
+            }
+        }
+    }
+    out
+}
+
+async fn snapshot(session: &Session) -> Result<u8> {
+    let found = session.live().await?;
+    if !found.unmanaged.is_empty() {
+        eprintln!("warning: not in the snapshot (not managed): {}", found.unmanaged.join(", "));
+    }
+    stdout(&format!("{}\n", found.schema.to_json()));
+    Ok(EXIT_OK)
+}
+
+async fn history(session: &Session, args: HistoryArgs) -> Result<u8> {
+    let rows = session.flow.history(args.limit).await?;
+    match args.format {
+        Format::Json => json(&rows),
+        Format::Text if rows.is_empty() => eprintln!("No migrations recorded."),
+        Format::Text => {
+            for row in &rows {
+                stdout(&format!(
+                    "{}  {:<11}  {}  {} ms  {}  {}\n",
+                    row.version,
+                    row.status,
+                    row.started_at,
+                    row.execution_ms.map_or("-".into(), |ms| ms.to_string()),
+                    row.applied_by,
+                    row.description
+                ));
+            }
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+async fn rollback(session: &Session, args: RollbackArgs) -> Result<u8> {
+    let analysis = session.flow.analyze_rollback(&args.version).await?;
+    if !analysis.fully_reversible {
+        eprintln!(
+            "refused: {} cannot be rolled back:\n  {}",
+            args.version,
+            analysis.irreversible_ops.join("\n  ")
+        );
+        return Ok(EXIT_REFUSED);
+    }
+    if let Some(warning) = &analysis.data_loss_warning {
+        eprintln!("warning: {warning}");
+    }
+    eprintln!(
+        "Rolling back {} restores the schema (and the data drops kept) from before it.",
+        args.version
+    );
+    if !args.yes && !ask(&format!("Roll back {}?", args.version)) {
+        return Ok(EXIT_REFUSED);
+    }
+    session.flow.rollback_migration(&args.version).await?;
+    eprintln!("Rolled back {}.", args.version);
+    Ok(EXIT_OK)
+}
+
+async fn purge(session: &Session, args: PurgeArgs) -> Result<u8> {
+    eprintln!(
+        "Purging drops the kept data of migrations older than {:?}: they can no longer be rolled back with their data.",
+        args.older_than
+    );
+    if !args.yes && !ask("Purge it?") {
+        return Ok(EXIT_REFUSED);
+    }
+    let dropped = session.flow.purge(args.older_than).await?;
+    if dropped.is_empty() {
+        eprintln!("Nothing to purge.");
+    }
+    match args.format {
+        Format::Json => json(&serde_json::json!({ "dropped": dropped })),
+        Format::Text => {
+            for name in &dropped {
+                eprintln!("dropped {name}");
+            }
+        }
+    }
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,128 @@
+//! The command line (DESIGN.md "Command line"): people-facing output on stderr, machine
+//! output (SQL, JSON) on stdout, and fixed exit codes.
+//!
+//! Two front ends share one implementation ([`commands`] over a [`session::Session`]):
+//! - the `dataflow` tool ([`run_tool`]): DB-vs-DB, `--db URL --target URL|schema.json`;
+//! - an application's own binary ([`run`], [`run_command`]): the same commands for the
+//!   application's registered models, e.g. `myapp db apply`.
+
+mod args;
+mod commands;
+mod session;
+
+pub use args::{
+    ApplyArgs, DiffArgs, HistoryArgs, ModelCommand, PlanArgs, PurgeArgs, RollbackArgs, StatusArgs,
+};
+pub use commands::plan_as_sql;
+
+use crate::error::Error;
+use crate::migrator::DataFlow;
+use args::{Tool, ToolCommand};
+use clap::{FromArgMatches, Parser, Subcommand};
+use session::Session;
+use std::process::ExitCode;
+
+/// Exit code: done, or nothing to do.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: an error.
+pub const EXIT_ERROR: u8 = 1;
+/// Exit code: refused (risk policy, declined prompt, no terminal to ask, drifted plan).
+pub const EXIT_REFUSED: u8 = 2;
+/// Exit code: changes are pending (`--check`).
+pub const EXIT_PENDING: u8 = 3;
+
+/// Runs the `dataflow` tool with `args` (the program name first, as `std::env::args_os`).
+pub fn run_tool<I, S>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = S>,
+    S: Into<std::ffi::OsString> + Clone,
+{
+    let tool = match Tool::try_parse_from(args) {
+        Ok(tool) => tool,
+        Err(error) => return usage_error(error),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    ExitCode::from(runtime.block_on(async { finish(dispatch_tool(tool.command).await) }))
+}
+
+/// Runs the command line of an application for its registered models: parses the
+/// process arguments as `<program> <command> [options]` (`diff`, `plan`, `apply`,
+/// `status`, `snapshot`, `history`, `rollback`, `purge`) and runs it against `flow`.
+///
+/// ```no_run
+/// # async fn demo() -> Result<std::process::ExitCode, dataflow_core::Error> {
+/// let flow = dataflow_core::DataFlow::connect("postgres://localhost/app").await?;
+/// // let flow = flow.model::<User>().model::<Order>();
+/// Ok(dataflow_core::cli::run(&flow).await)
+/// # }
+/// ```
+///
+/// To nest the commands under your own clap parser, embed [`ModelCommand`] as a
+/// subcommand and call [`run_command`].
+pub async fn run(flow: &DataFlow) -> ExitCode {
+    run_from(flow, std::env::args_os()).await
+}
+
+/// [`run`] with explicit arguments (the program name first).
+pub async fn run_from<I, S>(flow: &DataFlow, args: I) -> ExitCode
+where
+    I: IntoIterator<Item = S>,
+    S: Into<std::ffi::OsString> + Clone,
+{
+    // Usage lines show the program's own name (clap takes it from argv[0]).
+    let command = clap::Command::new("app")
+        .about("Keep the database in step with this application's models.")
+        .subcommand_required(true)
+        .arg_required_else_help(true);
+    let matches = match ModelCommand::augment_subcommands(command).try_get_matches_from(args) {
+        Ok(matches) => matches,
+        Err(error) => return usage_error(error),
+    };
+    match ModelCommand::from_arg_matches(&matches) {
+        Ok(command) => run_command(flow, command).await,
+        Err(error) => usage_error(error),
+    }
+}
+
+/// Runs one model command against `flow` (see [`run`]).
+pub async fn run_command(flow: &DataFlow, command: ModelCommand) -> ExitCode {
+    let session = Session::models(flow.clone());
+    ExitCode::from(finish(commands::dispatch(&session, command).await))
+}
+
+/// Usage errors exit 2 like other refusals; `--help` and `--version` exit 0.
+fn usage_error(error: clap::Error) -> ExitCode {
+    let _ = error.print();
+    ExitCode::from(if error.use_stderr() { EXIT_REFUSED } else { EXIT_OK })
+}
+
+/// The exit code of a finished command, printing its error.
+fn finish(outcome: crate::error::Result<u8>) -> u8 {
+    match outcome {
+        Ok(code) => code,
+        Err(Error::Declined) => {
+            eprintln!("Not applied.");
+            EXIT_REFUSED
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            match error {
+                Error::RiskRefused { .. }
+                | Error::PlanChanged { .. }
+                | Error::RolledBackTarget { .. } => EXIT_REFUSED,
+                _ => EXIT_ERROR,
+            }
+        }
+    }
+}
+
+async fn dispatch_tool(command: ToolCommand) -> crate::error::Result<u8> {
+    let (session, command) = Session::for_tool(command).await?;
+    commands::dispatch(&session, command).await
+}

@@ -1,0 +1,162 @@
+//! Where a command works: the database (a [`DataFlow`]) and what it should look like —
+//! the application's models, or a target schema (DB-vs-DB). Commands only talk to this,
+//! so both front ends behave the same.
+
+use super::args::{Database, ModelCommand, Namespaces, ToolCommand};
+use crate::error::{Error, Result};
+use crate::migrator::{migrate_to, DataFlow, MigrateOptions, MigrationReport};
+use crate::postgres::Postgres;
+use dataflow_schema::introspect::postgres::{Introspected, DEFAULT_NAMESPACE};
+use dataflow_schema::{plan_offline, Dialect, Plan, PlanOptions, Schema};
+
+/// What the database should look like.
+pub(super) enum Desired {
+    /// The application's models; tables they do not name are left alone.
+    Models,
+    /// A whole namespace (DB-vs-DB): what it lacks is dropped.
+    Target {
+        /// The target schema.
+        schema: Schema,
+        /// Objects of the target that dataflow does not manage (warned about).
+        unmanaged: Vec<String>,
+    },
+    /// No target: only the live database matters (status, snapshot, history …).
+    Nothing,
+}
+
+/// A database and what it should look like.
+pub(super) struct Session {
+    pub flow: DataFlow,
+    pub desired: Desired,
+    /// The namespaces compared (DB-vs-DB) or snapshotted.
+    pub namespaces: Vec<String>,
+}
+
+impl Session {
+    /// An application's models.
+    pub fn models(flow: DataFlow) -> Session {
+        Session { flow, desired: Desired::Models, namespaces: vec![DEFAULT_NAMESPACE.to_owned()] }
+    }
+
+    /// The tool's command: connect, read the target, and the options as a model command.
+    pub async fn for_tool(command: ToolCommand) -> Result<(Session, ModelCommand)> {
+        let connect = |db: Database, namespaces: Namespaces| async move {
+            let flow = DataFlow::connect(&db.db).await?;
+            Ok::<_, Error>(Session { flow, desired: Desired::Nothing, namespaces: namespaces.schemas })
+        };
+        let none = || Namespaces { schemas: vec![DEFAULT_NAMESPACE.to_owned()] };
+        let (mut session, target, command) = match command {
+            ToolCommand::Diff { db, target, namespaces, args } => {
+                (connect(db, namespaces).await?, Some(target), ModelCommand::Diff(args))
+            }
+            ToolCommand::Plan { db, target, namespaces, args } => {
+                (connect(db, namespaces).await?, Some(target), ModelCommand::Plan(args))
+            }
+            ToolCommand::Apply { db, target, namespaces, args } => {
+                (connect(db, namespaces).await?, target, ModelCommand::Apply(args))
+            }
+            ToolCommand::Status { db, target, namespaces, args } => {
+                (connect(db, namespaces).await?, target, ModelCommand::Status(args))
+            }
+            ToolCommand::Snapshot { db, namespaces } => {
+                (connect(db, namespaces).await?, None, ModelCommand::Snapshot)
+            }
+            ToolCommand::History { db, args } => {
+                (connect(db, none()).await?, None, ModelCommand::History(args))
+            }
+            ToolCommand::Rollback { db, args } => {
+                (connect(db, none()).await?, None, ModelCommand::Rollback(args))
+            }
+            ToolCommand::Purge { db, args } => {
+                (connect(db, none()).await?, None, ModelCommand::Purge(args))
+            }
+        };
+        if let Some(target) = target {
+            let (schema, unmanaged) = read_target(&target, &session.namespaces).await?;
+            session.desired = Desired::Target { schema, unmanaged };
+        }
+        Ok((session, command))
+    }
+
+    /// The same database towards `schema` (a reviewed plan's target).
+    pub fn towards(&self, schema: Schema) -> Session {
+        Session {
+            flow: self.flow.clone(),
+            desired: Desired::Target { schema, unmanaged: Vec::new() },
+            namespaces: self.namespaces.clone(),
+        }
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Postgres {
+        self.flow.db()
+    }
+
+    /// The schema the database should have, if there is one.
+    pub fn target_schema(&self) -> Result<Option<Schema>> {
+        match &self.desired {
+            Desired::Models => Ok(Some(self.flow.desired_schema()?)),
+            Desired::Target { schema, .. } => Ok(Some(schema.clone())),
+            Desired::Nothing => Ok(None),
+        }
+    }
+
+    /// The plan to what the database should look like, with warnings about what is left
+    /// alone. Nothing is locked or changed.
+    pub async fn plan(&self) -> Result<Plan> {
+        match &self.desired {
+            Desired::Models => self.flow.status().await,
+            Desired::Target { schema, unmanaged } => {
+                let current = self.db().introspect(&self.namespaces).await?;
+                let mut plan =
+                    plan_offline(&current.schema, schema, Dialect::Postgres, &PlanOptions::default())?;
+                let mut left_alone = current.unmanaged;
+                left_alone.extend(unmanaged.iter().cloned());
+                left_alone.sort();
+                left_alone.dedup();
+                if !left_alone.is_empty() {
+                    plan.warnings.push(format!(
+                        "not managed by dataflow, left alone: {}",
+                        left_alone.join(", ")
+                    ));
+                }
+                Ok(plan)
+            }
+            Desired::Nothing => Err(Error::NoTarget),
+        }
+    }
+
+    /// Brings the database to the target through the migrator (lock, re-plan, history).
+    pub async fn migrate(&self, options: MigrateOptions) -> Result<MigrationReport> {
+        match &self.desired {
+            Desired::Models => self.flow.auto_migrate(options).await,
+            Desired::Target { schema, .. } => migrate_to(self.db(), schema.clone(), options).await,
+            Desired::Nothing => Err(Error::NoTarget),
+        }
+    }
+
+    /// The live schema of the compared namespaces (in model mode: the models').
+    pub async fn live(&self) -> Result<Introspected> {
+        let mut namespaces = self.namespaces.clone();
+        if let Desired::Models = self.desired {
+            namespaces.extend(self.flow.desired_schema()?.namespaces);
+            namespaces.sort();
+            namespaces.dedup();
+        }
+        self.db().introspect(&namespaces).await
+    }
+}
+
+/// A target given as a database URL or a schema.json path.
+async fn read_target(target: &str, namespaces: &[String]) -> Result<(Schema, Vec<String>)> {
+    if target.contains("://") {
+        let db = Postgres::connect(target).await?;
+        let Introspected { schema, unmanaged, .. } = db.introspect(namespaces).await?;
+        return Ok((schema, unmanaged));
+    }
+    let text = std::fs::read_to_string(target)
+        .map_err(|source| Error::ReadFile { path: target.to_owned(), source })?;
+    let schema = Schema::from_json(&text)
+        .map_err(|source| Error::Snapshot { path: target.to_owned(), source })?;
+    Ok((schema, Vec::new()))
+}

@@ -1,0 +1,42 @@
+//! The person at the terminal: whether there is one to ask, how wide and colourful the
+//! preview may be, and the `[y/N]` prompt (dialoguer, on stderr).
+
+use dataflow_schema::PreviewOptions;
+use std::io::IsTerminal;
+
+/// Whether a person can answer a prompt: stdin and stderr (where the prompt goes) are both
+/// terminals. A replica under a process manager, CI, or a pipe gets `false`.
+pub fn is_interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// Colours on stderr: only on a terminal, never with `NO_COLOR` set (<https://no-color.org>)
+/// or `TERM=dumb`.
+pub fn colors_enabled() -> bool {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+    let dumb = std::env::var_os("TERM").is_some_and(|term| term == "dumb");
+    std::io::stderr().is_terminal() && !no_color && !dumb
+}
+
+/// Preview options for stderr: the terminal's width (100 columns when it is not a
+/// terminal) and colours when [`colors_enabled`].
+pub fn preview_options(show_sql: bool, show_rollback_plan: bool) -> PreviewOptions {
+    let width = console::Term::stderr()
+        .size_checked()
+        .map_or(100, |(_rows, columns)| columns.clamp(60, 200));
+    PreviewOptions { show_sql, show_rollback_plan, width, color: colors_enabled() }
+}
+
+/// Asks `question [y/N]` on the terminal; anything but yes — including no terminal, end of
+/// input or Ctrl-C — is no.
+pub fn confirm(question: &str) -> bool {
+    if !is_interactive() {
+        return false;
+    }
+    dialoguer::Confirm::new()
+        .with_prompt(question)
+        .default(false)
+        .wait_for_newline(true)
+        .interact_on(&console::Term::stderr())
+        .unwrap_or(false)
+}
