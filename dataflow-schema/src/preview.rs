@@ -180,15 +180,23 @@ impl fmt::Display for Preview<'_> {
             return writeln!(f, "No changes.");
         }
         let paint = Paint(self.options.color);
-        let count = |level| plan.steps.iter().filter(|s| s.shown_level == level).count();
+        let count = |level| {
+            let n = plan.steps.iter().filter(|s| s.shown_level == level).count();
+            let text = format!("{n} {level}");
+            if n == 0 {
+                text
+            } else {
+                paint.level(level, &text)
+            }
+        };
         writeln!(
             f,
-            "{} plan: {} step(s) — {} SAFE, {} MEDIUM, {} HIGH",
+            "{} plan: {} step(s) — {}, {}, {}",
             plan.dialect,
             plan.steps.len(),
-            paint.level(RiskLevel::Safe, &count(RiskLevel::Safe).to_string()),
-            paint.level(RiskLevel::Medium, &count(RiskLevel::Medium).to_string()),
-            paint.level(RiskLevel::High, &count(RiskLevel::High).to_string()),
+            count(RiskLevel::Safe),
+            count(RiskLevel::Medium),
+            count(RiskLevel::High),
         )?;
         writeln!(f, "{}", self.table())?;
         for warning in &plan.warnings {
@@ -331,15 +339,23 @@ fn summary_text(summary: &SafetySummary, paint: Paint) -> String {
             );
         }
     }
-    let time = match summary.estimated_ms {
-        Some(ms) => format!("~{}", format_ms(ms)),
-        None => "time unknown (a scanned table has no size statistics)".to_owned(),
+    let _ = match summary.estimated_ms {
+        Some(0) if summary.estimated_rows == 0 => {
+            writeln!(out, "  Estimated: catalog changes only, no rows scanned or written")
+        }
+        Some(ms) => writeln!(
+            out,
+            "  Estimated: ~{} rows scanned or written, ~{}",
+            format_count(summary.estimated_rows),
+            format_ms(ms)
+        ),
+        None => writeln!(
+            out,
+            "  Estimated: ~{} rows scanned or written, time unknown (a scanned table has no \
+             size statistics)",
+            format_count(summary.estimated_rows)
+        ),
     };
-    let _ = writeln!(
-        out,
-        "  Estimated: ~{} rows scanned or written, {time}",
-        format_count(summary.estimated_rows)
-    );
     out
 }
 
@@ -354,7 +370,8 @@ fn lock_list(holds: &[&LockHold]) -> String {
         .map(|level| {
             let steps: Vec<String> =
                 holds.iter().filter(|h| h.lock == *level).map(|h| h.step.to_string()).collect();
-            format!("{level} on steps {}", steps.join(", "))
+            let noun = if steps.len() == 1 { "step" } else { "steps" };
+            format!("{level} on {noun} {}", steps.join(", "))
         })
         .collect::<Vec<_>>()
         .join("; ")

@@ -124,7 +124,7 @@ fn colour_only_when_asked() {
     assert!(!plain.contains('\x1b'), "escape codes without colour");
     let coloured =
         every_level().preview(PreviewOptions { color: true, ..Default::default() }).to_string();
-    assert!(coloured.contains("\x1b[1;31mHIGH\x1b[0m"), "HIGH not red:\n{coloured}");
+    assert!(coloured.contains("\x1b[1;31m2 HIGH\x1b[0m"), "HIGH not red:\n{coloured}");
 }
 
 #[test]

@@ -353,3 +353,77 @@ async fn status_reports_pending_steps_and_drift() {
     current.drop_db().await;
     target.drop_db().await;
 }
+
+/// Runs `dataflow args…` in a pseudo-terminal, answers the prompt with `answer`, and
+/// returns the exit code and everything the terminal showed.
+fn answer_prompt(args: &[&str], answer: &str, env: &[(&str, &str)]) -> (i32, String) {
+    use rexpect::process::WaitStatus;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dataflow"));
+    command.args(args).env_remove("DATABASE_URL").env_remove("NO_COLOR").env("TERM", "xterm");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut session = rexpect::session::spawn_command(command, Some(30_000)).expect("spawn in a pty");
+    let before = session.exp_string("[y/N]").expect("the prompt");
+    session.send_line(answer).expect("answer");
+    let after = session.exp_eof().expect("the command ends");
+    let code = match session.process().wait().expect("exit status") {
+        WaitStatus::Exited(_, code) => code,
+        other => panic!("ended by {other:?}:\n{before}{after}"),
+    };
+    (code, format!("{before}[y/N]{after}"))
+}
+
+#[tokio::test]
+async fn the_prompt_applies_on_yes_and_changes_nothing_on_no() {
+    if !server_available().await {
+        return;
+    }
+    let current = TestDb::new("cli_pty_a").await;
+    let target = TestDb::new("cli_pty_b").await;
+    current.exec("CREATE TABLE users (id bigint PRIMARY KEY); INSERT INTO users VALUES (1)").await;
+    target.exec("CREATE TABLE users (id bigint PRIMARY KEY, phone text)").await;
+    let args = ["apply", "--db", current.url.as_str(), "--target", target.url.as_str()];
+
+    let (code, screen) = answer_prompt(&args, "n", &[]);
+    if let Ok(path) = std::env::var("DATAFLOW_SHOW_PROMPT") {
+        let _ = std::fs::write(path, &screen);
+    }
+    assert_eq!(code, 2, "declined: refused\n{screen}");
+    assert!(screen.contains("Apply these changes?") && screen.contains("Not applied."), "{screen}");
+    assert!(screen.contains("Safety summary"), "the preview comes before the question\n{screen}");
+    assert!(screen.contains("\x1b[32m"), "colours on a terminal\n{screen}");
+    assert_eq!(
+        current.scalar::<i64>("SELECT count(*) FROM information_schema.columns WHERE column_name = 'phone'").await,
+        0,
+        "declining changed nothing"
+    );
+
+    let (code, screen) = answer_prompt(&args, "y", &[("NO_COLOR", "1")]);
+    assert_eq!(code, 0, "confirmed: applied\n{screen}");
+    assert!(screen.contains("Applied 1 step(s)"), "{screen}");
+    assert!(!screen.contains("\x1b[32m"), "NO_COLOR is respected\n{screen}");
+    assert_eq!(current.scalar::<i64>("SELECT count(*) FROM users WHERE phone IS NULL").await, 1);
+    let converged = dataflow(&["diff", "--db", &current.url, "--target", &target.url, "--check"]);
+    assert_eq!(converged.status.code(), Some(0), "{}", text(&converged.stderr));
+
+    // Rollback asks too, and restores the schema with the row.
+    let history = dataflow(&["history", "--db", &current.url, "--format", "json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&history.stdout).expect("JSON history");
+    let version = rows[0]["version"].as_str().expect("a version").to_owned();
+    let rollback = ["rollback", version.as_str(), "--db", current.url.as_str()];
+    let (code, screen) = answer_prompt(&rollback, "n", &[]);
+    assert_eq!(code, 2, "{screen}");
+    let (code, screen) = answer_prompt(&rollback, "y", &[]);
+    assert_eq!(code, 0, "{screen}");
+    assert_eq!(
+        current.rows("SELECT id::text FROM users").await,
+        vec!["(1)".to_owned()],
+        "the row survived apply and rollback"
+    );
+    let pending = dataflow(&["diff", "--db", &current.url, "--target", &target.url, "--check"]);
+    assert_eq!(pending.status.code(), Some(3), "rolled back: the change is pending again");
+
+    current.drop_db().await;
+    target.drop_db().await;
+}
