@@ -61,6 +61,9 @@ pub use dataflow_core::{
     MigrateOptions, MigrationPlan, MigrationReport, Mode, Postgres, RollbackAnalysis,
 };
 
+/// The command line, for an application's own binary: `dataflow::cli::run(&flow)`.
+pub use dataflow_core::cli;
+
 /// The pure layer, for everything not re-exported at the top (dialects, naming, risk).
 pub use dataflow_schema as schema;
 

@@ -427,3 +427,86 @@ async fn the_prompt_applies_on_yes_and_changes_nothing_on_no() {
     current.drop_db().await;
     target.drop_db().await;
 }
+
+#[derive(Model)]
+#[dataflow(table = "accounts")]
+struct AccountV1 {
+    #[dataflow(primary_key, auto)]
+    id: i64,
+    email: String,
+}
+
+#[derive(Model)]
+#[dataflow(table = "accounts")]
+struct AccountV2 {
+    #[dataflow(primary_key, auto)]
+    id: i64,
+    #[dataflow(index)]
+    email: String,
+    nickname: Option<String>,
+}
+
+/// `dataflow::cli::run_from(&flow, args)`: an application's binary runs the same commands
+/// for its own models; tables no model names are neither drift nor touched.
+#[tokio::test]
+async fn an_application_runs_the_commands_for_its_own_models() {
+    use dataflow::cli::run_from;
+    use dataflow::DataFlow;
+    use std::process::ExitCode;
+    if !server_available().await {
+        return;
+    }
+    let db = TestDb::new("cli_app").await;
+    db.exec("CREATE TABLE not_ours (id int); INSERT INTO not_ours VALUES (7)").await;
+    let connect = || async { DataFlow::connect(&db.url).await.expect("connect") };
+    let v1 = connect().await.model::<AccountV1>();
+    let v2 = connect().await.model::<AccountV2>();
+    let code = |n: u8| ExitCode::from(n);
+    let app = |args: &[&str]| -> Vec<String> {
+        std::iter::once("app").chain(args.iter().copied()).map(str::to_owned).collect()
+    };
+
+    assert_eq!(run_from(&v1, app(&["diff", "--check"])).await, code(3));
+    assert_eq!(run_from(&v1, app(&["apply"])).await, code(2), "no terminal, no --yes");
+    assert_eq!(run_from(&v1, app(&["apply", "--yes"])).await, code(0));
+    db.exec("INSERT INTO accounts (email) VALUES ('a@example.com')").await;
+    assert_eq!(run_from(&v1, app(&["status", "--check"])).await, code(0), "in sync, no drift");
+    assert_eq!(run_from(&v1, app(&["diff", "--check"])).await, code(0));
+
+    // New models: pending; a reviewed plan applies exactly.
+    assert_eq!(run_from(&v2, app(&["status", "--check"])).await, code(3), "pending");
+    let path = std::env::temp_dir().join(format!("df_app_plan_{}.json", std::process::id()));
+    let path = path.to_str().unwrap_or_default().to_owned();
+    assert_eq!(run_from(&v2, app(&["plan", "--out", &path])).await, code(0));
+    assert_eq!(
+        run_from(&v1, app(&["apply", "--plan", &path, "--yes"])).await,
+        code(2),
+        "a plan made for other models is refused"
+    );
+    assert_eq!(run_from(&v2, app(&["apply", "--plan", &path, "--yes"])).await, code(0));
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(run_from(&v2, app(&["status", "--check"])).await, code(0));
+    db.assert_converged(&models(&[model::<AccountV2>()])).await;
+
+    // Changed by hand: drift, which apply would undo.
+    db.exec("ALTER TABLE accounts ADD COLUMN by_hand int").await;
+    assert_eq!(run_from(&v2, app(&["status", "--check"])).await, code(3), "drift");
+    db.exec("ALTER TABLE accounts DROP COLUMN by_hand").await;
+
+    // History, rollback, snapshot, purge.
+    let version = v2.history(Some(1)).await.expect("history")[0].version.clone();
+    assert_eq!(run_from(&v2, app(&["history", "--format", "json"])).await, code(0));
+    assert_eq!(run_from(&v2, app(&["rollback", &version])).await, code(2), "no terminal");
+    assert_eq!(run_from(&v2, app(&["rollback", &version, "--yes"])).await, code(0));
+    assert_eq!(
+        db.rows("SELECT email FROM accounts").await,
+        vec!["(a@example.com)".to_owned()],
+        "rolled back with its row"
+    );
+    assert_eq!(run_from(&v1, app(&["status", "--check"])).await, code(0), "back to v1");
+    assert_eq!(run_from(&v2, app(&["snapshot"])).await, code(0));
+    assert_eq!(run_from(&v2, app(&["purge", "--older-than", "0s", "--yes"])).await, code(0));
+    assert_eq!(run_from(&v2, app(&["bogus"])).await, code(2), "usage error");
+    assert_eq!(db.scalar::<i32>("SELECT id FROM not_ours").await, 7, "unmanaged table untouched");
+    db.drop_db().await;
+}
