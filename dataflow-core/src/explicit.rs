@@ -13,6 +13,7 @@ use dataflow_schema::{plan_models, Dialect, Plan, PlanOptions, QualifiedName, Ri
 use serde::{Deserialize, Serialize};
 use sqlx::{Executor, Row};
 use std::time::Instant;
+use tracing::Instrument;
 
 /// One explicit step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -170,31 +171,55 @@ async fn run(
     let mut schema_plans = Vec::new();
     let outcome = async {
         for (index, step) in plan.steps.iter().enumerate().skip(progress.step) {
-            match step {
-                ExplicitStep::Schema(desired) => {
-                    let mut step_plan = schema_step(db, desired, options).await?;
-                    if options.backup_before_destructive {
-                        keep::keep_data(&mut step_plan, &format!("{version}_{}", index + 1));
+            let kind = match step {
+                ExplicitStep::Schema(_) => "schema",
+                ExplicitStep::Data { .. } => "data",
+                ExplicitStep::Sql { .. } => "sql",
+            };
+            let span = tracing::info_span!(
+                target: "dataflow::apply",
+                "explicit_step",
+                number = index + 1,
+                kind
+            );
+            let step_started = Instant::now();
+            async {
+                match step {
+                    ExplicitStep::Schema(desired) => {
+                        let mut step_plan = schema_step(db, desired, options).await?;
+                        if options.backup_before_destructive {
+                            keep::keep_data(&mut step_plan, &format!("{version}_{}", index + 1));
+                        }
+                        db.apply(&step_plan, &options.apply).await?;
+                        schema_plans.push(step_plan);
                     }
-                    db.apply(&step_plan, &options.apply).await?;
-                    schema_plans.push(step_plan);
+                    ExplicitStep::Data { table, key, sql, batch_size } => {
+                        data_step(db, &version, index, &mut progress, table, key, sql, *batch_size)
+                            .await?;
+                    }
+                    ExplicitStep::Sql { up, .. } => {
+                        let connect_error =
+                            |source| Error::Connect { url: db.url().to_owned(), source };
+                        let mut tx = db.pool().begin().await.map_err(connect_error)?;
+                        // A failure drops the transaction: nothing of the step remains.
+                        (&mut *tx)
+                            .execute(sqlx::raw_sql(up))
+                            .await
+                            .map_err(|source| apply_error(index, "raw SQL", up, source))?;
+                        tx.commit().await.map_err(connect_error)?;
+                    }
                 }
-                ExplicitStep::Data { table, key, sql, batch_size } => {
-                    data_step(db, &version, index, &mut progress, table, key, sql, *batch_size)
-                        .await?;
-                }
-                ExplicitStep::Sql { up, .. } => {
-                    let connect_error =
-                        |source| Error::Connect { url: db.url().to_owned(), source };
-                    let mut tx = db.pool().begin().await.map_err(connect_error)?;
-                    // A failure drops the transaction: nothing of the step remains.
-                    (&mut *tx)
-                        .execute(sqlx::raw_sql(up))
-                        .await
-                        .map_err(|source| apply_error(index, "raw SQL", up, source))?;
-                    tx.commit().await.map_err(connect_error)?;
-                }
+                Ok::<_, Error>(())
             }
+            .instrument(span.clone())
+            .await?;
+            span.in_scope(|| {
+                tracing::info!(
+                    target: "dataflow::apply",
+                    ms = step_started.elapsed().as_millis() as u64,
+                    "explicit step done"
+                )
+            });
             progress = Progress { step: index + 1, after: None, rows: 0 };
             save_progress(guard, &version, &progress).await.map_err(history_error)?;
         }

@@ -11,6 +11,7 @@
 use dataflow_schema::checksum::sha256_hex;
 use sqlx::{Connection, PgConnection};
 use std::time::{Duration, Instant};
+use tracing::Instrument;
 
 /// The advisory-lock key of a database.
 pub fn key(database: &str) -> i64 {
@@ -50,6 +51,18 @@ impl LockGuard {
     /// Takes the lock on `connection` (which the guard then owns), polling with
     /// `pg_try_advisory_lock` so the wait is bounded and never sits in a lock queue.
     pub async fn acquire(
+        connection: PgConnection,
+        timeout: Duration,
+    ) -> Result<LockGuard, LockError> {
+        let span = tracing::info_span!(
+            target: "dataflow::lock",
+            "migration_lock",
+            timeout_ms = timeout.as_millis() as u64
+        );
+        Self::acquire_in_span(connection, timeout).instrument(span).await
+    }
+
+    async fn acquire_in_span(
         mut connection: PgConnection,
         timeout: Duration,
     ) -> Result<LockGuard, LockError> {

@@ -17,6 +17,7 @@ use dataflow_schema::{
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tracing::Instrument;
 
 /// Asked before applying in [`Mode::Interactive`], after the preview was printed:
 /// `true` applies.
@@ -275,10 +276,15 @@ impl DataFlow {
     /// dropped tables come back from the trash and dropped columns from their backups.
     /// Refuses, changing nothing, when a step cannot be undone.
     pub async fn rollback_migration(&self, version: &str) -> Result<()> {
-        let mut guard = self.lock(Duration::from_secs(15 * 60)).await?;
-        let outcome = self.rollback_locked(&mut guard, version).await;
-        let _ = guard.release().await;
-        outcome
+        let span = tracing::info_span!(target: "dataflow::migrate", "rollback", version);
+        async {
+            let mut guard = self.lock(Duration::from_secs(15 * 60)).await?;
+            let outcome = self.rollback_locked(&mut guard, version).await;
+            let _ = guard.release().await;
+            outcome
+        }
+        .instrument(span)
+        .await
     }
 
     /// Rolls back every applied run newer than `version`, newest first.
@@ -521,7 +527,24 @@ async fn plan_models_with_orphans(
     Ok(plan)
 }
 
+/// Everything a run does happens inside one `migrate` span (target `dataflow::migrate`):
+/// its events, and the `migration_lock`, `group` and `step` spans inside it.
 async fn migrate(
+    db: &Postgres,
+    target: Target,
+    history_namespace: &str,
+    options: MigrateOptions,
+) -> Result<MigrationReport> {
+    let span = tracing::info_span!(
+        target: "dataflow::migrate",
+        "migrate",
+        mode = ?options.mode,
+        max_risk = %options.max_risk
+    );
+    migrate_in_span(db, target, history_namespace, options).instrument(span).await
+}
+
+async fn migrate_in_span(
     db: &Postgres,
     target: Target,
     history_namespace: &str,

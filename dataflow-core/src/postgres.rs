@@ -19,6 +19,7 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tracing::Instrument;
 
 /// Timeouts and retries for applying a plan (DESIGN.md defaults).
 #[derive(Debug, Clone)]
@@ -257,46 +258,17 @@ impl Postgres {
         for group in group_steps(&plan.steps) {
             self.count(group.iter().map(|&i| plan.steps[i].up.len() as u64 + 3).sum());
             let group_started = Instant::now();
-            let mut attempt = 0;
-            loop {
-                match run_group(&mut connection, &plan.steps, &group, options).await {
-                    Ok(()) => break,
-                    Err(GroupError { step, source, .. })
-                        if is_lock_timeout(&source) && attempt < options.retries =>
-                    {
-                        attempt += 1;
-                        retries += 1;
-                        let pause = backoff(options, attempt);
-                        tracing::warn!(
-                            target: "dataflow::apply",
-                            step = plan.steps[step].number,
-                            table = %plan.steps[step].table,
-                            attempt,
-                            backoff_ms = pause.as_millis() as u64,
-                            "lock timeout, group rolled back; retrying"
-                        );
-                        tokio::time::sleep(pause).await;
-                    }
-                    Err(GroupError { step, source, .. }) if is_lock_timeout(&source) => {
-                        let step = &plan.steps[step];
-                        return Err(Error::LockBusy {
-                            step: step.number,
-                            what: format!("{} · {}", step.table, step.operation.label()),
-                            attempts: attempt + 1,
-                            holders: self.lock_holders(&mut connection, &step.table).await,
-                        });
-                    }
-                    Err(GroupError { step, statement, source }) => {
-                        let step = &plan.steps[step];
-                        return Err(Error::Apply {
-                            step: step.number,
-                            what: format!("{} · {}", step.table, step.operation.label()),
-                            statement,
-                            source,
-                        });
-                    }
-                }
-            }
+            let first = &plan.steps[group[0]];
+            let span = tracing::info_span!(
+                target: "dataflow::apply",
+                "group",
+                group = first.group,
+                table = %first.table,
+                steps = group.len()
+            );
+            self.run_group_with_retries(&mut connection, plan, &group, options, &mut retries)
+                .instrument(span)
+                .await?;
             groups += 1;
             tracing::info!(
                 target: "dataflow::apply",
@@ -322,6 +294,58 @@ impl Postgres {
 }
 
 impl Postgres {
+    /// Runs one group; on lock timeout it is rolled back and retried with backoff and
+    /// jitter, up to `options.retries` times.
+    async fn run_group_with_retries(
+        &self,
+        connection: &mut sqlx::PgConnection,
+        plan: &Plan,
+        group: &[usize],
+        options: &ApplyOptions,
+        retries: &mut u32,
+    ) -> Result<()> {
+        let mut attempt = 0;
+        loop {
+            match run_group(connection, &plan.steps, group, options).await {
+                Ok(()) => return Ok(()),
+                Err(GroupError { step, source, .. })
+                    if is_lock_timeout(&source) && attempt < options.retries =>
+                {
+                    attempt += 1;
+                    *retries += 1;
+                    let pause = backoff(options, attempt);
+                    tracing::warn!(
+                        target: "dataflow::apply",
+                        step = plan.steps[step].number,
+                        table = %plan.steps[step].table,
+                        attempt,
+                        backoff_ms = pause.as_millis() as u64,
+                        "lock timeout, group rolled back; retrying"
+                    );
+                    tokio::time::sleep(pause).await;
+                }
+                Err(GroupError { step, source, .. }) if is_lock_timeout(&source) => {
+                    let step = &plan.steps[step];
+                    return Err(Error::LockBusy {
+                        step: step.number,
+                        what: format!("{} · {}", step.table, step.operation.label()),
+                        attempts: attempt + 1,
+                        holders: self.lock_holders(connection, &step.table).await,
+                    });
+                }
+                Err(GroupError { step, statement, source }) => {
+                    let step = &plan.steps[step];
+                    return Err(Error::Apply {
+                        step: step.number,
+                        what: format!("{} · {}", step.table, step.operation.label()),
+                        statement,
+                        source,
+                    });
+                }
+            }
+        }
+    }
+
     /// Plans the migration of this database to `desired` in model mode: only tables the
     /// models name are altered or dropped; the rest is reported in the plan's warnings.
     /// Reads the default namespace and every namespace the models use that exists.
@@ -500,17 +524,45 @@ async fn run_group(
         "SET LOCAL lock_timeout = {}; SET LOCAL statement_timeout = {timeout}",
         options.lock_timeout.as_millis()
     );
-    let mut statements = vec![(first, "BEGIN".to_owned()), (first, settings)];
-    for &index in group {
-        statements.extend(steps[index].up.iter().map(|s| (index, s.clone())));
-    }
-    statements.push((first, "COMMIT".to_owned()));
-    for (step, statement) in statements {
+    // The group's transaction is rolled back whole on any error; nothing of it remains.
+    let fail = |step, statement: String, source| GroupError { step, statement, source };
+    for statement in ["BEGIN".to_owned(), settings] {
         if let Err(source) = execute(connection, &statement).await {
-            // The group's transaction is rolled back whole; nothing of it remains.
             let _ = execute(connection, "ROLLBACK").await;
-            return Err(GroupError { step, statement, source });
+            return Err(fail(first, statement, source));
         }
+    }
+    for &index in group {
+        let step = &steps[index];
+        let span = tracing::info_span!(
+            target: "dataflow::apply",
+            "step",
+            number = step.number,
+            table = %step.table,
+            operation = step.operation.label()
+        );
+        let started = Instant::now();
+        let outcome = async {
+            for statement in &step.up {
+                execute(connection, statement).await.map_err(|e| (statement.clone(), e))?;
+            }
+            tracing::debug!(
+                target: "dataflow::apply",
+                ms = started.elapsed().as_millis() as u64,
+                "step executed"
+            );
+            Ok::<_, (String, sqlx::Error)>(())
+        }
+        .instrument(span)
+        .await;
+        if let Err((statement, source)) = outcome {
+            let _ = execute(connection, "ROLLBACK").await;
+            return Err(fail(index, statement, source));
+        }
+    }
+    if let Err(source) = execute(connection, "COMMIT").await {
+        let _ = execute(connection, "ROLLBACK").await;
+        return Err(fail(first, "COMMIT".to_owned(), source));
     }
     Ok(())
 }

@@ -108,7 +108,16 @@ async fn diff_check_apply_and_exit_codes() {
     assert_eq!(reapply.status.code(), Some(2), "a rolled-back target is not re-applied silently");
     assert!(text(&reapply.stderr).contains("--force"), "{}", text(&reapply.stderr));
     let forced = dataflow(&[
-        "apply", "--db", db, "--target", to, "--yes", "--max-risk", "high", "--force", "--no-sql",
+        "apply",
+        "--db",
+        db,
+        "--target",
+        to,
+        "--yes",
+        "--max-risk",
+        "high",
+        "--force",
+        "--no-sql",
     ]);
     assert_eq!(forced.status.code(), Some(0), "{}", text(&forced.stderr));
     let preview = text(&forced.stderr);
@@ -363,7 +372,8 @@ fn answer_prompt(args: &[&str], answer: &str, env: &[(&str, &str)]) -> (i32, Str
     for (key, value) in env {
         command.env(key, value);
     }
-    let mut session = rexpect::session::spawn_command(command, Some(30_000)).expect("spawn in a pty");
+    let mut session =
+        rexpect::session::spawn_command(command, Some(30_000)).expect("spawn in a pty");
     let before = session.exp_string("[y/N]").expect("the prompt");
     session.send_line(answer).expect("answer");
     let after = session.exp_eof().expect("the command ends");
@@ -394,7 +404,11 @@ async fn the_prompt_applies_on_yes_and_changes_nothing_on_no() {
     assert!(screen.contains("Safety summary"), "the preview comes before the question\n{screen}");
     assert!(screen.contains("\x1b[32m"), "colours on a terminal\n{screen}");
     assert_eq!(
-        current.scalar::<i64>("SELECT count(*) FROM information_schema.columns WHERE column_name = 'phone'").await,
+        current
+            .scalar::<i64>(
+                "SELECT count(*) FROM information_schema.columns WHERE column_name = 'phone'"
+            )
+            .await,
         0,
         "declining changed nothing"
     );

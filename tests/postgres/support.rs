@@ -206,14 +206,26 @@ pub fn install_event_router() {
     });
 }
 
+/// Routes events to the capturing thread, each line ending with the spans it happened
+/// in: ` in=migrate/group/step`.
 struct EventRouter;
+
+/// Span names by id (spans are few in tests; they are never freed).
+static SPAN_NAMES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+
+thread_local! {
+    /// The spans entered on this thread, innermost last.
+    static ENTERED: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
 impl tracing::Subscriber for EventRouter {
     fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
         metadata.target().starts_with("dataflow")
     }
-    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
+    fn new_span(&self, attributes: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        let mut names = SPAN_NAMES.lock().unwrap_or_else(|e| e.into_inner());
+        names.push(attributes.metadata().name());
+        tracing::span::Id::from_u64(names.len() as u64)
     }
     fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
     fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
@@ -222,13 +234,33 @@ impl tracing::Subscriber for EventRouter {
             let Some(events) = slot.borrow().clone() else { return };
             let mut line = event.metadata().target().to_owned();
             event.record(&mut FieldsAsText(&mut line));
+            let names = SPAN_NAMES.lock().unwrap_or_else(|e| e.into_inner());
+            let path: Vec<&str> = ENTERED.with(|entered| {
+                entered
+                    .borrow()
+                    .iter()
+                    .filter_map(|id| names.get(*id as usize - 1).copied())
+                    .collect()
+            });
+            if !path.is_empty() {
+                line.push_str(&format!(" in={}", path.join("/")));
+            }
             if let Ok(mut lines) = events.0.lock() {
                 lines.push(line);
             };
         });
     }
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
+    fn enter(&self, id: &tracing::span::Id) {
+        ENTERED.with(|entered| entered.borrow_mut().push(id.into_u64()));
+    }
+    fn exit(&self, id: &tracing::span::Id) {
+        ENTERED.with(|entered| {
+            let mut entered = entered.borrow_mut();
+            if let Some(at) = entered.iter().rposition(|e| *e == id.into_u64()) {
+                entered.remove(at);
+            }
+        });
+    }
 }
 
 struct FieldsAsText<'a>(&'a mut String);

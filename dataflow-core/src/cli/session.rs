@@ -42,7 +42,11 @@ impl Session {
     pub async fn for_tool(command: ToolCommand) -> Result<(Session, ModelCommand)> {
         let connect = |db: Database, namespaces: Namespaces| async move {
             let flow = DataFlow::connect(&db.db).await?;
-            Ok::<_, Error>(Session { flow, desired: Desired::Nothing, namespaces: namespaces.schemas })
+            Ok::<_, Error>(Session {
+                flow,
+                desired: Desired::Nothing,
+                namespaces: namespaces.schemas,
+            })
         };
         let none = || Namespaces { schemas: vec![DEFAULT_NAMESPACE.to_owned()] };
         let (mut session, target, command) = match command {
@@ -108,8 +112,12 @@ impl Session {
             Desired::Models => self.flow.status().await,
             Desired::Target { schema, unmanaged } => {
                 let current = self.db().introspect(&self.namespaces).await?;
-                let mut plan =
-                    plan_offline(&current.schema, schema, Dialect::Postgres, &PlanOptions::default())?;
+                let mut plan = plan_offline(
+                    &current.schema,
+                    schema,
+                    Dialect::Postgres,
+                    &PlanOptions::default(),
+                )?;
                 let mut left_alone = current.unmanaged;
                 left_alone.extend(unmanaged.iter().cloned());
                 left_alone.sort();
