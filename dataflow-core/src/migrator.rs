@@ -43,6 +43,12 @@ impl Mode {
         Mode::Interactive(Arc::new(|_| crate::terminal::confirm("Apply these changes?")))
     }
 
+    /// Interactive without a question: prints the preview (so logs show what ran), then
+    /// applies. What `dataflow apply --yes` does.
+    pub fn preview_and_apply() -> Mode {
+        Mode::Interactive(Arc::new(|_| true))
+    }
+
     /// The default (DESIGN.md): [`Mode::prompt`] when stdin and stderr are terminals, so a
     /// developer sees and confirms; [`Mode::AutoConfirm`] otherwise, so a replica never
     /// hangs on a prompt.

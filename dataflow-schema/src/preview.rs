@@ -56,6 +56,8 @@ impl Plan {
 pub struct SafetySummary {
     /// The highest level `max_risk` is checked against, if there are steps.
     pub highest_risk: Option<RiskLevel>,
+    /// The highest level shown (lower when a step is MEDIUM only on large tables).
+    pub highest_shown: Option<RiskLevel>,
     /// Steps that destroy data for good.
     pub data_loss: Vec<String>,
     /// Steps that drop something but keep its data (trash tables, column backups) so a
@@ -122,6 +124,7 @@ impl SafetySummary {
         let estimated_ms = plan.steps.iter().map(step_ms).sum();
         SafetySummary {
             highest_risk: plan.max_policy_level(),
+            highest_shown: plan.steps.iter().map(|s| s.shown_level).max(),
             data_loss,
             data_kept,
             irreversible,
@@ -291,8 +294,14 @@ fn risk_with_reasons(step: &Step) -> String {
 
 fn summary_text(summary: &SafetySummary, paint: Paint) -> String {
     let mut out = String::from("Safety summary:\n");
-    let highest = summary.highest_risk.unwrap_or(RiskLevel::Safe);
-    let _ = writeln!(out, "  Highest risk: {}", paint.level(highest, &highest.to_string()));
+    let shown = summary.highest_shown.unwrap_or(RiskLevel::Safe);
+    let policy = summary.highest_risk.unwrap_or(RiskLevel::Safe);
+    let _ = write!(out, "  Highest risk: {}", paint.level(shown, &shown.to_string()));
+    let _ = if policy > shown {
+        writeln!(out, " (max_risk counts it as {policy})")
+    } else {
+        writeln!(out)
+    };
     if summary.data_loss.is_empty() {
         let _ = writeln!(out, "  Data loss: none");
     } else {

@@ -12,7 +12,6 @@ use crate::migrator::{check_risk, MigrateOptions, Mode};
 use crate::terminal;
 use dataflow_schema::{schema_checksum, Plan, RiskLevel, Rollback, Schema};
 use std::io::Write;
-use std::sync::Arc;
 
 pub(super) async fn dispatch(session: &Session, command: ModelCommand) -> Result<u8> {
     match command {
@@ -182,7 +181,7 @@ async fn apply(session: &Session, args: ApplyArgs) -> Result<u8> {
     // of exactly what runs (drops rewritten to keep their data) and asks, or with --yes
     // only prints. A plan that changed since this one was checked is refused (exit 2); a
     // replica that got there first leaves nothing to do.
-    let mode = if args.yes { Mode::Interactive(Arc::new(|_| true)) } else { Mode::prompt() };
+    let mode = if args.yes { Mode::preview_and_apply() } else { Mode::prompt() };
     let options = MigrateOptions {
         mode,
         max_risk: max,
