@@ -5,7 +5,7 @@
 //! DATAFLOW_BENCH_POSTGRES). Writes `target/bench-startup.json`.
 
 use dataflow::{
-    Column, ColumnType, DataFlow, ForeignKey, Index, IndexPart, MigrateOptions, ModelDef,
+    Column, ColumnType, DataFlow, ForeignKey, Index, IndexPart, MigrateOptions, Mode, ModelDef,
     PrimaryKey, QualifiedName, Table,
 };
 use sqlx::Executor;

@@ -125,14 +125,16 @@ pub enum Error {
     },
     /// Steps above `max_risk`.
     #[error(
-        "refused: {} step(s) exceed max_risk {max_risk}:\n  {}\nallow them with max_risk: RiskLevel::High \
-         (CLI: --max-risk high) once old code no longer uses what they remove",
+        "refused: {} step(s) exceed max_risk {max_risk}:\n  {}\n{}",
         steps.len(),
-        steps.join("\n  ")
+        steps.join("\n  "),
+        allow_advice(*needed)
     )]
     RiskRefused {
         /// The allowed level.
         max_risk: dataflow_schema::RiskLevel,
+        /// The level that would allow them.
+        needed: dataflow_schema::RiskLevel,
         /// The refused steps.
         steps: Vec<String>,
     },
@@ -219,6 +221,21 @@ pub enum Error {
     /// The models do not form a schema.
     #[error(transparent)]
     Model(#[from] ModelError),
+}
+
+/// How to allow steps up to `needed`.
+fn allow_advice(needed: dataflow_schema::RiskLevel) -> String {
+    use dataflow_schema::RiskLevel;
+    let (rust, cli) = match needed {
+        RiskLevel::Safe => ("Safe", "safe"),
+        RiskLevel::Medium => ("Medium", "medium"),
+        RiskLevel::High => ("High", "high"),
+    };
+    let when = match needed {
+        RiskLevel::High => " once old code no longer uses what they remove",
+        _ => " when their locks and scans are acceptable now (the preview estimates them)",
+    };
+    format!("allow them with max_risk: RiskLevel::{rust} (CLI: --max-risk {cli}){when}")
 }
 
 /// The runtime's result type.

@@ -103,8 +103,16 @@ impl DataFlow {
                 _ => None,
             })
             .collect();
-        if !refused.is_empty() {
-            return Err(Error::RiskRefused { max_risk: options.max_risk, steps: refused });
+        let needed = plan
+            .steps
+            .iter()
+            .filter_map(|s| match s {
+                ExplicitStep::Sql { risk, .. } => Some(*risk),
+                _ => None,
+            })
+            .max();
+        if let (false, Some(needed)) = (refused.is_empty(), needed) {
+            return Err(Error::RiskRefused { max_risk: options.max_risk, needed, steps: refused });
         }
         let mut guard = self.lock(options.migration_lock_timeout).await?;
         let lock_wait = guard.waited;

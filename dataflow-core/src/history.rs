@@ -80,18 +80,27 @@ pub fn applied_by() -> String {
     format!("{host}:{}", std::process::id())
 }
 
-/// The version for a run towards `checksum`: `YYYYMMDDHHMMSS_<first 8 hex>` in UTC,
-/// `_2`, `_3` … on a collision.
+/// `YYYYMMDDHHMMSS_<first 8 hex of checksum>` at the server's clock (UTC): a run's
+/// version before uniqueness is checked.
+pub async fn version_now<'c, E>(executor: E, checksum: &str) -> Result<String, sqlx::Error>
+where
+    E: sqlx::PgExecutor<'c>,
+{
+    let stamp: String =
+        sqlx::query_scalar("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISS')")
+            .fetch_one(executor)
+            .await?;
+    Ok(format!("{stamp}_{}", &checksum[..8.min(checksum.len())]))
+}
+
+/// The version for a run towards `checksum`: [`version_now`], with `_2`, `_3` … on a
+/// collision.
 pub async fn next_version(
     connection: &mut PgConnection,
     namespace: &str,
     checksum: &str,
 ) -> Result<String, sqlx::Error> {
-    let stamp: String =
-        sqlx::query_scalar("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISS')")
-            .fetch_one(&mut *connection)
-            .await?;
-    let base = format!("{stamp}_{}", &checksum[..8.min(checksum.len())]);
+    let base = version_now(&mut *connection, checksum).await?;
     let taken: Vec<String> = sqlx::query_scalar(&format!(
         "SELECT version FROM {} WHERE version LIKE $1",
         table(namespace)

@@ -171,20 +171,18 @@ fn lock_error(db: &Postgres, timeout: Duration, error: LockError) -> Error {
 
 /// Refuses a plan with steps above `max_risk` (CORRECTNESS counts as HIGH), listing them.
 pub(crate) fn check_risk(plan: &Plan, max_risk: RiskLevel) -> Result<()> {
-    let refused: Vec<String> = plan
-        .steps
+    let above: Vec<&dataflow_schema::Step> =
+        plan.steps.iter().filter(|s| s.risk.policy_level() > max_risk).collect();
+    let Some(needed) = above.iter().map(|s| s.risk.policy_level()).max() else { return Ok(()) };
+    let steps = above
         .iter()
-        .filter(|s| s.risk.policy_level() > max_risk)
         .map(|s| {
             let level = s.risk.policy_level();
-            format!("step {} · {} · {} · {level}", s.number, s.table, s.operation.label())
+            let why = s.risk.reasons.first().map(|r| format!(": {r}")).unwrap_or_default();
+            format!("step {} · {} · {} · {level}{why}", s.number, s.table, s.operation.label())
         })
         .collect();
-    if refused.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::RiskRefused { max_risk, steps: refused })
-    }
+    Err(Error::RiskRefused { max_risk, needed, steps })
 }
 
 /// What the database should look like.
@@ -571,7 +569,7 @@ async fn migrate_in_span(
     match &options.mode {
         Mode::DryRun => {
             let plan = plan_for(db, &target, &options).await?;
-            print_preview(&plan, &options);
+            print_preview(&as_it_would_run(db, &plan, &options).await?, &options);
             return Ok(report(plan, None, Duration::ZERO, None));
         }
         Mode::WaitOnly => {
@@ -793,6 +791,27 @@ async fn migrate_locked(
             Err(error)
         }
     }
+}
+
+/// `plan` as a run would execute it: with `backup_before_destructive`, drops rewritten to
+/// keep their data (named after a version of this moment). For previews made before the
+/// lock is taken (dry runs, refusals); the checksum to pin stays the one of `plan`.
+pub(crate) async fn as_it_would_run(
+    db: &Postgres,
+    plan: &Plan,
+    options: &MigrateOptions,
+) -> Result<Plan> {
+    let mut plan = plan.clone();
+    let drops = |s: &dataflow_schema::Step| {
+        matches!(s.operation, Operation::DropTable | Operation::DropColumn)
+    };
+    if options.backup_before_destructive && plan.steps.iter().any(drops) {
+        let version = history::version_now(db.pool(), &plan.to_checksum)
+            .await
+            .map_err(|source| Error::History { url: db.url().to_owned(), source })?;
+        dataflow_schema::dialect::postgres::keep::keep_data(&mut plan, &version);
+    }
+    Ok(plan)
 }
 
 /// The preview on stderr, as wide and colourful as the terminal allows.

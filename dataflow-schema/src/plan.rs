@@ -211,7 +211,7 @@ pub fn plan_offline(
             details: details(change),
             shown_level: risk.shown_level(options),
             transactional: true,
-            lock: lock_of(&risk),
+            lock: lock_of(change, &risk),
             statement_timeout_ms: risk
                 .estimated_ms
                 .map_or(30_000, |ms| ms.saturating_mul(3).max(30_000)),
@@ -361,9 +361,12 @@ fn check_sequence_backfill(
     Ok(())
 }
 
-fn lock_of(risk: &Assessment) -> LockLevel {
+fn lock_of(change: &Change, risk: &Assessment) -> LockLevel {
     let has = |h| risk.hazards.contains(&h);
-    if has(Hazard::AcquiresAccessExclusiveLock) {
+    if let Change::ValidateConstraint { .. } = change {
+        // Reads and writes go on; only other schema changes wait (RISK.md rows 15b/16b).
+        LockLevel::ShareUpdateExclusive
+    } else if has(Hazard::AcquiresAccessExclusiveLock) {
         LockLevel::AccessExclusive
     } else if has(Hazard::AcquiresShareRowExclusiveLock) {
         LockLevel::ShareRowExclusive

@@ -21,7 +21,10 @@ impl Scratch {
             format!("{e}\n(this example needs PostgreSQL; set DATAFLOW_EXAMPLE_POSTGRES to an admin URL)")
         })?;
         // `name` is a constant of the example, not input.
-        admin.pool().execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await?;
+        admin
+            .pool()
+            .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+            .await?;
         admin.pool().execute(format!("CREATE DATABASE {name}").as_str()).await?;
         let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base);
         Ok(Scratch { url: format!("{base}/{name}"), admin, name })

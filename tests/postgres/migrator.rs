@@ -346,8 +346,10 @@ async fn a_blocked_ddl_times_out_retries_and_never_stalls_readers() {
     assert!(count("group committed") >= 2, "{lines:#?}");
     // Spans place every event: the lock wait, the retries inside their group.
     assert!(
-        lines.iter().any(|l| l.contains("migration lock acquired")
-            && l.ends_with(" in=migrate/migration_lock")),
+        lines
+            .iter()
+            .any(|l| l.contains("migration lock acquired")
+                && l.ends_with(" in=migrate/migration_lock")),
         "{lines:#?}"
     );
     assert!(

@@ -8,7 +8,7 @@ use super::session::{Desired, Session};
 use super::{EXIT_OK, EXIT_PENDING, EXIT_REFUSED};
 use crate::error::{Error, Result};
 use crate::history::{status as history_status, HistoryRow};
-use crate::migrator::{check_risk, MigrateOptions, Mode};
+use crate::migrator::{as_it_would_run, check_risk, MigrateOptions, Mode};
 use crate::terminal;
 use dataflow_schema::{schema_checksum, Plan, RiskLevel, Rollback, Schema};
 use std::io::Write;
@@ -168,12 +168,13 @@ async fn apply(session: &Session, args: ApplyArgs) -> Result<u8> {
         return Ok(EXIT_OK);
     }
     let max = args.max_risk.level();
+    let show = |shown: &Plan| print_preview(shown, !args.no_sql, !args.no_rollback_plan);
     if let Err(refused) = check_risk(&plan, max) {
-        print_preview(&plan, !args.no_sql, !args.no_rollback_plan);
+        show(&as_it_would_run(session.db(), &plan, &MigrateOptions::default()).await?);
         return Err(refused);
     }
     if !args.yes && !terminal::is_interactive() {
-        print_preview(&plan, !args.no_sql, !args.no_rollback_plan);
+        show(&as_it_would_run(session.db(), &plan, &MigrateOptions::default()).await?);
         eprintln!("refused: not applying without --yes when there is no terminal to ask");
         return Ok(EXIT_REFUSED);
     }
