@@ -44,6 +44,8 @@
 //!
 //! Unknown or repeated keys are compile errors, all reported at once.
 
+#![warn(missing_docs)]
+
 pub use dataflow_derive::{DbEnum, Model};
 pub use dataflow_schema::{
     apply, assess, diff, model, plan_models, plan_offline, schema_checksum, schema_of,

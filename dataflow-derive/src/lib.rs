@@ -8,6 +8,8 @@
 //! The generated code names `::dataflow::__private`, so it works through the facade
 //! crate `dataflow` (which users depend on).
 
+#![warn(missing_docs)]
+
 mod ast;
 mod attr;
 mod check;

@@ -115,7 +115,11 @@ pub(super) enum ToolCommand {
     },
 }
 
-/// The commands an application exposes for its own models (see [`super::run`]).
+/// Keep the database in step with this application's models.
+///
+/// The commands an application exposes for its own models: `cli::run` parses them from
+/// the process arguments; embed this enum in your own clap parser and call
+/// `cli::run_command` to nest them (`myapp db apply`).
 #[derive(Debug, Subcommand)]
 pub enum ModelCommand {
     /// Print the plan that brings the database to the models (nothing is changed).

@@ -108,7 +108,11 @@ async fn write_plan(session: &Session, args: PlanArgs) -> Result<u8> {
     let plan = session.plan().await?;
     let target = session.target_schema()?.ok_or(Error::NoTarget)?;
     print_warnings(&plan);
-    print_preview(&plan, true, true);
+    print_preview(
+        &as_it_would_run(session.db(), &plan, &MigrateOptions::default()).await?,
+        true,
+        true,
+    );
     let json = serde_json::to_string_pretty(&ReviewedPlan { plan, target }).unwrap_or_default();
     std::fs::write(&args.out, json)
         .map_err(|source| Error::ReadFile { path: args.out.clone(), source })?;

@@ -1,7 +1,7 @@
 //! The command line (DESIGN.md "Command line"): people-facing output on stderr, machine
 //! output (SQL, JSON) on stdout, and fixed exit codes.
 //!
-//! Two front ends share one implementation ([`commands`] over a [`session::Session`]):
+//! Two front ends share one implementation (`commands` over a `session::Session`):
 //! - the `dataflow` tool ([`run_tool`]): DB-vs-DB, `--db URL --target URL|schema.json`;
 //! - an application's own binary ([`run`], [`run_command`]): the same commands for the
 //!   application's registered models, e.g. `myapp db apply`.
@@ -110,14 +110,18 @@ fn finish(outcome: crate::error::Result<u8>) -> u8 {
             eprintln!("Not applied.");
             EXIT_REFUSED
         }
+        // Their messages start with "refused:".
+        Err(
+            error @ (Error::RiskRefused { .. }
+            | Error::PlanChanged { .. }
+            | Error::RolledBackTarget { .. }),
+        ) => {
+            eprintln!("{error}");
+            EXIT_REFUSED
+        }
         Err(error) => {
             eprintln!("error: {error}");
-            match error {
-                Error::RiskRefused { .. }
-                | Error::PlanChanged { .. }
-                | Error::RolledBackTarget { .. } => EXIT_REFUSED,
-                _ => EXIT_ERROR,
-            }
+            EXIT_ERROR
         }
     }
 }
