@@ -524,3 +524,52 @@ async fn an_application_runs_the_commands_for_its_own_models() {
     assert_eq!(db.scalar::<i32>("SELECT id FROM not_ours").await, 7, "unmanaged table untouched");
     db.drop_db().await;
 }
+
+/// Replaces what differs between runs (version, timings) so the report snapshots.
+fn redact_run(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, field) in map.iter_mut() {
+                match key.as_str() {
+                    "version" if field.is_string() => *field = "<version>".into(),
+                    "ms" | "elapsed_ms" | "lock_wait_ms" => *field = 0.into(),
+                    _ => redact_run(field),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_run),
+        _ => {}
+    }
+}
+
+/// The JSON report of `apply --format json`: the plan, the safety summary and the timings.
+#[tokio::test]
+async fn apply_json_report_snapshot() {
+    if !server_available().await {
+        return;
+    }
+    let current = TestDb::new("cli_json_a").await;
+    let target = TestDb::new("cli_json_b").await;
+    current.exec("CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL)").await;
+    target
+        .exec("CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, price int, \
+               CONSTRAINT items_price_check CHECK (price >= 0)); CREATE INDEX items_name_idx ON items (name)")
+        .await;
+    let applied = dataflow(&[
+        "apply",
+        "--db",
+        &current.url,
+        "--target",
+        &target.url,
+        "--yes",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
+    let mut report: serde_json::Value =
+        serde_json::from_slice(&applied.stdout).expect("the report is JSON");
+    redact_run(&mut report);
+    insta::assert_snapshot!(serde_json::to_string_pretty(&report).unwrap_or_default());
+    current.drop_db().await;
+    target.drop_db().await;
+}
