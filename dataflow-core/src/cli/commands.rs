@@ -106,7 +106,7 @@ struct ReviewedPlan {
 
 async fn write_plan(session: &Session, args: PlanArgs) -> Result<u8> {
     let plan = session.plan().await?;
-    let target = session.target_schema()?.ok_or(Error::NoTarget)?;
+    let target = session.target_schema().await?.ok_or(Error::NoTarget)?;
     print_warnings(&plan);
     print_preview(
         &as_it_would_run(session.db(), &plan, &MigrateOptions::default()).await?,
@@ -144,7 +144,7 @@ async fn apply(session: &Session, args: ApplyArgs) -> Result<u8> {
     // The tool applies a reviewed plan towards the target stored in it.
     let owned;
     let session = match (&reviewed, &session.desired) {
-        (Some(file), Desired::Nothing | Desired::Target { .. }) => {
+        (Some(file), Desired::Nothing | Desired::Target(_)) => {
             owned = session.towards(file.target.clone());
             &owned
         }

@@ -14,14 +14,18 @@ pub(super) enum Desired {
     /// The application's models; tables they do not name are left alone.
     Models,
     /// A whole namespace (DB-vs-DB): what it lacks is dropped.
-    Target {
-        /// The target schema.
-        schema: Schema,
-        /// Objects of the target that dataflow does not manage (warned about).
-        unmanaged: Vec<String>,
-    },
+    Target(TargetSource),
     /// No target: only the live database matters (status, snapshot, history …).
     Nothing,
+}
+
+/// Where a DB-vs-DB target comes from.
+pub(super) enum TargetSource {
+    /// A database URL or a schema.json path, read when needed (a DB-vs-DB diff reads
+    /// both sides at the same time).
+    Location(String),
+    /// A schema already in hand (a reviewed plan's target).
+    Schema(Schema),
 }
 
 /// A database and what it should look like.
@@ -76,8 +80,7 @@ impl Session {
             }
         };
         if let Some(target) = target {
-            let (schema, unmanaged) = read_target(&target, &session.namespaces).await?;
-            session.desired = Desired::Target { schema, unmanaged };
+            session.desired = Desired::Target(TargetSource::Location(target));
         }
         Ok((session, command))
     }
@@ -86,7 +89,7 @@ impl Session {
     pub fn towards(&self, schema: Schema) -> Session {
         Session {
             flow: self.flow.clone(),
-            desired: Desired::Target { schema, unmanaged: Vec::new() },
+            desired: Desired::Target(TargetSource::Schema(schema)),
             namespaces: self.namespaces.clone(),
         }
     }
@@ -97,11 +100,19 @@ impl Session {
     }
 
     /// The schema the database should have, if there is one.
-    pub fn target_schema(&self) -> Result<Option<Schema>> {
+    pub async fn target_schema(&self) -> Result<Option<Schema>> {
         match &self.desired {
             Desired::Models => Ok(Some(self.flow.desired_schema()?)),
-            Desired::Target { schema, .. } => Ok(Some(schema.clone())),
+            Desired::Target(source) => Ok(Some(self.read(source).await?.0)),
             Desired::Nothing => Ok(None),
+        }
+    }
+
+    /// A target's schema and the objects in it that dataflow does not manage.
+    async fn read(&self, source: &TargetSource) -> Result<(Schema, Vec<String>)> {
+        match source {
+            TargetSource::Location(location) => read_target(location, &self.namespaces).await,
+            TargetSource::Schema(schema) => Ok((schema.clone(), Vec::new())),
         }
     }
 
@@ -110,16 +121,19 @@ impl Session {
     pub async fn plan(&self) -> Result<Plan> {
         match &self.desired {
             Desired::Models => self.flow.status().await,
-            Desired::Target { schema, unmanaged } => {
-                let current = self.db().introspect(&self.namespaces).await?;
+            Desired::Target(source) => {
+                // Both sides at the same time: a DB-vs-DB diff costs one catalog read.
+                let (current, target) =
+                    tokio::join!(self.db().introspect(&self.namespaces), self.read(source));
+                let (current, (schema, unmanaged)) = (current?, target?);
                 let mut plan = plan_offline(
                     &current.schema,
-                    schema,
+                    &schema,
                     Dialect::Postgres,
                     &PlanOptions::default(),
                 )?;
                 let mut left_alone = current.unmanaged;
-                left_alone.extend(unmanaged.iter().cloned());
+                left_alone.extend(unmanaged);
                 left_alone.sort();
                 left_alone.dedup();
                 if !left_alone.is_empty() {
@@ -138,7 +152,9 @@ impl Session {
     pub async fn migrate(&self, options: MigrateOptions) -> Result<MigrationReport> {
         match &self.desired {
             Desired::Models => self.flow.auto_migrate(options).await,
-            Desired::Target { schema, .. } => migrate_to(self.db(), schema.clone(), options).await,
+            Desired::Target(source) => {
+                migrate_to(self.db(), self.read(source).await?.0, options).await
+            }
             Desired::Nothing => Err(Error::NoTarget),
         }
     }
