@@ -95,6 +95,10 @@ fn apply_one(schema: &mut Schema, change: &Change) -> Result<(), String> {
             }
             schema.tables.push(t.clone());
         }
+        Change::RebuildTable { to, .. } => {
+            let table = schema.table_mut(&to.name).ok_or("no such table")?;
+            *table = (**to).clone();
+        }
         Change::DropTable(t) => {
             let before = schema.tables.len();
             schema.tables.retain(|x| x.name != t.name);

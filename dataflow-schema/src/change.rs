@@ -246,6 +246,18 @@ pub enum Change {
         /// The index.
         index: Index,
     },
+    /// SQLite: the table rebuilt to a new definition (new table, rows copied, old table
+    /// dropped, new one renamed, indexes re-created) because SQLite's `ALTER TABLE` cannot
+    /// make the change in place. It stands for all of the table's changes.
+    RebuildTable {
+        /// The table as it is.
+        from: Box<Table>,
+        /// The table as it should be (same name; columns may carry `renamed_from` and
+        /// `backfill`, which the copy uses).
+        to: Box<Table>,
+        /// What the rebuild carries out, for the preview.
+        covers: Vec<Operation>,
+    },
     /// A constraint added `NOT VALID` is checked against existing rows.
     ValidateConstraint {
         /// Table.
@@ -327,6 +339,7 @@ impl Change {
             | Change::AddUnique { .. }
             | Change::AddCheck { .. }
             | Change::AddIndex { .. }
+            | Change::RebuildTable { .. }
             | Change::ValidateConstraint { .. } => Phase::AlterTable,
         }
     }
@@ -340,6 +353,7 @@ impl Change {
             Change::CreateSequence(s) | Change::DropSequence(s) => &s.name,
             Change::AlterSequence { to, .. } => &to.name,
             Change::DropTable(t) | Change::CreateTable(t) => &t.name,
+            Change::RebuildTable { to, .. } => &to.name,
             Change::RenameTable { to, .. } => to,
             Change::DropForeignKey { table, .. }
             | Change::RenameColumn { table, .. }
@@ -408,6 +422,7 @@ impl Change {
             Change::AddIndex { .. } => Operation::AddIndex,
             Change::ValidateConstraint { .. } => Operation::ValidateConstraint,
             Change::AddForeignKey { .. } => Operation::AddForeignKey,
+            Change::RebuildTable { .. } => Operation::RebuildTable,
         }
     }
 
@@ -447,6 +462,7 @@ impl Change {
             | Change::DropSequence(_)
             | Change::DropTable(_)
             | Change::RenameTable { .. }
+            | Change::RebuildTable { .. }
             | Change::CreateTable(_) => "",
         }
     }
@@ -508,6 +524,8 @@ pub enum Operation {
     AddCheck,
     AddExclusion,
     AddIndex,
+    // SQLite: a table's changes made by copying it, after its native changes.
+    RebuildTable,
     // Validation scans existing rows without blocking them: after every instant step.
     ValidateConstraint,
     AddForeignKey,
@@ -552,6 +570,7 @@ impl Operation {
             Operation::AddCheck => "ADD CHECK",
             Operation::AddIndex => "ADD INDEX",
             Operation::ValidateConstraint => "VALIDATE CONSTRAINT",
+            Operation::RebuildTable => "REBUILD TABLE",
             Operation::AddForeignKey => "ADD FOREIGN KEY",
             Operation::DropSequence => "DROP SEQUENCE",
             Operation::DropEnum => "DROP ENUM",

@@ -89,6 +89,14 @@ pub enum PlanError {
         /// The column.
         column: String,
     },
+    /// Something the dialect cannot represent.
+    #[error("{object}: {reason}")]
+    Unsupported {
+        /// What (e.g. `table app.users`).
+        object: String,
+        /// Why, and what to do instead.
+        reason: String,
+    },
     /// A rename hint that points nowhere or at something ambiguous.
     #[error("{object}: renamed_from = {from:?} {reason}")]
     BadRename {

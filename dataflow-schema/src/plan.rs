@@ -3,7 +3,7 @@
 
 use crate::change::{Change, Operation, Phase};
 use crate::checksum::{canonical_json, schema_checksum, sha256_hex};
-use crate::dialect::{postgres, Dialect};
+use crate::dialect::{postgres, sqlite, Dialect};
 use crate::diff::diff;
 use crate::error::PlanError;
 use crate::model::{Backfill, Column, QualifiedName, Schema, TableStats};
@@ -163,6 +163,15 @@ pub fn plan_offline(
     dialect: Dialect,
     options: &PlanOptions,
 ) -> Result<Plan, PlanError> {
+    // SQLite first gives the schema the form it can hold (and says what it cannot keep).
+    let (shaped, mut shape_warnings) = match dialect {
+        Dialect::Sqlite => {
+            let (shaped, warnings) = sqlite::shape::shape(desired)?;
+            (Some(shaped), warnings)
+        }
+        Dialect::Postgres => (None, Vec::new()),
+    };
+    let desired = shaped.as_ref().unwrap_or(desired);
     validate_schema(desired, dialect)?;
     // `public.users` and `users` are the same table; clone only when a side spells it.
     let unqualified = |schema: &Schema| -> Option<Schema> {
@@ -172,12 +181,19 @@ pub fn plan_offline(
                 postgres::unqualify_default_namespace(&mut schema);
                 schema
             }),
+            Dialect::Sqlite => None,
         }
     };
     let (current_owned, desired_owned) = (unqualified(current), unqualified(desired));
     let current = current_owned.as_ref().unwrap_or(current);
     let desired = desired_owned.as_ref().unwrap_or(desired);
-    let changes = diff(current, desired);
+    let mut changes = diff(current, desired);
+    if dialect == Dialect::Sqlite {
+        for change in &changes {
+            check_fillable(change, stats_for(change, current, desired))?;
+        }
+        changes = sqlite::render::coalesce(current, desired, changes);
+    }
     let created: Vec<QualifiedName> = changes
         .iter()
         .filter(|c| matches!(c, Change::CreateTable(_)))
@@ -192,6 +208,7 @@ pub fn plan_offline(
         check_fillable(change, stats)?;
         let rendered = match dialect {
             Dialect::Postgres => postgres::render::render(change),
+            Dialect::Sqlite => sqlite::render::render(change),
         };
         let mut risk = assess(change, stats, dialect);
         if creates.contains(&change.subject()) && !matches!(change, Change::CreateTable(_)) {
@@ -226,7 +243,11 @@ pub fn plan_offline(
         from_checksum: schema_checksum(current),
         to_checksum: schema_checksum(desired),
         plan_checksum,
-        warnings: warnings(desired),
+        warnings: {
+            let mut all = warnings(desired);
+            all.append(&mut shape_warnings);
+            all
+        },
         changes,
         steps,
     })
@@ -416,6 +437,11 @@ fn details(change: &Change) -> String {
     match change {
         Change::CreateNamespace { name } => name.name.clone(),
         Change::ValidateConstraint { name, .. } => name.clone(),
+        Change::RebuildTable { covers, .. } => {
+            let mut labels: Vec<&str> = covers.iter().map(|op| op.label()).collect();
+            labels.dedup();
+            format!("copies the rows to: {}", labels.join(", ").to_lowercase())
+        }
         Change::CreateEnum(e) => format!("{} ({})", e.name, e.values.join(", ")),
         Change::AlterEnum { from, to, .. } => {
             format!("{}: ({}) → ({})", to.name, from.values.join(", "), to.values.join(", "))

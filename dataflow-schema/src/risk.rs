@@ -181,5 +181,6 @@ impl Assessment {
 pub fn assess(change: &Change, stats: Option<TableStats>, dialect: Dialect) -> Assessment {
     match dialect {
         Dialect::Postgres => crate::dialect::postgres::risk::assess(change, stats),
+        Dialect::Sqlite => crate::dialect::sqlite::risk::assess(change, stats),
     }
 }

@@ -2,6 +2,7 @@
 //! through the dialect's quoting function, every literal through its literal function.
 
 pub mod postgres;
+pub mod sqlite;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -13,6 +14,8 @@ use std::fmt;
 pub enum Dialect {
     /// PostgreSQL 12 or later (tested on 15).
     Postgres,
+    /// SQLite 3.35 or later.
+    Sqlite,
 }
 
 impl Dialect {
@@ -20,6 +23,8 @@ impl Dialect {
     pub fn max_identifier_bytes(self) -> usize {
         match self {
             Dialect::Postgres => crate::naming::POSTGRES_MAX_IDENTIFIER,
+            // SQLite has no limit; the same names as on PostgreSQL keep schemas portable.
+            Dialect::Sqlite => crate::naming::POSTGRES_MAX_IDENTIFIER,
         }
     }
 }
@@ -28,6 +33,7 @@ impl fmt::Display for Dialect {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Dialect::Postgres => "PostgreSQL",
+            Dialect::Sqlite => "SQLite",
         })
     }
 }

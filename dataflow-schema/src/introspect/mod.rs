@@ -2,3 +2,4 @@
 //! `.sql` files; running them is `dataflow-core`'s job, so this stays pure and testable.
 
 pub mod postgres;
+pub mod sqlite;

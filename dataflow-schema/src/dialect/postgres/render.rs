@@ -53,6 +53,13 @@ pub fn render(change: &Change) -> Rendered {
             reversible(vec![alter_sequence(to)], vec![alter_sequence(from)])
         }
         Change::CreateTable(t) => reversible(create_table(t), vec![drop_table(&t.name)]),
+        // PostgreSQL alters in place; the planner never makes a rebuild for it.
+        Change::RebuildTable { to, .. } => Rendered {
+            up: Vec::new(),
+            down: Rollback::Irreversible {
+                reason: format!("a table rebuild of {} is a SQLite step", to.name),
+            },
+        },
         Change::DropTable(t) => {
             let mut down = create_table(t);
             down.extend(t.foreign_keys.iter().map(|fk| add_foreign_key(&t.name, fk)));

@@ -15,6 +15,9 @@ pub fn assess(change: &Change, stats: Option<TableStats>) -> Assessment {
 fn rate(change: &Change) -> Assessment {
     match change {
         Change::CreateNamespace { .. } => Assessment::new(Safe).reason("creates an empty schema"),
+        Change::RebuildTable { .. } => {
+            Assessment::new(High).reason("a table rebuild is a SQLite step; PostgreSQL alters in place")
+        }
         Change::ValidateConstraint { .. } => Assessment::new(Safe)
             .hazards(&[ImpactsDatabasePerformance])
             .reason("VALIDATE CONSTRAINT scans existing rows without blocking reads or writes (rows 15b/16b)")
