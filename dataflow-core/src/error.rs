@@ -198,6 +198,18 @@ pub enum Error {
         /// Its status.
         status: String,
     },
+    /// SQLite: after the plan, rows break foreign keys; the whole plan was rolled back.
+    #[error(
+        "the plan was rolled back: {rows} row(s) break foreign keys ({}); fix the rows or the \
+         models, then migrate again",
+        pairs.join(", ")
+    )]
+    ForeignKeyViolations {
+        /// How many rows.
+        rows: usize,
+        /// `table → parent` pairs.
+        pairs: Vec<String>,
+    },
     /// A command that compares needs something to compare with.
     #[error("nothing to compare with: give --target URL|schema.json, or --plan FILE")]
     NoTarget,

@@ -14,6 +14,7 @@ pub mod history;
 pub mod lock;
 pub mod migrator;
 pub mod postgres;
+pub mod sqlite;
 pub mod terminal;
 
 pub use error::{Error, Result};
@@ -21,3 +22,4 @@ pub use explicit::{ExplicitStep, MigrationPlan};
 pub use history::HistoryRow;
 pub use migrator::{migrate_to, DataFlow, MigrateOptions, MigrationReport, Mode, RollbackAnalysis};
 pub use postgres::{ApplyOptions, ApplyReport, GroupTiming, Postgres};
+pub use sqlite::Sqlite;

@@ -404,6 +404,13 @@ pub fn coalesce(current: &Schema, desired: &Schema, changes: Vec<Change>) -> Vec
             }
             // Part of the CREATE TABLE, or gone with the dropped table.
             Change::AddForeignKey { .. } if created.contains(&table) => {}
+            // SQLite keeps no names of primary and foreign keys (both sides use canonical
+            // ones), so renaming them is nothing to do.
+            Change::RenameConstraint { ref from, .. }
+                if unnamed_constraint(
+                    current.table(renamed.get(&table).unwrap_or(&table)),
+                    from,
+                ) => {}
             Change::DropForeignKey { .. } if dropped.contains(&table) => {}
             Change::DropTable(_) | Change::RenameTable { .. } => out.push(change),
             other => match rebuilt.get_mut(&table) {
@@ -441,6 +448,14 @@ pub fn coalesce(current: &Schema, desired: &Schema, changes: Vec<Change>) -> Vec
     out
 }
 
+/// Whether `name` is the primary key or a foreign key of `table`: names SQLite does not keep.
+fn unnamed_constraint(table: Option<&Table>, name: &str) -> bool {
+    table.is_some_and(|t| {
+        t.primary_key.as_ref().is_some_and(|pk| pk.name == name)
+            || t.foreign_keys.iter().any(|fk| fk.name == name)
+    })
+}
+
 /// Whether SQLite's `ALTER TABLE` makes `change` in place on table `old` (RISK.md §4).
 fn is_native(change: &Change, old: &Table, current: &Schema) -> bool {
     match change {
@@ -449,6 +464,7 @@ fn is_native(change: &Change, old: &Table, current: &Schema) -> bool {
         | Change::RenameIndex { .. }
         | Change::SetComment { .. } => true,
         Change::DropIndex { index, .. } => !index.name.starts_with("sqlite_autoindex_"),
+        Change::RenameConstraint { from, .. } => unnamed_constraint(Some(old), from),
         Change::AddColumn { column, .. } => {
             let constant_default = matches!(column.default, Some(DefaultExpr::Literal(_)));
             column.backfill.is_none()

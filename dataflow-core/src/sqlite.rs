@@ -1,0 +1,341 @@
+//! The SQLite connector: open a database file, read its schema from the catalog, and apply
+//! a plan — the whole plan in one `BEGIN IMMEDIATE` transaction (SQLite has one writer, so
+//! nothing is batched), foreign keys off while tables are rebuilt and checked with
+//! `PRAGMA foreign_key_check` before commit (RISK.md §4).
+
+use crate::error::{Error, Result};
+use crate::postgres::{ApplyReport, GroupTiming};
+use dataflow_schema::change::Operation;
+use dataflow_schema::dialect::sqlite::quote_ident;
+use dataflow_schema::introspect::sqlite::{
+    build, queries, Catalog, ColumnRow, ForeignKeyRow, IndexColumnRow, IndexRow, Introspected,
+    TableRow,
+};
+use dataflow_schema::{Plan, Rollback, Step};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqlitePool, SqlitePoolOptions};
+use sqlx::{Executor, Row};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+/// How long a statement waits for another writer before failing with `SQLITE_BUSY`.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A SQLite database (a file, or `sqlite::memory:`).
+#[derive(Debug, Clone)]
+pub struct Sqlite {
+    pool: SqlitePool,
+    url: String,
+}
+
+impl Sqlite {
+    /// Opens `sqlite://path/to/file.db` (created when missing) or `sqlite::memory:` (one
+    /// connection, so the schema lives as long as the connector).
+    pub async fn connect(url: &str) -> Result<Sqlite> {
+        if !url.starts_with("sqlite:") {
+            return Err(Error::UnsupportedUrl { url: url.to_owned() });
+        }
+        let memory = url.contains(":memory:") || url.contains("mode=memory");
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|source| Error::Connect { url: url.to_owned(), source })?
+            .create_if_missing(true)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(if memory { 1 } else { 4 })
+            .min_connections(if memory { 1 } else { 0 })
+            .idle_timeout(if memory { None } else { Some(Duration::from_secs(60)) })
+            .max_lifetime(if memory { None } else { Some(Duration::from_secs(30 * 60)) })
+            .acquire_timeout(BUSY_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(|source| Error::Connect { url: url.to_owned(), source })?;
+        Ok(Sqlite { pool, url: url.to_owned() })
+    }
+
+    /// The pool, for callers that run their own queries.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// The URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Reads the schema: tables with columns, keys, checks, indexes, foreign keys and row
+    /// counts, in one read transaction (a fixed number of queries plus one count).
+    pub async fn introspect(&self) -> Result<Introspected> {
+        let mut connection = self.connection().await?;
+        let error = |source| Error::Introspect { url: self.url.clone(), source };
+        connection.execute("BEGIN").await.map_err(error)?;
+        let catalog = read_catalog(&mut connection).await;
+        let _ = connection.execute("COMMIT").await;
+        Ok(build(catalog.map_err(error)?))
+    }
+
+    pub(crate) async fn connection(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Sqlite>> {
+        self.pool.acquire().await.map_err(|source| Error::Connect { url: self.url.clone(), source })
+    }
+
+    /// Applies `plan` in one transaction: all of it, or nothing.
+    pub async fn apply(&self, plan: &Plan) -> Result<ApplyReport> {
+        let mut connection = self.connection().await?;
+        apply_on(&mut connection, plan, |_| async { Ok(()) }).await
+    }
+
+    /// Undoes `plan` with its down steps, last step first, in one transaction. Refuses,
+    /// changing nothing, when a step cannot be undone.
+    pub async fn rollback(&self, plan: &Plan) -> Result<ApplyReport> {
+        self.apply(&reversed(plan)?).await
+    }
+}
+
+/// `plan` turned around: every step's down statements, last step first.
+pub fn reversed(plan: &Plan) -> Result<Plan> {
+    if let Some(step) = plan.steps.iter().find(|s| matches!(s.down, Rollback::Irreversible { .. }))
+    {
+        let Rollback::Irreversible { reason } = &step.down else { unreachable!() };
+        return Err(Error::Irreversible {
+            step: step.number,
+            what: format!("{} · {}", step.table, step.operation.label()),
+            reason: reason.clone(),
+        });
+    }
+    Ok(Plan {
+        steps: plan
+            .steps
+            .iter()
+            .rev()
+            .map(|step| {
+                let mut down = step.clone();
+                down.up = match &step.down {
+                    Rollback::Sql(statements) => statements.clone(),
+                    Rollback::Irreversible { .. } => Vec::new(),
+                };
+                down
+            })
+            .collect(),
+        ..plan.clone()
+    })
+}
+
+/// Runs `plan` on `connection` in one `BEGIN IMMEDIATE` transaction; `before_commit` runs
+/// inside it after the last step (the migrator records history there, so the schema and
+/// its history row commit together).
+pub(crate) async fn apply_on<F, Fut>(
+    connection: &mut SqliteConnection,
+    plan: &Plan,
+    before_commit: F,
+) -> Result<ApplyReport>
+where
+    F: FnOnce(&mut SqliteConnection) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    let started = Instant::now();
+    // Ignored inside a transaction, so before BEGIN; restored on every path below.
+    execute(connection, "PRAGMA foreign_keys = OFF")
+        .await
+        .map_err(|source| apply_error(plan, 0, "PRAGMA foreign_keys = OFF", source))?;
+    let outcome = async {
+        execute(connection, "BEGIN IMMEDIATE")
+            .await
+            .map_err(|source| apply_error(plan, 0, "BEGIN IMMEDIATE", source))?;
+        for (index, step) in plan.steps.iter().enumerate() {
+            run_step(connection, plan, index, step).await?;
+        }
+        foreign_key_check(connection).await?;
+        before_commit(connection).await?;
+        execute(connection, "COMMIT").await.map_err(|source| apply_error(plan, 0, "COMMIT", source))
+    }
+    .await;
+    if outcome.is_err() {
+        let _ = execute(connection, "ROLLBACK").await;
+    }
+    let _ = execute(connection, "PRAGMA foreign_keys = ON").await;
+    outcome?;
+    let ms = started.elapsed().as_millis();
+    tracing::info!(target: "dataflow::apply", steps = plan.steps.len(), ms = ms as u64, "transaction committed");
+    Ok(ApplyReport {
+        steps: plan.steps.len(),
+        groups: usize::from(!plan.steps.is_empty()),
+        retries: 0,
+        elapsed_ms: ms,
+        timings: vec![GroupTiming {
+            group: 1,
+            steps: plan.steps.iter().map(|s| s.number).collect(),
+            ms,
+        }],
+    })
+}
+
+/// One step; a rebuild drops the table's triggers with it, so they are saved and
+/// re-created.
+async fn run_step(
+    connection: &mut SqliteConnection,
+    plan: &Plan,
+    index: usize,
+    step: &Step,
+) -> Result<()> {
+    let triggers: Vec<String> = if step.operation == Operation::RebuildTable {
+        sqlx::query_scalar(
+            "SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ? AND sql IS NOT NULL",
+        )
+        .bind(&step.table)
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(|source| apply_error(plan, index, "reading the table's triggers", source))?
+    } else {
+        Vec::new()
+    };
+    let started = Instant::now();
+    for statement in step.up.iter().chain(&triggers) {
+        execute(connection, statement)
+            .await
+            .map_err(|source| apply_error(plan, index, statement, source))?;
+    }
+    tracing::debug!(
+        target: "dataflow::apply",
+        step = step.number,
+        table = %step.table,
+        operation = step.operation.label(),
+        ms = started.elapsed().as_millis() as u64,
+        "step executed"
+    );
+    Ok(())
+}
+
+/// Rows that break a foreign key roll the whole plan back.
+async fn foreign_key_check(connection: &mut SqliteConnection) -> Result<()> {
+    let rows = sqlx::query("PRAGMA foreign_key_check").fetch_all(&mut *connection).await.map_err(
+        |source| Error::Apply {
+            step: 0,
+            what: "foreign key check".into(),
+            statement: "PRAGMA foreign_key_check".into(),
+            source,
+        },
+    )?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut offenders: Vec<String> = rows
+        .iter()
+        .filter_map(|row| {
+            let table: String = row.try_get(0).ok()?;
+            let parent: String = row.try_get(2).ok()?;
+            Some(format!("{table} → {parent}"))
+        })
+        .collect();
+    offenders.sort();
+    offenders.dedup();
+    Err(Error::ForeignKeyViolations { rows: rows.len(), pairs: offenders })
+}
+
+fn apply_error(plan: &Plan, index: usize, statement: &str, source: sqlx::Error) -> Error {
+    let (number, what) = plan
+        .steps
+        .get(index)
+        .map(|s| (s.number, format!("{} · {}", s.table, s.operation.label())))
+        .unwrap_or((0, "transaction".into()));
+    Error::Apply { step: number, what, statement: statement.to_owned(), source }
+}
+
+async fn execute(
+    connection: &mut SqliteConnection,
+    sql: &str,
+) -> std::result::Result<(), sqlx::Error> {
+    connection.execute(sqlx::raw_sql(sql)).await.map(|_| ())
+}
+
+async fn read_catalog(
+    connection: &mut SqliteConnection,
+) -> std::result::Result<Catalog, sqlx::Error> {
+    let mut tables: Vec<TableRow> = sqlx::query(queries::TABLES)
+        .fetch_all(&mut *connection)
+        .await?
+        .iter()
+        .map(|r| Ok(TableRow { name: r.try_get(0)?, sql: r.try_get(1)?, rows: None }))
+        .collect::<std::result::Result<_, sqlx::Error>>()?;
+    if !tables.is_empty() {
+        // One statement counts every table (identifiers quoted by the dialect).
+        let counts = tables
+            .iter()
+            .map(|t| format!("SELECT count(*) FROM {}", quote_ident(&t.name)))
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        let rows = sqlx::query(&counts).fetch_all(&mut *connection).await?;
+        for (table, row) in tables.iter_mut().zip(rows) {
+            let count: i64 = row.try_get(0)?;
+            table.rows = u64::try_from(count).ok();
+        }
+    }
+    let columns = sqlx::query(queries::COLUMNS)
+        .fetch_all(&mut *connection)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(ColumnRow {
+                table: r.try_get(0)?,
+                name: r.try_get(1)?,
+                declared_type: r.try_get(2)?,
+                not_null: r.try_get::<i64, _>(3)? != 0,
+                default: r.try_get(4)?,
+                pk: r.try_get(5)?,
+                hidden: r.try_get(6)?,
+            })
+        })
+        .collect::<std::result::Result<_, sqlx::Error>>()?;
+    let indexes = sqlx::query(queries::INDEXES)
+        .fetch_all(&mut *connection)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(IndexRow {
+                table: r.try_get(0)?,
+                name: r.try_get(1)?,
+                unique: r.try_get::<i64, _>(2)? != 0,
+                origin: r.try_get(3)?,
+                partial: r.try_get::<i64, _>(4)? != 0,
+                sql: r.try_get(5)?,
+            })
+        })
+        .collect::<std::result::Result<_, sqlx::Error>>()?;
+    let index_columns = sqlx::query(queries::INDEX_COLUMNS)
+        .fetch_all(&mut *connection)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(IndexColumnRow {
+                index: r.try_get(0)?,
+                column: r.try_get(1)?,
+                desc: r.try_get::<i64, _>(2)? != 0,
+                collation: r.try_get(3)?,
+            })
+        })
+        .collect::<std::result::Result<_, sqlx::Error>>()?;
+    let foreign_keys = sqlx::query(queries::FOREIGN_KEYS)
+        .fetch_all(&mut *connection)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(ForeignKeyRow {
+                table: r.try_get(0)?,
+                id: r.try_get(1)?,
+                ref_table: r.try_get(2)?,
+                column: r.try_get(3)?,
+                ref_column: r.try_get(4)?,
+                on_update: r.try_get(5)?,
+                on_delete: r.try_get(6)?,
+            })
+        })
+        .collect::<std::result::Result<_, sqlx::Error>>()?;
+    let unmanaged = sqlx::query_scalar(queries::UNMANAGED).fetch_all(&mut *connection).await?;
+    Ok(Catalog { tables, columns, indexes, index_columns, foreign_keys, unmanaged })
+}
+
+/// Compile-time check: the connector's futures can run on a multi-threaded runtime.
+#[allow(dead_code)]
+fn futures_are_send(db: &Sqlite, plan: &Plan) {
+    fn send<T: Send>(_: T) {}
+    send(db.introspect());
+    send(db.apply(plan));
+}
