@@ -2,7 +2,7 @@
 
 use dataflow::{plan_models, schema_of, Dialect, ModelDef, Plan, PlanOptions, Schema, Sqlite};
 use sqlx::Row;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
@@ -97,7 +97,7 @@ impl Drop for TestFile {
     }
 }
 
-fn remove(path: &PathBuf) {
+fn remove(path: &Path) {
     for suffix in ["", "-wal", "-shm", "-journal"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
