@@ -70,7 +70,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .auto_migrate(MigrateOptions { mode: Mode::AutoConfirm, ..MigrateOptions::default() })
         .await?;
     assert!(created.applied, "the first run creates the tables");
-    let before = flow.db().statements_sent();
+    let before = flow.postgres().map_or(0, |db| db.statements_sent());
     let mut samples = Vec::new();
     for _ in 0..RUNS {
         let started = Instant::now();
@@ -80,11 +80,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         samples.push(started.elapsed());
         assert!(!report.applied && report.plan.is_empty(), "nothing to do");
     }
-    let statements = (flow.db().statements_sent() - before) / RUNS as u64;
+    let statements = (flow.postgres().map_or(0, |db| db.statements_sent()) - before) / RUNS as u64;
     samples.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let (median, best, worst) = (ms(samples[RUNS / 2]), ms(samples[0]), ms(samples[RUNS - 1]));
-    flow.db().pool().close().await;
+    if let Some(db) = flow.postgres() {
+        db.pool().close().await;
+    }
     admin.pool().execute("DROP DATABASE IF EXISTS df_bench_startup WITH (FORCE)").await?;
     let report = serde_json::json!({
         "models": MODELS, "runs": RUNS, "median_ms": median, "best_ms": best, "worst_ms": worst,

@@ -168,8 +168,8 @@ async fn release(
     Ok(report.version)
 }
 
-async fn count(flow: &DataFlow, sql: &str) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(sql).fetch_one(flow.db().pool()).await
+async fn count(flow: &DataFlow, sql: &str) -> Result<i64, Box<dyn std::error::Error>> {
+    Ok(sqlx::query_scalar(sql).fetch_one(scratch::pool(flow)?).await?)
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -179,8 +179,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let v1 = connect().await?.model::<release1::Product>().model::<release1::Order>();
     release(1, &v1).await?;
-    v1.db()
-        .pool()
+    scratch::pool(&v1)?
         .execute(
             "INSERT INTO products (name, price) VALUES ('Desk', 199.00), ('Lamp', 35.50); \
              INSERT INTO orders (product_id, quantity, total) VALUES (1, 2, 398.00); \
@@ -190,15 +189,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let v2 = connect().await?.model::<release2::Product>().model::<release2::Order>();
     release(2, &v2).await?;
-    v2.db()
-        .pool()
+    scratch::pool(&v2)?
         .execute("UPDATE products SET sku = 'DESK-1', category = 'furniture' WHERE id = 1")
         .await?;
 
     let v3 = connect().await?.model::<release3::Product>().model::<release3::Order>();
     let version3 = release(3, &v3).await?;
-    v3.db()
-        .pool()
+    scratch::pool(&v3)?
         .execute(
             "UPDATE products SET specifications = '{\"width\": \"120cm\"}', is_featured = true \
              WHERE id = 1",

@@ -190,8 +190,9 @@ impl Lab {
             converged.steps.len()
         );
         flow.rollback_migration(&version).await?;
-        let rows: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(flow.db().pool()).await?;
+        let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+            .fetch_one(scratch::pool(&flow)?)
+            .await?;
         assert_eq!(rows, self.rows, "every row survives apply and rollback");
         eprintln!("Rolled back {version}: {rows} rows intact.");
         Ok(())
@@ -222,7 +223,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
          SELECT 'User' || g || '@Example.com', 20 + g % 50, 1, CASE WHEN g % 3 = 0 THEN 'x' END \
          FROM generate_series(1, {rows}) g; ANALYZE orgs, users"
     );
-    start.db().pool().execute(fill.as_str()).await?;
+    scratch::pool(&start)?.execute(fill.as_str()).await?;
 
     use changed::*;
     let at = |max_risk| MigrateOptions { max_risk, ..MigrateOptions::default() };
@@ -262,9 +263,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (title, users, policy) in cases {
         lab.scenario(title, users, policy).await?;
     }
-    start
-        .db()
-        .pool()
+    scratch::pool(&start)?
         .execute(
             "ALTER TABLE users ADD CONSTRAINT users_org_id_fkey FOREIGN KEY (org_id) \
              REFERENCES orgs (id) NOT VALID",

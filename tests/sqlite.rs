@@ -10,4 +10,5 @@ mod sqlite {
 
     mod convergence;
     mod evolutions;
+    mod migrator;
 }

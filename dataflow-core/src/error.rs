@@ -210,6 +210,22 @@ pub enum Error {
         /// `table → parent` pairs.
         pairs: Vec<String>,
     },
+    /// SQLite refused to write.
+    #[error(
+        "{url} is read-only: nothing was changed. Make the file and its directory writable \
+         for this process (and drop `mode=ro` from the URL), or migrate from a process that \
+         can write it"
+    )]
+    ReadOnlyDatabase {
+        /// The database.
+        url: String,
+    },
+    /// A feature SQLite does not have in dataflow yet.
+    #[error("{what} is not available on SQLite yet (it works on PostgreSQL)")]
+    NotOnSqlite {
+        /// The feature.
+        what: String,
+    },
     /// A command that compares needs something to compare with.
     #[error("nothing to compare with: give --target URL|schema.json, or --plan FILE")]
     NoTarget,

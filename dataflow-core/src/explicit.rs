@@ -116,7 +116,7 @@ impl DataFlow {
         }
         let mut guard = self.lock(options.migration_lock_timeout).await?;
         let lock_wait = guard.waited;
-        let outcome = run(self.db(), &plan, &options, &mut guard).await;
+        let outcome = run(self.pg("explicit plans")?, &plan, &options, &mut guard).await;
         let _ = guard.release().await;
         let (version, applied_steps, applied) = outcome?;
         Ok(MigrationReport {

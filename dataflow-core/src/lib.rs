@@ -15,11 +15,15 @@ pub mod lock;
 pub mod migrator;
 pub mod postgres;
 pub mod sqlite;
+pub mod sqlite_history;
+mod sqlite_migrator;
 pub mod terminal;
 
 pub use error::{Error, Result};
 pub use explicit::{ExplicitStep, MigrationPlan};
 pub use history::HistoryRow;
-pub use migrator::{migrate_to, DataFlow, MigrateOptions, MigrationReport, Mode, RollbackAnalysis};
+pub use migrator::{
+    migrate_to, DataFlow, Database, MigrateOptions, MigrationReport, Mode, RollbackAnalysis,
+};
 pub use postgres::{ApplyOptions, ApplyReport, GroupTiming, Postgres};
 pub use sqlite::Sqlite;

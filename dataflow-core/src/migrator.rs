@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::history::{self, status, HistoryRow};
 use crate::lock::{LockError, LockGuard};
 use crate::postgres::{ApplyOptions, ApplyReport, Postgres};
+use crate::sqlite::Sqlite;
 use dataflow_schema::introspect::postgres::DEFAULT_NAMESPACE;
 use dataflow_schema::{
     plan_offline, schema_of, Dialect, Model, ModelDef, Operation, Plan, PlanOptions, RiskLevel,
@@ -160,6 +161,41 @@ pub struct RollbackAnalysis {
     pub irreversible_ops: Vec<String>,
 }
 
+impl RollbackAnalysis {
+    /// What rolling back `plan` would do.
+    pub fn of(plan: &Plan) -> RollbackAnalysis {
+        let irreversible_ops: Vec<String> = plan
+            .steps
+            .iter()
+            .filter_map(|s| match &s.down {
+                dataflow_schema::Rollback::Irreversible { reason } => Some(format!(
+                    "step {} · {} · {}: {reason}",
+                    s.number,
+                    s.table,
+                    s.operation.label()
+                )),
+                dataflow_schema::Rollback::Sql(_) => None,
+            })
+            .collect();
+        let lossy: Vec<String> = plan
+            .steps
+            .iter()
+            .filter(|s| s.risk.hazards.contains(&dataflow_schema::Hazard::DeletesData))
+            .map(|s| format!("step {} · {} · {}", s.number, s.table, s.operation.label()))
+            .collect();
+        RollbackAnalysis {
+            fully_reversible: irreversible_ops.is_empty(),
+            data_loss_warning: (!lossy.is_empty()).then(|| {
+                format!(
+                    "values these steps changed or deleted are not restored: {}",
+                    lossy.join(", ")
+                )
+            }),
+            irreversible_ops,
+        }
+    }
+}
+
 fn lock_error(db: &Postgres, timeout: Duration, error: LockError) -> Error {
     match error {
         LockError::Timeout { holder } => {
@@ -194,16 +230,26 @@ enum Target {
     Namespace(Schema),
 }
 
+/// The database a [`DataFlow`] works on.
+#[derive(Debug, Clone)]
+pub enum Database {
+    /// PostgreSQL.
+    Postgres(Postgres),
+    /// SQLite (a file, or in memory).
+    Sqlite(Sqlite),
+}
+
 /// A database and the models it should match.
 #[derive(Debug, Clone)]
 pub struct DataFlow {
-    db: Postgres,
+    database: Database,
     models: Vec<ModelDef>,
     history_namespace: String,
 }
 
 impl DataFlow {
-    /// Connects to `url`, or to `DATABASE_URL` when `url` is empty.
+    /// Connects to `url` — `postgres://user@host/db`, `sqlite://path/to/file.db` (created
+    /// when missing) or `sqlite::memory:` — or to `DATABASE_URL` when `url` is empty.
     pub async fn connect(url: &str) -> Result<DataFlow> {
         let url = match url {
             "" => std::env::var("DATABASE_URL").map_err(|_| Error::UnsupportedUrl {
@@ -211,7 +257,16 @@ impl DataFlow {
             })?,
             url => url.to_owned(),
         };
-        Ok(DataFlow::from_db(Postgres::connect(&url).await?))
+        let database = if url.starts_with("sqlite:") {
+            Database::Sqlite(Sqlite::connect(&url).await?)
+        } else {
+            Database::Postgres(Postgres::connect(&url).await?)
+        };
+        Ok(DataFlow {
+            database,
+            models: Vec::new(),
+            history_namespace: DEFAULT_NAMESPACE.to_owned(),
+        })
     }
 
     /// Uses the application's own pool (the migrator still takes one connection for its lock).
@@ -220,7 +275,11 @@ impl DataFlow {
     }
 
     fn from_db(db: Postgres) -> DataFlow {
-        DataFlow { db, models: Vec::new(), history_namespace: DEFAULT_NAMESPACE.to_owned() }
+        DataFlow {
+            database: Database::Postgres(db),
+            models: Vec::new(),
+            history_namespace: DEFAULT_NAMESPACE.to_owned(),
+        }
     }
 
     /// Registers a model.
@@ -235,9 +294,30 @@ impl DataFlow {
         self
     }
 
-    /// The connector.
-    pub fn db(&self) -> &Postgres {
-        &self.db
+    /// The database.
+    pub fn database(&self) -> &Database {
+        &self.database
+    }
+
+    /// The PostgreSQL connector, when the database is PostgreSQL.
+    pub fn postgres(&self) -> Option<&Postgres> {
+        match &self.database {
+            Database::Postgres(db) => Some(db),
+            Database::Sqlite(_) => None,
+        }
+    }
+
+    /// The SQLite connector, when the database is SQLite.
+    pub fn sqlite(&self) -> Option<&Sqlite> {
+        match &self.database {
+            Database::Sqlite(db) => Some(db),
+            Database::Postgres(_) => None,
+        }
+    }
+
+    /// The PostgreSQL connector, or an error naming what SQLite does not support yet.
+    pub(crate) fn pg(&self, what: &str) -> Result<&Postgres> {
+        self.postgres().ok_or_else(|| Error::NotOnSqlite { what: what.to_owned() })
     }
 
     /// The desired schema of the registered models.
@@ -247,20 +327,38 @@ impl DataFlow {
 
     /// Brings the database to the registered models (see the module docs).
     pub async fn auto_migrate(&self, options: MigrateOptions) -> Result<MigrationReport> {
-        migrate(&self.db, Target::Models(self.desired_schema()?), &self.history_namespace, options)
-            .await
+        let desired = self.desired_schema()?;
+        match &self.database {
+            Database::Postgres(db) => {
+                migrate(db, Target::Models(desired), &self.history_namespace, options).await
+            }
+            Database::Sqlite(db) => crate::sqlite_migrator::migrate(db, &desired, options).await,
+        }
     }
 
     /// The plan `auto_migrate` would apply now (no lock, nothing changed).
     pub async fn plan(&self) -> Result<Plan> {
-        self.db.plan_models(&self.desired_schema()?, &PlanOptions::default()).await
+        let desired = self.desired_schema()?;
+        match &self.database {
+            Database::Postgres(db) => db.plan_models(&desired, &PlanOptions::default()).await,
+            Database::Sqlite(db) => {
+                crate::sqlite_migrator::plan(db, &desired, &MigrateOptions::default()).await
+            }
+        }
     }
 
     /// Drift: what differs between the models and the database now (empty plan = in
     /// sync), with orphan and unmanaged-object warnings.
     pub async fn status(&self) -> Result<Plan> {
-        plan_for(&self.db, &Target::Models(self.desired_schema()?), &MigrateOptions::default())
-            .await
+        let desired = self.desired_schema()?;
+        match &self.database {
+            Database::Postgres(db) => {
+                plan_for(db, &Target::Models(desired), &MigrateOptions::default()).await
+            }
+            Database::Sqlite(db) => {
+                crate::sqlite_migrator::plan(db, &desired, &MigrateOptions::default()).await
+            }
+        }
     }
 
     /// The steps `auto_migrate` would apply now.
@@ -270,10 +368,14 @@ impl DataFlow {
 
     /// History rows, newest first.
     pub async fn history(&self, limit: Option<usize>) -> Result<Vec<HistoryRow>> {
+        let db = match &self.database {
+            Database::Postgres(db) => db,
+            Database::Sqlite(db) => return crate::sqlite_migrator::history_rows(db, limit).await,
+        };
         let mut connection = self.connection().await?;
         history::list(&mut connection, &self.history_namespace, limit)
             .await
-            .map_err(|source| Error::History { url: self.db.url().to_owned(), source })
+            .map_err(|source| Error::History { url: db.url().to_owned(), source })
     }
 
     /// Undoes an applied run with its recorded down steps (under the migration lock):
@@ -281,6 +383,9 @@ impl DataFlow {
     /// Refuses, changing nothing, when a step cannot be undone.
     pub async fn rollback_migration(&self, version: &str) -> Result<()> {
         let span = tracing::info_span!(target: "dataflow::migrate", "rollback", version);
+        if let Database::Sqlite(db) = &self.database {
+            return crate::sqlite_migrator::rollback_migration(db, version).instrument(span).await;
+        }
         async {
             let mut guard = self.lock(Duration::from_secs(15 * 60)).await?;
             let outcome = self.rollback_locked(&mut guard, version).await;
@@ -293,12 +398,15 @@ impl DataFlow {
 
     /// Rolls back every applied run newer than `version`, newest first.
     pub async fn rollback_to_version(&self, version: &str) -> Result<Vec<String>> {
+        if let Database::Sqlite(db) = &self.database {
+            return crate::sqlite_migrator::rollback_to_version(db, version).await;
+        }
         let mut guard = self.lock(Duration::from_secs(15 * 60)).await?;
         let outcome = async {
             let newer =
                 history::applied_after(guard.connection(), &self.history_namespace, version)
                     .await
-                    .map_err(|source| Error::History { url: self.db.url().to_owned(), source })?;
+                    .map_err(|source| Error::History { url: self.url(), source })?;
             for later in &newer {
                 self.rollback_locked(&mut guard, later).await?;
             }
@@ -312,42 +420,26 @@ impl DataFlow {
     /// What rolling back `version` would do: whether every step can be undone, and
     /// which cannot.
     pub async fn analyze_rollback(&self, version: &str) -> Result<RollbackAnalysis> {
+        if let Database::Sqlite(db) = &self.database {
+            return crate::sqlite_migrator::analyze_rollback(db, version).await;
+        }
         let mut connection = self.connection().await?;
         let plan = self.stored_plan(&mut connection, version).await?.1;
-        let irreversible_ops: Vec<String> = plan
-            .steps
-            .iter()
-            .filter_map(|s| match &s.down {
-                dataflow_schema::Rollback::Irreversible { reason } => Some(format!(
-                    "step {} · {} · {}: {reason}",
-                    s.number,
-                    s.table,
-                    s.operation.label()
-                )),
-                dataflow_schema::Rollback::Sql(_) => None,
-            })
-            .collect();
-        let lossy: Vec<String> = plan
-            .steps
-            .iter()
-            .filter(|s| s.risk.hazards.contains(&dataflow_schema::Hazard::DeletesData))
-            .map(|s| format!("step {} · {} · {}", s.number, s.table, s.operation.label()))
-            .collect();
-        Ok(RollbackAnalysis {
-            fully_reversible: irreversible_ops.is_empty(),
-            data_loss_warning: (!lossy.is_empty()).then(|| {
-                format!(
-                    "values these steps changed or deleted are not restored: {}",
-                    lossy.join(", ")
-                )
-            }),
-            irreversible_ops,
-        })
+        Ok(RollbackAnalysis::of(&plan))
+    }
+
+    /// The database's URL (password removed), for messages.
+    fn url(&self) -> String {
+        match &self.database {
+            Database::Postgres(db) => db.url().to_owned(),
+            Database::Sqlite(db) => db.url().to_owned(),
+        }
     }
 
     pub(crate) async fn lock(&self, timeout: Duration) -> Result<LockGuard> {
         let connection = self.connection().await?.detach();
-        LockGuard::acquire(connection, timeout).await.map_err(|e| lock_error(&self.db, timeout, e))
+        let db = self.pg("the PostgreSQL migration lock")?;
+        LockGuard::acquire(connection, timeout).await.map_err(|e| lock_error(db, timeout, e))
     }
 
     async fn stored_plan(
@@ -355,7 +447,7 @@ impl DataFlow {
         connection: &mut sqlx::PgConnection,
         version: &str,
     ) -> Result<(String, Plan)> {
-        let history_error = |source| Error::History { url: self.db.url().to_owned(), source };
+        let history_error = |source| Error::History { url: self.url(), source };
         let (row_status, json) = history::stored_plan(connection, &self.history_namespace, version)
             .await
             .map_err(history_error)?
@@ -372,6 +464,10 @@ impl DataFlow {
     /// ago (under the lock) and returns their names. Those runs can no longer be rolled
     /// back with their data, so their rollback is refused from then on.
     pub async fn purge(&self, older_than: Duration) -> Result<Vec<String>> {
+        // SQLite keeps no dropped data yet: nothing to purge.
+        if let Database::Sqlite(_) = &self.database {
+            return Ok(Vec::new());
+        }
         let mut guard = self.lock(Duration::from_secs(15 * 60)).await?;
         let outcome = self.purge_locked(&mut guard, older_than).await;
         let _ = guard.release().await;
@@ -383,7 +479,7 @@ impl DataFlow {
         guard: &mut LockGuard,
         older_than: Duration,
     ) -> Result<Vec<String>> {
-        let history_error = |source| Error::History { url: self.db.url().to_owned(), source };
+        let history_error = |source| Error::History { url: self.url(), source };
         let seconds = i64::try_from(older_than.as_secs()).unwrap_or(i64::MAX);
         let versions = history::older_than(guard.connection(), &self.history_namespace, seconds)
             .await
@@ -425,7 +521,7 @@ impl DataFlow {
     async fn rollback_locked(&self, guard: &mut LockGuard, version: &str) -> Result<()> {
         let purged = history::purged(guard.connection(), &self.history_namespace, version)
             .await
-            .map_err(|source| Error::History { url: self.db.url().to_owned(), source })?;
+            .map_err(|source| Error::History { url: self.url(), source })?;
         if purged {
             return Err(Error::Purged { version: version.to_owned() });
         }
@@ -433,18 +529,18 @@ impl DataFlow {
         if row_status != status::APPLIED {
             return Err(Error::NotRollbackable { version: version.to_owned(), status: row_status });
         }
-        self.db.rollback(&plan, &ApplyOptions::default()).await?;
+        self.pg("rollback")?.rollback(&plan, &ApplyOptions::default()).await?;
         history::mark_rolled_back(guard.connection(), &self.history_namespace, version)
             .await
-            .map_err(|source| Error::History { url: self.db.url().to_owned(), source })
+            .map_err(|source| Error::History { url: self.url(), source })
     }
 
     async fn connection(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>> {
-        self.db
-            .pool()
+        let db = self.pg("this operation")?;
+        db.pool()
             .acquire()
             .await
-            .map_err(|source| Error::Connect { url: self.db.url().to_owned(), source })
+            .map_err(|source| Error::Connect { url: db.url().to_owned(), source })
     }
 }
 
@@ -469,6 +565,12 @@ async fn plan_for(db: &Postgres, target: &Target, options: &MigrateOptions) -> R
             plan_offline(&current.schema, desired, Dialect::Postgres, &options.plan)?
         }
     };
+    retain_selected(&mut plan, options);
+    Ok(plan)
+}
+
+/// Keeps the steps `include_tables` and `exclude_operations` allow.
+pub(crate) fn retain_selected(plan: &mut Plan, options: &MigrateOptions) {
     if !options.include_tables.is_empty() || !options.exclude_operations.is_empty() {
         let included = |table: &str| {
             options.include_tables.is_empty()
@@ -481,7 +583,6 @@ async fn plan_for(db: &Postgres, target: &Target, options: &MigrateOptions) -> R
             included(&step.table) && !options.exclude_operations.contains(&step.operation)
         });
     }
-    Ok(plan)
 }
 
 /// Model mode, plus orphans: tables history says dataflow created that no model names
@@ -815,7 +916,7 @@ pub(crate) async fn as_it_would_run(
 }
 
 /// The preview on stderr, as wide and colourful as the terminal allows.
-fn print_preview(plan: &Plan, options: &MigrateOptions) {
+pub(crate) fn print_preview(plan: &Plan, options: &MigrateOptions) {
     let shown = crate::terminal::preview_options(options.show_sql, options.show_rollback_plan);
     eprint!("{}", plan.preview(shown));
 }

@@ -79,8 +79,11 @@ impl Sqlite {
 
     /// Applies `plan` in one transaction: all of it, or nothing.
     pub async fn apply(&self, plan: &Plan) -> Result<ApplyReport> {
-        let mut connection = self.connection().await?;
-        apply_on(&mut connection, plan, |_| async { Ok(()) }).await
+        let started = Instant::now();
+        let mut lock = WriteLock::acquire(self, BUSY_TIMEOUT).await?;
+        lock.run(plan).await?;
+        lock.commit().await?;
+        Ok(report(plan, started))
     }
 
     /// Undoes `plan` with its down steps, last step first, in one transaction. Refuses,
@@ -88,6 +91,140 @@ impl Sqlite {
     pub async fn rollback(&self, plan: &Plan) -> Result<ApplyReport> {
         self.apply(&reversed(plan)?).await
     }
+}
+
+/// What applying `plan` in one transaction did.
+pub(crate) fn report(plan: &Plan, started: Instant) -> ApplyReport {
+    let ms = started.elapsed().as_millis();
+    ApplyReport {
+        steps: plan.steps.len(),
+        groups: usize::from(!plan.steps.is_empty()),
+        retries: 0,
+        elapsed_ms: ms,
+        timings: vec![GroupTiming {
+            group: 1,
+            steps: plan.steps.iter().map(|s| s.number).collect(),
+            ms,
+        }],
+    }
+}
+
+/// SQLite's one writer: a `BEGIN IMMEDIATE` transaction on a connection of its own, with
+/// foreign keys off until it ends (the pragma is ignored inside a transaction, so it is
+/// set before). It is the migration lock: a second migrator waits in `acquire`. Dropped
+/// without `commit`, the connection closes and SQLite rolls the transaction back.
+pub(crate) struct WriteLock {
+    connection: SqliteConnection,
+    url: String,
+    /// How long `acquire` waited.
+    pub waited: Duration,
+}
+
+impl WriteLock {
+    /// Waits up to `wait` for other writers, then holds the write lock.
+    pub async fn acquire(db: &Sqlite, wait: Duration) -> Result<WriteLock> {
+        let started = Instant::now();
+        let mut connection = db.connection().await?.detach();
+        let begin_error = |source| Error::Apply {
+            step: 0,
+            what: "taking the write lock".into(),
+            statement: "BEGIN IMMEDIATE".into(),
+            source,
+        };
+        execute(&mut connection, "PRAGMA foreign_keys = OFF").await.map_err(begin_error)?;
+        loop {
+            match execute(&mut connection, "BEGIN IMMEDIATE").await {
+                Ok(()) => break,
+                Err(error) if is_busy(&error) && started.elapsed() < wait => {
+                    tracing::debug!(
+                        target: "dataflow::lock",
+                        waited_ms = started.elapsed().as_millis() as u64,
+                        "another writer holds the database, waiting"
+                    );
+                }
+                Err(error) => return Err(begin_error(error)),
+            }
+        }
+        tracing::info!(
+            target: "dataflow::lock",
+            waited_ms = started.elapsed().as_millis() as u64,
+            "migration lock acquired"
+        );
+        Ok(WriteLock { connection, url: db.url.clone(), waited: started.elapsed() })
+    }
+
+    /// The locked connection.
+    pub fn connection(&mut self) -> &mut SqliteConnection {
+        &mut self.connection
+    }
+
+    /// The schema as this transaction sees it.
+    pub async fn introspect(&mut self, url: &str) -> Result<Introspected> {
+        let catalog = read_catalog(&mut self.connection)
+            .await
+            .map_err(|source| Error::Introspect { url: url.to_owned(), source })?;
+        Ok(build(catalog))
+    }
+
+    /// Runs `plan`'s steps.
+    pub async fn run(&mut self, plan: &Plan) -> Result<()> {
+        for (index, step) in plan.steps.iter().enumerate() {
+            run_step(&mut self.connection, plan, index, step)
+                .await
+                .map_err(|error| read_only(&self.url, error))?;
+        }
+        Ok(())
+    }
+
+    /// Checks foreign keys and commits; rows that break one roll everything back.
+    pub async fn commit(mut self) -> Result<()> {
+        let outcome = async {
+            foreign_key_check(&mut self.connection).await?;
+            execute(&mut self.connection, "COMMIT").await.map_err(|source| Error::Apply {
+                step: 0,
+                what: "commit".into(),
+                statement: "COMMIT".into(),
+                source,
+            })
+        }
+        .await;
+        if outcome.is_err() {
+            let _ = execute(&mut self.connection, "ROLLBACK").await;
+        }
+        let _ = execute(&mut self.connection, "PRAGMA foreign_keys = ON").await;
+        outcome
+    }
+
+    /// Gives the lock up, changing nothing.
+    pub async fn rollback(mut self) {
+        let _ = execute(&mut self.connection, "ROLLBACK").await;
+        let _ = execute(&mut self.connection, "PRAGMA foreign_keys = ON").await;
+    }
+}
+
+/// A write refused because the database is read-only becomes an error that says so and
+/// how to fix it.
+fn read_only(url: &str, error: Error) -> Error {
+    match error {
+        Error::Apply { ref source, .. } if primary_code(source) == Some(8) => {
+            Error::ReadOnlyDatabase { url: url.to_owned() }
+        }
+        other => other,
+    }
+}
+
+/// The primary result code of an SQLite error (the low byte of the extended code).
+fn primary_code(error: &sqlx::Error) -> Option<i64> {
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .and_then(|code| code.parse::<i64>().ok())
+        .map(|code| code & 0xff)
+}
+
+/// `SQLITE_BUSY` (5) or one of its extended codes: another connection holds the lock.
+fn is_busy(error: &sqlx::Error) -> bool {
+    primary_code(error) == Some(5)
 }
 
 /// `plan` turned around: every step's down statements, last step first.
@@ -116,55 +253,6 @@ pub fn reversed(plan: &Plan) -> Result<Plan> {
             })
             .collect(),
         ..plan.clone()
-    })
-}
-
-/// Runs `plan` on `connection` in one `BEGIN IMMEDIATE` transaction; `before_commit` runs
-/// inside it after the last step (the migrator records history there, so the schema and
-/// its history row commit together).
-pub(crate) async fn apply_on<F, Fut>(
-    connection: &mut SqliteConnection,
-    plan: &Plan,
-    before_commit: F,
-) -> Result<ApplyReport>
-where
-    F: FnOnce(&mut SqliteConnection) -> Fut,
-    Fut: std::future::Future<Output = Result<()>>,
-{
-    let started = Instant::now();
-    // Ignored inside a transaction, so before BEGIN; restored on every path below.
-    execute(connection, "PRAGMA foreign_keys = OFF")
-        .await
-        .map_err(|source| apply_error(plan, 0, "PRAGMA foreign_keys = OFF", source))?;
-    let outcome = async {
-        execute(connection, "BEGIN IMMEDIATE")
-            .await
-            .map_err(|source| apply_error(plan, 0, "BEGIN IMMEDIATE", source))?;
-        for (index, step) in plan.steps.iter().enumerate() {
-            run_step(connection, plan, index, step).await?;
-        }
-        foreign_key_check(connection).await?;
-        before_commit(connection).await?;
-        execute(connection, "COMMIT").await.map_err(|source| apply_error(plan, 0, "COMMIT", source))
-    }
-    .await;
-    if outcome.is_err() {
-        let _ = execute(connection, "ROLLBACK").await;
-    }
-    let _ = execute(connection, "PRAGMA foreign_keys = ON").await;
-    outcome?;
-    let ms = started.elapsed().as_millis();
-    tracing::info!(target: "dataflow::apply", steps = plan.steps.len(), ms = ms as u64, "transaction committed");
-    Ok(ApplyReport {
-        steps: plan.steps.len(),
-        groups: usize::from(!plan.steps.is_empty()),
-        retries: 0,
-        elapsed_ms: ms,
-        timings: vec![GroupTiming {
-            group: 1,
-            steps: plan.steps.iter().map(|s| s.number).collect(),
-            ms,
-        }],
     })
 }
 

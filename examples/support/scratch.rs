@@ -37,3 +37,8 @@ impl Scratch {
         Ok(())
     }
 }
+
+/// The PostgreSQL pool of `flow` (these examples run on PostgreSQL).
+pub fn pool(flow: &dataflow::DataFlow) -> Result<&sqlx::PgPool, &'static str> {
+    flow.postgres().map(|db| db.pool()).ok_or("this example runs on PostgreSQL")
+}

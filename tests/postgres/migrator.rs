@@ -530,7 +530,7 @@ async fn bad_input_is_refused_with_a_clear_error() {
     assert!(error.to_string().contains("permission denied"), "{error}");
     let tables: i64 = db.scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").await;
     assert_eq!(tables, 0, "nothing half-done");
-    readonly.db().pool().close().await;
+    readonly.postgres().expect("postgres").pool().close().await;
     db.drop_db().await;
     super::support::admin(&[&format!("DROP ROLE IF EXISTS {role}")]).await;
 }

@@ -70,6 +70,14 @@ fn print_preview(plan: &Plan, show_sql: bool, show_rollback_plan: bool) {
     eprint!("{}", plan.preview(terminal::preview_options(show_sql, show_rollback_plan)));
 }
 
+/// `plan` as it would run (drops keep their data on PostgreSQL).
+async fn as_run(session: &Session, plan: &Plan) -> Result<Plan> {
+    match session.flow.postgres() {
+        Some(db) => as_it_would_run(db, plan, &MigrateOptions::default()).await,
+        None => Ok(plan.clone()),
+    }
+}
+
 /// Asks on the terminal; without one, refuses: a command never changes anything unasked.
 fn ask(question: &str) -> bool {
     if !terminal::is_interactive() {
@@ -108,11 +116,7 @@ async fn write_plan(session: &Session, args: PlanArgs) -> Result<u8> {
     let plan = session.plan().await?;
     let target = session.target_schema().await?.ok_or(Error::NoTarget)?;
     print_warnings(&plan);
-    print_preview(
-        &as_it_would_run(session.db(), &plan, &MigrateOptions::default()).await?,
-        true,
-        true,
-    );
+    print_preview(&as_run(session, &plan).await?, true, true);
     let json = serde_json::to_string_pretty(&ReviewedPlan { plan, target }).unwrap_or_default();
     std::fs::write(&args.out, json)
         .map_err(|source| Error::ReadFile { path: args.out.clone(), source })?;
@@ -174,11 +178,11 @@ async fn apply(session: &Session, args: ApplyArgs) -> Result<u8> {
     let max = args.max_risk.level();
     let show = |shown: &Plan| print_preview(shown, !args.no_sql, !args.no_rollback_plan);
     if let Err(refused) = check_risk(&plan, max) {
-        show(&as_it_would_run(session.db(), &plan, &MigrateOptions::default()).await?);
+        show(&as_run(session, &plan).await?);
         return Err(refused);
     }
     if !args.yes && !terminal::is_interactive() {
-        show(&as_it_would_run(session.db(), &plan, &MigrateOptions::default()).await?);
+        show(&as_run(session, &plan).await?);
         eprintln!("refused: not applying without --yes when there is no terminal to ask");
         return Ok(EXIT_REFUSED);
     }
@@ -241,7 +245,7 @@ async fn status(session: &Session, args: StatusArgs) -> Result<u8> {
     });
     let (live_checksum, drift, pending) = match &session.desired {
         Desired::Nothing => {
-            let live = schema_checksum(&session.live().await?.schema);
+            let live = schema_checksum(&session.live().await?.0);
             let drift = last_applied.as_ref().is_some_and(|row| row.checksum != live);
             (live, drift, None)
         }
@@ -308,11 +312,11 @@ fn status_text(report: &StatusReport) -> String {
 }
 
 async fn snapshot(session: &Session) -> Result<u8> {
-    let found = session.live().await?;
-    if !found.unmanaged.is_empty() {
-        eprintln!("warning: not in the snapshot (not managed): {}", found.unmanaged.join(", "));
+    let (schema, unmanaged) = session.live().await?;
+    if !unmanaged.is_empty() {
+        eprintln!("warning: not in the snapshot (not managed): {}", unmanaged.join(", "));
     }
-    stdout(&format!("{}\n", found.schema.to_json()));
+    stdout(&format!("{}\n", schema.to_json()));
     Ok(EXIT_OK)
 }
 

@@ -94,9 +94,9 @@ impl Session {
         }
     }
 
-    /// The database.
-    pub fn db(&self) -> &Postgres {
-        self.flow.db()
+    /// The PostgreSQL database (DB-vs-DB mode is PostgreSQL only for now).
+    pub fn db(&self) -> Result<&Postgres> {
+        self.flow.pg("comparing with a target database or schema.json")
     }
 
     /// The schema the database should have, if there is one.
@@ -124,7 +124,7 @@ impl Session {
             Desired::Target(source) => {
                 // Both sides at the same time: a DB-vs-DB diff costs one catalog read.
                 let (current, target) =
-                    tokio::join!(self.db().introspect(&self.namespaces), self.read(source));
+                    tokio::join!(self.db()?.introspect(&self.namespaces), self.read(source));
                 let (current, (schema, unmanaged)) = (current?, target?);
                 let mut plan = plan_offline(
                     &current.schema,
@@ -153,21 +153,27 @@ impl Session {
         match &self.desired {
             Desired::Models => self.flow.auto_migrate(options).await,
             Desired::Target(source) => {
-                migrate_to(self.db(), self.read(source).await?.0, options).await
+                migrate_to(self.db()?, self.read(source).await?.0, options).await
             }
             Desired::Nothing => Err(Error::NoTarget),
         }
     }
 
-    /// The live schema of the compared namespaces (in model mode: the models').
-    pub async fn live(&self) -> Result<Introspected> {
+    /// The live schema of the compared namespaces (in model mode: the models'), and the
+    /// objects dataflow does not manage.
+    pub async fn live(&self) -> Result<(Schema, Vec<String>)> {
+        if let Some(db) = self.flow.sqlite() {
+            let found = db.introspect().await?;
+            return Ok((found.schema, found.unmanaged));
+        }
         let mut namespaces = self.namespaces.clone();
         if let Desired::Models = self.desired {
             namespaces.extend(self.flow.desired_schema()?.namespaces);
             namespaces.sort();
             namespaces.dedup();
         }
-        self.db().introspect(&namespaces).await
+        let found = self.db()?.introspect(&namespaces).await?;
+        Ok((found.schema, found.unmanaged))
     }
 }
 

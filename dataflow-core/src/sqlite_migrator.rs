@@ -1,0 +1,317 @@
+//! `auto_migrate` on SQLite. Simpler than on PostgreSQL because SQLite has one writer and
+//! transactional DDL: the migration lock is the `BEGIN IMMEDIATE` write transaction, and
+//! the re-plan, every step and the history row happen inside it — a run is recorded
+//! exactly when its changes commit, and a killed run leaves nothing behind.
+//!
+//! Not yet on SQLite (documented): keeping dropped data for rollback
+//! (`backup_before_destructive`), orphan detection, explicit plans.
+
+use crate::error::{Error, Result};
+use crate::history::status;
+use crate::migrator::{
+    check_risk, retain_selected, MigrateOptions, MigrationReport, Mode, RollbackAnalysis,
+};
+use crate::sqlite::{report, reversed, Sqlite, WriteLock};
+use crate::sqlite_history::{self as history, NewRow};
+use dataflow_schema::{
+    plan_models, schema_checksum, scope_to_models, Change, Dialect, Plan, Schema,
+};
+use std::time::{Duration, Instant};
+
+fn history_error(db: &Sqlite) -> impl Fn(sqlx::Error) -> Error + '_ {
+    move |source| Error::History { url: db.url().to_owned(), source }
+}
+
+/// The plan from the live schema to `desired` (model mode), filtered by the options.
+pub(crate) async fn plan(db: &Sqlite, desired: &Schema, options: &MigrateOptions) -> Result<Plan> {
+    let current = db.introspect().await?;
+    plan_against(&current, desired, options)
+}
+
+fn plan_against(
+    current: &dataflow_schema::introspect::sqlite::Introspected,
+    desired: &Schema,
+    options: &MigrateOptions,
+) -> Result<Plan> {
+    let mut plan = plan_models(&current.schema, desired, Dialect::Sqlite, &options.plan)?;
+    if !current.unmanaged.is_empty() {
+        plan.warnings
+            .push(format!("not managed by dataflow, left alone: {}", current.unmanaged.join(", ")));
+    }
+    retain_selected(&mut plan, options);
+    Ok(plan)
+}
+
+/// Brings the database to `desired` (see the module docs).
+pub(crate) async fn migrate(
+    db: &Sqlite,
+    desired: &Schema,
+    options: MigrateOptions,
+) -> Result<MigrationReport> {
+    let started = Instant::now();
+    let finish =
+        |plan: Plan, version: Option<String>, waited: Duration, applied: bool| MigrationReport {
+            version,
+            applied,
+            safety: plan.safety(),
+            timings: if applied { report(&plan, started).timings } else { Vec::new() },
+            plan,
+            lock_wait_ms: waited.as_millis(),
+            retries: 0,
+            elapsed_ms: started.elapsed().as_millis(),
+        };
+    let preview = plan(db, desired, &options).await?;
+    match &options.mode {
+        Mode::DryRun => {
+            crate::migrator::print_preview(&preview, &options);
+            return Ok(finish(preview, None, Duration::ZERO, false));
+        }
+        Mode::WaitOnly => {
+            let deadline = options.deadline.unwrap_or(options.migration_lock_timeout);
+            let mut current = preview;
+            while !current.is_empty() {
+                if started.elapsed() >= deadline {
+                    return Err(Error::Deadline {
+                        waited_ms: started.elapsed().as_millis(),
+                        pending: current.steps.len(),
+                    });
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                current = plan(db, desired, &options).await?;
+            }
+            return Ok(finish(current, None, Duration::ZERO, false));
+        }
+        Mode::AutoConfirm | Mode::Interactive(_) => {}
+    }
+    if preview.is_empty() && !needs_baseline(db, desired).await? {
+        return Ok(finish(preview, None, Duration::ZERO, false));
+    }
+    // A person confirms before the write lock is taken (holding it would stop the
+    // application's writes while they read); under the lock the plan must not differ.
+    let mut expected = options.expected_plan.clone();
+    if let Mode::Interactive(confirm) = &options.mode {
+        if !preview.is_empty() {
+            check_risk(&preview, options.max_risk)?;
+            crate::migrator::print_preview(&preview, &options);
+            if !confirm(&preview) {
+                return Err(Error::Declined);
+            }
+            expected.get_or_insert_with(|| preview.plan_checksum.clone());
+        }
+    }
+    let mut lock = WriteLock::acquire(db, options.migration_lock_timeout).await?;
+    let waited = lock.waited;
+    match migrate_locked(db, desired, &options, expected.as_deref(), &mut lock, started).await {
+        Ok((plan, version)) => {
+            if version.is_some() {
+                lock.commit().await?;
+            } else {
+                lock.rollback().await;
+            }
+            let applied = version.is_some() && !plan.is_empty();
+            let report = finish(plan, version, waited, applied);
+            tracing::info!(
+                target: "dataflow::migrate",
+                version = report.version.as_deref().unwrap_or("-"),
+                steps = report.plan.steps.len(),
+                ms = report.elapsed_ms as u64,
+                "migration finished"
+            );
+            Ok(report)
+        }
+        Err(error) => {
+            lock.rollback().await;
+            Err(error)
+        }
+    }
+}
+
+/// Under the write lock: adopt, re-plan, check, apply, record. Returns the plan and the
+/// version recorded (none when there was nothing to do).
+async fn migrate_locked(
+    db: &Sqlite,
+    desired: &Schema,
+    options: &MigrateOptions,
+    expected: Option<&str>,
+    lock: &mut WriteLock,
+    started: Instant,
+) -> Result<(Plan, Option<String>)> {
+    let history_error = history_error(db);
+    history::ensure(lock.connection()).await.map_err(&history_error)?;
+    let current = lock.introspect(db.url()).await?;
+    let adopted = adopt(lock, &current.schema, desired).await.map_err(&history_error)?;
+    let plan = plan_against(&current, desired, options)?;
+    if plan.is_empty() {
+        return Ok((plan, adopted));
+    }
+    if let Some(expected) = expected {
+        if expected != plan.plan_checksum {
+            return Err(Error::PlanChanged {
+                expected: expected.to_owned(),
+                actual: plan.plan_checksum.clone(),
+            });
+        }
+    }
+    check_risk(&plan, options.max_risk)?;
+    if !options.force {
+        if let Some(version) = history::rolled_back_target(lock.connection(), &plan.to_checksum)
+            .await
+            .map_err(&history_error)?
+        {
+            return Err(Error::RolledBackTarget { version });
+        }
+    }
+    lock.run(&plan).await?;
+    let version = history::next_version(lock.connection(), &plan.to_checksum)
+        .await
+        .map_err(&history_error)?;
+    let description = plan
+        .steps
+        .iter()
+        .map(|s| format!("{} {}", s.operation.label(), s.table))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let row = NewRow {
+        version: &version,
+        description: &description,
+        checksum: &plan.to_checksum,
+        plan: &plan.to_json(),
+        status: status::APPLIED,
+        execution_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+    };
+    history::insert(lock.connection(), &row).await.map_err(&history_error)?;
+    Ok((plan, Some(version)))
+}
+
+/// Whether this is a first run on a database that already holds some of the models'
+/// tables (then a baseline row is recorded).
+async fn needs_baseline(db: &Sqlite, desired: &Schema) -> Result<bool> {
+    let mut connection = db.connection().await?;
+    let history_error = history_error(db);
+    if history::exists(&mut connection).await.map_err(&history_error)?
+        && !history::is_empty(&mut connection).await.map_err(&history_error)?
+    {
+        return Ok(false);
+    }
+    let current = db.introspect().await?;
+    Ok(desired.tables.iter().any(|t| current.schema.table(&t.name).is_some()))
+}
+
+/// Adoption: on a first run, the models' tables that already exist are recorded as a
+/// `baseline` row; differences are planned as usual.
+async fn adopt(
+    lock: &mut WriteLock,
+    current: &Schema,
+    desired: &Schema,
+) -> std::result::Result<Option<String>, sqlx::Error> {
+    if !history::is_empty(lock.connection()).await? {
+        return Ok(None);
+    }
+    let (owned, _) = scope_to_models(current, desired);
+    if owned.tables.is_empty() {
+        return Ok(None);
+    }
+    let checksum = schema_checksum(&owned);
+    let names: Vec<String> = owned.tables.iter().map(|t| t.name.to_string()).collect();
+    let changes: Vec<Change> = owned.tables.iter().cloned().map(Change::CreateTable).collect();
+    let record = serde_json::json!({ "changes": changes, "steps": [] }).to_string();
+    let version = history::next_version(lock.connection(), &checksum).await?;
+    let row = NewRow {
+        version: &version,
+        description: &format!("adopted existing tables: {}", names.join(", ")),
+        checksum: &checksum,
+        plan: &record,
+        status: status::BASELINE,
+        execution_ms: 0,
+    };
+    history::insert(lock.connection(), &row).await?;
+    Ok(Some(version))
+}
+
+/// History rows, newest first.
+pub(crate) async fn history_rows(
+    db: &Sqlite,
+    limit: Option<usize>,
+) -> Result<Vec<crate::history::HistoryRow>> {
+    let mut connection = db.connection().await?;
+    history::list(&mut connection, limit).await.map_err(history_error(db))
+}
+
+/// The plan `version` applied; refuses unless it is applied.
+async fn stored_plan(
+    connection: &mut sqlx::SqliteConnection,
+    db: &Sqlite,
+    version: &str,
+) -> Result<Plan> {
+    if !history::exists(&mut *connection).await.map_err(history_error(db))? {
+        return Err(Error::UnknownVersion { version: version.to_owned() });
+    }
+    let Some((json, state)) =
+        history::stored_plan(connection, version).await.map_err(history_error(db))?
+    else {
+        return Err(Error::UnknownVersion { version: version.to_owned() });
+    };
+    if state != status::APPLIED {
+        return Err(Error::NotRollbackable { version: version.to_owned(), status: state });
+    }
+    serde_json::from_str(&json)
+        .map_err(|source| Error::CorruptHistory { version: version.to_owned(), source })
+}
+
+/// Undoes `version` in one transaction with its recorded down steps.
+pub(crate) async fn rollback_migration(db: &Sqlite, version: &str) -> Result<()> {
+    let mut lock = WriteLock::acquire(db, Duration::from_secs(15 * 60)).await?;
+    let outcome = rollback_locked(db, &mut lock, version).await;
+    match outcome {
+        Ok(()) => lock.commit().await,
+        Err(error) => {
+            lock.rollback().await;
+            Err(error)
+        }
+    }
+}
+
+async fn rollback_locked(db: &Sqlite, lock: &mut WriteLock, version: &str) -> Result<()> {
+    let plan = stored_plan(lock.connection(), db, version).await?;
+    lock.run(&reversed(&plan)?).await?;
+    history::mark_rolled_back(lock.connection(), version).await.map_err(history_error(db))
+}
+
+/// Rolls back every applied run newer than `version`, newest first, in one transaction.
+pub(crate) async fn rollback_to_version(db: &Sqlite, version: &str) -> Result<Vec<String>> {
+    let mut lock = WriteLock::acquire(db, Duration::from_secs(15 * 60)).await?;
+    let outcome = async {
+        let newer =
+            history::applied_after(lock.connection(), version).await.map_err(history_error(db))?;
+        for later in &newer {
+            rollback_locked(db, &mut lock, later).await?;
+        }
+        Ok(newer)
+    }
+    .await;
+    match outcome {
+        Ok(newer) => {
+            lock.commit().await?;
+            Ok(newer)
+        }
+        Err(error) => {
+            lock.rollback().await;
+            Err(error)
+        }
+    }
+}
+
+/// What rolling back `version` would do.
+pub(crate) async fn analyze_rollback(db: &Sqlite, version: &str) -> Result<RollbackAnalysis> {
+    let mut connection = db.connection().await?;
+    let plan = stored_plan(&mut connection, db, version).await?;
+    Ok(RollbackAnalysis::of(&plan))
+}
+
+/// Compile-time check: the migrator's futures can run on a multi-threaded runtime.
+#[allow(dead_code)]
+fn futures_are_send(db: &Sqlite, desired: &Schema) {
+    fn send<T: Send>(_: T) {}
+    send(migrate(db, desired, MigrateOptions::default()));
+    send(rollback_migration(db, "v"));
+}

@@ -1,0 +1,154 @@
+//! `auto_migrate` on SQLite: history, idempotence, rollback, refusals, concurrent
+//! migrators on one file, a read-only database.
+
+use super::support::TestFile;
+use dataflow::{DataFlow, Error, MigrateOptions, Mode, Model, RiskLevel};
+use std::sync::Arc;
+
+#[derive(Model)]
+#[dataflow(table = "users")]
+struct UserV1 {
+    #[dataflow(primary_key, auto)]
+    id: i64,
+    email: String,
+}
+
+#[derive(Model)]
+#[dataflow(table = "users", index(columns("email")))]
+struct UserV2 {
+    #[dataflow(primary_key, auto)]
+    id: i64,
+    email: String,
+    #[dataflow(default = 0)]
+    logins: i32,
+}
+
+#[derive(Model)]
+#[dataflow(table = "users")]
+struct UserWithoutEmail {
+    #[dataflow(primary_key, auto)]
+    id: i64,
+}
+
+fn unattended() -> MigrateOptions {
+    MigrateOptions { mode: Mode::AutoConfirm, ..MigrateOptions::default() }
+}
+
+async fn flow(file: &TestFile) -> DataFlow {
+    DataFlow::connect(&file.url).await.expect("connect")
+}
+
+#[tokio::test]
+async fn auto_migrate_records_history_rolls_back_and_refuses_to_undo_a_rollback() {
+    let file = TestFile::new("auto").await;
+    let v1 = flow(&file).await.model::<UserV1>();
+    let created = v1.auto_migrate(unattended()).await.expect("v1");
+    assert!(created.applied && created.version.is_some(), "{created:?}");
+    assert!(v1.auto_migrate(unattended()).await.expect("no-op").version.is_none(), "idempotent");
+    file.exec("INSERT INTO users (email) VALUES ('a@x.io'), ('b@x.io')").await;
+
+    let v2 = flow(&file).await.model::<UserV2>();
+    let dry = v2
+        .auto_migrate(MigrateOptions { mode: Mode::DryRun, ..unattended() })
+        .await
+        .expect("dry run");
+    assert!(!dry.applied && dry.plan.steps.len() == 2, "{}", dry.plan);
+    assert_eq!(
+        file.rows("SELECT count(*) FROM pragma_table_info('users')").await,
+        vec!["2"],
+        "dry run changed nothing"
+    );
+    let report = v2.auto_migrate(unattended()).await.expect("v2");
+    let version = report.version.clone().expect("a version");
+    assert!(v2.plan().await.expect("plan").is_empty(), "converged");
+    assert_eq!(
+        file.rows("SELECT email, logins FROM users ORDER BY id").await,
+        vec!["a@x.io|0", "b@x.io|0"]
+    );
+    let history = v2.history(None).await.expect("history");
+    assert_eq!(history.len(), 2);
+    assert_eq!(
+        (history[0].version.as_str(), history[0].status.as_str()),
+        (version.as_str(), "applied")
+    );
+
+    let analysis = v2.analyze_rollback(&version).await.expect("analysis");
+    assert!(analysis.fully_reversible, "{analysis:?}");
+    v2.rollback_migration(&version).await.expect("rollback");
+    assert!(v1.plan().await.expect("plan").is_empty(), "back to v1");
+    assert_eq!(
+        file.rows("SELECT id, email FROM users ORDER BY id").await,
+        vec!["1|a@x.io", "2|b@x.io"]
+    );
+    assert_eq!(v2.history(Some(1)).await.expect("history")[0].status, "rolled_back");
+    let again =
+        v2.auto_migrate(unattended()).await.expect_err("a rolled-back target is not re-applied");
+    assert!(matches!(again, Error::RolledBackTarget { .. }), "{again}");
+    let forced =
+        v2.auto_migrate(MigrateOptions { force: true, ..unattended() }).await.expect("forced");
+    assert!(forced.applied);
+    assert!(v2.plan().await.expect("plan").is_empty());
+}
+
+#[tokio::test]
+async fn high_risk_is_refused_and_a_declined_prompt_changes_nothing() {
+    let file = TestFile::new("refuse").await;
+    let v1 = flow(&file).await.model::<UserV1>();
+    v1.auto_migrate(unattended()).await.expect("v1");
+    file.exec("INSERT INTO users (email) VALUES ('a@x.io')").await;
+    let dropping = flow(&file).await.model::<UserWithoutEmail>();
+    let refused = dropping.auto_migrate(unattended()).await.expect_err("HIGH");
+    assert!(matches!(refused, Error::RiskRefused { .. }), "{refused}");
+    let declined = MigrateOptions {
+        mode: Mode::Interactive(Arc::new(|_| false)),
+        max_risk: RiskLevel::High,
+        ..unattended()
+    };
+    assert!(matches!(dropping.auto_migrate(declined).await, Err(Error::Declined)));
+    assert_eq!(file.rows("SELECT email FROM users").await, vec!["a@x.io"], "nothing changed");
+    let allowed = dropping
+        .auto_migrate(MigrateOptions { max_risk: RiskLevel::High, ..unattended() })
+        .await
+        .expect("allowed");
+    assert!(allowed.applied);
+    assert_eq!(file.rows("SELECT count(*) FROM pragma_table_info('users')").await, vec!["1"]);
+}
+
+#[tokio::test]
+async fn eight_migrators_on_one_file_apply_exactly_once() {
+    let file = TestFile::new("concurrent").await;
+    flow(&file).await.model::<UserV1>().auto_migrate(unattended()).await.expect("v1");
+    file.exec("INSERT INTO users (email) VALUES ('a@x.io')").await;
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let url = file.url.clone();
+        tasks.push(tokio::spawn(async move {
+            let flow = DataFlow::connect(&url).await.expect("connect").model::<UserV2>();
+            flow.auto_migrate(unattended()).await
+        }));
+    }
+    let mut applied = 0;
+    for task in tasks {
+        let report = task.await.expect("join").expect("every migrator succeeds");
+        applied += usize::from(report.applied);
+    }
+    assert_eq!(applied, 1, "exactly one applied, the others found nothing to do");
+    let history = flow(&file).await.history(None).await.expect("history");
+    assert_eq!(history.len(), 2, "{history:?}");
+}
+
+#[tokio::test]
+async fn a_read_only_database_gives_a_clear_error_and_changes_nothing() {
+    let file = TestFile::new("readonly").await;
+    flow(&file).await.model::<UserV1>().auto_migrate(unattended()).await.expect("v1");
+    let readonly =
+        DataFlow::connect(&format!("{}?mode=ro", file.url)).await.expect("connect read-only");
+    let error = readonly.model::<UserV2>().auto_migrate(unattended()).await.expect_err("read-only");
+    let message = error.to_string();
+    assert!(matches!(error, Error::ReadOnlyDatabase { .. }), "{message}");
+    assert!(message.contains("read-only") && message.contains("nothing was changed"), "{message}");
+    assert!(
+        flow(&file).await.model::<UserV1>().plan().await.expect("plan").is_empty(),
+        "unchanged"
+    );
+}
