@@ -1,17 +1,21 @@
-//! Quickstart: what dataflow plans when your structs change.
+//! Quickstart: dataflow on an embedded SQLite database — no server needed.
 //!
-//! Run it with `cargo run --example quickstart` — no database needed. It:
-//! 1. defines version 1 of two models and plans creating them on an empty database;
-//! 2. defines version 2 (a column with a default, a NOT NULL column filled from existing
-//!    data, an index, a rename hinted with `renamed_from`) and plans the evolution;
-//! 3. plans the same evolution against a production snapshot with 2.4M rows, where the
-//!    same changes are rated differently;
-//! 4. prints the plan's JSON checksum, what `expected_plan` and reviewed plans pin.
-//!
-//! Applying plans to a database comes with the connectors (PostgreSQL, SQLite, MySQL);
-//! the plans printed here are exactly what will run there.
+//! Run it with `cargo run --example quickstart` (it writes `quickstart.db` in the current
+//! directory and starts from scratch each time; `-- --memory` keeps everything in memory).
+//! It:
+//! 1. migrates version 1 of two models (`users`, `posts`) into the database and adds rows;
+//! 2. migrates to version 2 — a column with a default, a NOT NULL column filled from the
+//!    existing rows, an index, a column renamed with `renamed_from` — printing the preview
+//!    (steps with their risk, SQL, rollback plan, safety summary) before applying;
+//! 3. prints the history, rolls version 2 back, and shows the rows intact;
+//! 4. plans the same evolution offline for PostgreSQL against production statistics, where
+//!    the same changes are rated differently (2.4M rows).
 
-use dataflow::{model, plan_offline, schema_of, Dialect, Plan, PlanOptions, Schema, TableStats};
+use dataflow::{
+    model, plan_offline, schema_of, DataFlow, Dialect, MigrateOptions, Mode, PlanOptions,
+    PreviewOptions, TableStats,
+};
+use sqlx::Row;
 
 /// Version 1: what the application shipped first. (The fields are only declared here,
 /// never read, hence `dead_code`.)
@@ -77,39 +81,94 @@ mod v2 {
     }
 }
 
-fn plan(current: &Schema, desired: &Schema) -> Result<Plan, Box<dyn std::error::Error>> {
-    Ok(plan_offline(current, desired, Dialect::Postgres, &PlanOptions::default())?)
+/// Prints the rows of `sql` (SQLite), one per line.
+async fn show(flow: &DataFlow, sql: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let pool = flow.sqlite().ok_or("the quickstart runs on SQLite")?.pool();
+    for row in sqlx::query(sql).fetch_all(pool).await? {
+        let fields: Vec<String> = (0..row.len())
+            .map(|i| {
+                row.try_get::<Option<String>, _>(i)
+                    .ok()
+                    .flatten()
+                    .or_else(|| row.try_get::<i64, _>(i).ok().map(|n| n.to_string()))
+                    .unwrap_or_else(|| "NULL".into())
+            })
+            .collect();
+        println!("   {}", fields.join(" | "));
+    }
+    Ok(())
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let first = schema_of(&[model::<v1::User>(), model::<v1::Post>()])?;
-    let second = schema_of(&[model::<v2::User>(), model::<v2::Post>()])?;
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let url = if std::env::args().any(|a| a == "--memory") {
+        "sqlite::memory:".to_owned()
+    } else {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let _ = std::fs::remove_file(format!("quickstart.db{suffix}"));
+        }
+        "sqlite://quickstart.db".to_owned()
+    };
+    // What a person would confirm at a terminal, printed here, then applied unasked.
+    let migrate = |flow: DataFlow| async move {
+        let preview = flow.plan().await?;
+        println!("{}", preview.preview(PreviewOptions::default()));
+        let options = MigrateOptions { mode: Mode::AutoConfirm, ..MigrateOptions::default() };
+        flow.auto_migrate(options).await
+    };
 
-    println!("== 1. A new, empty database: create version 1\n");
-    println!("{}", plan(&Schema::default(), &first)?);
+    println!("== 1. Version 1 into {url}\n");
+    let flow = DataFlow::connect(&url).await?;
+    let first = flow.clone().model::<v1::User>().model::<v1::Post>();
+    migrate(first.clone()).await?;
+    let pool = first.sqlite().ok_or("the quickstart runs on SQLite")?.pool();
+    sqlx::raw_sql(
+        "INSERT INTO users (email, fullname) VALUES ('Ada@Example.com', 'Ada Lovelace'), \
+         ('Alan@Example.com', 'Alan Turing'); \
+         INSERT INTO posts (author_id, title) VALUES (1, 'Notes on the Engine'), (2, 'Computable Numbers')",
+    )
+    .execute(pool)
+    .await?;
+    println!("\nusers (id | email | fullname):");
+    show(&first, "SELECT id, email, fullname FROM users ORDER BY id").await?;
 
-    println!("== 2. Version 1 → version 2, table sizes unknown (treated as large)\n");
-    println!("{}", plan(&first, &second)?);
+    println!("\n== 2. Version 2: the same structs after a sprint\n");
+    let second = flow.clone().model::<v2::User>().model::<v2::Post>();
+    let report = migrate(second.clone()).await?;
+    let version = report.version.clone().ok_or("version 2 had changes to apply")?;
+    println!(
+        "\nApplied as {version} in {} ms. users (id | display_name | email_lower | is_active):",
+        report.elapsed_ms
+    );
+    show(&second, "SELECT id, display_name, email_lower, is_active FROM users ORDER BY id").await?;
+    println!("A second start finds nothing to do: {} step(s).", second.plan().await?.steps.len());
 
-    println!("== 3. The same evolution against production statistics\n");
+    println!("\n== 3. History, and rolling version 2 back\n");
+    for row in second.history(None).await? {
+        println!("   {}  {:<8}  {}", row.version, row.status, row.description);
+    }
+    second.rollback_migration(&version).await?;
+    println!("\nRolled back {version}. users (id | email | fullname), data intact:");
+    show(&first, "SELECT id, email, fullname FROM users ORDER BY id").await?;
+    println!("posts (id | author_id | title):");
+    show(&first, "SELECT id, author_id, title FROM posts ORDER BY id").await?;
+
+    println!(
+        "\n== 4. The same evolution for PostgreSQL, planned offline against production sizes\n"
+    );
+    let v1_schema = schema_of(&[model::<v1::User>(), model::<v1::Post>()])?;
+    let v2_schema = schema_of(&[model::<v2::User>(), model::<v2::Post>()])?;
     // In a real project this comes from `dataflow snapshot --db $URL > schema.json`.
-    let mut production = first.clone();
+    let mut production = v1_schema;
     for table in &mut production.tables {
         let rows = if table.name.name == "users" { 2_400_000 } else { 300 };
         table.stats = Some(TableStats { rows: Some(rows), bytes: Some(rows * 120) });
     }
-    let sized = plan(&production, &second)?;
+    let sized = plan_offline(&production, &v2_schema, Dialect::Postgres, &PlanOptions::default())?;
     println!("{sized}");
-
-    println!("== 4. Pinning it\n");
     println!(
-        "plan checksum (what a reviewed plan and `expected_plan` pin): {}",
-        sized.plan_checksum
-    );
-    println!("from schema {} to schema {}", &sized.from_checksum[..12], &sized.to_checksum[..12]);
-    println!(
-        "\nNext: snapshot-test this plan in your own tests with insta::assert_snapshot!(plan), \
-         see tests/offline/workflow.rs."
+        "Next: pin plans in your tests with insta::assert_snapshot!(plan) (tests/offline/workflow.rs), \
+         and see the README for auto_migrate() at startup and the command line."
     );
     Ok(())
 }

@@ -112,9 +112,11 @@ pub(crate) fn report(plan: &Plan, started: Instant) -> ApplyReport {
 /// SQLite's one writer: a `BEGIN IMMEDIATE` transaction on a connection of its own, with
 /// foreign keys off until it ends (the pragma is ignored inside a transaction, so it is
 /// set before). It is the migration lock: a second migrator waits in `acquire`. Dropped
-/// without `commit`, the connection closes and SQLite rolls the transaction back.
+/// without `commit` or `rollback` (a panic), the connection is closed instead of going
+/// back to the pool, and SQLite rolls the transaction back.
 pub(crate) struct WriteLock {
-    connection: SqliteConnection,
+    connection: sqlx::pool::PoolConnection<sqlx::Sqlite>,
+    finished: bool,
     url: String,
     /// How long `acquire` waited.
     pub waited: Duration,
@@ -124,7 +126,8 @@ impl WriteLock {
     /// Waits up to `wait` for other writers, then holds the write lock.
     pub async fn acquire(db: &Sqlite, wait: Duration) -> Result<WriteLock> {
         let started = Instant::now();
-        let mut connection = db.connection().await?.detach();
+        // Pooled, not detached: an in-memory database lives in its one connection.
+        let mut connection = db.connection().await?;
         let begin_error = |source| Error::Apply {
             step: 0,
             what: "taking the write lock".into(),
@@ -150,7 +153,7 @@ impl WriteLock {
             waited_ms = started.elapsed().as_millis() as u64,
             "migration lock acquired"
         );
-        Ok(WriteLock { connection, url: db.url.clone(), waited: started.elapsed() })
+        Ok(WriteLock { connection, finished: false, url: db.url.clone(), waited: started.elapsed() })
     }
 
     /// The locked connection.
@@ -178,6 +181,7 @@ impl WriteLock {
 
     /// Checks foreign keys and commits; rows that break one roll everything back.
     pub async fn commit(mut self) -> Result<()> {
+        self.finished = true;
         let outcome = async {
             foreign_key_check(&mut self.connection).await?;
             execute(&mut self.connection, "COMMIT").await.map_err(|source| Error::Apply {
@@ -197,8 +201,17 @@ impl WriteLock {
 
     /// Gives the lock up, changing nothing.
     pub async fn rollback(mut self) {
+        self.finished = true;
         let _ = execute(&mut self.connection, "ROLLBACK").await;
         let _ = execute(&mut self.connection, "PRAGMA foreign_keys = ON").await;
+    }
+}
+
+impl Drop for WriteLock {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.connection.close_on_drop();
+        }
     }
 }
 
