@@ -9,6 +9,7 @@ mod sqlite {
     pub mod support;
 
     mod convergence;
+    mod corpus;
     mod evolutions;
     mod migrator;
 }

@@ -153,7 +153,12 @@ impl WriteLock {
             waited_ms = started.elapsed().as_millis() as u64,
             "migration lock acquired"
         );
-        Ok(WriteLock { connection, finished: false, url: db.url.clone(), waited: started.elapsed() })
+        Ok(WriteLock {
+            connection,
+            finished: false,
+            url: db.url.clone(),
+            waited: started.elapsed(),
+        })
     }
 
     /// The locked connection.

@@ -134,11 +134,35 @@ pub struct Introspected {
 /// Builds the schema from the catalog rows.
 pub fn build(catalog: Catalog) -> Introspected {
     let mut schema = Schema::default();
+    let mut unmanaged = catalog.unmanaged.clone();
     for row in &catalog.tables {
         schema.tables.push(build_table(row, &catalog));
+        let options = table_options(&row.sql);
+        if !options.is_empty() {
+            unmanaged.push(format!(
+                "table options {} of {} (a rebuild of the table would not keep them)",
+                options.join(", "),
+                row.name
+            ));
+        }
     }
     schema.canonicalize();
-    Introspected { schema, unmanaged: catalog.unmanaged }
+    Introspected { schema, unmanaged }
+}
+
+/// `WITHOUT ROWID` and `STRICT` after the column list: not in the schema model yet.
+fn table_options(sql: &str) -> Vec<&'static str> {
+    let tokens = tokens(sql);
+    let Some(close) = tokens.iter().rposition(|t| t.text == ")") else { return Vec::new() };
+    let after = &tokens[close + 1..];
+    let mut options = Vec::new();
+    if after.iter().any(|t| keyword(t, "without")) {
+        options.push("WITHOUT ROWID");
+    }
+    if after.iter().any(|t| keyword(t, "strict")) {
+        options.push("STRICT");
+    }
+    options
 }
 
 fn build_table(row: &TableRow, catalog: &Catalog) -> Table {
@@ -562,6 +586,15 @@ mod tests {
         assert_eq!(checks[0].expression, "price >= 0");
         assert_eq!(checks[1].name, "t_pair_check");
         assert_eq!(checks[1].expression, "(a > 0) AND (b IN ('x', ')'))");
+    }
+
+    #[test]
+    fn table_options_are_noticed() {
+        assert_eq!(
+            table_options("CREATE TABLE t (id int PRIMARY KEY) WITHOUT ROWID, STRICT"),
+            vec!["WITHOUT ROWID", "STRICT"]
+        );
+        assert!(table_options("CREATE TABLE t (a text DEFAULT 'strict)')").is_empty());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! transaction with foreign keys off and `PRAGMA foreign_key_check` before commit, and
 //! re-creates the table's triggers around a rebuild.
 
+use super::shape::AUTOMATIC_INDEX_PREFIX;
 use super::{ident_list, quote_ident, render_default, render_type};
 use crate::change::{Change, Operation};
 use crate::dialect::postgres::backfill_value;
@@ -108,11 +109,16 @@ fn create_table_as(t: &Table, name: &str) -> String {
         lines.push(format!("CONSTRAINT {} CHECK ({})", quote_ident(&check.name), check.expression));
     }
     for unique in &t.uniques {
-        lines.push(format!(
-            "CONSTRAINT {} UNIQUE ({})",
-            quote_ident(&unique.name),
-            ident_list(&unique.columns)
-        ));
+        // SQLite names the index of an unnamed UNIQUE itself (`sqlite_autoindex_…`).
+        if unique.name.starts_with(AUTOMATIC_INDEX_PREFIX) {
+            lines.push(format!("UNIQUE ({})", ident_list(&unique.columns)));
+        } else {
+            lines.push(format!(
+                "CONSTRAINT {} UNIQUE ({})",
+                quote_ident(&unique.name),
+                ident_list(&unique.columns)
+            ));
+        }
     }
     lines.extend(t.foreign_keys.iter().map(foreign_key_clause));
     format!("CREATE TABLE {} (\n    {}\n)", quote_ident(name), lines.join(",\n    "))
@@ -463,7 +469,7 @@ fn is_native(change: &Change, old: &Table, current: &Schema) -> bool {
         | Change::AddIndex { .. }
         | Change::RenameIndex { .. }
         | Change::SetComment { .. } => true,
-        Change::DropIndex { index, .. } => !index.name.starts_with("sqlite_autoindex_"),
+        Change::DropIndex { index, .. } => !index.name.starts_with(AUTOMATIC_INDEX_PREFIX),
         Change::RenameConstraint { from, .. } => unnamed_constraint(Some(old), from),
         Change::AddColumn { column, .. } => {
             let constant_default = matches!(column.default, Some(DefaultExpr::Literal(_)));

@@ -137,7 +137,13 @@ fn shape_table(
             fk.initially_deferred = false;
         }
     }
-    for unique in std::mem::take(&mut table.uniques) {
+    // A UNIQUE constraint read from an existing table keeps SQLite's automatic index name
+    // and stays a constraint; every other becomes a unique index.
+    let (automatic, declared): (Vec<_>, Vec<_>) = std::mem::take(&mut table.uniques)
+        .into_iter()
+        .partition(|u| u.name.starts_with(AUTOMATIC_INDEX_PREFIX));
+    table.uniques = automatic;
+    for unique in declared {
         table.indexes.push(Index {
             name: unique.name,
             parts: unique.columns.into_iter().map(IndexPart::Column).collect(),
@@ -163,6 +169,9 @@ fn shape_table(
     }
     Ok(())
 }
+
+/// The prefix of the indexes SQLite makes for UNIQUE and PRIMARY KEY constraints.
+pub const AUTOMATIC_INDEX_PREFIX: &str = "sqlite_autoindex_";
 
 /// The name SQLite's foreign keys get on both sides (it does not keep theirs).
 pub fn foreign_key_name(table: &str, columns: &[String]) -> String {
