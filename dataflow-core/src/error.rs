@@ -46,6 +46,21 @@ pub enum Error {
         /// The URL, password removed.
         url: String,
     },
+    /// SQLite: a statement of a plan failed; the whole plan was rolled back.
+    #[error(
+        "step {step} ({what}) failed: {source}\n  statement: {statement}\n  \
+         the whole plan was rolled back: nothing changed"
+    )]
+    SqliteApply {
+        /// The step number (0: the transaction itself).
+        step: usize,
+        /// `table · operation`.
+        what: String,
+        /// The statement that failed.
+        statement: String,
+        /// The driver's error.
+        source: sqlx::Error,
+    },
     /// A statement of a plan failed; the group it belongs to was rolled back.
     #[error(
         "step {step} ({what}) failed: {source}\n  statement: {statement}\n  \

@@ -128,7 +128,7 @@ impl WriteLock {
         let started = Instant::now();
         // Pooled, not detached: an in-memory database lives in its one connection.
         let mut connection = db.connection().await?;
-        let begin_error = |source| Error::Apply {
+        let begin_error = |source| Error::SqliteApply {
             step: 0,
             what: "taking the write lock".into(),
             statement: "BEGIN IMMEDIATE".into(),
@@ -189,7 +189,7 @@ impl WriteLock {
         self.finished = true;
         let outcome = async {
             foreign_key_check(&mut self.connection).await?;
-            execute(&mut self.connection, "COMMIT").await.map_err(|source| Error::Apply {
+            execute(&mut self.connection, "COMMIT").await.map_err(|source| Error::SqliteApply {
                 step: 0,
                 what: "commit".into(),
                 statement: "COMMIT".into(),
@@ -224,7 +224,7 @@ impl Drop for WriteLock {
 /// how to fix it.
 fn read_only(url: &str, error: Error) -> Error {
     match error {
-        Error::Apply { ref source, .. } if primary_code(source) == Some(8) => {
+        Error::SqliteApply { ref source, .. } if primary_code(source) == Some(8) => {
             Error::ReadOnlyDatabase { url: url.to_owned() }
         }
         other => other,
@@ -274,30 +274,45 @@ pub fn reversed(plan: &Plan) -> Result<Plan> {
     })
 }
 
-/// One step; a rebuild drops the table's triggers with it, so they are saved and
-/// re-created.
+/// One step. A rebuild drops the table's triggers with it, so they are saved and
+/// re-created; and SQLite refuses to rename the new table while a view names the dropped
+/// one, so views are dropped first and re-created after (in their original order; one
+/// that no longer fits the new table fails the plan, which then changes nothing).
 async fn run_step(
     connection: &mut SqliteConnection,
     plan: &Plan,
     index: usize,
     step: &Step,
 ) -> Result<()> {
-    let triggers: Vec<String> = if step.operation == Operation::RebuildTable {
-        sqlx::query_scalar(
+    let fail = |statement: &str, source| apply_error(plan, index, statement, source);
+    let rebuild = step.operation == Operation::RebuildTable;
+    let (triggers, views): (Vec<String>, Vec<(String, String)>) = if rebuild {
+        let triggers = sqlx::query_scalar(
             "SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ? AND sql IS NOT NULL",
         )
         .bind(&step.table)
         .fetch_all(&mut *connection)
         .await
-        .map_err(|source| apply_error(plan, index, "reading the table's triggers", source))?
+        .map_err(|source| fail("reading the table's triggers", source))?;
+        let views = sqlx::query_as(
+            "SELECT name, sql FROM sqlite_schema WHERE type = 'view' AND sql IS NOT NULL ORDER BY rowid",
+        )
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(|source| fail("reading the views", source))?;
+        (triggers, views)
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
     };
     let started = Instant::now();
-    for statement in step.up.iter().chain(&triggers) {
-        execute(connection, statement)
-            .await
-            .map_err(|source| apply_error(plan, index, statement, source))?;
+    let drop_views = views.iter().rev().map(|(name, _)| format!("DROP VIEW {}", quote_ident(name)));
+    let statements: Vec<String> = drop_views
+        .chain(step.up.iter().cloned())
+        .chain(triggers)
+        .chain(views.iter().map(|(_, sql)| sql.clone()))
+        .collect();
+    for statement in &statements {
+        execute(connection, statement).await.map_err(|source| fail(statement, source))?;
     }
     tracing::debug!(
         target: "dataflow::apply",
@@ -313,7 +328,7 @@ async fn run_step(
 /// Rows that break a foreign key roll the whole plan back.
 async fn foreign_key_check(connection: &mut SqliteConnection) -> Result<()> {
     let rows = sqlx::query("PRAGMA foreign_key_check").fetch_all(&mut *connection).await.map_err(
-        |source| Error::Apply {
+        |source| Error::SqliteApply {
             step: 0,
             what: "foreign key check".into(),
             statement: "PRAGMA foreign_key_check".into(),
@@ -342,7 +357,7 @@ fn apply_error(plan: &Plan, index: usize, statement: &str, source: sqlx::Error) 
         .get(index)
         .map(|s| (s.number, format!("{} · {}", s.table, s.operation.label())))
         .unwrap_or((0, "transaction".into()));
-    Error::Apply { step: number, what, statement: statement.to_owned(), source }
+    Error::SqliteApply { step: number, what, statement: statement.to_owned(), source }
 }
 
 async fn execute(

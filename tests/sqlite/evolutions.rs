@@ -300,6 +300,7 @@ async fn a_rebuild_keeps_indexes_triggers_incoming_keys_and_rows() {
     )
     .await;
     file.exec("CREATE TABLE audit (user_id integer); CREATE TRIGGER users_audit AFTER INSERT ON users BEGIN INSERT INTO audit VALUES (new.id); END; INSERT INTO posts (user_id) VALUES (1), (2)").await;
+    file.exec("CREATE VIEW adults AS SELECT id, email FROM users WHERE age >= 18").await;
     let plan = file.migrate(&models(&[model::<ParentV2>(), model::<Post>()])).await;
     assert_eq!(ops(&plan), vec![Operation::RebuildTable], "{plan}");
     assert_eq!(file.rows("SELECT count(*), sum(age) FROM users").await, vec!["1000|0"]);
