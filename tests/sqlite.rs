@@ -8,6 +8,7 @@
 mod sqlite {
     pub mod support;
 
+    mod cli;
     mod convergence;
     mod corpus;
     mod evolutions;

@@ -27,3 +27,4 @@ pub use migrator::{
 };
 pub use postgres::{ApplyOptions, ApplyReport, GroupTiming, Postgres};
 pub use sqlite::Sqlite;
+pub use sqlite_migrator::migrate_sqlite_to;

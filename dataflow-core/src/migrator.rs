@@ -10,6 +10,7 @@ use crate::history::{self, status, HistoryRow};
 use crate::lock::{LockError, LockGuard};
 use crate::postgres::{ApplyOptions, ApplyReport, Postgres};
 use crate::sqlite::Sqlite;
+use crate::sqlite_migrator::Scope;
 use dataflow_schema::introspect::postgres::DEFAULT_NAMESPACE;
 use dataflow_schema::{
     plan_offline, schema_of, Dialect, Model, ModelDef, Operation, Plan, PlanOptions, RiskLevel,
@@ -332,7 +333,9 @@ impl DataFlow {
             Database::Postgres(db) => {
                 migrate(db, Target::Models(desired), &self.history_namespace, options).await
             }
-            Database::Sqlite(db) => crate::sqlite_migrator::migrate(db, &desired, options).await,
+            Database::Sqlite(db) => {
+                crate::sqlite_migrator::migrate(db, &desired, Scope::Models, options).await
+            }
         }
     }
 
@@ -342,7 +345,13 @@ impl DataFlow {
         match &self.database {
             Database::Postgres(db) => db.plan_models(&desired, &PlanOptions::default()).await,
             Database::Sqlite(db) => {
-                crate::sqlite_migrator::plan(db, &desired, &MigrateOptions::default()).await
+                crate::sqlite_migrator::plan(
+                    db,
+                    &desired,
+                    Scope::Models,
+                    &MigrateOptions::default(),
+                )
+                .await
             }
         }
     }
@@ -356,7 +365,13 @@ impl DataFlow {
                 plan_for(db, &Target::Models(desired), &MigrateOptions::default()).await
             }
             Database::Sqlite(db) => {
-                crate::sqlite_migrator::plan(db, &desired, &MigrateOptions::default()).await
+                crate::sqlite_migrator::plan(
+                    db,
+                    &desired,
+                    Scope::Models,
+                    &MigrateOptions::default(),
+                )
+                .await
             }
         }
     }

@@ -14,7 +14,7 @@ use crate::migrator::{
 use crate::sqlite::{report, reversed, Sqlite, WriteLock};
 use crate::sqlite_history::{self as history, NewRow};
 use dataflow_schema::{
-    plan_models, schema_checksum, scope_to_models, Change, Dialect, Plan, Schema,
+    plan_models, plan_offline, schema_checksum, scope_to_models, Change, Dialect, Plan, Schema,
 };
 use std::time::{Duration, Instant};
 
@@ -22,18 +22,36 @@ fn history_error(db: &Sqlite) -> impl Fn(sqlx::Error) -> Error + '_ {
     move |source| Error::History { url: db.url().to_owned(), source }
 }
 
-/// The plan from the live schema to `desired` (model mode), filtered by the options.
-pub(crate) async fn plan(db: &Sqlite, desired: &Schema, options: &MigrateOptions) -> Result<Plan> {
+/// What the target describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// The application's models: tables they do not name are left alone.
+    Models,
+    /// The whole database (DB-vs-DB): what the target lacks is dropped.
+    Database,
+}
+
+/// The plan from the live schema to `desired`, filtered by the options.
+pub(crate) async fn plan(
+    db: &Sqlite,
+    desired: &Schema,
+    scope: Scope,
+    options: &MigrateOptions,
+) -> Result<Plan> {
     let current = db.introspect().await?;
-    plan_against(&current, desired, options)
+    plan_against(&current, desired, scope, options)
 }
 
 fn plan_against(
     current: &dataflow_schema::introspect::sqlite::Introspected,
     desired: &Schema,
+    scope: Scope,
     options: &MigrateOptions,
 ) -> Result<Plan> {
-    let mut plan = plan_models(&current.schema, desired, Dialect::Sqlite, &options.plan)?;
+    let mut plan = match scope {
+        Scope::Models => plan_models(&current.schema, desired, Dialect::Sqlite, &options.plan)?,
+        Scope::Database => plan_offline(&current.schema, desired, Dialect::Sqlite, &options.plan)?,
+    };
     if !current.unmanaged.is_empty() {
         plan.warnings
             .push(format!("not managed by dataflow, left alone: {}", current.unmanaged.join(", ")));
@@ -46,6 +64,7 @@ fn plan_against(
 pub(crate) async fn migrate(
     db: &Sqlite,
     desired: &Schema,
+    scope: Scope,
     options: MigrateOptions,
 ) -> Result<MigrationReport> {
     let started = Instant::now();
@@ -60,7 +79,7 @@ pub(crate) async fn migrate(
             retries: 0,
             elapsed_ms: started.elapsed().as_millis(),
         };
-    let preview = plan(db, desired, &options).await?;
+    let preview = plan(db, desired, scope, &options).await?;
     match &options.mode {
         Mode::DryRun => {
             crate::migrator::print_preview(&preview, &options);
@@ -77,13 +96,13 @@ pub(crate) async fn migrate(
                     });
                 }
                 tokio::time::sleep(Duration::from_millis(250)).await;
-                current = plan(db, desired, &options).await?;
+                current = plan(db, desired, scope, &options).await?;
             }
             return Ok(finish(current, None, Duration::ZERO, false));
         }
         Mode::AutoConfirm | Mode::Interactive(_) => {}
     }
-    if preview.is_empty() && !needs_baseline(db, desired).await? {
+    if preview.is_empty() && (scope == Scope::Database || !needs_baseline(db, desired).await?) {
         return Ok(finish(preview, None, Duration::ZERO, false));
     }
     // A person confirms before the write lock is taken (holding it would stop the
@@ -101,7 +120,9 @@ pub(crate) async fn migrate(
     }
     let mut lock = WriteLock::acquire(db, options.migration_lock_timeout).await?;
     let waited = lock.waited;
-    match migrate_locked(db, desired, &options, expected.as_deref(), &mut lock, started).await {
+    match migrate_locked(db, desired, scope, &options, expected.as_deref(), &mut lock, started)
+        .await
+    {
         Ok((plan, version)) => {
             if version.is_some() {
                 lock.commit().await?;
@@ -131,6 +152,7 @@ pub(crate) async fn migrate(
 async fn migrate_locked(
     db: &Sqlite,
     desired: &Schema,
+    scope: Scope,
     options: &MigrateOptions,
     expected: Option<&str>,
     lock: &mut WriteLock,
@@ -139,8 +161,11 @@ async fn migrate_locked(
     let history_error = history_error(db);
     history::ensure(lock.connection()).await.map_err(&history_error)?;
     let current = lock.introspect(db.url()).await?;
-    let adopted = adopt(lock, &current.schema, desired).await.map_err(&history_error)?;
-    let plan = plan_against(&current, desired, options)?;
+    let adopted = match scope {
+        Scope::Models => adopt(lock, &current.schema, desired).await.map_err(&history_error)?,
+        Scope::Database => None,
+    };
+    let plan = plan_against(&current, desired, scope, options)?;
     if plan.is_empty() {
         return Ok((plan, adopted));
     }
@@ -228,6 +253,16 @@ async fn adopt(
     Ok(Some(version))
 }
 
+/// DB-vs-DB on SQLite: brings the database to `target` (the whole database) through the
+/// migrator. What `dataflow apply --db sqlite://…` runs.
+pub async fn migrate_sqlite_to(
+    db: &Sqlite,
+    target: Schema,
+    options: MigrateOptions,
+) -> Result<MigrationReport> {
+    migrate(db, &target, Scope::Database, options).await
+}
+
 /// History rows, newest first.
 pub(crate) async fn history_rows(
     db: &Sqlite,
@@ -312,6 +347,6 @@ pub(crate) async fn analyze_rollback(db: &Sqlite, version: &str) -> Result<Rollb
 #[allow(dead_code)]
 fn futures_are_send(db: &Sqlite, desired: &Schema) {
     fn send<T: Send>(_: T) {}
-    send(migrate(db, desired, MigrateOptions::default()));
+    send(migrate(db, desired, Scope::Models, MigrateOptions::default()));
     send(rollback_migration(db, "v"));
 }

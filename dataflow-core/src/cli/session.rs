@@ -6,6 +6,7 @@ use super::args::{Database, ModelCommand, Namespaces, ToolCommand};
 use crate::error::{Error, Result};
 use crate::migrator::{migrate_to, DataFlow, MigrateOptions, MigrationReport};
 use crate::postgres::Postgres;
+use crate::sqlite_migrator::migrate_sqlite_to;
 use dataflow_schema::introspect::postgres::{Introspected, DEFAULT_NAMESPACE};
 use dataflow_schema::{plan_offline, Dialect, Plan, PlanOptions, Schema};
 
@@ -123,16 +124,14 @@ impl Session {
             Desired::Models => self.flow.status().await,
             Desired::Target(source) => {
                 // Both sides at the same time: a DB-vs-DB diff costs one catalog read.
-                let (current, target) =
-                    tokio::join!(self.db()?.introspect(&self.namespaces), self.read(source));
-                let (current, (schema, unmanaged)) = (current?, target?);
-                let mut plan = plan_offline(
-                    &current.schema,
-                    &schema,
-                    Dialect::Postgres,
-                    &PlanOptions::default(),
-                )?;
-                let mut left_alone = current.unmanaged;
+                let ((current, current_unmanaged), target) =
+                    tokio::join!(self.live_unscoped(), self.read(source));
+                let ((current, current_unmanaged), (schema, unmanaged)) =
+                    ((current?, current_unmanaged), target?);
+                let dialect =
+                    if self.flow.sqlite().is_some() { Dialect::Sqlite } else { Dialect::Postgres };
+                let mut plan = plan_offline(&current, &schema, dialect, &PlanOptions::default())?;
+                let mut left_alone = current_unmanaged;
                 left_alone.extend(unmanaged);
                 left_alone.sort();
                 left_alone.dedup();
@@ -153,9 +152,29 @@ impl Session {
         match &self.desired {
             Desired::Models => self.flow.auto_migrate(options).await,
             Desired::Target(source) => {
-                migrate_to(self.db()?, self.read(source).await?.0, options).await
+                let target = self.read(source).await?.0;
+                match self.flow.sqlite() {
+                    Some(db) => migrate_sqlite_to(db, target, options).await,
+                    None => migrate_to(self.db()?, target, options).await,
+                }
             }
             Desired::Nothing => Err(Error::NoTarget),
+        }
+    }
+
+    /// The live schema of the compared namespaces (not widened to the models'), with
+    /// the objects dataflow does not manage; errors are the schema's.
+    async fn live_unscoped(&self) -> (Result<Schema>, Vec<String>) {
+        let found = match self.flow.sqlite() {
+            Some(db) => db.introspect().await.map(|f| (f.schema, f.unmanaged)),
+            None => match self.db() {
+                Ok(db) => db.introspect(&self.namespaces).await.map(|f| (f.schema, f.unmanaged)),
+                Err(error) => Err(error),
+            },
+        };
+        match found {
+            Ok((schema, unmanaged)) => (Ok(schema), unmanaged),
+            Err(error) => (Err(error), Vec::new()),
         }
     }
 
@@ -179,6 +198,10 @@ impl Session {
 
 /// A target given as a database URL or a schema.json path.
 async fn read_target(target: &str, namespaces: &[String]) -> Result<(Schema, Vec<String>)> {
+    if target.starts_with("sqlite:") {
+        let found = crate::sqlite::Sqlite::connect(target).await?.introspect().await?;
+        return Ok((found.schema, found.unmanaged));
+    }
     if target.contains("://") {
         let db = Postgres::connect(target).await?;
         let Introspected { schema, unmanaged, .. } = db.introspect(namespaces).await?;

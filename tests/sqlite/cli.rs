@@ -1,0 +1,113 @@
+//! The `dataflow` command line on SQLite files: DB-vs-DB diff, apply, history, rollback,
+//! status; eight processes applying to one file at once.
+
+use super::support::TestFile;
+use std::process::{Command, Output, Stdio};
+
+fn dataflow(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dataflow"))
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("the dataflow binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+const CURRENT: &str =
+    "CREATE TABLE users (id integer PRIMARY KEY, email text NOT NULL, legacy text); \
+    INSERT INTO users (email, legacy) VALUES ('a@x.io', 'l1'), ('b@x.io', NULL)";
+const TARGET: &str = "CREATE TABLE users (id integer PRIMARY KEY, email text NOT NULL, \
+    active boolean NOT NULL DEFAULT 1); CREATE INDEX users_email_idx ON users (email); \
+    CREATE TABLE orgs (id integer PRIMARY KEY, name text NOT NULL UNIQUE)";
+
+#[tokio::test]
+async fn diff_apply_history_rollback_and_status_on_files() {
+    let (current, target) = (TestFile::new("cli_a").await, TestFile::new("cli_b").await);
+    current.exec(CURRENT).await;
+    target.exec(TARGET).await;
+    let (db, to) = (current.url.as_str(), target.url.as_str());
+
+    let diff = dataflow(&["diff", "--db", db, "--target", to, "--check"]);
+    assert_eq!(diff.status.code(), Some(3), "{}", text(&diff.stderr));
+    assert!(text(&diff.stdout).contains("CREATE TABLE \"orgs\""), "{}", text(&diff.stdout));
+    let refused = dataflow(&["apply", "--db", db, "--target", to, "--yes"]);
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "dropping `legacy` is HIGH: {}",
+        text(&refused.stderr)
+    );
+    let applied = dataflow(&[
+        "apply",
+        "--db",
+        db,
+        "--target",
+        to,
+        "--yes",
+        "--max-risk",
+        "high",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&applied.stdout).expect("a JSON report");
+    assert_eq!(report["applied"], true);
+    assert!(text(&applied.stderr).contains("Safety summary"), "the preview is printed");
+    let again = dataflow(&["diff", "--db", db, "--target", to, "--check"]);
+    assert_eq!(again.status.code(), Some(0), "converged: {}", text(&again.stdout));
+    assert_eq!(
+        current.rows("SELECT id, email, active FROM users ORDER BY id").await,
+        vec!["1|a@x.io|1", "2|b@x.io|1"]
+    );
+
+    let history = dataflow(&["history", "--db", db, "--format", "json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&history.stdout).expect("JSON history");
+    let version = rows[0]["version"].as_str().expect("a version").to_owned();
+    let status = dataflow(&["status", "--db", db, "--target", to, "--check"]);
+    assert_eq!(status.status.code(), Some(0), "{}", text(&status.stdout));
+    let rolled = dataflow(&["rollback", &version, "--db", db, "--yes"]);
+    assert_eq!(rolled.status.code(), Some(0), "{}", text(&rolled.stderr));
+    assert_eq!(
+        current.rows("SELECT id, email, legacy FROM users ORDER BY id").await,
+        vec!["1|a@x.io|∅", "2|b@x.io|∅"],
+        "the dropped column is back (its values are not: SQLite keeps no dropped data yet)"
+    );
+    let pending = dataflow(&["diff", "--db", db, "--target", to, "--check"]);
+    assert_eq!(pending.status.code(), Some(3));
+}
+
+/// Eight processes run `dataflow apply` on the same file at once: exactly one applies,
+/// the others find nothing to do; one history row; every process exits 0.
+#[tokio::test]
+async fn eight_processes_apply_to_one_file_exactly_once() {
+    let (current, target) = (TestFile::new("procs_a").await, TestFile::new("procs_b").await);
+    current.exec("CREATE TABLE users (id integer PRIMARY KEY, email text NOT NULL); INSERT INTO users (email) VALUES ('a@x.io')").await;
+    target.exec(TARGET).await;
+    let spawned: Vec<_> = (0..8)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_dataflow"))
+                .args(["apply", "--db", &current.url, "--target", &target.url, "--yes"])
+                .env_remove("DATABASE_URL")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn dataflow")
+        })
+        .collect();
+    let children: Vec<_> =
+        spawned.into_iter().map(|c| c.wait_with_output().expect("wait")).collect();
+    for child in &children {
+        assert_eq!(child.status.code(), Some(0), "{}", text(&child.stderr));
+    }
+    let said = |needle: &str| children.iter().filter(|c| text(&c.stderr).contains(needle)).count();
+    assert_eq!(said("Applied "), 1, "exactly one process applied");
+    assert_eq!(said("No changes"), 7, "the others found nothing to do");
+    assert_eq!(
+        current.rows("SELECT count(*), min(status) FROM _dataflow_migrations").await,
+        vec!["1|applied"]
+    );
+    assert_eq!(current.rows("SELECT count(*) FROM users").await, vec!["1"]);
+}
