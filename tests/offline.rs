@@ -11,5 +11,6 @@ mod offline {
     mod evolutions;
     mod preview;
     mod quoting;
+    mod sqlite;
     mod workflow;
 }

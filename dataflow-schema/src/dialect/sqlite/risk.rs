@@ -69,7 +69,8 @@ fn rate(change: &Change) -> Assessment {
 /// A rebuild copies every row while writers wait; it is as risky as the worst change it
 /// carries.
 fn rate_rebuild(covers: &[Operation]) -> Assessment {
-    let labels: Vec<String> = covers.iter().map(|op| op.label().to_lowercase()).collect();
+    let mut labels: Vec<String> = covers.iter().map(|op| op.label().to_lowercase()).collect();
+    labels.dedup();
     let mut rated = Assessment::new(Medium)
         .hazards(&[ImpactsDatabasePerformance, AcquiresShareLock])
         .reason(format!(
