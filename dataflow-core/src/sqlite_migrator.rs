@@ -211,11 +211,14 @@ async fn migrate_locked(
 /// Whether this is a first run on a database that already holds some of the models'
 /// tables (then a baseline row is recorded).
 async fn needs_baseline(db: &Sqlite, desired: &Schema) -> Result<bool> {
-    let mut connection = db.connection().await?;
-    let history_error = history_error(db);
-    if history::exists(&mut connection).await.map_err(&history_error)?
-        && !history::is_empty(&mut connection).await.map_err(&history_error)?
-    {
+    let recorded = {
+        // Given back before introspecting: an in-memory database has one connection.
+        let mut connection = db.connection().await?;
+        let history_error = history_error(db);
+        history::exists(&mut connection).await.map_err(&history_error)?
+            && !history::is_empty(&mut connection).await.map_err(&history_error)?
+    };
+    if recorded {
         return Ok(false);
     }
     let current = db.introspect().await?;

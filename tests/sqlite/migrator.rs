@@ -152,3 +152,26 @@ async fn a_read_only_database_gives_a_clear_error_and_changes_nothing() {
         "unchanged"
     );
 }
+
+/// An existing database without history: matching tables are adopted (a baseline row),
+/// also in memory, where the database lives in its one connection.
+#[tokio::test]
+async fn existing_tables_are_adopted_in_a_file_and_in_memory() {
+    let file = TestFile::new("adopt").await;
+    file.db.pool().close().await;
+    for url in [file.url.clone(), "sqlite::memory:".to_owned()] {
+        let flow = DataFlow::connect(&url).await.expect("connect");
+        let pool = flow.sqlite().expect("sqlite").pool().clone();
+        sqlx::raw_sql("CREATE TABLE users (id integer NOT NULL PRIMARY KEY, email text NOT NULL)")
+            .execute(&pool)
+            .await
+            .expect("existing table");
+        let flow = flow.model::<UserV1>();
+        let report = flow.auto_migrate(unattended()).await.expect("adopt");
+        assert!(!report.applied, "nothing to change: {}", report.plan);
+        let history = flow.history(None).await.expect("history");
+        assert_eq!(history.len(), 1, "{url}: {history:?}");
+        assert_eq!(history[0].status, "baseline");
+        assert!(flow.auto_migrate(unattended()).await.expect("again").version.is_none());
+    }
+}
