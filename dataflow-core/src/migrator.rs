@@ -479,9 +479,8 @@ impl DataFlow {
     /// ago (under the lock) and returns their names. Those runs can no longer be rolled
     /// back with their data, so their rollback is refused from then on.
     pub async fn purge(&self, older_than: Duration) -> Result<Vec<String>> {
-        // SQLite keeps no dropped data yet: nothing to purge.
-        if let Database::Sqlite(_) = &self.database {
-            return Ok(Vec::new());
+        if let Database::Sqlite(db) = &self.database {
+            return crate::sqlite_migrator::purge(db, older_than).await;
         }
         let mut guard = self.lock(Duration::from_secs(15 * 60)).await?;
         let outcome = self.purge_locked(&mut guard, older_than).await;

@@ -203,3 +203,58 @@ pub async fn list(
         })
         .collect()
 }
+
+/// Versions of runs that started more than `seconds` ago, oldest first.
+pub async fn older_than(
+    connection: &mut SqliteConnection,
+    seconds: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    if !exists(&mut *connection).await? {
+        return Ok(Vec::new());
+    }
+    sqlx::query_scalar(&format!(
+        "SELECT version FROM {} WHERE started_at <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', ?) \
+         ORDER BY rowid",
+        table()
+    ))
+    .bind(format!("-{seconds} seconds"))
+    .fetch_all(connection)
+    .await
+}
+
+/// Records that the trash and backups of `version` were dropped.
+pub async fn mark_purged(
+    connection: &mut SqliteConnection,
+    version: &str,
+    tables: &[String],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!(
+        "UPDATE {} SET progress = json_set(progress, '$.purged', json(?)) WHERE version = ?",
+        table()
+    ))
+    .bind(serde_json::json!(tables).to_string())
+    .bind(version)
+    .execute(connection)
+    .await
+    .map(|_| ())
+}
+
+/// Whether the trash and backups of `version` were purged.
+pub async fn purged(connection: &mut SqliteConnection, version: &str) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> = sqlx::query_scalar(&format!(
+        "SELECT json_extract(progress, '$.purged') IS NOT NULL FROM {} WHERE version = ?",
+        table()
+    ))
+    .bind(version)
+    .fetch_optional(connection)
+    .await?;
+    Ok(found.unwrap_or(0) != 0)
+}
+
+/// Every recorded version.
+pub async fn versions(connection: &mut SqliteConnection) -> Result<Vec<String>, sqlx::Error> {
+    if !exists(&mut *connection).await? {
+        return Ok(Vec::new());
+    }
+    sqlx::query_scalar(&format!("SELECT version FROM {}", table())).fetch_all(connection).await
+}

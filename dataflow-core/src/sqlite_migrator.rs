@@ -3,8 +3,9 @@
 //! the re-plan, every step and the history row happen inside it — a run is recorded
 //! exactly when its changes commit, and a killed run leaves nothing behind.
 //!
-//! Not yet on SQLite (documented): keeping dropped data for rollback
-//! (`backup_before_destructive`), orphan detection, explicit plans.
+//! Drops keep their data as on PostgreSQL (`dialect::sqlite::keep`), so rollbacks restore
+//! rows and values until `purge`. Not yet on SQLite (documented): orphan detection,
+//! explicit plans.
 
 use crate::error::{Error, Result};
 use crate::history::status;
@@ -186,10 +187,15 @@ async fn migrate_locked(
             return Err(Error::RolledBackTarget { version });
         }
     }
-    lock.run(&plan).await?;
     let version = history::next_version(lock.connection(), &plan.to_checksum)
         .await
         .map_err(&history_error)?;
+    let mut plan = plan;
+    // Drops keep their data, named after this run (invariant 6).
+    if options.backup_before_destructive {
+        dataflow_schema::dialect::sqlite::keep::keep_data(&mut plan, &version);
+    }
+    lock.run(&plan).await?;
     let description = plan
         .steps
         .iter()
@@ -310,6 +316,9 @@ pub(crate) async fn rollback_migration(db: &Sqlite, version: &str) -> Result<()>
 }
 
 async fn rollback_locked(db: &Sqlite, lock: &mut WriteLock, version: &str) -> Result<()> {
+    if history::purged(lock.connection(), version).await.map_err(history_error(db))? {
+        return Err(Error::Purged { version: version.to_owned() });
+    }
     let plan = stored_plan(lock.connection(), db, version).await?;
     lock.run(&reversed(&plan)?).await?;
     history::mark_rolled_back(lock.connection(), version).await.map_err(history_error(db))
@@ -337,6 +346,65 @@ pub(crate) async fn rollback_to_version(db: &Sqlite, version: &str) -> Result<Ve
             Err(error)
         }
     }
+}
+
+/// Drops the trash tables and column backups of runs started longer than `older_than`
+/// ago and returns their names; those runs can no longer be rolled back with their data.
+pub(crate) async fn purge(db: &Sqlite, older_than: Duration) -> Result<Vec<String>> {
+    let mut lock = WriteLock::acquire(db, Duration::from_secs(15 * 60)).await?;
+    let outcome = async {
+        let seconds = i64::try_from(older_than.as_secs()).unwrap_or(i64::MAX);
+        let error = history_error(db);
+        let old = history::older_than(lock.connection(), seconds).await.map_err(&error)?;
+        let all = history::versions(lock.connection()).await.map_err(&error)?;
+        let kept: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' \
+             AND (name LIKE '\\_dataflow\\_trash\\_%' ESCAPE '\\' \
+                  OR name LIKE '\\_dataflow\\_backup\\_%' ESCAPE '\\')",
+        )
+        .fetch_all(lock.connection())
+        .await
+        .map_err(&error)?;
+        let mut dropped = Vec::new();
+        for version in old {
+            let tables: Vec<String> =
+                kept.iter().filter(|t| owner(t, &all) == Some(&version)).cloned().collect();
+            if tables.is_empty() {
+                continue;
+            }
+            for table in &tables {
+                let drop =
+                    format!("DROP TABLE {}", dataflow_schema::dialect::sqlite::quote_ident(table));
+                sqlx::query(&drop).execute(lock.connection()).await.map_err(&error)?;
+            }
+            history::mark_purged(lock.connection(), &version, &tables).await.map_err(&error)?;
+            dropped.extend(tables);
+        }
+        Ok(dropped)
+    }
+    .await;
+    match outcome {
+        Ok(dropped) => {
+            lock.commit().await?;
+            Ok(dropped)
+        }
+        Err(error) => {
+            lock.rollback().await;
+            Err(error)
+        }
+    }
+}
+
+/// The run a trash or backup table belongs to: the longest version its name starts with
+/// (`…_ab12cd34_2_users` is the second run of that second, not the first one's `2_users`).
+fn owner<'a>(table: &str, versions: &'a [String]) -> Option<&'a String> {
+    versions
+        .iter()
+        .filter(|v| {
+            table.starts_with(&format!("_dataflow_trash_{v}_"))
+                || table.starts_with(&format!("_dataflow_backup_{v}_"))
+        })
+        .max_by_key(|v| v.len())
 }
 
 /// What rolling back `version` would do.

@@ -72,8 +72,8 @@ async fn diff_apply_history_rollback_and_status_on_files() {
     assert_eq!(rolled.status.code(), Some(0), "{}", text(&rolled.stderr));
     assert_eq!(
         current.rows("SELECT id, email, legacy FROM users ORDER BY id").await,
-        vec!["1|a@x.io|∅", "2|b@x.io|∅"],
-        "the dropped column is back (its values are not: SQLite keeps no dropped data yet)"
+        vec!["1|a@x.io|l1", "2|b@x.io|∅"],
+        "the dropped column is back with its values"
     );
     let pending = dataflow(&["diff", "--db", db, "--target", to, "--check"]);
     assert_eq!(pending.status.code(), Some(3));

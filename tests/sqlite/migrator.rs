@@ -175,3 +175,126 @@ async fn existing_tables_are_adopted_in_a_file_and_in_memory() {
         assert!(flow.auto_migrate(unattended()).await.expect("again").version.is_none());
     }
 }
+
+#[derive(Model)]
+#[dataflow(table = "notes")]
+struct Note {
+    #[dataflow(primary_key, auto)]
+    id: i64,
+    #[dataflow(references = "users.id")]
+    user_id: i64,
+    body: String,
+}
+
+#[derive(Model)]
+#[dataflow(table = "users", index(columns("nickname")))]
+struct UserFull {
+    #[dataflow(primary_key, auto)]
+    id: i64,
+    email: String,
+    bio: Option<String>,
+    nickname: Option<String>,
+    #[dataflow(default = 0)]
+    score: i32,
+}
+
+/// Drops keep their data: a dropped table's rows, a column dropped in place and columns
+/// dropped by a rebuild all come back with `rollback_migration`; after `purge` the rollback
+/// is refused.
+#[tokio::test]
+async fn dropped_tables_and_columns_come_back_with_their_data() {
+    let file = TestFile::new("keep").await;
+    let v1 = flow(&file).await.model::<UserFull>().model::<Note>();
+    v1.auto_migrate(unattended()).await.expect("v1");
+    file.exec(
+        "INSERT INTO users (email, bio, nickname, score) VALUES ('a@x.io', 'bio a', 'ace', 7), ('b@x.io', NULL, 'bee', 0); \
+         INSERT INTO notes (user_id, body) VALUES (1, 'hello'), (2, 'world')",
+    )
+    .await;
+    let before = (
+        file.rows("SELECT id, email, bio, nickname, score FROM users ORDER BY id").await,
+        file.rows("SELECT id, user_id, body FROM notes ORDER BY id").await,
+    );
+    // v2: users loses `bio` (in place) and `nickname` (indexed: a rebuild, which also
+    // drops `score`'s default); notes is not named any more, so it is left alone.
+    #[derive(Model)]
+    #[dataflow(table = "users")]
+    struct Slim {
+        #[dataflow(primary_key, auto)]
+        id: i64,
+        email: String,
+        score: i32,
+    }
+    let v2 = flow(&file).await.model::<Slim>().model::<Note>();
+    let high = MigrateOptions { max_risk: RiskLevel::High, ..unattended() };
+    let report = v2.auto_migrate(high).await.expect("v2");
+    assert!(
+        report.plan.safety().data_loss.is_empty(),
+        "every drop keeps its data: {}",
+        report.plan
+    );
+    let version = report.version.expect("a version");
+    assert!(v2.plan().await.expect("plan").is_empty(), "converged");
+    assert_eq!(
+        file.rows("SELECT id, email, score FROM users ORDER BY id").await,
+        vec!["1|a@x.io|7", "2|b@x.io|0"]
+    );
+
+    v2.rollback_migration(&version).await.expect("rollback");
+    assert!(v1.plan().await.expect("plan").is_empty(), "the schema is v1 again");
+    let after = (
+        file.rows("SELECT id, email, bio, nickname, score FROM users ORDER BY id").await,
+        file.rows("SELECT id, user_id, body FROM notes ORDER BY id").await,
+    );
+    assert_eq!(after, before, "rows and values are back");
+
+    // Forward again, then purge: the kept data goes and the rollback is refused.
+    let again = v2
+        .auto_migrate(MigrateOptions { force: true, max_risk: RiskLevel::High, ..unattended() })
+        .await
+        .expect("v2 again");
+    let dropped = v2.purge(std::time::Duration::ZERO).await.expect("purge");
+    assert!(!dropped.is_empty(), "trash and backups dropped");
+    let refused =
+        v2.rollback_migration(&again.version.expect("a version")).await.expect_err("purged");
+    assert!(matches!(refused, Error::Purged { .. }), "{refused}");
+    assert_eq!(file.rows("SELECT count(*) FROM sqlite_schema WHERE name LIKE '\\_dataflow\\_%' ESCAPE '\\' AND name <> '_dataflow_migrations'").await, vec!["0"]);
+}
+
+/// DB-vs-DB: a dropped table's rows go to the trash and come back with the rollback.
+#[tokio::test]
+async fn a_dropped_table_comes_back_with_its_rows() {
+    let file = TestFile::new("trash").await;
+    file.exec(
+        "CREATE TABLE users (id integer PRIMARY KEY, email text NOT NULL); \
+         CREATE TABLE notes (id integer PRIMARY KEY, user_id integer NOT NULL REFERENCES users (id), body text); \
+         CREATE INDEX notes_user_idx ON notes (user_id); \
+         INSERT INTO users (email) VALUES ('a@x.io'); INSERT INTO notes (user_id, body) VALUES (1, 'kept')",
+    )
+    .await;
+    let before = file.schema().await;
+    let mut target = before.clone();
+    target.tables.retain(|t| t.name.name == "users");
+    let high = MigrateOptions { max_risk: RiskLevel::High, ..unattended() };
+    let report =
+        dataflow_core::migrate_sqlite_to(&file.db, target, high).await.expect("drop notes");
+    assert!(report.plan.safety().data_loss.is_empty(), "{}", report.plan);
+    assert_eq!(
+        file.rows(
+            "SELECT count(*) FROM sqlite_schema WHERE name LIKE '\\_dataflow\\_trash%' ESCAPE '\\'"
+        )
+        .await,
+        vec!["1"],
+        "the rows went to the trash"
+    );
+    // Deleting a user is not blocked by trashed notes: the trash has no keys.
+    file.exec("INSERT INTO users (email) VALUES ('b@x.io'); DELETE FROM users WHERE id = 2").await;
+    let flow = DataFlow::connect(&file.url).await.expect("connect");
+    flow.rollback_migration(&report.version.expect("a version")).await.expect("rollback");
+    assert_eq!(file.rows("SELECT id, user_id, body FROM notes").await, vec!["1|1|kept"]);
+    let restored = file.schema().await;
+    let again =
+        dataflow::plan_offline(&restored, &before, dataflow::Dialect::Sqlite, &Default::default())
+            .expect("plan");
+    assert!(again.is_empty(), "the table, its key and its index are back:\n{again}");
+}

@@ -2,6 +2,7 @@
 //! (`shape`), what its `ALTER TABLE` can do in place and the table rebuild for the rest
 //! (`render`), and risk (`risk`). RISK.md §4 has the facts.
 
+pub mod keep;
 pub mod render;
 pub mod risk;
 pub mod shape;

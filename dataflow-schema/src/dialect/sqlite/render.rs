@@ -39,19 +39,10 @@ pub fn render(change: &Change) -> Rendered {
         Change::AddColumn { table, column, .. } => {
             reversible(vec![add_column(table, column)], vec![drop_column(table, &column.name)])
         }
-        Change::DropColumn { table, column, .. } => Rendered {
-            up: vec![drop_column(table, &column.name)],
-            down: if column.nullable || column.default.is_some() {
-                Rollback::Sql(vec![add_column(table, column)])
-            } else {
-                Rollback::Irreversible {
-                    reason: format!(
-                        "{table}.{} is NOT NULL without a default: its values are gone",
-                        column.name
-                    ),
-                }
-            },
-        },
+        // In place only for a column that can be added back (see `is_native`).
+        Change::DropColumn { table, column, .. } => {
+            reversible(vec![drop_column(table, &column.name)], vec![add_column(table, column)])
+        }
         Change::AddIndex { table, index } => {
             reversible(vec![create_index(table, index)], vec![drop_index(&index.name)])
         }
@@ -174,7 +165,7 @@ fn rename_column(table: &QualifiedName, from: &str, to: &str) -> String {
     )
 }
 
-fn add_column(table: &QualifiedName, c: &Column) -> String {
+pub(crate) fn add_column(table: &QualifiedName, c: &Column) -> String {
     let mut sql = format!(
         "ALTER TABLE {} ADD COLUMN {} {}",
         quote_ident(&table.name),
@@ -225,7 +216,7 @@ pub fn create_index(table: &QualifiedName, index: &Index) -> String {
     sql
 }
 
-fn drop_index(name: &str) -> String {
+pub(crate) fn drop_index(name: &str) -> String {
     format!("DROP INDEX {}", quote_ident(name))
 }
 
@@ -319,10 +310,38 @@ fn rebuild_statements(from: &Table, to: &Table, sources: &[(String, Source)]) ->
 }
 
 /// A rebuild and the rebuild back. The way back copies the columns both tables share; a
-/// NOT NULL column the new table lacks makes it irreversible (its values are gone).
+/// NOT NULL column the new table lacks makes it irreversible (its values are gone) unless
+/// the data is kept (see `keep`).
 fn rebuild(from: &Table, to: &Table) -> Rendered {
+    let up = rebuild_statements(from, to, &sources(from, to));
+    let down = match rebuild_back(from, to, &BTreeMap::new()) {
+        Ok(down) => Rollback::Sql(down),
+        Err(reason) => Rollback::Irreversible { reason },
+    };
+    Rendered { up, down }
+}
+
+/// The columns of `from` the rebuild to `to` does not carry over.
+pub fn dropped_columns(from: &Table, to: &Table) -> Vec<String> {
+    let carried: Vec<String> = sources(from, to)
+        .into_iter()
+        .filter_map(|(_, source)| match source {
+            Source::Column { from, .. } => Some(from),
+            Source::New(_) => None,
+        })
+        .collect();
+    from.columns.iter().map(|c| c.name.clone()).filter(|c| !carried.contains(c)).collect()
+}
+
+/// The statements that rebuild `to` back into `from`: shared columns copied back,
+/// `restored` columns (dropped by the rebuild) computed by the given expressions, other
+/// dropped columns NULL or their default. `Err` when a dropped NOT NULL column has no value.
+pub fn rebuild_back(
+    from: &Table,
+    to: &Table,
+    restored: &BTreeMap<String, String>,
+) -> Result<Vec<String>, String> {
     let forward = sources(from, to);
-    let up = rebuild_statements(from, to, &forward);
     let renamed: BTreeMap<&str, &str> = forward
         .iter()
         .filter_map(|(new, source)| match source {
@@ -332,28 +351,23 @@ fn rebuild(from: &Table, to: &Table) -> Rendered {
         .collect();
     let mut back = Vec::new();
     for c in &from.columns {
-        let source = match renamed.get(c.name.as_str()) {
-            Some(new) => Source::Column { from: (*new).to_owned(), fill: None },
-            None if c.nullable || c.default.is_some() => Source::New(fill_value(c, from)),
-            None => {
-                return Rendered {
-                    up,
-                    down: Rollback::Irreversible {
-                        reason: format!(
-                            "{}.{} is NOT NULL without a default and the rebuild drops it: its \
-                             values are gone",
-                            from.name, c.name
-                        ),
-                    },
-                }
+        let source = match (renamed.get(c.name.as_str()), restored.get(&c.name)) {
+            (Some(new), _) => Source::Column { from: (*new).to_owned(), fill: None },
+            (None, Some(expression)) => Source::New(Some(expression.clone())),
+            (None, None) if c.nullable || c.default.is_some() => Source::New(fill_value(c, from)),
+            (None, None) => {
+                return Err(format!(
+                    "{}.{} is NOT NULL without a default and the rebuild drops it: its values \
+                     are gone",
+                    from.name, c.name
+                ))
             }
         };
         back.push((c.name.clone(), source));
     }
     let mut plain_from = from.clone();
     plain_from.name = to.name.clone();
-    let down = rebuild_statements(to, &plain_from, &back);
-    Rendered { up, down: Rollback::Sql(down) }
+    Ok(rebuild_statements(to, &plain_from, &back))
 }
 
 /// Turns the differ's changes into what SQLite can run: changes its `ALTER TABLE` makes
@@ -418,7 +432,15 @@ pub fn coalesce(current: &Schema, desired: &Schema, changes: Vec<Change>) -> Vec
                     from,
                 ) => {}
             Change::DropForeignKey { .. } if dropped.contains(&table) => {}
-            Change::DropTable(_) | Change::RenameTable { .. } => out.push(change),
+            // The differ lifts a dropped table's foreign keys into their own changes; on
+            // SQLite they go with the table, and its way back re-creates them.
+            Change::DropTable(mut t) => {
+                if let Some(old) = current.table(&t.name) {
+                    t.foreign_keys = old.foreign_keys.clone();
+                }
+                out.push(Change::DropTable(t));
+            }
+            Change::RenameTable { .. } => out.push(change),
             other => match rebuilt.get_mut(&table) {
                 Some(covers) => covers.push(other.operation()),
                 None => match other {
@@ -496,7 +518,9 @@ fn is_native(change: &Change, old: &Table, current: &Schema) -> bool {
                     .iter()
                     .any(|fk| fk.ref_table == old.name && fk.ref_columns.iter().any(|c| c == name))
             });
-            !(in_key || indexed || unique || checked || keyed || referenced)
+            // A NOT NULL column without a default could not be added back in place.
+            let restorable = column.nullable || column.default.is_some();
+            restorable && !(in_key || indexed || unique || checked || keyed || referenced)
         }
         _ => false,
     }
