@@ -498,18 +498,25 @@ impl DataFlow {
         let versions = history::older_than(guard.connection(), &self.history_namespace, seconds)
             .await
             .map_err(history_error)?;
-        let mut dropped = Vec::new();
-        for version in versions {
-            let tables: Vec<(String, String)> = sqlx::query_as(
-                "SELECT n.nspname::text, c.relname::text FROM pg_class c \
-                 JOIN pg_namespace n ON n.oid = c.relnamespace \
-                 WHERE c.relkind = 'r' AND (starts_with(c.relname, $1) OR starts_with(c.relname, $2))",
-            )
-            .bind(format!("_dataflow_trash_{version}_"))
-            .bind(format!("_dataflow_backup_{version}_"))
-            .fetch_all(guard.connection())
+        let all = history::versions(guard.connection(), &self.history_namespace)
             .await
             .map_err(history_error)?;
+        let kept: Vec<(String, String)> = sqlx::query_as(
+            "SELECT n.nspname::text, c.relname::text FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind = 'r' \
+             AND (starts_with(c.relname, '_dataflow_trash_') OR starts_with(c.relname, '_dataflow_backup_'))",
+        )
+        .fetch_all(guard.connection())
+        .await
+        .map_err(history_error)?;
+        let mut dropped = Vec::new();
+        for version in versions {
+            let tables: Vec<(String, String)> = kept
+                .iter()
+                .filter(|(_, name)| history::owner(name, &all) == Some(&version))
+                .cloned()
+                .collect();
             if tables.is_empty() {
                 continue;
             }

@@ -367,8 +367,11 @@ pub(crate) async fn purge(db: &Sqlite, older_than: Duration) -> Result<Vec<Strin
         .map_err(&error)?;
         let mut dropped = Vec::new();
         for version in old {
-            let tables: Vec<String> =
-                kept.iter().filter(|t| owner(t, &all) == Some(&version)).cloned().collect();
+            let tables: Vec<String> = kept
+                .iter()
+                .filter(|t| crate::history::owner(t, &all) == Some(&version))
+                .cloned()
+                .collect();
             if tables.is_empty() {
                 continue;
             }
@@ -393,18 +396,6 @@ pub(crate) async fn purge(db: &Sqlite, older_than: Duration) -> Result<Vec<Strin
             Err(error)
         }
     }
-}
-
-/// The run a trash or backup table belongs to: the longest version its name starts with
-/// (`…_ab12cd34_2_users` is the second run of that second, not the first one's `2_users`).
-fn owner<'a>(table: &str, versions: &'a [String]) -> Option<&'a String> {
-    versions
-        .iter()
-        .filter(|v| {
-            table.starts_with(&format!("_dataflow_trash_{v}_"))
-                || table.starts_with(&format!("_dataflow_backup_{v}_"))
-        })
-        .max_by_key(|v| v.len())
 }
 
 /// What rolling back `version` would do.
