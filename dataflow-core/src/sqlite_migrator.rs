@@ -83,7 +83,10 @@ pub(crate) async fn migrate(
     let preview = plan(db, desired, scope, &options).await?;
     match &options.mode {
         Mode::DryRun => {
-            crate::migrator::print_preview(&preview, &options);
+            crate::migrator::print_preview(
+                &as_it_would_run(db, &preview, &options).await?,
+                &options,
+            );
             return Ok(finish(preview, None, Duration::ZERO, false));
         }
         Mode::WaitOnly => {
@@ -112,7 +115,10 @@ pub(crate) async fn migrate(
     if let Mode::Interactive(confirm) = &options.mode {
         if !preview.is_empty() {
             check_risk(&preview, options.max_risk)?;
-            crate::migrator::print_preview(&preview, &options);
+            crate::migrator::print_preview(
+                &as_it_would_run(db, &preview, &options).await?,
+                &options,
+            );
             if !confirm(&preview) {
                 return Err(Error::Declined);
             }
@@ -146,6 +152,26 @@ pub(crate) async fn migrate(
             Err(error)
         }
     }
+}
+
+/// `plan` as a run would execute it: with `backup_before_destructive`, drops rewritten to
+/// keep their data (named after a version of this moment), for previews made before the
+/// write lock is taken. The checksum to pin stays the one of `plan`.
+pub(crate) async fn as_it_would_run(
+    db: &Sqlite,
+    plan: &Plan,
+    options: &MigrateOptions,
+) -> Result<Plan> {
+    let mut plan = plan.clone();
+    if options.backup_before_destructive {
+        let stamp: String = sqlx::query_scalar("SELECT strftime('%Y%m%d%H%M%S', 'now')")
+            .fetch_one(db.pool())
+            .await
+            .map_err(history_error(db))?;
+        let version = format!("{stamp}_{}", &plan.to_checksum[..8.min(plan.to_checksum.len())]);
+        dataflow_schema::dialect::sqlite::keep::keep_data(&mut plan, &version);
+    }
+    Ok(plan)
 }
 
 /// Under the write lock: adopt, re-plan, check, apply, record. Returns the plan and the

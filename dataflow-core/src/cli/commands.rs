@@ -70,11 +70,14 @@ fn print_preview(plan: &Plan, show_sql: bool, show_rollback_plan: bool) {
     eprint!("{}", plan.preview(terminal::preview_options(show_sql, show_rollback_plan)));
 }
 
-/// `plan` as it would run (drops keep their data on PostgreSQL).
+/// `plan` as it would run (drops keep their data).
 async fn as_run(session: &Session, plan: &Plan) -> Result<Plan> {
-    match session.flow.postgres() {
-        Some(db) => as_it_would_run(db, plan, &MigrateOptions::default()).await,
-        None => Ok(plan.clone()),
+    match (session.flow.postgres(), session.flow.sqlite()) {
+        (Some(db), _) => as_it_would_run(db, plan, &MigrateOptions::default()).await,
+        (None, Some(db)) => {
+            crate::sqlite_migrator::as_it_would_run(db, plan, &MigrateOptions::default()).await
+        }
+        (None, None) => Ok(plan.clone()),
     }
 }
 
