@@ -322,3 +322,86 @@ async fn a_rebuild_keeps_indexes_triggers_incoming_keys_and_rows() {
         "the incoming foreign key still cascades"
     );
 }
+
+#[tokio::test]
+async fn removing_constraints_defaults_and_not_null() {
+    #[derive(Model)]
+    #[dataflow(table = "orgs")]
+    struct Org {
+        #[dataflow(primary_key, auto)]
+        id: i64,
+        name: String,
+    }
+    #[derive(Model)]
+    #[dataflow(table = "users", check = "length(email) > 3", index(columns("org_id", "email")))]
+    struct Strict {
+        #[dataflow(primary_key, auto)]
+        id: i64,
+        #[dataflow(unique, default = "none@x.io")]
+        email: String,
+        #[dataflow(references = "orgs.id", on_delete = "set null")]
+        org_id: Option<i64>,
+        #[dataflow(default = 1)]
+        level: i32,
+    }
+    #[derive(Model)]
+    #[dataflow(table = "users")]
+    struct Loose {
+        #[dataflow(primary_key, auto)]
+        id: i64,
+        email: String,
+        org_id: Option<i64>,
+        level: Option<i32>,
+    }
+    let seed = "INSERT INTO orgs (name) VALUES ('acme'); INSERT INTO users (email, org_id, level) VALUES ('a@x.io', 1, 3), ('b@x.io', NULL, 1)";
+    let probe = "SELECT id, email, org_id, level FROM users ORDER BY id";
+    let (file, plan) = round_trip(
+        "loosen",
+        &[model::<Org>(), model::<Strict>()],
+        &[model::<Org>(), model::<Loose>()],
+        seed,
+        probe,
+    )
+    .await;
+    assert_eq!(
+        ops(&plan),
+        vec![Operation::RebuildTable],
+        "the index drops go into the rebuild: {plan}"
+    );
+    file.exec("INSERT INTO users (email, org_id, level) VALUES ('x', 99, NULL)").await;
+}
+
+#[tokio::test]
+async fn enum_values_and_primary_keys_change_by_rebuild() {
+    #[derive(dataflow::DbEnum)]
+    enum Mood {
+        Sad,
+        Ok,
+    }
+    #[derive(dataflow::DbEnum)]
+    #[dataflow(name = "mood")]
+    enum MoodV2 {
+        Sad,
+        Ok,
+        Glad,
+    }
+    #[derive(Model)]
+    #[dataflow(table = "pairs", primary_key(columns("a")))]
+    struct V1 {
+        a: i64,
+        b: i64,
+        mood: Mood,
+    }
+    #[derive(Model)]
+    #[dataflow(table = "pairs", primary_key(columns("a", "b")))]
+    struct V2 {
+        a: i64,
+        b: i64,
+        mood: MoodV2,
+    }
+    let seed = "INSERT INTO pairs (a, b, mood) VALUES (1, 1, 'sad'), (2, 1, 'ok')";
+    let probe = "SELECT a, b, mood FROM pairs ORDER BY a";
+    let (file, plan) = round_trip("enum_pk", &[model::<V1>()], &[model::<V2>()], seed, probe).await;
+    assert_eq!(ops(&plan), vec![Operation::RebuildTable], "{plan}");
+    file.exec("INSERT INTO pairs (a, b, mood) VALUES (1, 2, 'glad')").await;
+}
