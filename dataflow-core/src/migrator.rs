@@ -275,6 +275,16 @@ impl DataFlow {
         DataFlow::from_db(Postgres::from_pool(pool))
     }
 
+    /// Uses the application's own SQLite pool (the migrator takes one connection of it for
+    /// its write transaction).
+    pub fn from_sqlite_pool(pool: sqlx::SqlitePool) -> DataFlow {
+        DataFlow {
+            database: Database::Sqlite(Sqlite::from_pool(pool)),
+            models: Vec::new(),
+            history_namespace: DEFAULT_NAMESPACE.to_owned(),
+        }
+    }
+
     fn from_db(db: Postgres) -> DataFlow {
         DataFlow {
             database: Database::Postgres(db),

@@ -52,6 +52,12 @@ impl Sqlite {
         Ok(Sqlite { pool, url: url.to_owned() })
     }
 
+    /// Wraps an existing pool (the application's own; for `sqlite::memory:` it must be the
+    /// pool the application uses, since each in-memory connection is its own database).
+    pub fn from_pool(pool: SqlitePool) -> Sqlite {
+        Sqlite { pool, url: "the application's SQLite pool".into() }
+    }
+
     /// The pool, for callers that run their own queries.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool

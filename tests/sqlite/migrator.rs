@@ -298,3 +298,21 @@ async fn a_dropped_table_comes_back_with_its_rows() {
             .expect("plan");
     assert!(again.is_empty(), "the table, its key and its index are back:\n{again}");
 }
+
+/// The application's own in-memory pool: the migration and the application see one
+/// database.
+#[tokio::test]
+async fn the_applications_own_in_memory_pool() {
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect("sqlite::memory:")
+        .await
+        .expect("pool");
+    let flow = DataFlow::from_sqlite_pool(pool.clone()).model::<UserV2>();
+    assert!(flow.auto_migrate(unattended()).await.expect("migrate").applied);
+    sqlx::raw_sql("INSERT INTO users (email) VALUES ('a@x.io')")
+        .execute(&pool)
+        .await
+        .expect("the app writes");
+    assert!(flow.plan().await.expect("plan").is_empty());
+}
