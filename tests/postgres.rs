@@ -13,4 +13,5 @@ mod postgres {
     mod corpus;
     mod introspection;
     mod migrator;
+    mod online;
 }

@@ -518,6 +518,10 @@ async fn run_group(
     options: &ApplyOptions,
 ) -> std::result::Result<(), GroupError> {
     let first = group[0];
+    let fail = |step, statement: String, source| GroupError { step, statement, source };
+    if !steps[first].transactional {
+        return run_outside_transaction(connection, steps, first, options).await;
+    }
     let timeout = group.iter().map(|&i| steps[i].statement_timeout_ms).max().unwrap_or(30_000);
     // Values are numbers we produce, not user input.
     let settings = format!(
@@ -525,7 +529,6 @@ async fn run_group(
         options.lock_timeout.as_millis()
     );
     // The group's transaction is rolled back whole on any error; nothing of it remains.
-    let fail = |step, statement: String, source| GroupError { step, statement, source };
     for statement in ["BEGIN".to_owned(), settings] {
         if let Err(source) = execute(connection, &statement).await {
             let _ = execute(connection, "ROLLBACK").await;
@@ -565,6 +568,51 @@ async fn run_group(
         return Err(fail(first, "COMMIT".to_owned(), source));
     }
     Ok(())
+}
+
+/// A step that cannot run in a transaction (`CONCURRENTLY`): each statement commits on
+/// its own, under the session's `lock_timeout` and without a statement timeout (the build
+/// takes as long as the table needs; nothing waits on it). Its statements are written to
+/// be run again after a failure, so a lock timeout retries the whole step.
+async fn run_outside_transaction(
+    connection: &mut sqlx::PgConnection,
+    steps: &[Step],
+    index: usize,
+    options: &ApplyOptions,
+) -> std::result::Result<(), GroupError> {
+    let step = &steps[index];
+    let span = tracing::info_span!(
+        target: "dataflow::apply",
+        "step",
+        number = step.number,
+        table = %step.table,
+        operation = step.operation.label()
+    );
+    let started = Instant::now();
+    // A number we produce, not user input.
+    let settings = format!(
+        "SET lock_timeout = {}; SET statement_timeout = 0",
+        options.lock_timeout.as_millis()
+    );
+    let outcome = async {
+        for statement in std::iter::once(&settings).chain(&step.up) {
+            execute(connection, statement).await.map_err(|source| GroupError {
+                step: index,
+                statement: statement.clone(),
+                source,
+            })?;
+        }
+        tracing::debug!(
+            target: "dataflow::apply",
+            ms = started.elapsed().as_millis() as u64,
+            "step executed"
+        );
+        Ok(())
+    }
+    .instrument(span)
+    .await;
+    let _ = execute(connection, "RESET lock_timeout; RESET statement_timeout").await;
+    outcome
 }
 
 /// One statement (or several, `;`-separated) over the simple query protocol.

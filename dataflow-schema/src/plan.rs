@@ -200,24 +200,49 @@ pub fn plan_offline(
         .map(|c| c.subject().clone())
         .collect();
     let creates: Vec<&QualifiedName> = created.iter().collect();
+    // PostgreSQL: populated tables get the online recipes (see `postgres::online`).
+    let populated = |change: &Change| {
+        !creates.contains(&change.subject())
+            && !postgres::online::is_small(stats_for(change, current, desired), options)
+    };
+    if dialect == Dialect::Postgres {
+        changes = postgres::online::expand(changes, |table| {
+            !created.contains(table)
+                && !postgres::online::is_small(current.table(table).and_then(|t| t.stats), options)
+        });
+    }
     let mut steps = Vec::with_capacity(changes.len());
     let mut group = 0;
     let mut last_group_key: Option<(Phase, &QualifiedName)> = None;
     for (index, change) in changes.iter().enumerate() {
         let stats = stats_for(change, current, desired);
         check_fillable(change, stats)?;
+        let concurrent = dialect == Dialect::Postgres
+            && postgres::online::is_concurrent(change)
+            && populated(change);
         let rendered = match dialect {
-            Dialect::Postgres => postgres::render::render(change),
+            Dialect::Postgres => match concurrent {
+                true => postgres::online::render_concurrent(change),
+                false => None,
+            }
+            .unwrap_or_else(|| postgres::render::render(change)),
             Dialect::Sqlite => sqlite::render::render(change),
         };
+        let concurrent = concurrent && rendered.up.iter().any(|s| s.contains("CONCURRENTLY"));
         let mut risk = assess(change, stats, dialect);
+        if dialect == Dialect::Postgres {
+            risk = postgres::online::rate(change, concurrent, risk);
+        }
         if creates.contains(&change.subject()) && !matches!(change, Change::CreateTable(_)) {
             risk = on_new_table(risk);
         }
+        // A step that scans without blocking (CONCURRENTLY, VALIDATE) runs on its own,
+        // never inside a transaction holding the table's instant locks.
+        let alone = concurrent || matches!(change, Change::ValidateConstraint { .. });
         let key = (change.phase(), change.subject());
-        if last_group_key != Some(key) {
+        if alone || last_group_key != Some(key) {
             group += 1;
-            last_group_key = Some(key);
+            last_group_key = if alone { None } else { Some(key) };
         }
         steps.push(Step {
             number: index + 1,
@@ -227,11 +252,14 @@ pub fn plan_offline(
             operation: change.operation(),
             details: details(change),
             shown_level: risk.shown_level(options),
-            transactional: true,
-            lock: lock_of(change, &risk),
-            statement_timeout_ms: risk
-                .estimated_ms
-                .map_or(30_000, |ms| ms.saturating_mul(3).max(30_000)),
+            transactional: !concurrent,
+            lock: if concurrent { LockLevel::ShareUpdateExclusive } else { lock_of(change, &risk) },
+            // CONCURRENTLY builds take as long as the table needs and block nobody: none.
+            statement_timeout_ms: if concurrent {
+                0
+            } else {
+                risk.estimated_ms.map_or(30_000, |ms| ms.saturating_mul(3).max(30_000))
+            },
             risk,
             up: rendered.up,
             down: rendered.down,
@@ -646,7 +674,10 @@ impl fmt::Display for Plan {
                 step.shown_level,
                 step.group,
                 step.lock,
-                format_ms(step.statement_timeout_ms)
+                match step.statement_timeout_ms {
+                    0 => "none".to_owned(),
+                    ms => format_ms(ms),
+                }
             )?;
             for reason in &step.risk.reasons {
                 writeln!(f, "--   why: {reason}")?;

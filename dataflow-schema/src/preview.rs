@@ -343,7 +343,7 @@ fn summary_text(summary: &SafetySummary, paint: Paint) -> String {
             };
             let _ = writeln!(
                 out,
-                "    step {} · {} · {} (blocks {}) {how_long}",
+                "    step {} · {} · {} {how_long}\n      blocks {}",
                 hold.step, hold.table, hold.lock, hold.blocks
             );
         }

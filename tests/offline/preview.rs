@@ -32,6 +32,21 @@ struct LegacyNote {
 }
 
 #[derive(Model)]
+#[dataflow(table = "events")]
+struct Event {
+    #[dataflow(primary_key, auto)]
+    id: i64,
+}
+
+#[derive(Model)]
+#[dataflow(table = "events")]
+struct EventV2 {
+    #[dataflow(primary_key, auto)]
+    id: i64,
+    kind: Option<String>,
+}
+
+#[derive(Model)]
 #[dataflow(table = "audit_log")]
 struct AuditLogV1 {
     #[dataflow(primary_key, auto)]
@@ -39,9 +54,10 @@ struct AuditLogV1 {
     message: String,
 }
 
-/// v2: a nullable column (SAFE), an index on 2.4M rows (MEDIUM), a dropped column and a
-/// dropped table (HIGH), a type change on a tiny table (shown SAFE, MEDIUM when large) and
-/// one on a table without statistics (size unknown).
+/// v2: a nullable column (SAFE), an index built concurrently on 2.4M rows (SAFE), a type
+/// change rewriting 60k rows (MEDIUM), a dropped column and a dropped table (HIGH), an
+/// index on a tiny table (shown SAFE, MEDIUM when large) and a column on a table without
+/// statistics (size unknown).
 #[derive(Model)]
 #[dataflow(table = "users")]
 struct UserV2 {
@@ -61,7 +77,7 @@ struct OrderV2 {
 }
 
 #[derive(Model)]
-#[dataflow(table = "audit_log")]
+#[dataflow(table = "audit_log", index(columns("message")))]
 struct AuditLogV2 {
     #[dataflow(primary_key, auto)]
     id: i64,
@@ -76,11 +92,14 @@ fn every_level() -> Plan {
         model::<OrderV1>(),
         model::<LegacyNote>(),
         model::<AuditLogV1>(),
+        model::<Event>(),
     ]);
     let current = with_rows(current, "users", 2_400_000);
-    let current = with_rows(current, "orders", 120);
+    let current = with_rows(current, "orders", 60_000);
+    let current = with_rows(current, "audit_log", 40);
     let current = with_rows(current, "legacy_notes", 5_000);
-    let desired = schema(&[model::<UserV2>(), model::<OrderV2>(), model::<AuditLogV2>()]);
+    let desired =
+        schema(&[model::<UserV2>(), model::<OrderV2>(), model::<AuditLogV2>(), model::<EventV2>()]);
     plan(&current, &desired)
 }
 

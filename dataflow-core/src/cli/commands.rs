@@ -191,13 +191,15 @@ async fn apply(session: &Session, args: ApplyArgs) -> Result<u8> {
     }
     // Through the migrator: lock, re-plan under the lock, history. It prints the preview
     // of exactly what runs (drops rewritten to keep their data) and asks, or with --yes
-    // only prints. A plan that changed since this one was checked is refused (exit 2); a
-    // replica that got there first leaves nothing to do.
+    // only prints, so what runs is what is shown even if the database moved meanwhile
+    // (another migrator, a build a killed run left behind). A reviewed plan is pinned: if
+    // the plan under the lock differs, it is refused (exit 2). A replica that got there
+    // first leaves nothing to do.
     let mode = if args.yes { Mode::preview_and_apply() } else { Mode::prompt() };
     let options = MigrateOptions {
         mode,
         max_risk: max,
-        expected_plan: Some(plan.plan_checksum.clone()),
+        expected_plan: reviewed.as_ref().map(|_| plan.plan_checksum.clone()),
         force: args.force,
         show_sql: !args.no_sql,
         show_rollback_plan: !args.no_rollback_plan,

@@ -2,6 +2,7 @@
 //! `risk` rates them (facts from RISK.md §2).
 
 pub mod keep;
+pub mod online;
 pub mod render;
 pub mod risk;
 

@@ -383,6 +383,11 @@ fn check_clause(check: &CheckConstraint) -> String {
     format!("CHECK ({}){no_inherit}", check.expression)
 }
 
+/// `CREATE [UNIQUE] INDEX …` (the online recipes add `CONCURRENTLY`).
+pub(crate) fn create_index_sql(table: &QualifiedName, index: &Index) -> String {
+    create_index(table, index)
+}
+
 fn create_index(table: &QualifiedName, index: &Index) -> String {
     let parts = index
         .parts

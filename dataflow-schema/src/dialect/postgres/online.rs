@@ -1,0 +1,184 @@
+//! Online recipes for tables that already hold rows (RISK.md §2, rows 14b, 15b, 16b, 18b,
+//! 19b): the same change, made so that reads and writes go on.
+//! - indexes are built and dropped `CONCURRENTLY`, outside any transaction; a build that
+//!   fails leaves an INVALID index, which the next run's plan drops and builds again;
+//! - a unique constraint is a unique index built concurrently, then attached
+//!   (`ADD CONSTRAINT … UNIQUE USING INDEX`, instant);
+//! - a foreign key or CHECK is added `NOT VALID` (instant: new rows are checked at once) and
+//!   validated in a step of its own, which scans without blocking reads or writes.
+//!
+//! A table is small — and keeps the simple forms inside the table's transaction — when its
+//! statistics say it holds fewer rows and bytes than `PlanOptions::tiny_table_*`; a table
+//! of unknown size is never small, and one this plan creates is empty.
+
+use super::render::Rendered;
+use super::{qualified, quote_ident};
+use crate::change::Change;
+use crate::model::{QualifiedName, TableStats};
+use crate::plan::{PlanOptions, Rollback};
+use crate::risk::{Assessment, Hazard, RiskLevel};
+
+/// Whether a table of this size takes the simple forms.
+pub fn is_small(stats: Option<TableStats>, options: &PlanOptions) -> bool {
+    match stats {
+        Some(TableStats { rows: Some(0), .. }) => true,
+        Some(TableStats { rows: Some(rows), bytes }) => {
+            rows < options.tiny_table_rows && bytes.is_none_or(|b| b < options.tiny_table_bytes)
+        }
+        _ => false,
+    }
+}
+
+/// Foreign keys and checks added to a populated table become `NOT VALID` plus a
+/// `ValidateConstraint` right after them. `populated(table)` says whether the recipe applies.
+pub fn expand(changes: Vec<Change>, populated: impl Fn(&QualifiedName) -> bool) -> Vec<Change> {
+    let mut out = Vec::with_capacity(changes.len());
+    for change in changes {
+        match change {
+            Change::AddForeignKey { table, mut foreign_key }
+                if !foreign_key.not_valid && populated(&table) =>
+            {
+                foreign_key.not_valid = true;
+                let name = foreign_key.name.clone();
+                out.push(Change::AddForeignKey { table: table.clone(), foreign_key });
+                out.push(Change::ValidateConstraint { table, name });
+            }
+            Change::AddCheck { table, mut check } if !check.not_valid && populated(&table) => {
+                check.not_valid = true;
+                let name = check.name.clone();
+                out.push(Change::AddCheck { table: table.clone(), check });
+                out.push(Change::ValidateConstraint { table, name });
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Whether `change` runs `CONCURRENTLY`, outside a transaction, on a populated table.
+pub fn is_concurrent(change: &Change) -> bool {
+    matches!(change, Change::AddIndex { .. } | Change::DropIndex { .. } | Change::AddUnique { .. })
+}
+
+/// The `CONCURRENTLY` forms. Each statement commits on its own, so every one is safe to
+/// run again after a lock timeout (a leftover INVALID index is dropped first).
+pub fn render_concurrent(change: &Change) -> Option<Rendered> {
+    let in_schema = |table: &QualifiedName, name: &str| QualifiedName {
+        schema: table.schema.clone(),
+        name: name.to_owned(),
+    };
+    let drop = |table: &QualifiedName, name: &str| {
+        format!("DROP INDEX CONCURRENTLY IF EXISTS {}", qualified(&in_schema(table, name)))
+    };
+    let create = |table: &QualifiedName, index: &crate::model::Index| {
+        super::render::create_index_sql(table, index).replacen("INDEX ", "INDEX CONCURRENTLY ", 1)
+    };
+    Some(match change {
+        Change::AddIndex { table, index } => Rendered {
+            up: vec![drop(table, &index.name), create(table, index)],
+            down: Rollback::Sql(vec![drop(table, &index.name)]),
+        },
+        Change::DropIndex { table, index } => Rendered {
+            up: vec![drop(table, &index.name)],
+            down: Rollback::Sql(vec![drop(table, &index.name), create(table, index)]),
+        },
+        Change::AddUnique { table, unique } if !unique.deferrable && !unique.nulls_not_distinct => {
+            let index = crate::model::Index {
+                name: unique.name.clone(),
+                parts: unique
+                    .columns
+                    .iter()
+                    .cloned()
+                    .map(crate::model::IndexPart::Column)
+                    .collect(),
+                unique: true,
+                ..crate::model::Index::default()
+            };
+            Rendered {
+                up: vec![
+                    drop(table, &unique.name),
+                    create(table, &index),
+                    format!(
+                        "ALTER TABLE {} ADD CONSTRAINT {} UNIQUE USING INDEX {}",
+                        qualified(table),
+                        quote_ident(&unique.name),
+                        quote_ident(&unique.name)
+                    ),
+                ],
+                down: Rollback::Sql(vec![format!(
+                    "ALTER TABLE {} DROP CONSTRAINT IF EXISTS {}",
+                    qualified(table),
+                    quote_ident(&unique.name)
+                )]),
+            }
+        }
+        _ => return None,
+    })
+}
+
+/// The rating of the online forms (RISK.md rates them SAFE: nothing waits on them).
+pub fn rate(change: &Change, concurrent: bool, mut rated: Assessment) -> Assessment {
+    // The direct form's lock and duration facts no longer hold; SQL written in the model
+    // still does.
+    let reset = |rated: &mut Assessment, level: RiskLevel, hazards: &[Hazard], reason: &str| {
+        let user_sql = rated.hazards.contains(&Hazard::IsUserGenerated);
+        rated.level = level;
+        rated.hazards = hazards.to_vec();
+        let mut reasons = vec![reason.to_owned()];
+        if user_sql {
+            rated.hazards.push(Hazard::IsUserGenerated);
+            reasons.extend(rated.reasons.iter().filter(|r| r.contains("SQL written")).cloned());
+        }
+        rated.hazards.sort();
+        rated.hazards.dedup();
+        rated.reasons = reasons;
+        rated.lock_bound = false;
+    };
+    match change {
+        Change::AddIndex { index, .. } if concurrent => {
+            reset(
+                &mut rated,
+                RiskLevel::Safe,
+                &[Hazard::IndexBuild, Hazard::ImpactsDatabasePerformance],
+                "CREATE INDEX CONCURRENTLY: reads and writes go on while it builds; a failed \
+                 build leaves an INVALID index that the next run drops and rebuilds (row 18b)",
+            );
+            if index.unique {
+                rated.can_fail_on_data = true;
+                rated.reasons.push("fails on duplicate values, changing nothing".into());
+            }
+        }
+        Change::DropIndex { .. } if concurrent => reset(
+            &mut rated,
+            RiskLevel::Safe,
+            &[Hazard::IndexDropped],
+            "DROP INDEX CONCURRENTLY: waits for queries using the index, blocks none (row 19b)",
+        ),
+        Change::AddUnique { .. } if concurrent => {
+            reset(
+                &mut rated,
+                RiskLevel::Safe,
+                &[Hazard::IndexBuild, Hazard::ImpactsDatabasePerformance],
+                "unique index built CONCURRENTLY, then attached as the constraint in an instant \
+                 (row 14b); fails on duplicate values, changing nothing",
+            );
+            rated.can_fail_on_data = true;
+        }
+        Change::AddForeignKey { foreign_key, .. } if foreign_key.not_valid => reset(
+            &mut rated,
+            RiskLevel::Safe,
+            &[Hazard::AcquiresShareRowExclusiveLock],
+            "added NOT VALID: an instant lock; new rows are checked at once, existing ones by \
+             the VALIDATE step that follows (row 16b)",
+        ),
+        Change::AddCheck { check, .. } if check.not_valid => reset(
+            &mut rated,
+            RiskLevel::Safe,
+            &[Hazard::AcquiresAccessExclusiveLock],
+            "added NOT VALID: an instant lock; new rows are checked at once, existing ones by \
+             the VALIDATE step that follows (row 15b)",
+        ),
+        _ => {}
+    }
+    rated
+}

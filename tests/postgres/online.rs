@@ -1,0 +1,104 @@
+//! Online recipes on a populated table (more rows than `tiny_table_rows`): indexes built
+//! and dropped CONCURRENTLY outside any transaction, unique constraints attached from a
+//! concurrent index, foreign keys and checks added NOT VALID then validated; a failed
+//! concurrent build leaves an INVALID index that the next run replaces.
+
+use super::support::{models, server_available, TestDb};
+use dataflow::{model, Model, Operation};
+
+#[derive(Model)]
+#[dataflow(table = "orgs")]
+struct Org {
+    #[dataflow(primary_key)]
+    id: i64,
+}
+
+#[derive(Model)]
+#[dataflow(table = "events")]
+struct EventV1 {
+    #[dataflow(primary_key, auto)]
+    id: i64,
+    org_id: i64,
+    kind: String,
+    amount: i32,
+}
+
+#[derive(Model)]
+#[dataflow(table = "events", index(columns("kind")), check = "amount >= 0")]
+struct EventV2 {
+    #[dataflow(primary_key, auto)]
+    id: i64,
+    #[dataflow(references = "orgs.id")]
+    org_id: i64,
+    kind: String,
+    #[dataflow(unique)]
+    amount: i32,
+}
+
+const SEED: &str = "INSERT INTO orgs VALUES (1), (2); \
+    INSERT INTO events (org_id, kind, amount) SELECT 1 + g % 2, 'k' || (g % 7), g FROM generate_series(1, 20000) g; \
+    ANALYZE";
+
+#[tokio::test]
+async fn a_populated_table_gets_the_online_recipes_and_converges() {
+    if !server_available().await {
+        return;
+    }
+    let db = TestDb::new("online").await;
+    let v1 = models(&[model::<Org>(), model::<EventV1>()]);
+    db.migrate(&v1).await;
+    db.exec(SEED).await;
+    let before = db.rows("SELECT id, org_id, kind, amount FROM events").await;
+    let plan = db.migrate(&models(&[model::<Org>(), model::<EventV2>()])).await;
+    let concurrent: Vec<Operation> =
+        plan.steps.iter().filter(|s| !s.transactional).map(|s| s.operation).collect();
+    assert_eq!(concurrent, vec![Operation::AddUnique, Operation::AddIndex], "{plan}");
+    let validated =
+        plan.steps.iter().filter(|s| s.operation == Operation::ValidateConstraint).count();
+    assert_eq!(
+        validated, 2,
+        "the check and the foreign key are validated in steps of their own:\n{plan}"
+    );
+    assert!(plan.steps.iter().all(|s| s.shown_level == dataflow::RiskLevel::Safe), "{plan}");
+    assert_eq!(
+        db.scalar::<i64>("SELECT count(*) FROM pg_index WHERE NOT indisvalid").await,
+        0,
+        "every index is valid"
+    );
+    assert_eq!(
+        db.scalar::<i64>("SELECT count(*) FROM pg_constraint WHERE NOT convalidated").await,
+        0,
+        "every constraint is validated"
+    );
+    db.rollback_to(&plan, &v1).await;
+    assert_eq!(db.rows("SELECT id, org_id, kind, amount FROM events").await, before);
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn a_failed_concurrent_unique_build_is_replaced_by_the_next_run() {
+    if !server_available().await {
+        return;
+    }
+    let db = TestDb::new("online_fail").await;
+    db.migrate(&models(&[model::<Org>(), model::<EventV1>()])).await;
+    db.exec(SEED).await;
+    db.exec("UPDATE events SET amount = 1 WHERE id <= 2").await;
+    let v2 = models(&[model::<Org>(), model::<EventV2>()]);
+    let plan = db.plan(&v2).await;
+    let error = db
+        .db
+        .apply(&plan, &Default::default())
+        .await
+        .expect_err("duplicate amounts fail the unique build");
+    assert!(error.to_string().contains("could not create unique index"), "{error}");
+    assert_eq!(
+        db.scalar::<i64>("SELECT count(*) FROM pg_index WHERE NOT indisvalid").await,
+        1,
+        "the failed CONCURRENTLY build left an INVALID index behind"
+    );
+    db.exec("UPDATE events SET amount = -id WHERE id <= 2; UPDATE events SET amount = 100000 + id WHERE id <= 2").await;
+    db.migrate(&v2).await;
+    assert_eq!(db.scalar::<i64>("SELECT count(*) FROM pg_index WHERE NOT indisvalid").await, 0);
+    db.drop_db().await;
+}
