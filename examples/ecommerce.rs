@@ -8,11 +8,13 @@
 //! 1. Release 1 creates `products` and `orders` (an order references its product).
 //! 2. Release 2 adds inventory and shipping: `inventory_count` and `status` are NOT NULL
 //!    with constant defaults, which PostgreSQL stores in the catalog (SAFE: no rewrite,
-//!    an instant lock). The index on `category` reads the whole table: MEDIUM on a large
-//!    table, shown SAFE here because the table is tiny ("MEDIUM when large"; row counts
-//!    come from the table statistics, so the example runs ANALYZE as autovacuum would).
-//!    The unique `sku` and the CHECK on `status` stay MEDIUM however small the table:
-//!    they can fail on existing rows (duplicates, values outside the list).
+//!    an instant lock). The index on `category` is a plain build inside the table's
+//!    transaction, SAFE because the table is tiny (row counts come from the table
+//!    statistics, so the example runs ANALYZE as autovacuum would); on a populated table
+//!    it would be built CONCURRENTLY. The unique `sku` and the CHECK on `status` stay
+//!    MEDIUM on a tiny table: they can fail on existing rows (duplicates, values outside
+//!    the list); on a populated table they become a concurrent unique index and a
+//!    NOT VALID check validated separately.
 //! 3. Release 3 adds JSON columns (`jsonb`), a featured flag, a GIN index on the
 //!    specifications and a partial index on featured products.
 //!
