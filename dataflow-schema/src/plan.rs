@@ -220,15 +220,14 @@ pub fn plan_offline(
         let concurrent = dialect == Dialect::Postgres
             && postgres::online::is_concurrent(change)
             && populated(change);
-        let rendered = match dialect {
-            Dialect::Postgres => match concurrent {
-                true => postgres::online::render_concurrent(change),
-                false => None,
-            }
-            .unwrap_or_else(|| postgres::render::render(change)),
-            Dialect::Sqlite => sqlite::render::render(change),
+        // Not every change has an online form (a deferrable unique constraint has none).
+        let online = if concurrent { postgres::online::render_concurrent(change) } else { None };
+        let concurrent = online.is_some();
+        let rendered = match (dialect, online) {
+            (_, Some(online)) => online,
+            (Dialect::Postgres, None) => postgres::render::render(change),
+            (Dialect::Sqlite, None) => sqlite::render::render(change),
         };
-        let concurrent = concurrent && rendered.up.iter().any(|s| s.contains("CONCURRENTLY"));
         let mut risk = assess(change, stats, dialect);
         if dialect == Dialect::Postgres {
             risk = postgres::online::rate(change, concurrent, risk);

@@ -102,3 +102,52 @@ async fn a_failed_concurrent_unique_build_is_replaced_by_the_next_run() {
     assert_eq!(db.scalar::<i64>("SELECT count(*) FROM pg_index WHERE NOT indisvalid").await, 0);
     db.drop_db().await;
 }
+
+#[derive(Model)]
+#[dataflow(table = "events")]
+struct EventNotNull {
+    #[dataflow(primary_key, auto)]
+    id: i64,
+    org_id: i64,
+    kind: String,
+    amount: i32,
+    #[dataflow(default = "none")]
+    note: String,
+}
+
+#[derive(Model)]
+#[dataflow(table = "events")]
+struct EventNullable {
+    #[dataflow(primary_key, auto)]
+    id: i64,
+    org_id: i64,
+    kind: String,
+    amount: i32,
+    note: Option<String>,
+}
+
+/// SET NOT NULL on 20k rows: NULLs filled from the default, then proven by a validated
+/// CHECK so the SET NOT NULL skips its scan; the temporary check is gone afterwards.
+#[tokio::test]
+async fn set_not_null_online_fills_proves_and_converges() {
+    if !server_available().await {
+        return;
+    }
+    let db = TestDb::new("online_nn").await;
+    let v1 = models(&[model::<Org>(), model::<EventNullable>()]);
+    db.migrate(&v1).await;
+    db.exec(SEED).await;
+    db.exec("UPDATE events SET note = 'n' || id WHERE id % 3 = 0; ANALYZE events").await;
+    let plan = db.migrate(&models(&[model::<Org>(), model::<EventNotNull>()])).await;
+    let step =
+        plan.steps.iter().find(|s| s.operation == Operation::SetNotNull).expect("SET NOT NULL");
+    assert!(!step.transactional, "{plan}");
+    assert!(step.up.iter().any(|s| s.contains("VALIDATE CONSTRAINT")), "{plan}");
+    assert_eq!(db.scalar::<i64>("SELECT count(*) FROM events WHERE note = 'none'").await, 13_334);
+    assert_eq!(
+        db.scalar::<i64>("SELECT count(*) FROM pg_constraint WHERE conname LIKE '%not_null'").await,
+        0,
+        "the proving check was dropped"
+    );
+    db.drop_db().await;
+}

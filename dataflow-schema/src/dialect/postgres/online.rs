@@ -5,7 +5,9 @@
 //! - a unique constraint is a unique index built concurrently, then attached
 //!   (`ADD CONSTRAINT … UNIQUE USING INDEX`, instant);
 //! - a foreign key or CHECK is added `NOT VALID` (instant: new rows are checked at once) and
-//!   validated in a step of its own, which scans without blocking reads or writes.
+//!   validated in a step of its own, which scans without blocking reads or writes;
+//! - SET NOT NULL is proven first by a `CHECK (col IS NOT NULL) NOT VALID` that is then
+//!   validated, so the SET NOT NULL itself skips its scan (row 12b).
 //!
 //! A table is small — and keeps the simple forms inside the table's transaction — when its
 //! statistics say it holds fewer rows and bytes than `PlanOptions::tiny_table_*`; a table
@@ -57,7 +59,13 @@ pub fn expand(changes: Vec<Change>, populated: impl Fn(&QualifiedName) -> bool) 
 
 /// Whether `change` runs `CONCURRENTLY`, outside a transaction, on a populated table.
 pub fn is_concurrent(change: &Change) -> bool {
-    matches!(change, Change::AddIndex { .. } | Change::DropIndex { .. } | Change::AddUnique { .. })
+    matches!(
+        change,
+        Change::AddIndex { .. }
+            | Change::DropIndex { .. }
+            | Change::AddUnique { .. }
+            | Change::SetNotNull { .. }
+    )
 }
 
 /// The `CONCURRENTLY` forms. Each statement commits on its own, so every one is safe to
@@ -112,6 +120,34 @@ pub fn render_concurrent(change: &Change) -> Option<Rendered> {
                 )]),
             }
         }
+        Change::SetNotNull { table, column, primary_key } => {
+            let check = crate::naming::object_name(&table.name, Some(&column.name), "not_null");
+            let constraint = |action: &str| {
+                format!("ALTER TABLE {} {action} {}", qualified(table), quote_ident(&check))
+            };
+            let mut up: Vec<String> =
+                super::render::fill_nulls(table, column, primary_key).into_iter().collect();
+            up.extend([
+                constraint("DROP CONSTRAINT IF EXISTS"),
+                format!(
+                    "ALTER TABLE {} ADD CONSTRAINT {} CHECK ({} IS NOT NULL) NOT VALID",
+                    qualified(table),
+                    quote_ident(&check),
+                    quote_ident(&column.name)
+                ),
+                constraint("VALIDATE CONSTRAINT"),
+                super::render::alter_column(table, &column.name, "SET NOT NULL"),
+                constraint("DROP CONSTRAINT"),
+            ]);
+            Rendered {
+                up,
+                down: Rollback::Sql(vec![super::render::alter_column(
+                    table,
+                    &column.name,
+                    "DROP NOT NULL",
+                )]),
+            }
+        }
         _ => return None,
     })
 }
@@ -163,6 +199,34 @@ pub fn rate(change: &Change, concurrent: bool, mut rated: Assessment) -> Assessm
                  (row 14b); fails on duplicate values, changing nothing",
             );
             rated.can_fail_on_data = true;
+        }
+        Change::SetNotNull { column, .. } if concurrent => {
+            let filled = column.backfill.is_some() || column.default.is_some();
+            if filled {
+                reset(
+                    &mut rated,
+                    RiskLevel::Medium,
+                    &[Hazard::ImpactsDatabasePerformance],
+                    "NULLs are filled by one UPDATE (it locks the rows it changes), then a CHECK \
+                     NOT VALID + VALIDATE proves the column has none, so SET NOT NULL takes only \
+                     an instant lock (row 12b)",
+                );
+                rated.lock_bound = true;
+            } else {
+                reset(
+                    &mut rated,
+                    RiskLevel::Safe,
+                    &[Hazard::ImpactsDatabasePerformance],
+                    "a CHECK NOT VALID + VALIDATE proves the column has no NULLs without blocking; \
+                     SET NOT NULL then takes only an instant lock (row 12b)",
+                );
+                rated.can_fail_on_data = true;
+                rated.reasons.push(
+                    "fails if any row is NULL (add `default` or `backfill`); the check added NOT VALID \
+                     then stays, so new rows must not be NULL, until the next run replaces it"
+                        .into(),
+                );
+            }
         }
         Change::AddForeignKey { foreign_key, .. } if foreign_key.not_valid => reset(
             &mut rated,

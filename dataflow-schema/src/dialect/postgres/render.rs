@@ -537,7 +537,11 @@ fn add_column(table: &QualifiedName, column: &Column, primary_key: &[String]) ->
 
 /// Fills the NULLs of a column about to become NOT NULL, from its backfill rule or its
 /// default. Without either there is nothing to fill with (SET NOT NULL fails on NULLs).
-fn fill_nulls(table: &QualifiedName, column: &Column, primary_key: &[String]) -> Option<String> {
+pub(crate) fn fill_nulls(
+    table: &QualifiedName,
+    column: &Column,
+    primary_key: &[String],
+) -> Option<String> {
     if let Some(backfill) = &column.backfill {
         return Some(backfill_statement(table, &column.name, backfill, primary_key, true));
     }
@@ -582,7 +586,7 @@ pub fn backfill_statement(
     )
 }
 
-fn alter_column(table: &QualifiedName, column: &str, action: &str) -> String {
+pub(crate) fn alter_column(table: &QualifiedName, column: &str, action: &str) -> String {
     format!("ALTER TABLE {} ALTER COLUMN {} {action}", qualified(table), quote_ident(column))
 }
 
