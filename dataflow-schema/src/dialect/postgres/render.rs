@@ -590,7 +590,11 @@ pub(crate) fn alter_column(table: &QualifiedName, column: &str, action: &str) ->
     format!("ALTER TABLE {} ALTER COLUMN {} {action}", qualified(table), quote_ident(column))
 }
 
-fn set_default(table: &QualifiedName, column: &str, default: Option<&DefaultExpr>) -> String {
+pub(crate) fn set_default(
+    table: &QualifiedName,
+    column: &str,
+    default: Option<&DefaultExpr>,
+) -> String {
     match default {
         Some(default) => {
             alter_column(table, column, &format!("SET DEFAULT {}", render_default(default)))
@@ -698,7 +702,7 @@ fn alter_type(
     vec![sql]
 }
 
-fn comment(table: &QualifiedName, column: Option<&str>, text: Option<&str>) -> String {
+pub(crate) fn comment(table: &QualifiedName, column: Option<&str>, text: Option<&str>) -> String {
     let target = match column {
         Some(column) => format!("COLUMN {}.{}", qualified(table), quote_ident(column)),
         None => format!("TABLE {}", qualified(table)),
