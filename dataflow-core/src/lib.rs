@@ -14,6 +14,7 @@ pub mod history;
 pub mod lock;
 pub mod migrator;
 pub mod postgres;
+mod reverse;
 pub mod sqlite;
 pub mod sqlite_history;
 mod sqlite_migrator;

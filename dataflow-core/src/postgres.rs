@@ -11,7 +11,7 @@ use dataflow_schema::introspect::postgres::{
     build, Catalog, ColumnRow, ConstraintRow, EnumRow, IndexRow, Introspected, SequenceRow,
     TableRow,
 };
-use dataflow_schema::{plan_models, Dialect, Plan, PlanOptions, Rollback, Schema, Step};
+use dataflow_schema::{plan_models, Dialect, Plan, PlanOptions, Schema, Step};
 use sqlx::postgres::PgRow;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Executor, Row};
@@ -393,32 +393,7 @@ impl Postgres {
     /// by group. Refuses before running anything when a step is irreversible. (Data a
     /// step deleted is not restored: that is the migrator's trash and backups.)
     pub async fn rollback(&self, plan: &Plan, options: &ApplyOptions) -> Result<ApplyReport> {
-        if let Some(step) =
-            plan.steps.iter().find(|s| matches!(s.down, Rollback::Irreversible { .. }))
-        {
-            let Rollback::Irreversible { reason } = &step.down else { unreachable!() };
-            return Err(Error::Irreversible {
-                step: step.number,
-                what: format!("{} · {}", step.table, step.operation.label()),
-                reason: reason.clone(),
-            });
-        }
-        let reversed = Plan {
-            steps: plan
-                .steps
-                .iter()
-                .rev()
-                .map(|step| {
-                    let mut down = step.clone();
-                    down.up = match &step.down {
-                        Rollback::Sql(statements) => statements.clone(),
-                        Rollback::Irreversible { .. } => Vec::new(),
-                    };
-                    down
-                })
-                .collect(),
-            ..plan.clone()
-        };
+        let reversed = crate::reverse::reversed(plan)?;
         self.apply(&reversed, options).await
     }
 }

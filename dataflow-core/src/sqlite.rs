@@ -11,7 +11,7 @@ use dataflow_schema::introspect::sqlite::{
     build, queries, Catalog, ColumnRow, ForeignKeyRow, IndexColumnRow, IndexRow, Introspected,
     TableRow,
 };
-use dataflow_schema::{Plan, Rollback, Step};
+use dataflow_schema::{Plan, Step};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqlitePool, SqlitePoolOptions};
 use sqlx::{Executor, Row};
 use std::str::FromStr;
@@ -95,7 +95,7 @@ impl Sqlite {
     /// Undoes `plan` with its down steps, last step first, in one transaction. Refuses,
     /// changing nothing, when a step cannot be undone.
     pub async fn rollback(&self, plan: &Plan) -> Result<ApplyReport> {
-        self.apply(&reversed(plan)?).await
+        self.apply(&crate::reverse::reversed(plan)?).await
     }
 }
 
@@ -249,35 +249,6 @@ fn primary_code(error: &sqlx::Error) -> Option<i64> {
 /// `SQLITE_BUSY` (5) or one of its extended codes: another connection holds the lock.
 fn is_busy(error: &sqlx::Error) -> bool {
     primary_code(error) == Some(5)
-}
-
-/// `plan` turned around: every step's down statements, last step first.
-pub fn reversed(plan: &Plan) -> Result<Plan> {
-    if let Some(step) = plan.steps.iter().find(|s| matches!(s.down, Rollback::Irreversible { .. }))
-    {
-        let Rollback::Irreversible { reason } = &step.down else { unreachable!() };
-        return Err(Error::Irreversible {
-            step: step.number,
-            what: format!("{} · {}", step.table, step.operation.label()),
-            reason: reason.clone(),
-        });
-    }
-    Ok(Plan {
-        steps: plan
-            .steps
-            .iter()
-            .rev()
-            .map(|step| {
-                let mut down = step.clone();
-                down.up = match &step.down {
-                    Rollback::Sql(statements) => statements.clone(),
-                    Rollback::Irreversible { .. } => Vec::new(),
-                };
-                down
-            })
-            .collect(),
-        ..plan.clone()
-    })
 }
 
 /// One step. A rebuild drops the table's triggers with it, so they are saved and

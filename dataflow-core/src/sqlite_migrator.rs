@@ -12,7 +12,8 @@ use crate::history::status;
 use crate::migrator::{
     check_risk, retain_selected, MigrateOptions, MigrationReport, Mode, RollbackAnalysis,
 };
-use crate::sqlite::{report, reversed, Sqlite, WriteLock};
+use crate::reverse::reversed;
+use crate::sqlite::{report, Sqlite, WriteLock};
 use crate::sqlite_history::{self as history, NewRow};
 use dataflow_schema::{
     plan_models, plan_offline, schema_checksum, scope_to_models, Change, Dialect, Plan, Schema,
