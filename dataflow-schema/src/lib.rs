@@ -36,7 +36,8 @@ pub use model::{
 };
 pub use models::{model, schema_of, DbEnum, Model, ModelDef};
 pub use plan::{
-    plan_models, plan_offline, scope_to_models, LockLevel, Plan, PlanOptions, Rollback, Step,
+    plan_models, plan_offline, scope_to_models, Batched, LockLevel, Plan, PlanOptions, Rollback,
+    Step,
 };
 pub use preview::{LockHold, Preview, PreviewOptions, SafetySummary};
 pub use risk::{assess, Assessment, Hazard, RiskLevel};

@@ -99,6 +99,28 @@ pub struct Step {
     pub up: Vec<String>,
     /// How to undo it.
     pub down: Rollback,
+    /// When one of `up`'s statements fills a column on a populated table, the keyset-batch
+    /// form the executor runs instead of it (PostgreSQL online recipes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batched: Option<Batched>,
+}
+
+/// A fill run in keyset batches: `up[statement]` is what it does as one statement; the
+/// executor runs `first`, then `next` until a batch comes back empty, committing each.
+/// Both take `$1` = the batch size; `next` also takes the last key of the previous batch,
+/// one text parameter per key column (`$2`, `$3` …); each returns that batch's last key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Batched {
+    /// Index in `up` of the statement the batches replace.
+    pub statement: usize,
+    /// The table filled.
+    pub table: String,
+    /// The first batch.
+    pub first: String,
+    /// Every later batch.
+    pub next: String,
+    /// How many key columns a batch returns.
+    pub key_columns: usize,
 }
 
 /// An ordered, rated, reversible plan.
@@ -258,6 +280,11 @@ pub fn plan_offline(
                 0
             } else {
                 risk.estimated_ms.map_or(30_000, |ms| ms.saturating_mul(3).max(30_000))
+            },
+            batched: if concurrent {
+                postgres::online::batched(change, &rendered.up, current.table(change.subject()))
+            } else {
+                None
             },
             risk,
             up: rendered.up,
@@ -688,6 +715,9 @@ impl fmt::Display for Plan {
             }
             if let Some(ms) = step.risk.estimated_ms {
                 writeln!(f, "--   estimated: {}", format_ms(ms))?;
+            }
+            if step.batched.is_some() {
+                writeln!(f, "--   the UPDATE runs in keyset batches, one commit each (~100 ms)")?;
             }
             for statement in &step.up {
                 writeln!(f, "{statement};")?;

@@ -3,7 +3,7 @@
 //! concurrent index, foreign keys and checks added NOT VALID then validated; a failed
 //! concurrent build leaves an INVALID index that the next run replaces.
 
-use super::support::{models, server_available, TestDb};
+use super::support::{models, server_available, TestDb, TracedEvents};
 use dataflow::{model, Model, Operation};
 
 #[derive(Model)]
@@ -176,13 +176,57 @@ async fn a_backfilled_column_is_added_online_and_rolled_back() {
     db.migrate(&v1).await;
     db.exec(SEED).await;
     let before = db.rows("SELECT id, org_id, kind, amount FROM events").await;
+    let (events, capture) = TracedEvents::capture();
     let plan = db.migrate(&models(&[model::<Org>(), model::<EventBackfilled>()])).await;
+    drop(capture);
     assert!(plan.steps.iter().all(|s| !s.transactional), "{plan}");
+    assert!(plan.steps[0].batched.is_some(), "{plan}");
+    let batches = events.lines().iter().filter(|l| l.contains("backfill batch committed")).count();
+    assert!(batches >= 2, "20k rows fill in keyset batches: {:#?}", events.lines());
     assert_eq!(
         db.scalar::<i64>("SELECT count(*) FROM events WHERE kind_upper = upper(kind)").await,
         20_000
     );
     db.rollback_to(&plan, &v1).await;
     assert_eq!(db.rows("SELECT id, org_id, kind, amount FROM events").await, before);
+    db.drop_db().await;
+}
+
+#[derive(Model)]
+#[dataflow(table = "stock", primary_key(columns("sku", "store")))]
+struct StockV1 {
+    sku: String,
+    store: i32,
+    qty: Option<i32>,
+}
+
+#[derive(Model)]
+#[dataflow(table = "stock", primary_key(columns("sku", "store")))]
+struct StockV2 {
+    sku: String,
+    store: i32,
+    #[dataflow(default = 0)]
+    qty: i32,
+}
+
+/// Keyset batches walk a composite, partly text primary key: every NULL is filled once.
+#[tokio::test]
+async fn batches_walk_a_composite_text_key() {
+    if !server_available().await {
+        return;
+    }
+    let db = TestDb::new("online_keys").await;
+    db.migrate(&models(&[model::<StockV1>()])).await;
+    db.exec(
+        "INSERT INTO stock SELECT 'sku-' || (g % 5000), g / 5000, CASE WHEN g % 2 = 0 THEN g END \
+         FROM generate_series(0, 24999) g; ANALYZE stock",
+    )
+    .await;
+    let plan = db.migrate(&models(&[model::<StockV2>()])).await;
+    let step = plan.steps.iter().find(|s| s.operation == Operation::SetNotNull).expect("step");
+    assert_eq!(step.batched.as_ref().map(|b| b.key_columns), Some(2), "{plan}");
+    // 12,500 NULLs filled, plus the row whose own value was 0.
+    assert_eq!(db.scalar::<i64>("SELECT count(*) FROM stock WHERE qty = 0").await, 12_501);
+    assert_eq!(db.scalar::<i64>("SELECT count(*) FROM stock").await, 25_000);
     db.drop_db().await;
 }
