@@ -860,12 +860,7 @@ async fn migrate_locked(
             return Err(Error::RolledBackTarget { version });
         }
     }
-    let description = plan
-        .steps
-        .iter()
-        .map(|s| format!("{} {}", s.operation.label(), s.table))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let description = plan.summary();
     let mut plan = plan;
     let version = history::next_version(guard.connection(), history_namespace, &plan.to_checksum)
         .await

@@ -223,12 +223,7 @@ async fn migrate_locked(
         dataflow_schema::dialect::sqlite::keep::keep_data(&mut plan, &version);
     }
     lock.run(&plan).await?;
-    let description = plan
-        .steps
-        .iter()
-        .map(|s| format!("{} {}", s.operation.label(), s.table))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let description = plan.summary();
     let row = NewRow {
         version: &version,
         description: &description,

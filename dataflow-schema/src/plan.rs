@@ -168,6 +168,37 @@ impl Plan {
         self.steps.iter().map(|s| s.risk.policy_level()).max()
     }
 
+    /// One line for the history: per table, in order, its operations with their counts
+    /// (`users: ADD COLUMN ×2, ADD INDEX; orders: CREATE TABLE`).
+    pub fn summary(&self) -> String {
+        let mut tables: Vec<(&str, Vec<(&str, usize)>)> = Vec::new();
+        for step in &self.steps {
+            let at = match tables.iter().position(|(t, _)| *t == step.table) {
+                Some(at) => at,
+                None => {
+                    tables.push((&step.table, Vec::new()));
+                    tables.len() - 1
+                }
+            };
+            let ops = &mut tables[at].1;
+            match ops.iter_mut().find(|(op, _)| *op == step.operation.label()) {
+                Some((_, n)) => *n += 1,
+                None => ops.push((step.operation.label(), 1)),
+            }
+        }
+        tables
+            .iter()
+            .map(|(table, ops)| {
+                let ops: Vec<String> = ops
+                    .iter()
+                    .map(|(op, n)| if *n > 1 { format!("{op} ×{n}") } else { (*op).to_owned() })
+                    .collect();
+                format!("{table}: {}", ops.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
     /// The plan as pretty JSON (what `dataflow diff --format json` prints).
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()

@@ -77,6 +77,9 @@ async fn diff_apply_history_rollback_and_status_on_files() {
     );
     let pending = dataflow(&["diff", "--db", db, "--target", to, "--check"]);
     assert_eq!(pending.status.code(), Some(3));
+    let status = dataflow(&["status", "--db", db]);
+    let said = text(&status.stdout);
+    assert!(said.contains("none applied (newest:") && said.contains("rolled_back"), "{said}");
 }
 
 /// Eight processes run `dataflow apply` on the same file at once: exactly one applies,

@@ -71,6 +71,7 @@ async fn auto_migrate_records_history_rolls_back_and_refuses_to_undo_a_rollback(
         (history[0].version.as_str(), history[0].status.as_str()),
         (version.as_str(), "applied")
     );
+    assert_eq!(history[0].description, "users: ADD COLUMN, ADD INDEX", "one line per table");
 
     let analysis = v2.analyze_rollback(&version).await.expect("analysis");
     assert!(analysis.fully_reversible, "{analysis:?}");

@@ -227,6 +227,8 @@ async fn apply(session: &Session, args: ApplyArgs) -> Result<u8> {
 struct StatusReport {
     /// The newest applied (or adopted) migration: what the schema should look like now.
     last_applied: Option<HistoryRow>,
+    /// The newest history row of any status (`version (status)`).
+    newest: Option<String>,
     /// Checksum of the live schema's shape (in model mode: of the models' tables).
     live_checksum: String,
     /// The live schema is not the one the last migration left: changed outside dataflow
@@ -245,7 +247,9 @@ struct PendingStep {
 }
 
 async fn status(session: &Session, args: StatusArgs) -> Result<u8> {
-    let last_applied = session.flow.history(None).await?.into_iter().find(|row| {
+    let rows = session.flow.history(None).await?;
+    let newest = rows.first().map(|row| format!("{} ({})", row.version, row.status));
+    let last_applied = rows.into_iter().find(|row| {
         row.status == history_status::APPLIED || row.status == history_status::BASELINE
     });
     let (live_checksum, drift, pending) = match &session.desired {
@@ -277,7 +281,7 @@ async fn status(session: &Session, args: StatusArgs) -> Result<u8> {
             (plan.from_checksum, drift, Some(steps))
         }
     };
-    let report = StatusReport { last_applied, live_checksum, drift, pending };
+    let report = StatusReport { last_applied, newest, live_checksum, drift, pending };
     match args.format {
         Format::Json => json(&report),
         Format::Text => stdout(&status_text(&report)),
@@ -291,7 +295,10 @@ fn status_text(report: &StatusReport) -> String {
         Some(row) => {
             format!("Last migration: {} ({}, {})\n", row.version, row.status, row.description)
         }
-        None => "Last migration: none recorded\n".to_owned(),
+        None => match &report.newest {
+            Some(newest) => format!("Last migration: none applied (newest: {newest})\n"),
+            None => "Last migration: none recorded\n".to_owned(),
+        },
     };
     out.push_str(&match (&report.last_applied, report.drift) {
         (None, _) => format!("Schema: {} (nothing to compare with)\n", &report.live_checksum[..12]),
