@@ -25,6 +25,8 @@ pub fn reversed(plan: &Plan) -> Result<Plan> {
                     Rollback::Sql(statements) => statements.clone(),
                     Rollback::Irreversible { .. } => Vec::new(),
                 };
+                // The batches belong to the way up; the way down runs its statements.
+                down.batched = None;
                 down
             })
             .collect(),
