@@ -783,6 +783,34 @@ async fn needs_baseline(db: &Postgres, target: &Target) -> Result<bool> {
     Ok(desired.tables.iter().any(|t| current.schema.table(&t.name).is_some()))
 }
 
+/// The history row that adopts the models' tables a database already holds.
+pub(crate) struct Baseline {
+    /// Checksum of the adopted tables.
+    pub checksum: String,
+    /// `adopted existing tables: …`.
+    pub description: String,
+    /// The row's plan: the adopted tables as created, so they can become orphans later.
+    pub record: String,
+}
+
+impl Baseline {
+    /// `None` when none of the models' tables exists yet.
+    pub fn of(current: &Schema, desired: &Schema) -> Option<Baseline> {
+        let (owned, _) = dataflow_schema::scope_to_models(current, desired);
+        if owned.tables.is_empty() {
+            return None;
+        }
+        let names: Vec<String> = owned.tables.iter().map(|t| t.name.to_string()).collect();
+        let changes: Vec<dataflow_schema::Change> =
+            owned.tables.iter().cloned().map(dataflow_schema::Change::CreateTable).collect();
+        Some(Baseline {
+            checksum: dataflow_schema::schema_checksum(&owned),
+            description: format!("adopted existing tables: {}", names.join(", ")),
+            record: serde_json::json!({ "changes": changes, "steps": [] }).to_string(),
+        })
+    }
+}
+
 /// Adoption: on a first run, the models' tables that already exist are recorded as a
 /// `baseline` row (never pending, never rolled back); differences are planned as usual.
 async fn adopt(
@@ -797,26 +825,17 @@ async fn adopt(
         return Ok(());
     }
     let current = db.introspect(&[DEFAULT_NAMESPACE.to_owned()]).await?;
-    let (owned, _) = dataflow_schema::scope_to_models(&current.schema, desired);
-    if owned.tables.is_empty() {
-        return Ok(());
-    }
-    let checksum = dataflow_schema::schema_checksum(&owned);
-    let names: Vec<String> = owned.tables.iter().map(|t| t.name.to_string()).collect();
-    // The adopted tables are recorded as created, so they can become orphans later.
-    let changes: Vec<dataflow_schema::Change> =
-        owned.tables.iter().cloned().map(dataflow_schema::Change::CreateTable).collect();
-    let record = serde_json::json!({ "changes": changes, "steps": [] }).to_string();
-    let version = history::next_version(guard.connection(), namespace, &checksum)
+    let Some(baseline) = Baseline::of(&current.schema, desired) else { return Ok(()) };
+    let version = history::next_version(guard.connection(), namespace, &baseline.checksum)
         .await
         .map_err(history_error)?;
     history::insert(
         guard.connection(),
         namespace,
         &version,
-        &checksum,
-        &format!("adopted existing tables: {}", names.join(", ")),
-        &record,
+        &baseline.checksum,
+        &baseline.description,
+        &baseline.record,
         status::BASELINE,
     )
     .await
@@ -943,8 +962,7 @@ pub(crate) async fn as_it_would_run(
 
 /// The preview on stderr, as wide and colourful as the terminal allows.
 pub(crate) fn print_preview(plan: &Plan, options: &MigrateOptions) {
-    let shown = crate::terminal::preview_options(options.show_sql, options.show_rollback_plan);
-    eprint!("{}", plan.preview(shown));
+    crate::terminal::print_preview(plan, options.show_sql, options.show_rollback_plan);
 }
 
 /// Compile-time check: `auto_migrate` can run on a multi-threaded runtime.

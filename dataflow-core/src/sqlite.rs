@@ -210,6 +210,20 @@ impl WriteLock {
         outcome
     }
 
+    /// Commits when `outcome` is a success, gives the lock up otherwise; returns `outcome`.
+    pub async fn finish<T>(self, outcome: Result<T>) -> Result<T> {
+        match outcome {
+            Ok(value) => {
+                self.commit().await?;
+                Ok(value)
+            }
+            Err(error) => {
+                self.rollback().await;
+                Err(error)
+            }
+        }
+    }
+
     /// Gives the lock up, changing nothing.
     pub async fn rollback(mut self) {
         self.finished = true;
@@ -344,15 +358,22 @@ async fn execute(
     connection.execute(sqlx::raw_sql(sql)).await.map(|_| ())
 }
 
+/// Every row of `sql`, each turned into a `T`.
+async fn rows<T>(
+    connection: &mut SqliteConnection,
+    sql: &str,
+    row: impl Fn(&sqlx::sqlite::SqliteRow) -> std::result::Result<T, sqlx::Error>,
+) -> std::result::Result<Vec<T>, sqlx::Error> {
+    sqlx::query(sql).fetch_all(connection).await?.iter().map(row).collect()
+}
+
 async fn read_catalog(
     connection: &mut SqliteConnection,
 ) -> std::result::Result<Catalog, sqlx::Error> {
-    let mut tables: Vec<TableRow> = sqlx::query(queries::TABLES)
-        .fetch_all(&mut *connection)
-        .await?
-        .iter()
-        .map(|r| Ok(TableRow { name: r.try_get(0)?, sql: r.try_get(1)?, rows: None }))
-        .collect::<std::result::Result<_, sqlx::Error>>()?;
+    let mut tables = rows(&mut *connection, queries::TABLES, |r| {
+        Ok(TableRow { name: r.try_get(0)?, sql: r.try_get(1)?, rows: None })
+    })
+    .await?;
     if !tables.is_empty() {
         // One statement counts every table (identifiers quoted by the dialect).
         let counts = tables
@@ -360,72 +381,56 @@ async fn read_catalog(
             .map(|t| format!("SELECT count(*) FROM {}", quote_ident(&t.name)))
             .collect::<Vec<_>>()
             .join(" UNION ALL ");
-        let rows = sqlx::query(&counts).fetch_all(&mut *connection).await?;
-        for (table, row) in tables.iter_mut().zip(rows) {
+        let counted = sqlx::query(&counts).fetch_all(&mut *connection).await?;
+        for (table, row) in tables.iter_mut().zip(counted) {
             let count: i64 = row.try_get(0)?;
             table.rows = u64::try_from(count).ok();
         }
     }
-    let columns = sqlx::query(queries::COLUMNS)
-        .fetch_all(&mut *connection)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(ColumnRow {
-                table: r.try_get(0)?,
-                name: r.try_get(1)?,
-                declared_type: r.try_get(2)?,
-                not_null: r.try_get::<i64, _>(3)? != 0,
-                default: r.try_get(4)?,
-                pk: r.try_get(5)?,
-                hidden: r.try_get(6)?,
-            })
+    let columns = rows(&mut *connection, queries::COLUMNS, |r| {
+        Ok(ColumnRow {
+            table: r.try_get(0)?,
+            name: r.try_get(1)?,
+            declared_type: r.try_get(2)?,
+            not_null: r.try_get::<i64, _>(3)? != 0,
+            default: r.try_get(4)?,
+            pk: r.try_get(5)?,
+            hidden: r.try_get(6)?,
         })
-        .collect::<std::result::Result<_, sqlx::Error>>()?;
-    let indexes = sqlx::query(queries::INDEXES)
-        .fetch_all(&mut *connection)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(IndexRow {
-                table: r.try_get(0)?,
-                name: r.try_get(1)?,
-                unique: r.try_get::<i64, _>(2)? != 0,
-                origin: r.try_get(3)?,
-                partial: r.try_get::<i64, _>(4)? != 0,
-                sql: r.try_get(5)?,
-            })
+    })
+    .await?;
+    let indexes = rows(&mut *connection, queries::INDEXES, |r| {
+        Ok(IndexRow {
+            table: r.try_get(0)?,
+            name: r.try_get(1)?,
+            unique: r.try_get::<i64, _>(2)? != 0,
+            origin: r.try_get(3)?,
+            partial: r.try_get::<i64, _>(4)? != 0,
+            sql: r.try_get(5)?,
         })
-        .collect::<std::result::Result<_, sqlx::Error>>()?;
-    let index_columns = sqlx::query(queries::INDEX_COLUMNS)
-        .fetch_all(&mut *connection)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(IndexColumnRow {
-                index: r.try_get(0)?,
-                column: r.try_get(1)?,
-                desc: r.try_get::<i64, _>(2)? != 0,
-                collation: r.try_get(3)?,
-            })
+    })
+    .await?;
+    let index_columns = rows(&mut *connection, queries::INDEX_COLUMNS, |r| {
+        Ok(IndexColumnRow {
+            index: r.try_get(0)?,
+            column: r.try_get(1)?,
+            desc: r.try_get::<i64, _>(2)? != 0,
+            collation: r.try_get(3)?,
         })
-        .collect::<std::result::Result<_, sqlx::Error>>()?;
-    let foreign_keys = sqlx::query(queries::FOREIGN_KEYS)
-        .fetch_all(&mut *connection)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(ForeignKeyRow {
-                table: r.try_get(0)?,
-                id: r.try_get(1)?,
-                ref_table: r.try_get(2)?,
-                column: r.try_get(3)?,
-                ref_column: r.try_get(4)?,
-                on_update: r.try_get(5)?,
-                on_delete: r.try_get(6)?,
-            })
+    })
+    .await?;
+    let foreign_keys = rows(&mut *connection, queries::FOREIGN_KEYS, |r| {
+        Ok(ForeignKeyRow {
+            table: r.try_get(0)?,
+            id: r.try_get(1)?,
+            ref_table: r.try_get(2)?,
+            column: r.try_get(3)?,
+            ref_column: r.try_get(4)?,
+            on_update: r.try_get(5)?,
+            on_delete: r.try_get(6)?,
         })
-        .collect::<std::result::Result<_, sqlx::Error>>()?;
+    })
+    .await?;
     let unmanaged = sqlx::query_scalar(queries::UNMANAGED).fetch_all(&mut *connection).await?;
     Ok(Catalog { tables, columns, indexes, index_columns, foreign_keys, unmanaged })
 }

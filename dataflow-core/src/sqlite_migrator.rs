@@ -10,14 +10,12 @@
 use crate::error::{Error, Result};
 use crate::history::status;
 use crate::migrator::{
-    check_risk, retain_selected, MigrateOptions, MigrationReport, Mode, RollbackAnalysis,
+    check_risk, retain_selected, Baseline, MigrateOptions, MigrationReport, Mode, RollbackAnalysis,
 };
 use crate::reverse::reversed;
 use crate::sqlite::{report, Sqlite, WriteLock};
 use crate::sqlite_history::{self as history, NewRow};
-use dataflow_schema::{
-    plan_models, plan_offline, schema_checksum, scope_to_models, Change, Dialect, Plan, Schema,
-};
+use dataflow_schema::{plan_models, plan_offline, Dialect, Plan, Schema};
 use std::time::{Duration, Instant};
 
 fn history_error(db: &Sqlite) -> impl Fn(sqlx::Error) -> Error + '_ {
@@ -263,20 +261,13 @@ async fn adopt(
     if !history::is_empty(lock.connection()).await? {
         return Ok(None);
     }
-    let (owned, _) = scope_to_models(current, desired);
-    if owned.tables.is_empty() {
-        return Ok(None);
-    }
-    let checksum = schema_checksum(&owned);
-    let names: Vec<String> = owned.tables.iter().map(|t| t.name.to_string()).collect();
-    let changes: Vec<Change> = owned.tables.iter().cloned().map(Change::CreateTable).collect();
-    let record = serde_json::json!({ "changes": changes, "steps": [] }).to_string();
-    let version = history::next_version(lock.connection(), &checksum).await?;
+    let Some(baseline) = Baseline::of(current, desired) else { return Ok(None) };
+    let version = history::next_version(lock.connection(), &baseline.checksum).await?;
     let row = NewRow {
         version: &version,
-        description: &format!("adopted existing tables: {}", names.join(", ")),
-        checksum: &checksum,
-        plan: &record,
+        description: &baseline.description,
+        checksum: &baseline.checksum,
+        plan: &baseline.record,
         status: status::BASELINE,
         execution_ms: 0,
     };
@@ -328,13 +319,7 @@ async fn stored_plan(
 pub(crate) async fn rollback_migration(db: &Sqlite, version: &str) -> Result<()> {
     let mut lock = WriteLock::acquire(db, Duration::from_secs(15 * 60)).await?;
     let outcome = rollback_locked(db, &mut lock, version).await;
-    match outcome {
-        Ok(()) => lock.commit().await,
-        Err(error) => {
-            lock.rollback().await;
-            Err(error)
-        }
-    }
+    lock.finish(outcome).await
 }
 
 async fn rollback_locked(db: &Sqlite, lock: &mut WriteLock, version: &str) -> Result<()> {
@@ -358,16 +343,7 @@ pub(crate) async fn rollback_to_version(db: &Sqlite, version: &str) -> Result<Ve
         Ok(newer)
     }
     .await;
-    match outcome {
-        Ok(newer) => {
-            lock.commit().await?;
-            Ok(newer)
-        }
-        Err(error) => {
-            lock.rollback().await;
-            Err(error)
-        }
-    }
+    lock.finish(outcome).await
 }
 
 /// Drops the trash tables and column backups of runs started longer than `older_than`
@@ -408,16 +384,7 @@ pub(crate) async fn purge(db: &Sqlite, older_than: Duration) -> Result<Vec<Strin
         Ok(dropped)
     }
     .await;
-    match outcome {
-        Ok(dropped) => {
-            lock.commit().await?;
-            Ok(dropped)
-        }
-        Err(error) => {
-            lock.rollback().await;
-            Err(error)
-        }
-    }
+    lock.finish(outcome).await
 }
 
 /// What rolling back `version` would do.

@@ -27,6 +27,11 @@ pub fn preview_options(show_sql: bool, show_rollback_plan: bool) -> PreviewOptio
     PreviewOptions { show_sql, show_rollback_plan, width, color: colors_enabled() }
 }
 
+/// Prints `plan`'s preview on stderr, fitted to the terminal.
+pub fn print_preview(plan: &dataflow_schema::Plan, show_sql: bool, show_rollback_plan: bool) {
+    eprint!("{}", plan.preview(preview_options(show_sql, show_rollback_plan)));
+}
+
 /// Asks `question [y/N]` on the terminal; anything but yes — including no terminal, end of
 /// input or Ctrl-C — is no.
 pub fn confirm(question: &str) -> bool {

@@ -65,11 +65,6 @@ fn print_warnings(plan: &Plan) {
     }
 }
 
-/// The preview on stderr, fitted to the terminal.
-fn print_preview(plan: &Plan, show_sql: bool, show_rollback_plan: bool) {
-    eprint!("{}", plan.preview(terminal::preview_options(show_sql, show_rollback_plan)));
-}
-
 /// `plan` as it would run (drops keep their data).
 async fn as_run(session: &Session, plan: &Plan) -> Result<Plan> {
     match (session.flow.postgres(), session.flow.sqlite()) {
@@ -119,7 +114,7 @@ async fn write_plan(session: &Session, args: PlanArgs) -> Result<u8> {
     let plan = session.plan().await?;
     let target = session.target_schema().await?.ok_or(Error::NoTarget)?;
     print_warnings(&plan);
-    print_preview(&as_run(session, &plan).await?, true, true);
+    terminal::print_preview(&as_run(session, &plan).await?, true, true);
     let json = serde_json::to_string_pretty(&ReviewedPlan { plan, target }).unwrap_or_default();
     std::fs::write(&args.out, json)
         .map_err(|source| Error::ReadFile { path: args.out.clone(), source })?;
@@ -179,7 +174,7 @@ async fn apply(session: &Session, args: ApplyArgs) -> Result<u8> {
         return Ok(EXIT_OK);
     }
     let max = args.max_risk.level();
-    let show = |shown: &Plan| print_preview(shown, !args.no_sql, !args.no_rollback_plan);
+    let show = |shown: &Plan| terminal::print_preview(shown, !args.no_sql, !args.no_rollback_plan);
     if let Err(refused) = check_risk(&plan, max) {
         show(&as_run(session, &plan).await?);
         return Err(refused);
