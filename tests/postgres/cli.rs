@@ -570,6 +570,18 @@ async fn apply_json_report_snapshot() {
         serde_json::from_slice(&applied.stdout).expect("the report is JSON");
     redact_run(&mut report);
     insta::assert_snapshot!(serde_json::to_string_pretty(&report).unwrap_or_default());
+    let (db, to) = (current.url.as_str(), target.url.as_str());
+    let converged = dataflow(&["diff", "--db", db, "--target", to, "--check"]);
+    assert_eq!(converged.status.code(), Some(0), "{}", text(&converged.stdout));
+    let version = report["version"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(version, "<version>", "redacted; the real one is in the history");
+    let history = dataflow(&["history", "--db", db, "--format", "json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&history.stdout).expect("JSON history");
+    let version = rows[0]["version"].as_str().expect("a version").to_owned();
+    let rolled = dataflow(&["rollback", &version, "--db", db, "--yes"]);
+    assert_eq!(rolled.status.code(), Some(0), "{}", text(&rolled.stderr));
+    let pending = dataflow(&["diff", "--db", db, "--target", to, "--check"]);
+    assert_eq!(pending.status.code(), Some(3), "rolled back: pending again");
     current.drop_db().await;
     target.drop_db().await;
 }

@@ -98,8 +98,15 @@ async fn a_failed_concurrent_unique_build_is_replaced_by_the_next_run() {
         "the failed CONCURRENTLY build left an INVALID index behind"
     );
     db.exec("UPDATE events SET amount = -id WHERE id <= 2; UPDATE events SET amount = 100000 + id WHERE id <= 2").await;
-    db.migrate(&v2).await;
+    // Where the failed run left it; undoing the drop of its INVALID leftover re-creates
+    // that index, built properly this time.
+    let mut half_way = db.introspect().await.schema;
+    for index in half_way.tables.iter_mut().flat_map(|t| t.indexes.iter_mut()) {
+        index.invalid = false;
+    }
+    let second = db.migrate(&v2).await;
     assert_eq!(db.scalar::<i64>("SELECT count(*) FROM pg_index WHERE NOT indisvalid").await, 0);
+    db.rollback_to(&second, &half_way).await;
     db.drop_db().await;
 }
 
@@ -229,6 +236,9 @@ async fn batches_walk_a_composite_text_key() {
     assert_eq!(step.batched.as_ref().map(|b| b.key_columns), Some(2), "{plan}");
     // 12,500 NULLs filled, plus the row whose own value was 0.
     assert_eq!(db.scalar::<i64>("SELECT count(*) FROM stock WHERE qty = 0").await, 12_501);
+    assert_eq!(db.scalar::<i64>("SELECT count(*) FROM stock").await, 25_000);
+    // The schema goes back; the filled values stay (a fill is one-way, as its reason says).
+    db.rollback_to(&plan, &models(&[model::<StockV1>()])).await;
     assert_eq!(db.scalar::<i64>("SELECT count(*) FROM stock").await, 25_000);
     db.drop_db().await;
 }

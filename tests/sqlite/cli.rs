@@ -113,4 +113,12 @@ async fn eight_processes_apply_to_one_file_exactly_once() {
         vec!["1|applied"]
     );
     assert_eq!(current.rows("SELECT count(*) FROM users").await, vec!["1"]);
+    let converged = dataflow(&["diff", "--db", &current.url, "--target", &target.url, "--check"]);
+    assert_eq!(converged.status.code(), Some(0), "{}", text(&converged.stdout));
+    let version = current.rows("SELECT version FROM _dataflow_migrations").await.remove(0);
+    let rolled = dataflow(&["rollback", &version, "--db", &current.url, "--yes"]);
+    assert_eq!(rolled.status.code(), Some(0), "{}", text(&rolled.stderr));
+    let pending = dataflow(&["diff", "--db", &current.url, "--target", &target.url, "--check"]);
+    assert_eq!(pending.status.code(), Some(3), "rolled back: pending again");
+    assert_eq!(current.rows("SELECT email FROM users").await, vec!["a@x.io"]);
 }

@@ -321,6 +321,18 @@ async fn a_rebuild_keeps_indexes_triggers_incoming_keys_and_rows() {
         vec!["2"],
         "the incoming foreign key still cascades"
     );
+    file.rollback_to(&plan, &models(&[model::<Parent>(), model::<Post>()])).await;
+    assert_eq!(
+        file.rows("SELECT count(*) FROM users").await,
+        vec!["1000"],
+        "rows kept on the way back"
+    );
+    file.exec("INSERT INTO users (email) VALUES ('back@x.io')").await;
+    assert_eq!(
+        file.rows("SELECT count(*) FROM audit").await,
+        vec!["2"],
+        "the trigger survived the rebuild back"
+    );
 }
 
 #[tokio::test]

@@ -113,6 +113,14 @@ async fn high_risk_is_refused_and_a_declined_prompt_changes_nothing() {
         .expect("allowed");
     assert!(allowed.applied);
     assert_eq!(file.rows("SELECT count(*) FROM pragma_table_info('users')").await, vec!["1"]);
+    assert!(dropping.plan().await.expect("plan").is_empty(), "converged");
+    dropping.rollback_migration(&allowed.version.expect("a version")).await.expect("rollback");
+    assert!(flow(&file).await.model::<UserV1>().plan().await.expect("plan").is_empty());
+    assert_eq!(
+        file.rows("SELECT email FROM users").await,
+        vec!["a@x.io"],
+        "the column is back with its value"
+    );
 }
 
 #[tokio::test]
@@ -136,6 +144,11 @@ async fn eight_migrators_on_one_file_apply_exactly_once() {
     assert_eq!(applied, 1, "exactly one applied, the others found nothing to do");
     let history = flow(&file).await.history(None).await.expect("history");
     assert_eq!(history.len(), 2, "{history:?}");
+    let v2 = flow(&file).await.model::<UserV2>();
+    assert!(v2.plan().await.expect("plan").is_empty(), "converged");
+    v2.rollback_migration(&history[0].version).await.expect("rollback");
+    assert!(flow(&file).await.model::<UserV1>().plan().await.expect("plan").is_empty());
+    assert_eq!(file.rows("SELECT email FROM users").await, vec!["a@x.io"]);
 }
 
 #[tokio::test]
@@ -280,6 +293,13 @@ async fn a_dropped_table_comes_back_with_its_rows() {
     let report =
         dataflow_core::migrate_sqlite_to(&file.db, target, high).await.expect("drop notes");
     assert!(report.plan.safety().data_loss.is_empty(), "{}", report.plan);
+    let after = file.schema().await;
+    let mut expected = before.clone();
+    expected.tables.retain(|t| t.name.name == "users");
+    let again =
+        dataflow::plan_offline(&after, &expected, dataflow::Dialect::Sqlite, &Default::default())
+            .expect("plan");
+    assert!(again.is_empty(), "converged:\n{again}");
     assert_eq!(
         file.rows(
             "SELECT count(*) FROM sqlite_schema WHERE name LIKE '\\_dataflow\\_trash%' ESCAPE '\\'"
@@ -316,4 +336,7 @@ async fn the_applications_own_in_memory_pool() {
         .await
         .expect("the app writes");
     assert!(flow.plan().await.expect("plan").is_empty());
+    let version = flow.history(Some(1)).await.expect("history")[0].version.clone();
+    flow.rollback_migration(&version).await.expect("rollback");
+    assert!(!flow.plan().await.expect("plan").is_empty(), "the table is gone again");
 }
