@@ -59,8 +59,9 @@ pub use dataflow_schema::{DbEnum, Model};
 
 /// Talking to databases: connect, introspect, plan against models, apply, roll back.
 pub use dataflow_core::{
-    migrate_to, ApplyOptions, ApplyReport, DataFlow, Error, ExplicitStep, HistoryRow,
-    MigrateOptions, MigrationPlan, MigrationReport, Mode, Postgres, RollbackAnalysis, Sqlite,
+    migrate_to, ApplyOptions, ApplyReport, BackfillOptions, BackfillStats, BatchSize, DataFlow,
+    Error, ExplicitStep, HistoryRow, MigrateOptions, MigrationPlan, MigrationReport, Mode,
+    Postgres, RollbackAnalysis, Sqlite,
 };
 
 /// The command line, for an application's own binary: `dataflow::cli::run(&flow)`.

@@ -127,6 +127,7 @@ impl DataFlow {
             lock_wait_ms: lock_wait.as_millis(),
             retries: 0,
             timings: Vec::new(),
+            backfills: Vec::new(),
             elapsed_ms: started.elapsed().as_millis(),
         })
     }
@@ -363,11 +364,7 @@ async fn data_step(
 }
 
 fn progress_update() -> String {
-    format!(
-        "UPDATE {}.{} SET progress = progress || $2::jsonb WHERE version = $1",
-        quote_ident(NAMESPACE),
-        quote_ident(history::TABLE)
-    )
+    history::progress_update(NAMESPACE)
 }
 
 async fn save_progress(

@@ -342,6 +342,20 @@ pub async fn older_than(
     .await
 }
 
+/// `UPDATE … SET progress = progress || $2::jsonb WHERE version = $1`: merges `$2` into
+/// the progress of run `$1`.
+pub fn progress_update(namespace: &str) -> String {
+    format!("UPDATE {} SET progress = progress || $2::jsonb WHERE version = $1", table(namespace))
+}
+
+/// The newest value stored under progress key `$1` by any run.
+pub fn progress_lookup(namespace: &str) -> String {
+    format!(
+        "SELECT progress -> $1 FROM {} WHERE progress ? $1 ORDER BY started_at DESC, version DESC LIMIT 1",
+        table(namespace)
+    )
+}
+
 /// Records that the trash and backups of `version` were dropped.
 pub async fn mark_purged(
     connection: &mut PgConnection,
@@ -349,15 +363,12 @@ pub async fn mark_purged(
     version: &str,
     tables: &[String],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(&format!(
-        "UPDATE {} SET progress = progress || $2::jsonb WHERE version = $1",
-        table(namespace)
-    ))
-    .bind(version)
-    .bind(serde_json::json!({ "purged": tables }).to_string())
-    .execute(connection)
-    .await
-    .map(|_| ())
+    sqlx::query(&progress_update(namespace))
+        .bind(version)
+        .bind(serde_json::json!({ "purged": tables }).to_string())
+        .execute(connection)
+        .await
+        .map(|_| ())
 }
 
 /// Whether the trash and backups of `version` were purged.

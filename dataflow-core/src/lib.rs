@@ -7,6 +7,7 @@
 
 #![warn(missing_docs)]
 
+pub mod backfill;
 pub mod cli;
 pub mod error;
 pub mod explicit;
@@ -20,6 +21,7 @@ pub mod sqlite_history;
 mod sqlite_migrator;
 pub mod terminal;
 
+pub use backfill::{BackfillOptions, BackfillStats, BatchSize};
 pub use error::{Error, Result};
 pub use explicit::{ExplicitStep, MigrationPlan};
 pub use history::HistoryRow;

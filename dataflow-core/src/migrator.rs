@@ -5,6 +5,7 @@
 //! against the options (risk, reviewed checksum), records a history row, applies the plan
 //! group by group, marks the row, and releases the lock on every path.
 
+use crate::backfill::Recorder;
 use crate::error::{Error, Result};
 use crate::history::{self, status, HistoryRow};
 use crate::lock::{LockError, LockGuard};
@@ -145,6 +146,8 @@ pub struct MigrationReport {
     pub retries: u32,
     /// Per group (transaction) of steps: how long it took.
     pub timings: Vec<crate::postgres::GroupTiming>,
+    /// Fills run in keyset batches: rows, batches, vacuums, time, where each resumed.
+    pub backfills: Vec<crate::backfill::BackfillStats>,
     /// Total time.
     pub elapsed_ms: u128,
     /// What the plan could lose and block (the preview's safety summary).
@@ -693,7 +696,8 @@ async fn migrate_in_span(
             applied: applied.is_some(),
             lock_wait_ms: lock_wait.as_millis(),
             retries: applied.as_ref().map_or(0, |a| a.retries),
-            timings: applied.map(|a| a.timings).unwrap_or_default(),
+            timings: applied.as_ref().map(|a| a.timings.clone()).unwrap_or_default(),
+            backfills: applied.map(|a| a.backfills).unwrap_or_default(),
             elapsed_ms: started.elapsed().as_millis(),
             safety: plan.safety(),
             plan,
@@ -907,7 +911,10 @@ async fn migrate_locked(
     .await
     .map_err(history_error)?;
     let started = Instant::now();
-    let applied = db.apply(&plan, &options.apply).await;
+    let (update, lookup) =
+        (history::progress_update(history_namespace), history::progress_lookup(history_namespace));
+    let recorder = Recorder { update: &update, lookup: &lookup, version: &version };
+    let applied = db.apply_recorded(&plan, &options.apply, Some(recorder)).await;
     let elapsed = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
     match applied {
         Ok(report) => {

@@ -5,6 +5,7 @@
 //! backoff and full jitter. History, the advisory lock and data-keeping drops come with
 //! the migrator.
 
+use crate::backfill::{BackfillOptions, BackfillStats, Recorder};
 use crate::error::{redact, Error, Result};
 use dataflow_schema::introspect::postgres::DEFAULT_NAMESPACE;
 use dataflow_schema::introspect::postgres::{
@@ -32,6 +33,8 @@ pub struct ApplyOptions {
     pub base_backoff: Duration,
     /// Longest backoff.
     pub max_backoff: Duration,
+    /// How fills on populated tables run (keyset batches).
+    pub backfill: BackfillOptions,
 }
 
 impl Default for ApplyOptions {
@@ -41,6 +44,7 @@ impl Default for ApplyOptions {
             retries: 10,
             base_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(5),
+            backfill: BackfillOptions::default(),
         }
     }
 }
@@ -58,6 +62,8 @@ pub struct ApplyReport {
     pub elapsed_ms: u128,
     /// Per group (transaction): its steps and how long it took, retries included.
     pub timings: Vec<GroupTiming>,
+    /// Every fill run in keyset batches.
+    pub backfills: Vec<BackfillStats>,
 }
 
 /// (pid, state, transaction age, query) of a session holding a lock.
@@ -246,6 +252,16 @@ impl Postgres {
     /// the lock timeout is rolled back and retried with backoff and jitter, so the plan
     /// never sits in the lock queue blocking the application.
     pub async fn apply(&self, plan: &Plan, options: &ApplyOptions) -> Result<ApplyReport> {
+        self.apply_recorded(plan, options, None).await
+    }
+
+    /// [`Postgres::apply`], recording fill progress in the run's history row.
+    pub(crate) async fn apply_recorded(
+        &self,
+        plan: &Plan,
+        options: &ApplyOptions,
+        recorder: Option<Recorder<'_>>,
+    ) -> Result<ApplyReport> {
         let started = Instant::now();
         let mut retries = 0;
         let mut groups = 0;
@@ -255,6 +271,7 @@ impl Postgres {
             .await
             .map_err(|source| Error::Connect { url: self.url.clone(), source })?;
         let mut timings = Vec::new();
+        let mut backfills = Vec::new();
         for group in group_steps(&plan.steps) {
             self.count(group.iter().map(|&i| plan.steps[i].up.len() as u64 + 3).sum());
             let group_started = Instant::now();
@@ -266,7 +283,8 @@ impl Postgres {
                 table = %first.table,
                 steps = group.len()
             );
-            self.run_group_with_retries(&mut connection, plan, &group, options, &mut retries)
+            let run = Run { plan, options, recorder };
+            self.run_group_with_retries(&mut connection, run, &group, &mut retries, &mut backfills)
                 .instrument(span)
                 .await?;
             groups += 1;
@@ -288,6 +306,7 @@ impl Postgres {
             groups,
             retries,
             timings,
+            backfills,
             elapsed_ms: started.elapsed().as_millis(),
         })
     }
@@ -299,14 +318,15 @@ impl Postgres {
     async fn run_group_with_retries(
         &self,
         connection: &mut sqlx::PgConnection,
-        plan: &Plan,
+        run: Run<'_>,
         group: &[usize],
-        options: &ApplyOptions,
         retries: &mut u32,
+        backfills: &mut Vec<BackfillStats>,
     ) -> Result<()> {
+        let Run { plan, options, .. } = run;
         let mut attempt = 0;
         loop {
-            match run_group(connection, &plan.steps, group, options).await {
+            match run_group(connection, run, group, backfills).await {
                 Ok(()) => return Ok(()),
                 Err(GroupError { step, source, .. })
                     if is_lock_timeout(&source) && attempt < options.retries =>
@@ -467,6 +487,14 @@ fn index_row(r: &PgRow) -> std::result::Result<IndexRow, sqlx::Error> {
     })
 }
 
+/// What one apply runs, and where it records fill progress.
+#[derive(Clone, Copy)]
+struct Run<'a> {
+    plan: &'a Plan,
+    options: &'a ApplyOptions,
+    recorder: Option<Recorder<'a>>,
+}
+
 /// Where a group failed: the step's index in the plan, the statement, the error.
 struct GroupError {
     step: usize,
@@ -488,14 +516,15 @@ fn group_steps(steps: &[Step]) -> Vec<Vec<usize>> {
 
 async fn run_group(
     connection: &mut sqlx::PgConnection,
-    steps: &[Step],
+    run: Run<'_>,
     group: &[usize],
-    options: &ApplyOptions,
+    backfills: &mut Vec<BackfillStats>,
 ) -> std::result::Result<(), GroupError> {
+    let (steps, options) = (&run.plan.steps, run.options);
     let first = group[0];
     let fail = |step, statement: String, source| GroupError { step, statement, source };
     if !steps[first].transactional {
-        return run_outside_transaction(connection, steps, first, options).await;
+        return run_outside_transaction(connection, run, first, backfills).await;
     }
     let timeout = group.iter().map(|&i| steps[i].statement_timeout_ms).max().unwrap_or(30_000);
     // Values are numbers we produce, not user input.
@@ -551,11 +580,11 @@ async fn run_group(
 /// be run again after a failure, so a lock timeout retries the whole step.
 async fn run_outside_transaction(
     connection: &mut sqlx::PgConnection,
-    steps: &[Step],
+    run: Run<'_>,
     index: usize,
-    options: &ApplyOptions,
+    backfills: &mut Vec<BackfillStats>,
 ) -> std::result::Result<(), GroupError> {
-    let step = &steps[index];
+    let (step, options) = (&run.plan.steps[index], run.options);
     let span = tracing::info_span!(
         target: "dataflow::apply",
         "step",
@@ -579,7 +608,12 @@ async fn run_outside_transaction(
         for (position, statement) in step.up.iter().enumerate() {
             match &step.batched {
                 Some(batched) if batched.statement == position => {
-                    run_batches(connection, batched).await.map_err(|(sql, e)| fail(&sql, e))?
+                    let mut stats =
+                        crate::backfill::run(connection, batched, &options.backfill, run.recorder)
+                            .await
+                            .map_err(|(sql, e)| fail(&sql, e))?;
+                    stats.step = step.number;
+                    backfills.push(stats);
                 }
                 _ => execute(connection, statement)
                     .await
@@ -597,55 +631,6 @@ async fn run_outside_transaction(
     .await;
     let _ = execute(connection, "RESET lock_timeout; RESET statement_timeout").await;
     outcome
-}
-
-/// Runs a fill in keyset batches, each its own transaction: the batch size adapts to take
-/// about 100 ms (from 10,000, between 100 and 50,000), so row locks are short and a
-/// concurrent writer waits at most one batch. The fill only touches NULLs, so a run stopped
-/// half-way (killed, lock timeout) simply goes on where it stopped the next time.
-async fn run_batches(
-    connection: &mut sqlx::PgConnection,
-    batched: &dataflow_schema::Batched,
-) -> std::result::Result<(), (String, sqlx::Error)> {
-    const TARGET_MS: u128 = 100;
-    let (mut size, mut last, mut batches): (i64, Option<Vec<String>>, u64) = (10_000, None, 0);
-    let started = Instant::now();
-    loop {
-        let sql = if last.is_some() { &batched.next } else { &batched.first };
-        let mut query = sqlx::query(sql).bind(size);
-        for key in last.iter().flatten() {
-            query = query.bind(key.clone());
-        }
-        let batch_started = Instant::now();
-        let row = query.fetch_optional(&mut *connection).await.map_err(|e| (sql.clone(), e))?;
-        let Some(row) = row else { break };
-        let keys = (0..batched.key_columns)
-            .map(|i| row.try_get::<String, _>(i))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| (sql.clone(), e))?;
-        let ms = batch_started.elapsed().as_millis().max(1);
-        batches += 1;
-        tracing::info!(
-            target: "dataflow::batch",
-            table = %batched.table,
-            batch = batches,
-            size,
-            ms = ms as u64,
-            "backfill batch committed"
-        );
-        // Aim at ~100 ms per batch; never more than double at once.
-        let scaled = (size as u128 * TARGET_MS / ms).min(size as u128 * 2);
-        size = i64::try_from(scaled).unwrap_or(50_000).clamp(100, 50_000);
-        last = Some(keys);
-    }
-    tracing::info!(
-        target: "dataflow::batch",
-        table = %batched.table,
-        batches,
-        ms = started.elapsed().as_millis() as u64,
-        "backfill finished"
-    );
-    Ok(())
 }
 
 /// One statement (or several, `;`-separated) over the simple query protocol.

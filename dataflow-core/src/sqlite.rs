@@ -112,6 +112,7 @@ pub(crate) fn report(plan: &Plan, started: Instant) -> ApplyReport {
             steps: plan.steps.iter().map(|s| s.number).collect(),
             ms,
         }],
+        backfills: Vec::new(),
     }
 }
 

@@ -74,6 +74,7 @@ pub(crate) async fn migrate(
             applied,
             safety: plan.safety(),
             timings: if applied { report(&plan, started).timings } else { Vec::new() },
+            backfills: Vec::new(),
             plan,
             lock_wait_ms: waited.as_millis(),
             retries: 0,

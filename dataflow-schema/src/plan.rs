@@ -108,7 +108,9 @@ pub struct Step {
 /// A fill run in keyset batches: `up[statement]` is what it does as one statement; the
 /// executor runs `first`, then `next` until a batch comes back empty, committing each.
 /// Both take `$1` = the batch size; `next` also takes the last key of the previous batch,
-/// one text parameter per key column (`$2`, `$3` …); each returns that batch's last key.
+/// one text parameter per key column (`$2`, `$3` …). Each returns one row for a non-empty
+/// batch: its last key (one text column per key column), the rows it walked and the rows
+/// it changed (two `bigint`s).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Batched {
     /// Index in `up` of the statement the batches replace.
@@ -121,6 +123,12 @@ pub struct Batched {
     pub next: String,
     /// How many key columns a batch returns.
     pub key_columns: usize,
+    /// The table's quoted name, for `to_regclass` (its size estimate).
+    #[serde(default)]
+    pub relation: String,
+    /// `VACUUM` of the table, run between batches so dead rows are reused.
+    #[serde(default)]
+    pub vacuum: String,
 }
 
 /// An ordered, rated, reversible plan.

@@ -304,6 +304,7 @@ async fn a_blocked_ddl_times_out_retries_and_never_stalls_readers() {
             retries: 20,
             base_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_millis(400),
+            ..Default::default()
         },
         ..unattended()
     };
@@ -817,6 +818,7 @@ async fn rollback_to_version_reviewed_plans_busy_locks_and_timings() {
             retries: 2,
             base_backoff: Duration::from_millis(50),
             max_backoff: Duration::from_millis(100),
+            ..Default::default()
         },
         force: true,
         ..high()

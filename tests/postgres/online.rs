@@ -242,3 +242,128 @@ async fn batches_walk_a_composite_text_key() {
     assert_eq!(db.scalar::<i64>("SELECT count(*) FROM stock").await, 25_000);
     db.drop_db().await;
 }
+
+mod killed_backfill {
+    use super::*;
+    use crate::postgres::support::unattended;
+    use dataflow::{ApplyOptions, BackfillOptions, BatchSize, DataFlow, MigrateOptions};
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+
+    const CHILD_URL: &str = "DATAFLOW_BACKFILL_CHILD_URL";
+    const ROWS: i64 = 200_000;
+
+    fn flow(url_or_db: &TestDb) -> DataFlow {
+        DataFlow::from_pool(url_or_db.db.pool().clone()).model::<Org>().model::<EventBackfilled>()
+    }
+
+    /// Not a test of its own: the body of the child process the test below kills.
+    #[tokio::test]
+    #[ignore = "runs only as the child process of a_killed_backfill_resumes_after_its_last_batch"]
+    async fn kill_child_runs_a_slow_backfill() {
+        let url = std::env::var(CHILD_URL).expect("started by the parent test");
+        let flow = DataFlow::connect(&url)
+            .await
+            .expect("connect")
+            .model::<Org>()
+            .model::<EventBackfilled>();
+        // Small, throttled batches: the fill takes seconds, so the kill lands inside it.
+        let slow = MigrateOptions {
+            apply: ApplyOptions {
+                backfill: BackfillOptions {
+                    batch_size: BatchSize::Fixed(2_000),
+                    throttle: Duration::from_millis(40),
+                    ..BackfillOptions::default()
+                },
+                ..ApplyOptions::default()
+            },
+            ..unattended()
+        };
+        flow.auto_migrate(slow).await.expect("the child's run");
+    }
+
+    /// SIGKILL during a keyset backfill of 200k rows: the batches committed before the kill
+    /// stay, their progress is in history, and the next run walks only the rest of the key.
+    #[tokio::test]
+    async fn a_killed_backfill_resumes_after_its_last_batch() {
+        if !server_available().await {
+            return;
+        }
+        let db = TestDb::new("online_kill").await;
+        let v1 = models(&[model::<Org>(), model::<EventV1>()]);
+        db.migrate(&v1).await;
+        db.exec(&format!(
+            "INSERT INTO orgs VALUES (1), (2); \
+             INSERT INTO events (org_id, kind, amount) \
+             SELECT 1 + g % 2, 'k' || (g % 7), g FROM generate_series(1, {ROWS}) g; ANALYZE"
+        ))
+        .await;
+        let before = db.rows("SELECT id, org_id, kind, amount FROM events").await;
+        let mut child = Command::new(std::env::current_exe().expect("the test binary"))
+            .args([
+                "--exact",
+                "postgres::online::killed_backfill::kill_child_runs_a_slow_backfill",
+                "--ignored",
+            ])
+            .env(CHILD_URL, &db.url)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn the child");
+        let recorded = "SELECT coalesce(max((value ->> 'rows')::bigint), 0) \
+                        FROM _dataflow_migrations, jsonb_each(progress) WHERE key LIKE 'fill:%'";
+        for _ in 0..300 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let rows =
+                sqlx::query_scalar::<_, i64>(recorded).fetch_one(db.db.pool()).await.unwrap_or(0);
+            if rows >= 20_000 {
+                break;
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let done_before_kill: i64 =
+            sqlx::query_scalar(recorded).fetch_one(db.db.pool()).await.expect("progress");
+        assert!(
+            (20_000..ROWS).contains(&done_before_kill),
+            "killed part-way: {done_before_kill} rows recorded"
+        );
+        let filled = db.scalar::<i64>("SELECT count(kind_upper) FROM events").await;
+        assert_eq!(filled, done_before_kill, "every recorded batch committed, none more");
+
+        let report = flow(&db).auto_migrate(unattended()).await.expect("the next run resumes");
+        let fill = report.backfills.first().expect("a backfill ran");
+        assert!(fill.resumed_after.is_some(), "{fill:?}");
+        assert_eq!(
+            fill.rows as i64 + done_before_kill,
+            ROWS,
+            "the next run walks only the rows after the last committed key: {fill:?}"
+        );
+        assert_eq!(
+            db.scalar::<i64>("SELECT count(*) FROM events WHERE kind_upper = upper(kind)").await,
+            ROWS
+        );
+        assert_eq!(db.rows("SELECT id, org_id, kind, amount FROM events").await, before);
+        let statuses: Vec<String> =
+            sqlx::query_scalar("SELECT status FROM _dataflow_migrations ORDER BY started_at")
+                .fetch_all(db.db.pool())
+                .await
+                .expect("history");
+        assert_eq!(statuses[statuses.len() - 2..], ["failed", "applied"], "{statuses:?}");
+        db.assert_converged(&models(&[model::<Org>(), model::<EventBackfilled>()])).await;
+
+        // Rolling the resumed run back undoes its SET NOT NULL; the values stay.
+        let version = report.version.expect("a version");
+        flow(&db).rollback_migration(&version).await.expect("rollback");
+        assert_eq!(
+            db.scalar::<String>(
+                "SELECT is_nullable FROM information_schema.columns WHERE table_name = 'events' \
+                 AND column_name = 'kind_upper'"
+            )
+            .await,
+            "YES"
+        );
+        assert_eq!(db.rows("SELECT id, org_id, kind, amount FROM events").await, before);
+        db.drop_db().await;
+    }
+}

@@ -356,8 +356,9 @@ pub fn batched(
     let batch = |filter: &str| {
         format!(
             "WITH batch AS (SELECT {selected} FROM {t}{filter} ORDER BY {order} LIMIT $1), \
-             changed AS (UPDATE {t} SET {target} = {value} FROM batch WHERE {join} AND {target_col} IS NULL) \
-             SELECT {last} FROM batch ORDER BY {descending} LIMIT 1",
+             changed AS (UPDATE {t} SET {target} = {value} FROM batch WHERE {join} AND {target_col} IS NULL RETURNING 1) \
+             SELECT {last}, (SELECT count(*) FROM batch), (SELECT count(*) FROM changed) \
+             FROM batch ORDER BY {descending} LIMIT 1",
             target = quote_ident(&column.name),
             target_col = col(&column.name),
         )
@@ -368,5 +369,7 @@ pub fn batched(
         first: batch(""),
         next: batch(&after),
         key_columns: key.len(),
+        vacuum: format!("VACUUM {t}"),
+        relation: t,
     })
 }
