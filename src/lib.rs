@@ -61,7 +61,7 @@ pub use dataflow_schema::{DbEnum, Model};
 pub use dataflow_core::{
     migrate_to, ApplyOptions, ApplyReport, BackfillOptions, BackfillStats, BatchSize, DataFlow,
     Error, ExplicitStep, HistoryRow, MigrateOptions, MigrationPlan, MigrationReport, Mode,
-    Postgres, RollbackAnalysis, Sqlite,
+    Postgres, RollbackAnalysis, Sqlite, Violation,
 };
 
 /// The command line, for an application's own binary: `dataflow::cli::run(&flow)`.

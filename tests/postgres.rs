@@ -14,4 +14,5 @@ mod postgres {
     mod introspection;
     mod migrator;
     mod online;
+    mod preflight;
 }

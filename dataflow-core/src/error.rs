@@ -61,6 +61,27 @@ pub enum Error {
         /// The driver's error.
         source: sqlx::Error,
     },
+    /// Existing rows would break a constraint the plan adds; nothing was changed.
+    #[error("{}", crate::preflight::describe(violations))]
+    ConstraintViolations {
+        /// Each constraint with the rows that break it.
+        violations: Vec<crate::preflight::Violation>,
+    },
+    /// A pre-flight query (see [`crate::preflight`]) failed; nothing was changed.
+    #[error(
+        "checking the existing rows for step {step} ({what}) failed: {source}\n  \
+         query: {statement}\n  nothing was changed; the step itself would fail the same way"
+    )]
+    Preflight {
+        /// The step number.
+        step: usize,
+        /// The constraint checked.
+        what: String,
+        /// The query.
+        statement: String,
+        /// The server's error.
+        source: sqlx::Error,
+    },
     /// A statement of a plan failed; the group it belongs to was rolled back.
     #[error(
         "step {step} ({what}) failed: {source}\n  statement: {statement}\n  \

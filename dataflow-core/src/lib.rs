@@ -15,6 +15,7 @@ pub mod history;
 pub mod lock;
 pub mod migrator;
 pub mod postgres;
+pub mod preflight;
 mod reverse;
 pub mod sqlite;
 pub mod sqlite_history;
@@ -29,5 +30,6 @@ pub use migrator::{
     migrate_to, DataFlow, Database, MigrateOptions, MigrationReport, Mode, RollbackAnalysis,
 };
 pub use postgres::{ApplyOptions, ApplyReport, GroupTiming, Postgres};
+pub use preflight::Violation;
 pub use sqlite::Sqlite;
 pub use sqlite_migrator::migrate_sqlite_to;

@@ -108,6 +108,10 @@ pub struct MigrateOptions {
     pub show_sql: bool,
     /// The preview shows the rollback plan (default true).
     pub show_rollback_plan: bool,
+    /// Before changing anything, count the existing rows that would break each CHECK,
+    /// FOREIGN KEY, UNIQUE and NOT NULL the plan adds to a populated table, and refuse
+    /// with the count and a sample (default true; each check reads the table once).
+    pub check_existing_rows: bool,
 }
 
 impl Default for MigrateOptions {
@@ -127,6 +131,7 @@ impl Default for MigrateOptions {
             backup_before_destructive: true,
             show_sql: true,
             show_rollback_plan: true,
+            check_existing_rows: true,
         }
     }
 }
@@ -882,6 +887,9 @@ async fn migrate_locked(
         if let Some(version) = rolled_back {
             return Err(Error::RolledBackTarget { version });
         }
+    }
+    if options.check_existing_rows {
+        crate::preflight::check(guard.connection(), &plan).await?;
     }
     let description = plan.summary();
     let mut plan = plan;

@@ -3,6 +3,7 @@
 
 pub mod keep;
 pub mod online;
+pub mod preflight;
 pub mod render;
 pub mod risk;
 
