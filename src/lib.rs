@@ -64,6 +64,9 @@ pub use dataflow_core::{
     Postgres, RollbackAnalysis, Sqlite, Violation,
 };
 
+/// The NOT NULL handler: `flow.not_null_handler()`, six strategies, `recommend_strategy`.
+pub use dataflow_core::not_null;
+
 /// The command line, for an application's own binary: `dataflow::cli::run(&flow)`.
 pub use dataflow_core::cli;
 

@@ -13,6 +13,7 @@ mod postgres {
     mod corpus;
     mod introspection;
     mod migrator;
+    mod not_null;
     mod online;
     mod preflight;
 }

@@ -97,6 +97,13 @@ impl Default for BackfillOptions {
     }
 }
 
+impl BackfillOptions {
+    /// The first batch's size.
+    pub fn first_batch(&self) -> u32 {
+        self.batch_size.first()
+    }
+}
+
 /// Where the executor records its progress: the history row of the run.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Recorder<'a> {

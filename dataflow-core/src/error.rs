@@ -82,6 +82,36 @@ pub enum Error {
         /// The server's error.
         source: sqlx::Error,
     },
+    /// The NOT NULL handler cannot plan this addition; nothing was changed.
+    #[error(
+        "cannot add NOT NULL column {table}.{column}: {reason}; nothing was changed. Fix: {fix}"
+    )]
+    NotNull {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// Why.
+        reason: String,
+        /// What to do.
+        fix: String,
+    },
+    /// A NOT NULL addition failed part-way.
+    #[error(
+        "adding NOT NULL column {table}.{column} failed: {source}\n  {}",
+        if *rolled_back { "what it did was undone: the table is as it was before" }
+        else { "what it did stays (see `dataflow history`); running it again resumes the fill" }
+    )]
+    NotNullFailed {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// Whether what it did was undone.
+        rolled_back: bool,
+        /// What failed.
+        source: Box<Error>,
+    },
     /// A statement of a plan failed; the group it belongs to was rolled back.
     #[error(
         "step {step} ({what}) failed: {source}\n  statement: {statement}\n  \

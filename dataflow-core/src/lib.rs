@@ -14,6 +14,7 @@ pub mod explicit;
 pub mod history;
 pub mod lock;
 pub mod migrator;
+pub mod not_null;
 pub mod postgres;
 pub mod preflight;
 mod reverse;

@@ -411,6 +411,16 @@ impl DataFlow {
             .map_err(|source| Error::History { url: db.url().to_owned(), source })
     }
 
+    /// DB-vs-DB through this flow's history: brings the default namespace to `target`.
+    pub(crate) async fn migrate_namespace(
+        &self,
+        target: Schema,
+        options: MigrateOptions,
+    ) -> Result<MigrationReport> {
+        let db = self.pg("this operation")?;
+        migrate(db, Target::Namespace(target), &self.history_namespace, options).await
+    }
+
     /// Undoes an applied run with its recorded down steps (under the migration lock):
     /// dropped tables come back from the trash and dropped columns from their backups.
     /// Refuses, changing nothing, when a step cannot be undone.

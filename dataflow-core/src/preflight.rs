@@ -75,7 +75,8 @@ pub async fn check(connection: &mut sqlx::PgConnection, plan: &Plan) -> Result<(
 
 /// The message of [`Error::ConstraintViolations`].
 pub(crate) fn describe(violations: &[Violation]) -> String {
-    let mut text = String::from("existing rows break constraints the plan adds; nothing was changed:");
+    let mut text =
+        String::from("existing rows break constraints the plan adds; nothing was changed:");
     for v in violations {
         text.push_str(&format!(
             "\n  step {} · {} · {}: {} row(s), e.g. {}\n    fix: {}",

@@ -17,6 +17,7 @@ pub mod model;
 pub mod models;
 pub mod naming;
 pub mod normalize;
+pub mod not_null;
 pub mod plan;
 pub mod preview;
 pub mod risk;

@@ -105,7 +105,7 @@ fn add_column_with_now_default_notes_the_shared_timestamp() {
 }
 
 #[test]
-fn add_column_with_volatile_default_rewrites() {
+fn add_column_with_volatile_default_is_filled_online() {
     #[derive(Model)]
     #[dataflow(table = "users")]
     struct UserV2 {

@@ -120,10 +120,7 @@ async fn a_check_that_existing_rows_break_is_refused_with_a_count() {
     let fixed = db.rows("SELECT * FROM events").await;
     let report = flow(&db).model::<EventChecked>().auto_migrate(unattended()).await.expect("apply");
     db.assert_converged(&models(&[model::<Org>(), model::<EventChecked>()])).await;
-    flow(&db)
-        .rollback_migration(&report.version.expect("version"))
-        .await
-        .expect("rollback");
+    flow(&db).rollback_migration(&report.version.expect("version")).await.expect("rollback");
     db.assert_converged(&v1).await;
     assert_eq!(db.rows("SELECT * FROM events").await, fixed);
     db.drop_db().await;
@@ -170,13 +167,11 @@ async fn a_foreign_key_fill_whose_lookup_finds_no_row_fails_before_any_change() 
 
     // With the org there, every event gets it; the rollback drops the column again.
     db.exec("INSERT INTO orgs VALUES (3, 'house')").await;
-    let report = flow(&db).model::<EventWithOwner>().auto_migrate(unattended()).await.expect("apply");
+    let report =
+        flow(&db).model::<EventWithOwner>().auto_migrate(unattended()).await.expect("apply");
     assert_eq!(db.scalar::<i64>("SELECT count(*) FROM events WHERE owner_id = 3").await, 20_000);
     db.assert_converged(&models(&[model::<Org>(), model::<EventWithOwner>()])).await;
-    flow(&db)
-        .rollback_migration(&report.version.expect("version"))
-        .await
-        .expect("rollback");
+    flow(&db).rollback_migration(&report.version.expect("version")).await.expect("rollback");
     db.assert_converged(&models(&[model::<Org>(), model::<Event>()])).await;
     assert_eq!(db.rows("SELECT * FROM events").await, rows);
     db.drop_db().await;

@@ -32,7 +32,11 @@ pub fn is_small(stats: Option<TableStats>, options: &PlanOptions) -> bool {
 }
 
 /// Foreign keys and checks added to a populated table become `NOT VALID` plus a
-/// `ValidateConstraint` right after them. `populated(table)` says whether the recipe applies.
+/// `ValidateConstraint` right after them; a column added with a volatile default
+/// (`gen_random_uuid()`, `clock_timestamp()`, `nextval(…)`), which would rewrite the table
+/// under ACCESS EXCLUSIVE, is filled like a backfill instead: the default serves new rows,
+/// keyset batches give each existing row its own value. `populated(table)` says whether
+/// the recipes apply.
 pub fn expand(changes: Vec<Change>, populated: impl Fn(&QualifiedName) -> bool) -> Vec<Change> {
     let mut out = Vec::with_capacity(changes.len());
     for change in changes {
@@ -50,6 +54,16 @@ pub fn expand(changes: Vec<Change>, populated: impl Fn(&QualifiedName) -> bool) 
                 let name = check.name.clone();
                 out.push(Change::AddCheck { table: table.clone(), check });
                 out.push(Change::ValidateConstraint { table, name });
+            }
+            Change::AddColumn { table, mut column, primary_key }
+                if column.backfill.is_none() && populated(&table) =>
+            {
+                if let Some(crate::model::DefaultExpr::Sql(sql)) = &column.default {
+                    if super::risk::is_volatile_default(sql) {
+                        column.backfill = Some(crate::model::Backfill::Computed(sql.clone()));
+                    }
+                }
+                out.push(Change::AddColumn { table, column, primary_key });
             }
             other => out.push(other),
         }

@@ -79,11 +79,8 @@ pub fn probes(plan: &Plan) -> Vec<Probe> {
         if created.contains(table) {
             continue;
         }
-        let new_columns: BTreeMap<&str, &Option<String>> = added
-            .iter()
-            .filter(|((t, _), _)| *t == table)
-            .map(|((_, c), v)| (*c, v))
-            .collect();
+        let new_columns: BTreeMap<&str, &Option<String>> =
+            added.iter().filter(|((t, _), _)| *t == table).map(|((_, c), v)| (*c, v)).collect();
         let probe = match change {
             Change::AddCheck { check, .. } => {
                 if mentions_any(&check.expression, new_columns.keys().copied()) {
@@ -208,8 +205,9 @@ fn value_of(column: &str, new_columns: &BTreeMap<&str, &Option<String>>) -> Opti
     }
 }
 
-/// `FROM t AS existing, LATERAL (SELECT v1 AS k1, …) AS key`: the key values, fills included,
-/// each evaluated with the row's columns in scope.
+/// `(SELECT v1 AS k1, … FROM t AS existing) AS key`: the key values of every row, fills
+/// included — evaluated per row, so a volatile fill (`gen_random_uuid()`) differs per row
+/// as it will when it runs.
 fn keyed_rows(
     table: &QualifiedName,
     columns: &[String],
@@ -224,7 +222,7 @@ fn keyed_rows(
         .map(|(i, v)| format!("{v} AS k{}", i + 1))
         .collect::<Vec<_>>()
         .join(", ");
-    Some((format!("{} AS existing, LATERAL (SELECT {select}) AS key", qualified(table)), keys))
+    Some((format!("(SELECT {select} FROM {} AS existing) AS key", qualified(table)), keys))
 }
 
 fn foreign_key(
@@ -234,7 +232,8 @@ fn foreign_key(
     created: &BTreeSet<&QualifiedName>,
 ) -> Option<Probe> {
     let (from, keys) = keyed_rows(table, &fk.columns, new_columns)?;
-    let not_null = keys.iter().map(|k| format!("{k} IS NOT NULL")).collect::<Vec<_>>().join(" AND ");
+    let not_null =
+        keys.iter().map(|k| format!("{k} IS NOT NULL")).collect::<Vec<_>>().join(" AND ");
     // A referenced table the plan creates is empty: every non-NULL key is missing.
     let missing = if created.contains(&fk.ref_table) {
         String::new()
@@ -298,14 +297,14 @@ fn duplicates(
         }
         filters.push(format!("({predicate})"));
     }
-    let filter =
-        if filters.is_empty() { String::new() } else { format!(" WHERE {}", filters.join(" AND ")) };
-    let group = keys.join(", ");
-    let shown = if keys.len() == 1 {
-        format!("{}::text", keys[0])
+    let filter = if filters.is_empty() {
+        String::new()
     } else {
-        format!("ROW({group})::text")
+        format!(" WHERE {}", filters.join(" AND "))
     };
+    let group = keys.join(", ");
+    let shown =
+        if keys.len() == 1 { format!("{}::text", keys[0]) } else { format!("ROW({group})::text") };
     let groups = format!(
         "SELECT {shown} AS value, count(*) AS n FROM {from}{filter} GROUP BY {group} HAVING count(*) > 1"
     );

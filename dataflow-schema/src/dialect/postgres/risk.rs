@@ -184,6 +184,11 @@ enum Volatility {
     Unknown,
 }
 
+/// Whether a default is known to be VOLATILE (each row gets its own value).
+pub(crate) fn is_volatile_default(sql: &str) -> bool {
+    matches!(default_volatility(sql), Volatility::Volatile)
+}
+
 fn default_volatility(sql: &str) -> Volatility {
     let normal: String = sql.to_ascii_lowercase().split_whitespace().collect();
     const STABLE: &[&str] = &[
