@@ -203,7 +203,9 @@ pub(crate) async fn run(
     let estimate = row_estimate(connection, batched).await;
     let bar = progress_bar(options, estimate, progress.rows);
     let started = Instant::now();
-    let timeout = format!("SET LOCAL statement_timeout = {}", options.batch_timeout.as_millis());
+    // One round trip: the batch's transaction and its timeout (a number we produce).
+    let begin =
+        format!("BEGIN; SET LOCAL statement_timeout = {}", options.batch_timeout.as_millis());
     let mut size = options.batch_size.first();
     let mut rewritten_since_vacuum = 0u64;
     let mut last_report = Instant::now();
@@ -211,9 +213,8 @@ pub(crate) async fn run(
         let sql = if progress.after.is_some() { &batched.next } else { &batched.first };
         let batch_started = Instant::now();
         let fail = |e| (sql.clone(), e);
-        execute(connection, "BEGIN").await.map_err(fail)?;
+        execute(connection, &begin).await.map_err(fail)?;
         let outcome = async {
-            execute(connection, &timeout).await?;
             let mut query = sqlx::query(sql).bind(i64::from(size));
             for key in progress.after.iter().flatten() {
                 query = query.bind(key.clone());

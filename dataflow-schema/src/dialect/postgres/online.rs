@@ -349,17 +349,11 @@ pub fn batched(
         .collect::<Vec<_>>()
         .join(", ");
     let order = key.iter().map(|k| col(k)).collect::<Vec<_>>().join(", ");
-    let join = key
-        .iter()
-        .zip(&aliases)
-        .map(|(k, a)| format!("{} = batch.{a}", col(k)))
-        .collect::<Vec<_>>()
-        .join(" AND ");
-    let last = aliases.iter().map(|a| format!("batch.{a}::text")).collect::<Vec<_>>().join(", ");
-    let descending =
-        aliases.iter().map(|a| format!("batch.{a} DESC")).collect::<Vec<_>>().join(", ");
+    let last = aliases.iter().map(|a| format!("upper.{a}::text")).collect::<Vec<_>>().join(", ");
+    let upper = aliases.iter().map(|a| format!("upper.{a}")).collect::<Vec<_>>().join(", ");
+    let descending = aliases.iter().map(|a| format!("{a} DESC")).collect::<Vec<_>>().join(", ");
     let after = format!(
-        " WHERE ({order}) > ({})",
+        "({order}) > ({})",
         types
             .iter()
             .enumerate()
@@ -367,12 +361,19 @@ pub fn batched(
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let batch = |filter: &str| {
+    // The batch's keys come from the index alone (an index-only scan ahead of the writes);
+    // the UPDATE then takes the key range, so it reads the heap in key order, once.
+    let batch = |lower: Option<&str>| {
+        let (filter, range) = match lower {
+            Some(lower) => (format!(" WHERE {lower}"), format!("{lower} AND ")),
+            None => (String::new(), String::new()),
+        };
         format!(
             "WITH batch AS (SELECT {selected} FROM {t}{filter} ORDER BY {order} LIMIT $1), \
-             changed AS (UPDATE {t} SET {target} = {value} FROM batch WHERE {join} AND {target_col} IS NULL RETURNING 1) \
-             SELECT {last}, (SELECT count(*) FROM batch), (SELECT count(*) FROM changed) \
-             FROM batch ORDER BY {descending} LIMIT 1",
+             upper AS (SELECT * FROM batch ORDER BY {descending} LIMIT 1), \
+             changed AS (UPDATE {t} SET {target} = {value} FROM upper \
+             WHERE {range}({order}) <= ({upper}) AND {target_col} IS NULL RETURNING 1) \
+             SELECT {last}, (SELECT count(*) FROM batch), (SELECT count(*) FROM changed) FROM upper",
             target = quote_ident(&column.name),
             target_col = col(&column.name),
         )
@@ -380,10 +381,10 @@ pub fn batched(
     Some(crate::plan::Batched {
         statement,
         table: name.to_string(),
-        first: batch(""),
-        next: batch(&after),
+        first: batch(None),
+        next: batch(Some(&after)),
         key_columns: key.len(),
-        vacuum: format!("VACUUM {t}"),
+        vacuum: format!("VACUUM (INDEX_CLEANUP OFF) {t}"),
         relation: t,
     })
 }
