@@ -15,8 +15,9 @@
 //!    transaction: reads and writes go on, so it is SAFE and even a SAFE-only policy
 //!    allows it (a failed build's INVALID leftover is replaced by the next run). On a
 //!    table below `tiny_table_rows` the plain form runs inside the table's transaction.
-//! 3. **Column type change.** `integer → bigint` rewrites the table under ACCESS
-//!    EXCLUSIVE: MEDIUM, with the rewrite's estimated time.
+//! 3. **Column type change.** `integer → bigint` would rewrite the table under ACCESS
+//!    EXCLUSIVE; on a populated table it goes through a shadow column instead (filled in
+//!    keyset batches, kept in step by a trigger, swapped in within an instant): MEDIUM.
 //! 4. **Drop column.** HIGH: refused unless `max_risk` is HIGH; when applied, the values
 //!    are copied to a backup table first, so the rollback brings them back.
 //! 5. **Foreign key.** On a populated table it is added `NOT VALID` (an instant lock; new

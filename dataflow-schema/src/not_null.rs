@@ -5,7 +5,12 @@
 use crate::model::{Backfill, Column, ColumnType, DefaultExpr, Literal, QualifiedName};
 use serde::Serialize;
 
-/// How existing rows get their value.
+/// How existing rows get their value: seed 000's six strategies. `Static` and `Function`
+/// are a column default (they serve new rows too); the other four are a [`Backfill`] —
+/// `Backfill::Computed` (an expression over the row), `Backfill::Conditional` (CASE
+/// rules), `Backfill::Sequence` (numbers in primary-key order) and
+/// `Backfill::ForeignKeyValue` / `Backfill::ForeignKeyLookup` (a fixed or looked-up id) —
+/// which fill existing rows only, in keyset batches (a sequence in one statement).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Strategy {
@@ -16,36 +21,11 @@ pub enum Strategy {
     /// (`now()`) is instant and gives every row the same value; a volatile one
     /// (`gen_random_uuid()`) gives each row its own, filled in keyset batches.
     Function(String),
-    /// An SQL expression over the row (`backfill = "lower(email)"`), filled in batches.
-    Computed(String),
-    /// `CASE WHEN condition THEN value … ELSE value END` over the row, filled in batches.
-    Conditional {
-        /// `(condition, value)` pairs, in order.
-        cases: Vec<(String, String)>,
-        /// The value when no case matches.
-        otherwise: Option<String>,
-    },
-    /// `start`, `start + step`, … in primary-key order (one statement).
-    Sequence {
-        /// First value.
-        start: i64,
-        /// Increment.
-        step: i64,
-    },
-    /// A fixed id of the referenced table.
-    ForeignKeyValue(Literal),
-    /// The id the query `SELECT column FROM table WHERE filter` finds (once).
-    ForeignKeyLookup {
-        /// The referenced table.
-        table: QualifiedName,
-        /// The referenced column.
-        column: String,
-        /// An SQL condition selecting the row.
-        filter: String,
-    },
+    /// A value computed for each existing row (the derive's `backfill*` attributes).
+    Backfill(Backfill),
 }
 
-/// The six kinds of [`Strategy`].
+/// The six strategies, as [`Strategy::kind`] names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StrategyKind {
@@ -53,13 +33,13 @@ pub enum StrategyKind {
     Static,
     /// [`Strategy::Function`].
     Function,
-    /// [`Strategy::Computed`].
+    /// `Backfill::Computed`.
     Computed,
-    /// [`Strategy::Conditional`].
+    /// `Backfill::Conditional`.
     Conditional,
-    /// [`Strategy::Sequence`].
+    /// `Backfill::Sequence`.
     Sequence,
-    /// [`Strategy::ForeignKeyValue`] or [`Strategy::ForeignKeyLookup`].
+    /// `Backfill::ForeignKeyValue` or `Backfill::ForeignKeyLookup`.
     ForeignKey,
 }
 
@@ -69,12 +49,12 @@ impl Strategy {
         match self {
             Strategy::Static(_) => StrategyKind::Static,
             Strategy::Function(_) => StrategyKind::Function,
-            Strategy::Computed(_) => StrategyKind::Computed,
-            Strategy::Conditional { .. } => StrategyKind::Conditional,
-            Strategy::Sequence { .. } => StrategyKind::Sequence,
-            Strategy::ForeignKeyValue(_) | Strategy::ForeignKeyLookup { .. } => {
-                StrategyKind::ForeignKey
-            }
+            Strategy::Backfill(Backfill::Computed(_)) => StrategyKind::Computed,
+            Strategy::Backfill(Backfill::Conditional { .. }) => StrategyKind::Conditional,
+            Strategy::Backfill(Backfill::Sequence { .. }) => StrategyKind::Sequence,
+            Strategy::Backfill(
+                Backfill::ForeignKeyValue(_) | Backfill::ForeignKeyLookup { .. },
+            ) => StrategyKind::ForeignKey,
         }
     }
 
@@ -93,19 +73,7 @@ impl Strategy {
         match self.clone() {
             Strategy::Static(value) => column.default = Some(DefaultExpr::Literal(value)),
             Strategy::Function(sql) => column.default = Some(DefaultExpr::Sql(sql)),
-            Strategy::Computed(sql) => column.backfill = Some(Backfill::Computed(sql)),
-            Strategy::Conditional { cases, otherwise } => {
-                column.backfill = Some(Backfill::Conditional { cases, otherwise })
-            }
-            Strategy::Sequence { start, step } => {
-                column.backfill = Some(Backfill::Sequence { start, step })
-            }
-            Strategy::ForeignKeyValue(value) => {
-                column.backfill = Some(Backfill::ForeignKeyValue(value))
-            }
-            Strategy::ForeignKeyLookup { table, column: target, filter } => {
-                column.backfill = Some(Backfill::ForeignKeyLookup { table, column: target, filter })
-            }
+            Strategy::Backfill(backfill) => column.backfill = Some(backfill),
         }
     }
 }
@@ -212,8 +180,8 @@ mod tests {
         Strategy::Static(Literal::Text("active".into())).apply_to(&mut column);
         assert!(!column.nullable);
         assert_eq!(column.default, Some(DefaultExpr::Literal(Literal::Text("active".into()))));
-        Strategy::Sequence { start: 1, step: 1 }.apply_to(&mut column);
+        Strategy::Backfill(Backfill::Sequence { start: 1, step: 1 }).apply_to(&mut column);
         assert_eq!((column.default.clone(), column.backfill.is_some()), (None, true));
-        assert!(!Strategy::Computed("1".into()).covers_new_rows());
+        assert!(!Strategy::Backfill(Backfill::Computed("1".into())).covers_new_rows());
     }
 }

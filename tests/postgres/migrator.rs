@@ -886,17 +886,11 @@ mod killed_data_step {
             db.exec("INSERT INTO users (email, profile_json) SELECT 'u' || g, jsonb_build_object('bio', 'b' || g) \
                      FROM generate_series(1, 100000) g")
                 .await;
-            let mut child = Command::new(std::env::current_exe().expect("the test binary"))
-                .args([
-                    "--exact",
-                    "postgres::migrator::killed_data_step::kill_child_runs_the_explicit_plan",
-                    "--ignored",
-                ])
-                .env(CHILD_URL, &db.url)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("spawn the child");
+            let mut child = super::super::support::spawn_child_test(
+                "postgres::migrator::killed_data_step::kill_child_runs_the_explicit_plan",
+                CHILD_URL,
+                &db.url,
+            );
             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
             let _ = child.kill();
             let _ = child.wait();

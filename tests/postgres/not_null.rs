@@ -3,7 +3,7 @@
 
 use super::support::{server_available, TestDb};
 use dataflow::not_null::{Execution, NewColumn, NotNullPlan, Strategy, StrategyKind};
-use dataflow::{ColumnType, DataFlow, Error, Literal, QualifiedName};
+use dataflow::{Backfill, ColumnType, DataFlow, Error, Literal, QualifiedName};
 
 const ROWS: i64 = 20_000;
 
@@ -126,7 +126,7 @@ async fn computed_and_conditional_fill_from_the_row() {
         &db,
         &rows,
         NewColumn::new("email_lower", ColumnType::Text),
-        Strategy::Computed("lower(email)".into()),
+        Strategy::Backfill(Backfill::Computed("lower(email)".into())),
         "SELECT count(*) FROM users WHERE email_lower = lower(email)",
         ROWS,
     )
@@ -136,10 +136,10 @@ async fn computed_and_conditional_fill_from_the_row() {
         &db,
         &rows,
         NewColumn::new("band", ColumnType::Text),
-        Strategy::Conditional {
+        Strategy::Backfill(Backfill::Conditional {
             cases: vec![("visits >= 15".into(), "'regular'".into())],
             otherwise: Some("'new'".into()),
-        },
+        }),
         "SELECT count(*) FROM users WHERE band = CASE WHEN visits >= 15 THEN 'regular' ELSE 'new' END",
         ROWS,
     )
@@ -157,7 +157,7 @@ async fn a_sequence_numbers_rows_in_key_order() {
         &db,
         &rows,
         NewColumn::new("ticket", ColumnType::BigInt).unique(),
-        Strategy::Sequence { start: 1000, step: 10 },
+        Strategy::Backfill(Backfill::Sequence { start: 1000, step: 10 }),
         "SELECT count(*) FROM users WHERE ticket = 1000 + 10 * (id - 1)",
         ROWS,
     )
@@ -175,7 +175,7 @@ async fn a_foreign_key_fill_takes_a_fixed_id_or_looks_one_up() {
         &db,
         &rows,
         NewColumn::new("org_id", ColumnType::BigInt).references("orgs", "id"),
-        Strategy::ForeignKeyValue(Literal::Number("1".into())),
+        Strategy::Backfill(Backfill::ForeignKeyValue(Literal::Number("1".into()))),
         "SELECT count(*) FROM users WHERE org_id = 1",
         ROWS,
     )
@@ -184,11 +184,11 @@ async fn a_foreign_key_fill_takes_a_fixed_id_or_looks_one_up() {
         &db,
         &rows,
         NewColumn::new("org_id", ColumnType::BigInt).references("orgs", "id"),
-        Strategy::ForeignKeyLookup {
+        Strategy::Backfill(Backfill::ForeignKeyLookup {
             table: QualifiedName::new("orgs"),
             column: "id".into(),
             filter: "name = 'house'".into(),
-        },
+        }),
         "SELECT count(*) FROM users WHERE org_id = 2",
         ROWS,
     )
@@ -206,7 +206,7 @@ async fn an_existing_nullable_column_gets_its_nulls_filled() {
         &db,
         &rows,
         NewColumn::new("nickname", ColumnType::Text),
-        Strategy::Computed("'user-' || id".into()),
+        Strategy::Backfill(Backfill::Computed("'user-' || id".into())),
         "SELECT count(*) FROM users WHERE nickname = CASE WHEN id % 3 = 0 THEN 'n' || id ELSE 'user-' || id END",
         ROWS - ROWS / 3,
     )
@@ -227,11 +227,11 @@ async fn validation_reports_what_would_fail_before_anything_changes() {
         .plan_not_null_addition(
             "users",
             NewColumn::new("org_id", ColumnType::BigInt).references("orgs", "id"),
-            Strategy::ForeignKeyLookup {
+            Strategy::Backfill(Backfill::ForeignKeyLookup {
                 table: QualifiedName::new("orgs"),
                 column: "id".into(),
                 filter: "name = 'nobody'".into(),
-            },
+            }),
         )
         .await
         .expect("plan");
@@ -263,7 +263,7 @@ async fn validation_reports_what_would_fail_before_anything_changes() {
         .plan_not_null_addition(
             "users",
             NewColumn::new("ratio", ColumnType::Integer),
-            Strategy::Computed("100 / (visits - 5)".into()),
+            Strategy::Backfill(Backfill::Computed("100 / (visits - 5)".into())),
         )
         .await
         .expect("plan");
@@ -274,7 +274,7 @@ async fn validation_reports_what_would_fail_before_anything_changes() {
         .plan_not_null_addition(
             "nope",
             NewColumn::new("a", ColumnType::Text),
-            Strategy::Computed("1".into()),
+            Strategy::Backfill(Backfill::Computed("1".into())),
         )
         .await
         .expect_err("no such table");
@@ -300,7 +300,9 @@ async fn a_fill_that_fails_half_way_is_undone() {
         .plan_not_null_addition(
             "users",
             NewColumn::new("tag", ColumnType::Varchar(3)),
-            Strategy::Computed("CASE WHEN id > 15000 THEN 'toolong' ELSE 'ok' END".into()),
+            Strategy::Backfill(Backfill::Computed(
+                "CASE WHEN id > 15000 THEN 'toolong' ELSE 'ok' END".into(),
+            )),
         )
         .await
         .expect("plan");

@@ -245,9 +245,8 @@ async fn batches_walk_a_composite_text_key() {
 
 mod killed_backfill {
     use super::*;
-    use crate::postgres::support::unattended;
+    use crate::postgres::support::{spawn_child_test, unattended};
     use dataflow::{ApplyOptions, BackfillOptions, BatchSize, DataFlow, MigrateOptions};
-    use std::process::{Command, Stdio};
     use std::time::Duration;
 
     const CHILD_URL: &str = "DATAFLOW_BACKFILL_CHILD_URL";
@@ -299,17 +298,11 @@ mod killed_backfill {
         ))
         .await;
         let before = db.rows("SELECT id, org_id, kind, amount FROM events").await;
-        let mut child = Command::new(std::env::current_exe().expect("the test binary"))
-            .args([
-                "--exact",
-                "postgres::online::killed_backfill::kill_child_runs_a_slow_backfill",
-                "--ignored",
-            ])
-            .env(CHILD_URL, &db.url)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn the child");
+        let mut child = spawn_child_test(
+            "postgres::online::killed_backfill::kill_child_runs_a_slow_backfill",
+            CHILD_URL,
+            &db.url,
+        );
         let recorded = "SELECT coalesce(max((value ->> 'rows')::bigint), 0) \
                         FROM _dataflow_migrations, jsonb_each(progress) WHERE key LIKE 'fill:%'";
         for _ in 0..300 {
@@ -366,4 +359,84 @@ mod killed_backfill {
         assert_eq!(db.rows("SELECT id, org_id, kind, amount FROM events").await, before);
         db.drop_db().await;
     }
+}
+
+#[derive(Model)]
+#[dataflow(table = "events")]
+struct EventWideAmount {
+    #[dataflow(primary_key, auto)]
+    id: i64,
+    org_id: i64,
+    kind: String,
+    amount: i64,
+}
+
+/// integer → bigint on 20k rows while another session keeps inserting: a shadow column
+/// filled in keyset batches and kept in step by a trigger, then swapped in; no row's
+/// value lost, the trigger and its function gone, converged; the rollback converts back.
+#[tokio::test]
+async fn a_widening_type_change_swaps_in_a_shadow_column() {
+    if !server_available().await {
+        return;
+    }
+    let db = TestDb::new("online_swap").await;
+    let v1 = models(&[model::<Org>(), model::<EventV1>()]);
+    db.migrate(&v1).await;
+    db.exec(SEED).await;
+    let before = db.rows("SELECT id, org_id, kind, amount FROM events").await;
+    let writer = {
+        let pool = db.db.pool().clone();
+        tokio::spawn(async move {
+            let mut written = 0i64;
+            for i in 0..200 {
+                let insert = "INSERT INTO events (org_id, kind, amount) VALUES (1, 'live', $1)";
+                if sqlx::query(insert).bind(1_000_000 + i).execute(&pool).await.is_ok() {
+                    written += 1;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+            written
+        })
+    };
+    let wide = models(&[model::<Org>(), model::<EventWideAmount>()]);
+    let plan = db.migrate(&wide).await;
+    let written = writer.await.expect("the writer");
+    assert!(written > 0, "the writer ran during the change");
+    let step = plan
+        .steps
+        .iter()
+        .find(|s| s.operation == Operation::AlterColumnType)
+        .expect("a type change");
+    assert!(!step.transactional && step.batched.is_some(), "{plan}");
+    assert!(step.up.iter().any(|s| s.contains("CREATE TRIGGER")), "{plan}");
+    assert_eq!(
+        db.scalar::<String>(
+            "SELECT data_type FROM information_schema.columns WHERE table_name = 'events' \
+             AND column_name = 'amount'"
+        )
+        .await,
+        "bigint"
+    );
+    assert_eq!(db.scalar::<i64>("SELECT count(*) FROM events WHERE amount IS NULL").await, 0);
+    assert_eq!(
+        db.scalar::<i64>("SELECT count(*) FROM events WHERE kind = 'live' AND amount >= 1000000")
+            .await,
+        written,
+        "rows written during the change keep their values"
+    );
+    db.exec("DELETE FROM events WHERE kind = 'live'").await;
+    assert_eq!(db.rows("SELECT id, org_id, kind, amount FROM events").await, before);
+    assert_eq!(
+        db.scalar::<i64>(
+            "SELECT (SELECT count(*) FROM pg_trigger WHERE tgname LIKE '\\_dataflow%') \
+             + (SELECT count(*) FROM pg_proc WHERE proname LIKE '\\_dataflow%') \
+             + (SELECT count(*) FROM pg_attribute WHERE attname LIKE '\\_dataflow%' AND NOT attisdropped)"
+        )
+        .await,
+        0,
+        "no helper left"
+    );
+    db.rollback_to(&plan, &v1).await;
+    assert_eq!(db.rows("SELECT id, org_id, kind, amount FROM events").await, before);
+    db.drop_db().await;
 }

@@ -280,3 +280,15 @@ impl tracing::field::Visit for FieldsAsText<'_> {
 pub fn unattended() -> dataflow::MigrateOptions {
     dataflow::MigrateOptions { mode: dataflow::Mode::AutoConfirm, ..Default::default() }
 }
+
+/// Starts this test binary again running only the ignored test `test` (its child body),
+/// with `url` in the environment variable `variable`; output discarded.
+pub fn spawn_child_test(test: &str, variable: &str, url: &str) -> std::process::Child {
+    std::process::Command::new(std::env::current_exe().expect("the test binary"))
+        .args(["--exact", test, "--ignored"])
+        .env(variable, url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn the child")
+}

@@ -14,9 +14,10 @@
 //! of unknown size is never small, and one this plan creates is empty.
 
 use super::render::Rendered;
+use super::risk::{classify_type_change, TypeChange};
 use super::{qualified, quote_ident};
 use crate::change::Change;
-use crate::model::{QualifiedName, TableStats};
+use crate::model::{Column, QualifiedName, Table, TableStats};
 use crate::plan::{PlanOptions, Rollback};
 use crate::risk::{Assessment, Hazard, RiskLevel};
 
@@ -71,7 +72,8 @@ pub fn expand(changes: Vec<Change>, populated: impl Fn(&QualifiedName) -> bool) 
     out
 }
 
-/// Whether `change` runs `CONCURRENTLY`, outside a transaction, on a populated table.
+/// Whether `change` runs outside a transaction on a populated table: `CONCURRENTLY`, a
+/// fill in keyset batches, or a type change through a shadow column.
 pub fn is_concurrent(change: &Change) -> bool {
     matches!(
         change,
@@ -80,11 +82,13 @@ pub fn is_concurrent(change: &Change) -> bool {
             | Change::AddUnique { .. }
             | Change::SetNotNull { .. }
     ) || matches!(change, Change::AddColumn { column, .. } if column.backfill.is_some())
+        || matches!(change, Change::AlterColumnType { from, to, .. }
+            if classify_type_change(from, to) == TypeChange::Rewrite)
 }
 
 /// The `CONCURRENTLY` forms. Each statement commits on its own, so every one is safe to
 /// run again after a lock timeout (a leftover INVALID index is dropped first).
-pub fn render_concurrent(change: &Change) -> Option<Rendered> {
+pub fn render_concurrent(change: &Change, current: Option<&Table>) -> Option<Rendered> {
     let in_schema = |table: &QualifiedName, name: &str| QualifiedName {
         schema: table.schema.clone(),
         name: name.to_owned(),
@@ -182,8 +186,135 @@ pub fn render_concurrent(change: &Change) -> Option<Rendered> {
                 )]),
             }
         }
+        Change::AlterColumnType { .. } => return type_swap(change, current?),
         _ => return None,
     })
+}
+
+/// The shadow column a type change fills before it is swapped in. Columns named
+/// `_dataflow_*` are the engine's: introspection does not report them, so a run stopped
+/// half-way is planned again and resumes.
+pub fn shadow_column(column: &str) -> String {
+    crate::naming::object_name("_dataflow_new", Some(column), "col")
+}
+
+/// A type change that would rewrite the table under ACCESS EXCLUSIVE (RISK.md row 10c),
+/// made online: a shadow column of the new type (an instant), a trigger that keeps it in
+/// step with every write, the existing rows converted in keyset batches, NOT NULL proven
+/// by a validated CHECK, then the swap in one short transaction — trigger dropped, old
+/// column dropped, shadow renamed, default and comment carried over. Only for a column no
+/// key, index or constraint uses, on a table with a primary key; otherwise `None` (the
+/// direct form, rated MEDIUM).
+fn type_swap(change: &Change, table: &Table) -> Option<Rendered> {
+    let Change::AlterColumnType { table: name, column, from, to, to_collation, from_collation } =
+        change
+    else {
+        return None;
+    };
+    let current = table.column(column)?;
+    if !swappable(table, current) {
+        return None;
+    }
+    let shadow = shadow_column(column);
+    let helper = QualifiedName {
+        schema: name.schema.clone(),
+        name: crate::naming::object_name(
+            "_dataflow_sync",
+            Some(&format!("{}_{column}", name.name)),
+            "trg",
+        ),
+    };
+    let t = qualified(name);
+    let ty = super::render_type(to);
+    let body = format!(
+        "BEGIN NEW.{shadow_q} := CAST(NEW.{col} AS {ty}); RETURN NEW; END",
+        shadow_q = quote_ident(&shadow),
+        col = quote_ident(column)
+    );
+    // The body is dollar-quoted; a name holding the tag cannot be.
+    if body.contains("$dataflow$") || t.contains("$dataflow$") {
+        return None;
+    }
+    let staged = Column {
+        name: shadow.clone(),
+        ty: to.clone(),
+        nullable: true,
+        collation: to_collation.clone(),
+        ..Column::new(shadow.clone(), to.clone())
+    };
+    let trigger = quote_ident(&helper.name);
+    let function = qualified(&helper);
+    let mut up = vec![
+        format!("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS {}", super::column_definition(&staged)),
+        format!(
+            "CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $dataflow${body}$dataflow$"
+        ),
+        format!(
+            "DROP TRIGGER IF EXISTS {trigger} ON {t}; CREATE TRIGGER {trigger} BEFORE INSERT OR UPDATE ON {t} \
+             FOR EACH ROW EXECUTE FUNCTION {function}()"
+        ),
+        format!(
+            "UPDATE {t} SET {shadow_q} = CAST({col} AS {ty}) WHERE {shadow_q} IS NULL AND {col} IS NOT NULL",
+            shadow_q = quote_ident(&shadow),
+            col = quote_ident(column)
+        ),
+    ];
+    if !current.nullable {
+        up.extend(prove_not_null(name, &shadow));
+    }
+    // One statement string: PostgreSQL runs it as one transaction, all or nothing.
+    let mut swap = vec![
+        format!("DROP TRIGGER {trigger} ON {t}"),
+        format!("DROP FUNCTION {function}()"),
+        format!("ALTER TABLE {t} DROP COLUMN {}", quote_ident(column)),
+        format!(
+            "ALTER TABLE {t} RENAME COLUMN {} TO {}",
+            quote_ident(&shadow),
+            quote_ident(column)
+        ),
+    ];
+    if let Some(default) = &current.default {
+        swap.push(super::render::set_default(name, column, Some(default)));
+    }
+    if let Some(text) = &current.comment {
+        swap.push(super::render::comment(name, Some(column), Some(text)));
+    }
+    up.push(swap.join("; "));
+    let down = super::render::render(&Change::AlterColumnType {
+        table: name.clone(),
+        column: column.clone(),
+        from: from.clone(),
+        to: to.clone(),
+        from_collation: from_collation.clone(),
+        to_collation: to_collation.clone(),
+    })
+    .down;
+    Some(Rendered { up, down })
+}
+
+/// Whether nothing but the column's own values depend on it: no key, index, constraint,
+/// identity, generated expression or owned sequence (a `nextval` default).
+fn swappable(table: &Table, column: &Column) -> bool {
+    let name = column.name.as_str();
+    let named = |columns: &[String]| columns.iter().any(|c| c == name);
+    let mentioned = |sql: &str| super::preflight::mentions_any(sql, std::iter::once(name));
+    let owns_sequence = matches!(&column.default, Some(crate::model::DefaultExpr::Sql(sql)) if sql.contains("nextval("));
+    table.primary_key.as_ref().is_some_and(|pk| !named(&pk.columns))
+        && column.identity.is_none()
+        && column.generated.is_none()
+        && !owns_sequence
+        && table.indexes.iter().all(|index| {
+            !named(&index.include)
+                && !index.predicate.as_deref().is_some_and(mentioned)
+                && index.parts.iter().all(|part| match part {
+                    crate::model::IndexPart::Column(c) => c != name,
+                    crate::model::IndexPart::Expression(e) => !mentioned(e),
+                })
+        })
+        && table.uniques.iter().all(|u| !named(&u.columns))
+        && table.foreign_keys.iter().all(|fk| !named(&fk.columns))
+        && table.checks.iter().all(|c| !mentioned(&c.expression))
+        && table.exclusions.is_empty()
 }
 
 /// SET NOT NULL without its blocking scan: a `CHECK (col IS NOT NULL) NOT VALID`, validated
@@ -293,6 +424,17 @@ pub fn rate(change: &Change, concurrent: bool, mut rated: Assessment) -> Assessm
             );
             rated.lock_bound = true;
         }
+        Change::AlterColumnType { .. } if concurrent => {
+            reset(
+                &mut rated,
+                RiskLevel::Medium,
+                &[Hazard::ImpactsDatabasePerformance],
+                "a shadow column of the new type, kept in step by a trigger, filled in keyset \
+                 batches outside any table lock, swapped in within an instant lock — no \
+                 rewrite under ACCESS EXCLUSIVE (row 10c); the rollback converts back directly",
+            );
+            rated.lock_bound = true;
+        }
         Change::AddForeignKey { foreign_key, .. } if foreign_key.not_valid => reset(
             &mut rated,
             RiskLevel::Safe,
@@ -313,24 +455,30 @@ pub fn rate(change: &Change, concurrent: bool, mut rated: Assessment) -> Assessm
 }
 
 /// The keyset-batch form of the fill in `up` (see [`crate::plan::Batched`]): for a
-/// backfilled column or NULLs filled before SET NOT NULL, on a table with a primary key
-/// (a sequence backfill numbers rows in one statement and is not batched).
+/// backfilled column, NULLs filled before SET NOT NULL, or a type change's shadow column,
+/// on a table with a primary key (a sequence backfill numbers rows in one statement and
+/// is not batched).
 pub fn batched(
     change: &Change,
     up: &[String],
     table: Option<&crate::model::Table>,
 ) -> Option<crate::plan::Batched> {
-    let (name, column) = match change {
+    let (name, target, value) = match change {
         Change::AddColumn { table, column, .. } | Change::SetNotNull { table, column, .. } => {
-            (table, column)
+            let value = match (&column.backfill, &column.default) {
+                (Some(crate::model::Backfill::Sequence { .. }), _) => return None,
+                (Some(backfill), _) => super::backfill_value(backfill)?,
+                (None, Some(default)) => super::render_default(default),
+                (None, None) => return None,
+            };
+            (table, column.name.clone(), value)
         }
+        Change::AlterColumnType { table, column, to, .. } => (
+            table,
+            shadow_column(column),
+            format!("CAST({} AS {})", quote_ident(column), super::render_type(to)),
+        ),
         _ => return None,
-    };
-    let value = match (&column.backfill, &column.default) {
-        (Some(crate::model::Backfill::Sequence { .. }), _) => return None,
-        (Some(backfill), _) => super::backfill_value(backfill)?,
-        (None, Some(default)) => super::render_default(default),
-        (None, None) => return None,
     };
     let table = table?;
     let key = &table.primary_key.as_ref()?.columns;
@@ -374,8 +522,8 @@ pub fn batched(
              changed AS (UPDATE {t} SET {target} = {value} FROM upper \
              WHERE {range}({order}) <= ({upper}) AND {target_col} IS NULL RETURNING 1) \
              SELECT {last}, (SELECT count(*) FROM batch), (SELECT count(*) FROM changed) FROM upper",
-            target = quote_ident(&column.name),
-            target_col = col(&column.name),
+            target = quote_ident(&target),
+            target_col = col(&target),
         )
     };
     Some(crate::plan::Batched {
@@ -384,7 +532,7 @@ pub fn batched(
         first: batch(None),
         next: batch(Some(&after)),
         key_columns: key.len(),
-        vacuum: format!("VACUUM (INDEX_CLEANUP OFF) {t}"),
+        vacuum: format!("VACUUM (INDEX_CLEANUP OFF, TRUNCATE OFF) {t}"),
         relation: t,
     })
 }

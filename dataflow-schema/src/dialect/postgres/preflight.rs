@@ -173,7 +173,10 @@ fn fill_value(column: &Column) -> Option<String> {
 }
 
 /// Whether `expression` names one of `columns` (a word match; quoting aside).
-fn mentions_any<'a>(expression: &str, mut columns: impl Iterator<Item = &'a str>) -> bool {
+pub(crate) fn mentions_any<'a>(
+    expression: &str,
+    mut columns: impl Iterator<Item = &'a str>,
+) -> bool {
     let words: BTreeSet<&str> = expression
         .split(|c: char| !(c.is_alphanumeric() || c == '_'))
         .filter(|w| !w.is_empty())

@@ -28,4 +28,5 @@ LEFT JOIN (SELECT dep.refobjid, dep.refobjsubid, dep.objid AS seqid
              AND dep.deptype = 'a' AND dep.refobjsubid > 0) os
        ON os.refobjid = c.oid AND os.refobjsubid = a.attnum
 WHERE c.relkind = 'r' AND NOT c.relispartition AND c.relname NOT LIKE '\_dataflow\_%'
+  AND a.attname NOT LIKE '\_dataflow\_%'  -- the engine's shadow columns, mid-change
 ORDER BY 1, 2, a.attnum
