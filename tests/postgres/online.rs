@@ -440,3 +440,76 @@ async fn a_widening_type_change_swaps_in_a_shadow_column() {
     assert_eq!(db.rows("SELECT id, org_id, kind, amount FROM events").await, before);
     db.drop_db().await;
 }
+
+#[derive(Model)]
+#[dataflow(table = "ledger", index(columns("org_id", "amount")), check = "amount >= 0")]
+struct LedgerV1 {
+    #[dataflow(primary_key, auto)]
+    id: i64,
+    #[dataflow(references = "orgs.id")]
+    org_id: i32,
+    #[dataflow(unique)]
+    amount: i32,
+    note: Option<String>,
+}
+
+#[derive(Model)]
+#[dataflow(table = "ledger", index(columns("org_id", "amount")), check = "amount >= 0")]
+struct LedgerV2 {
+    #[dataflow(primary_key, auto)]
+    id: i64,
+    #[dataflow(references = "orgs.id")]
+    org_id: i64,
+    #[dataflow(unique)]
+    amount: i64,
+    note: Option<String>,
+}
+
+/// Two columns widened on 20k rows, one a foreign key, the other unique, both in a
+/// composite index and one in a check: each goes through a shadow column; the index, the
+/// unique constraint, the check and the foreign key come back under their names, valid.
+#[tokio::test]
+async fn a_type_swap_carries_indexes_and_constraints_over() {
+    if !server_available().await {
+        return;
+    }
+    let db = TestDb::new("online_swap_deps").await;
+    let v1 = models(&[model::<Org>(), model::<LedgerV1>()]);
+    db.migrate(&v1).await;
+    db.exec(
+        "INSERT INTO orgs VALUES (1), (2); \
+         INSERT INTO ledger (org_id, amount, note) SELECT 1 + g % 2, g, 'n' || g \
+         FROM generate_series(1, 20000) g; ANALYZE",
+    )
+    .await;
+    let before = db.rows("SELECT id, org_id, amount, note FROM ledger").await;
+    let plan = db.migrate(&models(&[model::<Org>(), model::<LedgerV2>()])).await;
+    let swaps = plan
+        .steps
+        .iter()
+        .filter(|s| s.operation == Operation::AlterColumnType && s.batched.is_some())
+        .count();
+    assert_eq!(swaps, 2, "{plan}");
+    assert_eq!(db.rows("SELECT id, org_id, amount, note FROM ledger").await, before);
+    let state = db
+        .rows(
+            "SELECT conname, convalidated FROM pg_constraint WHERE conrelid = 'ledger'::regclass \
+             UNION ALL SELECT indexrelid::regclass::text, indisvalid FROM pg_index \
+             WHERE indrelid = 'ledger'::regclass",
+        )
+        .await;
+    assert!(state.iter().all(|r| r.ends_with(",t)")), "every constraint and index valid: {state:?}");
+    assert!(state.iter().all(|r| !r.contains("_dataflow")), "{state:?}");
+    assert!(state.iter().any(|r| r.contains("ledger_org_id_amount_idx")), "{state:?}");
+    // The constraints still hold.
+    for broken in [
+        "INSERT INTO ledger (org_id, amount) VALUES (1, -5)",
+        "INSERT INTO ledger (org_id, amount) VALUES (99, 5000000)",
+        "INSERT INTO ledger (org_id, amount) VALUES (1, 7)",
+    ] {
+        assert!(sqlx::query(broken).execute(db.db.pool()).await.is_err(), "{broken}");
+    }
+    db.rollback_to(&plan, &v1).await;
+    assert_eq!(db.rows("SELECT id, org_id, amount, note FROM ledger").await, before);
+    db.drop_db().await;
+}

@@ -17,7 +17,7 @@ use super::render::Rendered;
 use super::risk::{classify_type_change, TypeChange};
 use super::{qualified, quote_ident};
 use crate::change::Change;
-use crate::model::{Column, QualifiedName, Table, TableStats};
+use crate::model::{Column, Index, IndexPart, QualifiedName, Table, TableStats};
 use crate::plan::{PlanOptions, Rollback};
 use crate::risk::{Assessment, Hazard, RiskLevel};
 
@@ -199,12 +199,21 @@ pub fn shadow_column(column: &str) -> String {
 }
 
 /// A type change that would rewrite the table under ACCESS EXCLUSIVE (RISK.md row 10c),
-/// made online: a shadow column of the new type (an instant), a trigger that keeps it in
-/// step with every write, the existing rows converted in keyset batches, NOT NULL proven
-/// by a validated CHECK, then the swap in one short transaction — trigger dropped, old
-/// column dropped, shadow renamed, default and comment carried over. Only for a column no
-/// key, index or constraint uses, on a table with a primary key; otherwise `None` (the
-/// direct form, rated MEDIUM).
+/// made online:
+/// 1. a shadow column of the new type (an instant) and a trigger that keeps it in step with
+///    every write;
+/// 2. the existing rows converted in keyset batches, NOT NULL proven by a validated CHECK;
+/// 3. the column's indexes (and unique constraints' indexes) built on the shadow
+///    `CONCURRENTLY`;
+/// 4. the swap, one short transaction: trigger dropped, old column dropped (with its
+///    indexes and constraints), shadow renamed, indexes renamed, unique constraints
+///    attached `USING INDEX`, checks and foreign keys added back `NOT VALID`, default and
+///    comment carried over;
+/// 5. those checks and foreign keys validated without blocking.
+///
+/// Not for a primary-key column, one used by an expression or partial index, an exclusion
+/// constraint or a generated column, or a table without a primary key: `None`, and the
+/// direct form (rated MEDIUM) runs.
 fn type_swap(change: &Change, table: &Table) -> Option<Rendered> {
     let Change::AlterColumnType { table: name, column, from, to, to_collation, from_collation } =
         change
@@ -226,18 +235,14 @@ fn type_swap(change: &Change, table: &Table) -> Option<Rendered> {
     };
     let t = qualified(name);
     let ty = super::render_type(to);
-    let body = format!(
-        "BEGIN NEW.{shadow_q} := CAST(NEW.{col} AS {ty}); RETURN NEW; END",
-        shadow_q = quote_ident(&shadow),
-        col = quote_ident(column)
-    );
+    let (col, shadow_q) = (quote_ident(column), quote_ident(&shadow));
+    let body =
+        format!("BEGIN NEW.{shadow_q} := CAST(NEW.{col} AS {ty}); RETURN NEW; END");
     // The body is dollar-quoted; a name holding the tag cannot be.
     if body.contains("$dataflow$") || t.contains("$dataflow$") {
         return None;
     }
     let staged = Column {
-        name: shadow.clone(),
-        ty: to.clone(),
         nullable: true,
         collation: to_collation.clone(),
         ..Column::new(shadow.clone(), to.clone())
@@ -254,25 +259,83 @@ fn type_swap(change: &Change, table: &Table) -> Option<Rendered> {
              FOR EACH ROW EXECUTE FUNCTION {function}()"
         ),
         format!(
-            "UPDATE {t} SET {shadow_q} = CAST({col} AS {ty}) WHERE {shadow_q} IS NULL AND {col} IS NOT NULL",
-            shadow_q = quote_ident(&shadow),
-            col = quote_ident(column)
+            "UPDATE {t} SET {shadow_q} = CAST({col} AS {ty}) WHERE {shadow_q} IS NULL AND {col} IS NOT NULL"
         ),
     ];
     if !current.nullable {
         up.extend(prove_not_null(name, &shadow));
     }
-    // One statement string: PostgreSQL runs it as one transaction, all or nothing.
+    let uses = |columns: &[String]| columns.iter().any(|c| c == column);
+    let on_shadow = |columns: &[String]| -> Vec<String> {
+        columns.iter().map(|c| if c == column { shadow.clone() } else { c.clone() }).collect()
+    };
+    let in_schema = |index: &str| QualifiedName { schema: name.schema.clone(), name: index.to_owned() };
+    let shadow_index = |index: &str| crate::naming::object_name("_dataflow", Some(index), "new");
+    // The swap: one statement string, which PostgreSQL runs as one transaction.
     let mut swap = vec![
         format!("DROP TRIGGER {trigger} ON {t}"),
         format!("DROP FUNCTION {function}()"),
-        format!("ALTER TABLE {t} DROP COLUMN {}", quote_ident(column)),
-        format!(
-            "ALTER TABLE {t} RENAME COLUMN {} TO {}",
-            quote_ident(&shadow),
-            quote_ident(column)
-        ),
+        format!("ALTER TABLE {t} DROP COLUMN {col}"),
+        format!("ALTER TABLE {t} RENAME COLUMN {shadow_q} TO {col}"),
     ];
+    let mut validate = Vec::new();
+    for index in table.indexes.iter().filter(|i| i.parts.iter().any(|p| matches!(p, IndexPart::Column(c) if c == column)) || uses(&i.include)) {
+        let copy = Index {
+            name: shadow_index(&index.name),
+            parts: index
+                .parts
+                .iter()
+                .map(|p| match p {
+                    IndexPart::Column(c) if c == column => IndexPart::Column(shadow.clone()),
+                    other => other.clone(),
+                })
+                .collect(),
+            include: on_shadow(&index.include),
+            ..index.clone()
+        };
+        up.extend(build_concurrently(name, &copy));
+        swap.push(format!(
+            "ALTER INDEX {} RENAME TO {}",
+            qualified(&in_schema(&copy.name)),
+            quote_ident(&index.name)
+        ));
+    }
+    for unique in table.uniques.iter().filter(|u| uses(&u.columns)) {
+        let copy = Index {
+            name: shadow_index(&unique.name),
+            parts: on_shadow(&unique.columns).into_iter().map(IndexPart::Column).collect(),
+            unique: true,
+            nulls_not_distinct: unique.nulls_not_distinct,
+            ..Index::default()
+        };
+        up.extend(build_concurrently(name, &copy));
+        swap.push(format!(
+            "ALTER TABLE {t} ADD CONSTRAINT {} UNIQUE USING INDEX {}{}",
+            quote_ident(&unique.name),
+            quote_ident(&copy.name),
+            deferrable(unique.deferrable, unique.initially_deferred)
+        ));
+    }
+    for check in table.checks.iter().filter(|c| mentions(&c.expression, column)) {
+        let added = Change::AddCheck {
+            table: name.clone(),
+            check: crate::model::CheckConstraint { not_valid: true, ..check.clone() },
+        };
+        swap.extend(super::render::render(&added).up);
+        if !check.not_valid {
+            validate.push(validate_sql(&t, &check.name));
+        }
+    }
+    for fk in table.foreign_keys.iter().filter(|fk| uses(&fk.columns)) {
+        let added = Change::AddForeignKey {
+            table: name.clone(),
+            foreign_key: crate::model::ForeignKey { not_valid: true, ..fk.clone() },
+        };
+        swap.extend(super::render::render(&added).up);
+        if !fk.not_valid {
+            validate.push(validate_sql(&t, &fk.name));
+        }
+    }
     if let Some(default) = &current.default {
         swap.push(super::render::set_default(name, column, Some(default)));
     }
@@ -280,6 +343,7 @@ fn type_swap(change: &Change, table: &Table) -> Option<Rendered> {
         swap.push(super::render::comment(name, Some(column), Some(text)));
     }
     up.push(swap.join("; "));
+    up.extend(validate);
     let down = super::render::render(&Change::AlterColumnType {
         table: name.clone(),
         column: column.clone(),
@@ -292,29 +356,51 @@ fn type_swap(change: &Change, table: &Table) -> Option<Rendered> {
     Some(Rendered { up, down })
 }
 
-/// Whether nothing but the column's own values depend on it: no key, index, constraint,
-/// identity, generated expression or owned sequence (a `nextval` default).
+/// `DROP INDEX CONCURRENTLY IF EXISTS` (a leftover of a stopped run) and the build.
+fn build_concurrently(table: &QualifiedName, index: &Index) -> [String; 2] {
+    let name = QualifiedName { schema: table.schema.clone(), name: index.name.clone() };
+    [
+        format!("DROP INDEX CONCURRENTLY IF EXISTS {}", qualified(&name)),
+        super::render::create_index_sql(table, index).replacen("INDEX ", "INDEX CONCURRENTLY ", 1),
+    ]
+}
+
+fn validate_sql(table: &str, constraint: &str) -> String {
+    format!("ALTER TABLE {table} VALIDATE CONSTRAINT {}", quote_ident(constraint))
+}
+
+fn deferrable(deferrable: bool, initially_deferred: bool) -> &'static str {
+    match (deferrable, initially_deferred) {
+        (false, _) => "",
+        (true, false) => " DEFERRABLE",
+        (true, true) => " DEFERRABLE INITIALLY DEFERRED",
+    }
+}
+
+fn mentions(sql: &str, column: &str) -> bool {
+    super::preflight::mentions_any(sql, std::iter::once(column))
+}
+
+/// Whether the swap can carry everything that uses the column: not a primary-key column,
+/// no identity, generated expression or owned sequence (a `nextval` default), not used by
+/// an expression or partial index, an exclusion constraint or another column's generated
+/// expression; and the table has a primary key to walk.
 fn swappable(table: &Table, column: &Column) -> bool {
     let name = column.name.as_str();
-    let named = |columns: &[String]| columns.iter().any(|c| c == name);
-    let mentioned = |sql: &str| super::preflight::mentions_any(sql, std::iter::once(name));
     let owns_sequence = matches!(&column.default, Some(crate::model::DefaultExpr::Sql(sql)) if sql.contains("nextval("));
-    table.primary_key.as_ref().is_some_and(|pk| !named(&pk.columns))
+    table.primary_key.as_ref().is_some_and(|pk| !pk.columns.iter().any(|c| c == name))
         && column.identity.is_none()
         && column.generated.is_none()
         && !owns_sequence
         && table.indexes.iter().all(|index| {
-            !named(&index.include)
-                && !index.predicate.as_deref().is_some_and(mentioned)
+            !index.predicate.as_deref().is_some_and(|p| mentions(p, name))
                 && index.parts.iter().all(|part| match part {
-                    crate::model::IndexPart::Column(c) => c != name,
-                    crate::model::IndexPart::Expression(e) => !mentioned(e),
+                    IndexPart::Column(_) => true,
+                    IndexPart::Expression(e) => !mentions(e, name),
                 })
         })
-        && table.uniques.iter().all(|u| !named(&u.columns))
-        && table.foreign_keys.iter().all(|fk| !named(&fk.columns))
-        && table.checks.iter().all(|c| !mentioned(&c.expression))
         && table.exclusions.is_empty()
+        && table.columns.iter().all(|c| !c.generated.as_deref().is_some_and(|g| mentions(g, name)))
 }
 
 /// SET NOT NULL without its blocking scan: a `CHECK (col IS NOT NULL) NOT VALID`, validated
