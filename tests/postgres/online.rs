@@ -498,7 +498,10 @@ async fn a_type_swap_carries_indexes_and_constraints_over() {
              WHERE indrelid = 'ledger'::regclass",
         )
         .await;
-    assert!(state.iter().all(|r| r.ends_with(",t)")), "every constraint and index valid: {state:?}");
+    assert!(
+        state.iter().all(|r| r.ends_with(",t)")),
+        "every constraint and index valid: {state:?}"
+    );
     assert!(state.iter().all(|r| !r.contains("_dataflow")), "{state:?}");
     assert!(state.iter().any(|r| r.contains("ledger_org_id_amount_idx")), "{state:?}");
     // The constraints still hold.

@@ -236,8 +236,7 @@ fn type_swap(change: &Change, table: &Table) -> Option<Rendered> {
     let t = qualified(name);
     let ty = super::render_type(to);
     let (col, shadow_q) = (quote_ident(column), quote_ident(&shadow));
-    let body =
-        format!("BEGIN NEW.{shadow_q} := CAST(NEW.{col} AS {ty}); RETURN NEW; END");
+    let body = format!("BEGIN NEW.{shadow_q} := CAST(NEW.{col} AS {ty}); RETURN NEW; END");
     // The body is dollar-quoted; a name holding the tag cannot be.
     if body.contains("$dataflow$") || t.contains("$dataflow$") {
         return None;
@@ -269,7 +268,8 @@ fn type_swap(change: &Change, table: &Table) -> Option<Rendered> {
     let on_shadow = |columns: &[String]| -> Vec<String> {
         columns.iter().map(|c| if c == column { shadow.clone() } else { c.clone() }).collect()
     };
-    let in_schema = |index: &str| QualifiedName { schema: name.schema.clone(), name: index.to_owned() };
+    let in_schema =
+        |index: &str| QualifiedName { schema: name.schema.clone(), name: index.to_owned() };
     let shadow_index = |index: &str| crate::naming::object_name("_dataflow", Some(index), "new");
     // The swap: one statement string, which PostgreSQL runs as one transaction.
     let mut swap = vec![
@@ -279,7 +279,9 @@ fn type_swap(change: &Change, table: &Table) -> Option<Rendered> {
         format!("ALTER TABLE {t} RENAME COLUMN {shadow_q} TO {col}"),
     ];
     let mut validate = Vec::new();
-    for index in table.indexes.iter().filter(|i| i.parts.iter().any(|p| matches!(p, IndexPart::Column(c) if c == column)) || uses(&i.include)) {
+    for index in table.indexes.iter().filter(|i| {
+        i.parts.iter().any(|p| matches!(p, IndexPart::Column(c) if c == column)) || uses(&i.include)
+    }) {
         let copy = Index {
             name: shadow_index(&index.name),
             parts: index
