@@ -130,6 +130,9 @@ pub struct FillProgress {
     pub batches: u64,
     /// Whether the fill reached the end of the table.
     pub done: bool,
+    /// Milliseconds spent so far (with `rows`, the rate a later estimate uses).
+    #[serde(default)]
+    pub ms: u64,
 }
 
 /// What a fill did.
@@ -203,9 +206,14 @@ pub(crate) async fn run(
     let estimate = row_estimate(connection, batched).await;
     let bar = progress_bar(options, estimate, progress.rows);
     let started = Instant::now();
-    // One round trip: the batch's transaction and its timeout (a number we produce).
-    let begin =
-        format!("BEGIN; SET LOCAL statement_timeout = {}", options.batch_timeout.as_millis());
+    // One round trip: the batch's transaction and its settings (a number we produce).
+    // `synchronous_commit = off`: a batch's commit does not wait for its WAL flush. A crash
+    // may lose the last batches together with their progress (they commit as one), so the
+    // next run simply redoes them; nothing else is at stake in a fill.
+    let begin = format!(
+        "BEGIN; SET LOCAL statement_timeout = {}; SET LOCAL synchronous_commit = off",
+        options.batch_timeout.as_millis()
+    );
     let mut size = options.batch_size.first();
     let mut rewritten_since_vacuum = 0u64;
     let mut last_report = Instant::now();
@@ -234,6 +242,7 @@ pub(crate) async fn run(
                 changed: progress.changed + changed.unsigned_abs(),
                 batches: progress.batches + 1,
                 done: false,
+                ms: progress.ms + batch_started.elapsed().as_millis() as u64,
             };
             if let Some(recorder) = recorder {
                 record(connection, recorder, &key, &next).await?;

@@ -356,6 +356,24 @@ pub fn progress_lookup(namespace: &str) -> String {
     )
 }
 
+/// Rows per millisecond of the newest fill recorded on this database (`None` when none
+/// ran yet, or the history table does not exist).
+pub async fn measured_fill_rate(connection: &mut PgConnection, namespace: &str) -> Option<f64> {
+    let sql = format!(
+        "SELECT (value ->> 'rows')::float8 / nullif((value ->> 'ms')::float8, 0) \
+         FROM {}, jsonb_each(progress) WHERE key LIKE 'fill:%' AND value ? 'ms' \
+         ORDER BY started_at DESC LIMIT 1",
+        table(namespace)
+    );
+    sqlx::query_scalar::<_, Option<f64>>(&sql)
+        .fetch_optional(connection)
+        .await
+        .ok()
+        .flatten()
+        .flatten()
+        .filter(|rate| *rate > 0.0)
+}
+
 /// Records that the trash and backups of `version` were dropped.
 pub async fn mark_purged(
     connection: &mut PgConnection,

@@ -411,6 +411,11 @@ impl DataFlow {
             .map_err(|source| Error::History { url: db.url().to_owned(), source })
     }
 
+    /// The namespace of the history table.
+    pub(crate) fn history_namespace(&self) -> &str {
+        &self.history_namespace
+    }
+
     /// DB-vs-DB through this flow's history: brings the default namespace to `target`.
     pub(crate) async fn migrate_namespace(
         &self,

@@ -107,7 +107,8 @@ pub struct NotNullPlan {
     pub execution: Execution,
     /// The first batch's size, when filled in batches (adaptive afterwards).
     pub batch_size: Option<u32>,
-    /// Estimated duration, from the row estimate and the rates measured by the benchmark.
+    /// Estimated duration: for a fill, the row estimate at the rate of the newest fill
+    /// recorded on this database; otherwise (or before any fill) the planner's rates.
     pub estimated_duration: Duration,
     /// `statement_timeout` of each batch, or of the longest step.
     pub timeout: Duration,
@@ -280,6 +281,12 @@ impl NotNullHandler<'_> {
             Execution::CatalogOnly
         };
         let backfill = &self.options.apply.backfill;
+        let mut estimated_duration = Duration::from_millis(plan.safety().estimated_ms.unwrap_or(0));
+        if batched {
+            if let (Some(rows), Some(rate)) = (rows, self.measured_rate().await) {
+                estimated_duration = Duration::from_millis((rows as f64 / rate) as u64);
+            }
+        }
         Ok(NotNullPlan {
             table: name.clone(),
             column: column.name.clone(),
@@ -287,7 +294,7 @@ impl NotNullHandler<'_> {
             affected_rows: rows,
             execution,
             batch_size: batched.then(|| backfill.first_batch()),
-            estimated_duration: Duration::from_millis(plan.safety().estimated_ms.unwrap_or(0)),
+            estimated_duration,
             timeout: if batched {
                 backfill.batch_timeout
             } else {
@@ -431,6 +438,13 @@ impl NotNullHandler<'_> {
     /// again, when it existed before).
     pub async fn rollback_not_null_addition(&self, outcome: &NotNullOutcome) -> Result<()> {
         self.flow.rollback_migration(&outcome.version).await
+    }
+
+    /// Rows per millisecond of the newest fill this database recorded.
+    async fn measured_rate(&self) -> Option<f64> {
+        let db = self.flow.pg("the NOT NULL handler").ok()?;
+        let mut connection = db.pool().acquire().await.ok()?;
+        crate::history::measured_fill_rate(&mut connection, self.flow.history_namespace()).await
     }
 
     /// Back to the schema from before the plan: a new column's half-filled values are

@@ -132,6 +132,25 @@ async fn computed_and_conditional_fill_from_the_row() {
     )
     .await;
     assert_eq!(plan.execution, Execution::KeysetBatches, "{}", plan.plan);
+    // Once a fill ran here, a fill's estimate uses its measured rate.
+    let rate: f64 = db
+        .scalar(
+            "SELECT (value ->> 'rows')::float8 / (value ->> 'ms')::float8 \
+             FROM _dataflow_migrations, jsonb_each(progress) WHERE key LIKE 'fill:%' \
+             ORDER BY started_at DESC LIMIT 1",
+        )
+        .await;
+    let next = flow(&db)
+        .not_null_handler()
+        .plan_not_null_addition(
+            "users",
+            NewColumn::new("domain", ColumnType::Text),
+            Strategy::Backfill(Backfill::Computed("split_part(email, '@', 2)".into())),
+        )
+        .await
+        .expect("plan");
+    let expected = (next.affected_rows.expect("estimate") as f64 / rate) as u128;
+    assert_eq!(next.estimated_duration.as_millis(), expected, "rows ÷ measured rows/ms");
     add(
         &db,
         &rows,
