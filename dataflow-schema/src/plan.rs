@@ -282,11 +282,8 @@ pub fn plan_offline(
             && postgres::online::is_concurrent(change)
             && populated(change);
         // Not every change has an online form (a deferrable unique constraint has none).
-        let online = if concurrent {
-            postgres::online::render_concurrent(change, current.table(change.subject()))
-        } else {
-            None
-        };
+        let online =
+            if concurrent { postgres::online::render_concurrent(change, current) } else { None };
         let concurrent = online.is_some();
         let rendered = match (dialect, online) {
             (_, Some(online)) => online,

@@ -516,3 +516,90 @@ async fn a_type_swap_carries_indexes_and_constraints_over() {
     assert_eq!(db.rows("SELECT id, org_id, amount, note FROM ledger").await, before);
     db.drop_db().await;
 }
+
+#[derive(Model)]
+#[dataflow(table = "accounts")]
+struct AccountV1 {
+    #[dataflow(primary_key, auto)]
+    id: i32,
+    name: String,
+}
+
+#[derive(Model)]
+#[dataflow(table = "entries")]
+struct EntryV1 {
+    #[dataflow(primary_key, auto)]
+    id: i64,
+    #[dataflow(references = "accounts.id")]
+    account_id: i32,
+}
+
+#[derive(Model)]
+#[dataflow(table = "accounts")]
+struct AccountV2 {
+    #[dataflow(primary_key, auto)]
+    id: i64,
+    name: String,
+}
+
+#[derive(Model)]
+#[dataflow(table = "entries")]
+struct EntryV2 {
+    #[dataflow(primary_key, auto)]
+    id: i64,
+    #[dataflow(references = "accounts.id")]
+    account_id: i64,
+}
+
+/// The classic: an integer identity primary key running out, widened to bigint together
+/// with the foreign key that references it, on 20k rows each. The key, the identity (it
+/// goes on after the largest id) and the foreign key come back, valid; nothing rewritten
+/// under ACCESS EXCLUSIVE; the rollback converts back.
+#[tokio::test]
+async fn a_primary_key_and_its_references_are_widened_online() {
+    if !server_available().await {
+        return;
+    }
+    let db = TestDb::new("online_swap_pk").await;
+    let v1 = models(&[model::<AccountV1>(), model::<EntryV1>()]);
+    db.migrate(&v1).await;
+    db.exec(
+        "INSERT INTO accounts (name) SELECT 'a' || g FROM generate_series(1, 20000) g; \
+         INSERT INTO entries (account_id) SELECT 1 + g % 20000 FROM generate_series(1, 20000) g; \
+         ANALYZE",
+    )
+    .await;
+    let accounts = db.rows("SELECT id, name FROM accounts").await;
+    let entries = db.rows("SELECT id, account_id FROM entries").await;
+    let plan = db.migrate(&models(&[model::<AccountV2>(), model::<EntryV2>()])).await;
+    let swaps = plan
+        .steps
+        .iter()
+        .filter(|s| s.operation == Operation::AlterColumnType && s.batched.is_some())
+        .count();
+    assert_eq!(swaps, 2, "{plan}");
+    assert_eq!(db.rows("SELECT id, name FROM accounts").await, accounts);
+    assert_eq!(db.rows("SELECT id, account_id FROM entries").await, entries);
+    let state = db
+        .rows(
+            "SELECT conname, contype, convalidated FROM pg_constraint \
+             WHERE conrelid IN ('accounts'::regclass, 'entries'::regclass)",
+        )
+        .await;
+    assert!(state.iter().any(|r| r.starts_with("(accounts_pkey,p,t")), "{state:?}");
+    assert!(state.iter().any(|r| r.starts_with("(entries_account_id_fkey,f,t")), "{state:?}");
+    let next_id: i64 = db.scalar("INSERT INTO accounts (name) VALUES ('new') RETURNING id").await;
+    assert_eq!(next_id, 20_001, "the identity goes on after the largest id");
+    assert!(
+        sqlx::query("INSERT INTO entries (account_id) VALUES (99999)")
+            .execute(db.db.pool())
+            .await
+            .is_err(),
+        "the foreign key holds"
+    );
+    db.exec("DELETE FROM accounts WHERE name = 'new'").await;
+    db.rollback_to(&plan, &v1).await;
+    assert_eq!(db.rows("SELECT id, name FROM accounts").await, accounts);
+    assert_eq!(db.rows("SELECT id, account_id FROM entries").await, entries);
+    db.drop_db().await;
+}

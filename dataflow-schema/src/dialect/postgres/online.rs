@@ -88,7 +88,7 @@ pub fn is_concurrent(change: &Change) -> bool {
 
 /// The `CONCURRENTLY` forms. Each statement commits on its own, so every one is safe to
 /// run again after a lock timeout (a leftover INVALID index is dropped first).
-pub fn render_concurrent(change: &Change, current: Option<&Table>) -> Option<Rendered> {
+pub fn render_concurrent(change: &Change, current: &crate::model::Schema) -> Option<Rendered> {
     let in_schema = |table: &QualifiedName, name: &str| QualifiedName {
         schema: table.schema.clone(),
         name: name.to_owned(),
@@ -186,7 +186,7 @@ pub fn render_concurrent(change: &Change, current: Option<&Table>) -> Option<Ren
                 )]),
             }
         }
-        Change::AlterColumnType { .. } => return type_swap(change, current?),
+        Change::AlterColumnType { .. } => return type_swap(change, current),
         _ => return None,
     })
 }
@@ -211,15 +211,21 @@ pub fn shadow_column(column: &str) -> String {
 ///    comment carried over;
 /// 5. those checks and foreign keys validated without blocking.
 ///
-/// Not for a primary-key column, one used by an expression or partial index, an exclusion
-/// constraint or a generated column, or a table without a primary key: `None`, and the
-/// direct form (rated MEDIUM) runs.
-fn type_swap(change: &Change, table: &Table) -> Option<Rendered> {
+/// A primary-key column (a one-column key) keeps its key: a unique index is built on the
+/// shadow and attached as the primary key in the swap; the foreign keys that reference it
+/// are dropped and added back `NOT VALID` in the swap, then validated; an identity or
+/// serial column gets its generator back, restarted after the largest value.
+///
+/// Not for a column in a composite primary key, one used by an expression or partial
+/// index, an exclusion constraint or a generated column, or a table without a primary
+/// key: `None`, and the direct form (rated MEDIUM) runs.
+fn type_swap(change: &Change, schema: &crate::model::Schema) -> Option<Rendered> {
     let Change::AlterColumnType { table: name, column, from, to, to_collation, from_collation } =
         change
     else {
         return None;
     };
+    let table = schema.table(name)?;
     let current = table.column(column)?;
     if !swappable(table, current) {
         return None;
@@ -272,13 +278,43 @@ fn type_swap(change: &Change, table: &Table) -> Option<Rendered> {
         |index: &str| QualifiedName { schema: name.schema.clone(), name: index.to_owned() };
     let shadow_index = |index: &str| crate::naming::object_name("_dataflow", Some(index), "new");
     // The swap: one statement string, which PostgreSQL runs as one transaction.
-    let mut swap = vec![
-        format!("DROP TRIGGER {trigger} ON {t}"),
-        format!("DROP FUNCTION {function}()"),
-        format!("ALTER TABLE {t} DROP COLUMN {col}"),
-        format!("ALTER TABLE {t} RENAME COLUMN {shadow_q} TO {col}"),
-    ];
+    // Foreign keys of any table that reference this column (its primary key or a unique
+    // constraint on it): dropped before the old column goes, added back NOT VALID after.
+    let referencing: Vec<(&QualifiedName, &crate::model::ForeignKey)> = schema
+        .tables
+        .iter()
+        .flat_map(|other| other.foreign_keys.iter().map(move |fk| (&other.name, fk)))
+        .filter(|(_, fk)| &fk.ref_table == name && uses(&fk.ref_columns))
+        .collect();
+    let mut swap =
+        vec![format!("DROP TRIGGER {trigger} ON {t}"), format!("DROP FUNCTION {function}()")];
+    for (other, fk) in &referencing {
+        swap.push(format!(
+            "ALTER TABLE {} DROP CONSTRAINT {}",
+            qualified(other),
+            quote_ident(&fk.name)
+        ));
+    }
+    swap.push(format!("ALTER TABLE {t} DROP COLUMN {col}"));
+    swap.push(format!("ALTER TABLE {t} RENAME COLUMN {shadow_q} TO {col}"));
     let mut validate = Vec::new();
+    if let Some(key) = table.primary_key.as_ref().filter(|pk| uses(&pk.columns)) {
+        let copy = Index {
+            name: shadow_index(&key.name),
+            parts: vec![IndexPart::Column(shadow.clone())],
+            unique: true,
+            ..Index::default()
+        };
+        up.extend(build_concurrently(name, &copy));
+        swap.push(format!(
+            "ALTER TABLE {t} ADD CONSTRAINT {} PRIMARY KEY USING INDEX {}",
+            quote_ident(&key.name),
+            quote_ident(&copy.name)
+        ));
+    }
+    if let Some(identity) = current.identity {
+        swap.extend(super::render::alter_identity(name, column, None, Some(identity)));
+    }
     for index in table.indexes.iter().filter(|i| {
         i.parts.iter().any(|p| matches!(p, IndexPart::Column(c) if c == column)) || uses(&i.include)
     }) {
@@ -338,7 +374,18 @@ fn type_swap(change: &Change, table: &Table) -> Option<Rendered> {
             validate.push(validate_sql(&t, &fk.name));
         }
     }
-    if let Some(default) = &current.default {
+    for (other, fk) in &referencing {
+        let added = Change::AddForeignKey {
+            table: (*other).clone(),
+            foreign_key: crate::model::ForeignKey { not_valid: true, ..(*fk).clone() },
+        };
+        swap.extend(super::render::render(&added).up);
+        if !fk.not_valid {
+            validate.push(validate_sql(&qualified(other), &fk.name));
+        }
+    }
+    // A serial column's `nextval` default comes back with its sequence, above.
+    if let Some(default) = current.default.as_ref().filter(|_| current.identity.is_none()) {
         swap.push(super::render::set_default(name, column, Some(default)));
     }
     if let Some(text) = &current.comment {
@@ -383,17 +430,17 @@ fn mentions(sql: &str, column: &str) -> bool {
     super::preflight::mentions_any(sql, std::iter::once(column))
 }
 
-/// Whether the swap can carry everything that uses the column: not a primary-key column,
-/// no identity, generated expression or owned sequence (a `nextval` default), not used by
-/// an expression or partial index, an exclusion constraint or another column's generated
-/// expression; and the table has a primary key to walk.
+/// Whether the swap can carry everything that uses the column: not part of a composite
+/// primary key, no generated expression, not used by an expression or partial index, an
+/// exclusion constraint or another column's generated expression; and the table has a
+/// primary key to walk.
 fn swappable(table: &Table, column: &Column) -> bool {
     let name = column.name.as_str();
-    let owns_sequence = matches!(&column.default, Some(crate::model::DefaultExpr::Sql(sql)) if sql.contains("nextval("));
-    table.primary_key.as_ref().is_some_and(|pk| !pk.columns.iter().any(|c| c == name))
-        && column.identity.is_none()
+    table
+        .primary_key
+        .as_ref()
+        .is_some_and(|pk| pk.columns == [name] || !pk.columns.iter().any(|c| c == name))
         && column.generated.is_none()
-        && !owns_sequence
         && table.indexes.iter().all(|index| {
             !index.predicate.as_deref().is_some_and(|p| mentions(p, name))
                 && index.parts.iter().all(|part| match part {

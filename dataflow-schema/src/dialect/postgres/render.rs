@@ -606,7 +606,7 @@ pub(crate) fn set_default(
 /// Moves a column from one kind of generated key to another. Identity kinds switch in
 /// place; otherwise the old kind is removed (a serial's owned sequence stays until the
 /// column goes) and the new one added, its sequence moved past the existing values.
-fn alter_identity(
+pub(crate) fn alter_identity(
     table: &QualifiedName,
     column: &str,
     from: Option<Identity>,
