@@ -227,6 +227,9 @@ pub(crate) async fn run(
             for key in progress.after.iter().flatten() {
                 query = query.bind(key.clone());
             }
+            if batched.numbered {
+                query = query.bind(i64::try_from(progress.changed).unwrap_or(i64::MAX));
+            }
             let Some(row) = query.fetch_optional(&mut *connection).await? else {
                 return Ok(None);
             };

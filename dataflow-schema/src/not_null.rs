@@ -10,7 +10,7 @@ use serde::Serialize;
 /// `Backfill::Computed` (an expression over the row), `Backfill::Conditional` (CASE
 /// rules), `Backfill::Sequence` (numbers in primary-key order) and
 /// `Backfill::ForeignKeyValue` / `Backfill::ForeignKeyLookup` (a fixed or looked-up id) —
-/// which fill existing rows only, in keyset batches (a sequence in one statement).
+/// which fill existing rows only, in keyset batches on a populated table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Strategy {

@@ -129,6 +129,10 @@ pub struct Batched {
     /// `VACUUM` of the table, run between batches so dead rows are reused.
     #[serde(default)]
     pub vacuum: String,
+    /// A sequence fill: both batches take one more parameter after the keys, the number
+    /// of rows earlier batches changed (its values continue from there).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub numbered: bool,
 }
 
 /// An ordered, rated, reversible plan.

@@ -172,7 +172,7 @@ async fn a_sequence_numbers_rows_in_key_order() {
         return;
     }
     let (db, rows) = seeded("nn_sequence").await;
-    add(
+    let plan = add(
         &db,
         &rows,
         NewColumn::new("ticket", ColumnType::BigInt).unique(),
@@ -181,6 +181,8 @@ async fn a_sequence_numbers_rows_in_key_order() {
         ROWS,
     )
     .await;
+    // Batches continue the numbering from the rows earlier batches changed.
+    assert_eq!(plan.execution, Execution::KeysetBatches, "{}", plan.plan);
     db.drop_db().await;
 }
 

@@ -591,17 +591,22 @@ pub fn rate(change: &Change, concurrent: bool, mut rated: Assessment) -> Assessm
 
 /// The keyset-batch form of the fill in `up` (see [`crate::plan::Batched`]): for a
 /// backfilled column, NULLs filled before SET NOT NULL, or a type change's shadow column,
-/// on a table with a primary key (a sequence backfill numbers rows in one statement and
-/// is not batched).
+/// on a table with a primary key.
 pub fn batched(
     change: &Change,
     up: &[String],
     table: Option<&crate::model::Table>,
 ) -> Option<crate::plan::Batched> {
+    // A sequence numbers the NULL rows in key order: a batch's values continue from the
+    // rows earlier batches changed, passed as the last parameter.
+    let mut sequence = None;
     let (name, target, value) = match change {
         Change::AddColumn { table, column, .. } | Change::SetNotNull { table, column, .. } => {
             let value = match (&column.backfill, &column.default) {
-                (Some(crate::model::Backfill::Sequence { .. }), _) => return None,
+                (Some(crate::model::Backfill::Sequence { start, step }), _) => {
+                    sequence = Some((*start, *step));
+                    String::new()
+                }
                 (Some(backfill), _) => super::backfill_value(backfill)?,
                 (None, Some(default)) => super::render_default(default),
                 (None, None) => return None,
@@ -646,27 +651,48 @@ pub fn batched(
     );
     // The batch's keys come from the index alone (an index-only scan ahead of the writes);
     // the UPDATE then takes the key range, so it reads the heap in key order, once.
-    let batch = |lower: Option<&str>| {
+    let batch = |lower: Option<&str>, offset: usize| {
         let (filter, range) = match lower {
             Some(lower) => (format!(" WHERE {lower}"), format!("{lower} AND ")),
             None => (String::new(), String::new()),
         };
-        format!(
+        let keys = format!(
             "WITH batch AS (SELECT {selected} FROM {t}{filter} ORDER BY {order} LIMIT $1), \
-             upper AS (SELECT * FROM batch ORDER BY {descending} LIMIT 1), \
-             changed AS (UPDATE {t} SET {target} = {value} FROM upper \
-             WHERE {range}({order}) <= ({upper}) AND {target_col} IS NULL RETURNING 1) \
-             SELECT {last}, (SELECT count(*) FROM batch), (SELECT count(*) FROM changed) FROM upper",
-            target = quote_ident(&target),
-            target_col = col(&target),
+             upper AS (SELECT * FROM batch ORDER BY {descending} LIMIT 1)"
+        );
+        let (target, target_col) = (quote_ident(&target), col(&target));
+        let changed = match sequence {
+            None => format!(
+                "changed AS (UPDATE {t} SET {target} = {value} FROM upper \
+                 WHERE {range}({order}) <= ({upper}) AND {target_col} IS NULL RETURNING 1)"
+            ),
+            Some((start, step)) => {
+                let join = key
+                    .iter()
+                    .zip(&aliases)
+                    .map(|(k, a)| format!("{} = numbered.{a}", col(k)))
+                    .collect::<Vec<_>>()
+                    .join(" AND ");
+                format!(
+                    "numbered AS (SELECT {selected}, row_number() OVER (ORDER BY {order}) AS n \
+                     FROM {t}, upper WHERE {range}({order}) <= ({upper}) AND {target_col} IS NULL), \
+                     changed AS (UPDATE {t} SET {target} = {start} + (${offset}::bigint + numbered.n - 1) * {step} \
+                     FROM numbered WHERE {join} RETURNING 1)"
+                )
+            }
+        };
+        format!(
+            "{keys}, {changed} \
+             SELECT {last}, (SELECT count(*) FROM batch), (SELECT count(*) FROM changed) FROM upper"
         )
     };
     Some(crate::plan::Batched {
         statement,
         table: name.to_string(),
-        first: batch(None),
-        next: batch(Some(&after)),
+        first: batch(None, 2),
+        next: batch(Some(&after), key.len() + 2),
         key_columns: key.len(),
+        numbered: sequence.is_some(),
         vacuum: format!("VACUUM (INDEX_CLEANUP OFF, TRUNCATE OFF) {t}"),
         relation: t,
     })
