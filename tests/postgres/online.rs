@@ -603,3 +603,49 @@ async fn a_primary_key_and_its_references_are_widened_online() {
     assert_eq!(db.rows("SELECT id, account_id FROM entries").await, entries);
     db.drop_db().await;
 }
+
+/// A swap stopped after its shadow column, trigger and part of the fill (a killed run):
+/// the shadow is the engine's, so the next plan is the same swap — not a dropped column —
+/// and running it finishes the job with every value intact.
+#[tokio::test]
+async fn a_stopped_type_swap_is_planned_again_and_finishes() {
+    if !server_available().await {
+        return;
+    }
+    let db = TestDb::new("online_swap_resume").await;
+    let v1 = models(&[model::<Org>(), model::<EventV1>()]);
+    db.migrate(&v1).await;
+    db.exec(SEED).await;
+    let before = db.rows("SELECT id, org_id, kind, amount FROM events").await;
+    let wide = models(&[model::<Org>(), model::<EventWideAmount>()]);
+    let plan = db.plan(&wide).await;
+    let step = plan
+        .steps
+        .iter()
+        .find(|s| s.operation == Operation::AlterColumnType)
+        .expect("a type change");
+    for statement in &step.up[..3] {
+        db.exec(statement).await;
+    }
+    db.exec("UPDATE events SET \"_dataflow_new_amount_col\" = amount WHERE id <= 5000").await;
+    let again = db.plan(&wide).await;
+    assert_eq!(
+        again.steps.iter().map(|s| s.operation).collect::<Vec<_>>(),
+        vec![Operation::AlterColumnType],
+        "the same swap, nothing dropped:\n{again}"
+    );
+    assert_eq!(again.steps[0].up, step.up, "{again}");
+    db.migrate(&wide).await;
+    assert_eq!(db.rows("SELECT id, org_id, kind, amount FROM events").await, before);
+    assert_eq!(
+        db.scalar::<i64>(
+            "SELECT count(*) FROM pg_attribute WHERE attrelid = 'events'::regclass \
+             AND attname LIKE '\\_dataflow%' AND NOT attisdropped"
+        )
+        .await,
+        0
+    );
+    db.rollback_to(&plan, &v1).await;
+    assert_eq!(db.rows("SELECT id, org_id, kind, amount FROM events").await, before);
+    db.drop_db().await;
+}
