@@ -28,15 +28,36 @@ pub fn validate_schema(schema: &Schema, dialect: Dialect) -> Result<(), PlanErro
     unique_relation_names(schema)
 }
 
+/// Tables and columns named `_dataflow_*` are the engine's (history, trash, backups, the
+/// shadow column of a type change): introspection does not report them, so a model that
+/// used the prefix would never converge.
+const RESERVED_PREFIX: &str = "_dataflow_";
+
+fn not_reserved(object: &str, name: &str) -> Result<(), PlanError> {
+    if name.starts_with(RESERVED_PREFIX) {
+        return Err(PlanError::InvalidIdentifier {
+            object: object.to_owned(),
+            name: name.to_owned(),
+            reason: format!(
+                "names starting with `{RESERVED_PREFIX}` are reserved for dataflow's own tables \
+                 and columns: choose another name"
+            ),
+        });
+    }
+    Ok(())
+}
+
 fn validate_table(table: &Table, limit: usize) -> Result<(), PlanError> {
     let object = format!("table {}", table.name);
     identifier(&object, &table.name.name, limit)?;
+    not_reserved(&object, &table.name.name)?;
     if let Some(schema) = &table.name.schema {
         identifier(&format!("schema of {object}"), schema, limit)?;
     }
     for column in &table.columns {
         let object = format!("column {}.{}", table.name, column.name);
         identifier(&object, &column.name, limit)?;
+        not_reserved(&object, &column.name)?;
         if let Some(DefaultExpr::Literal(literal)) = &column.default {
             literal_value(&object, literal)?;
         }
@@ -144,7 +165,25 @@ fn unique_relation_names(schema: &Schema) -> Result<(), PlanError> {
 
 #[cfg(test)]
 mod tests {
-    use super::is_plain_number;
+    use super::{is_plain_number, validate_schema};
+    use crate::model::{Column, ColumnType, QualifiedName, Schema, Table};
+    use crate::{Dialect, PlanError};
+
+    #[test]
+    fn the_engines_prefix_is_refused_for_tables_and_columns() {
+        let mut table = Table::new(QualifiedName::new("_dataflow_jobs"));
+        table.columns.push(Column::new("id", ColumnType::BigInt));
+        let schema = Schema { tables: vec![table.clone()], ..Schema::default() };
+        let error = validate_schema(&schema, Dialect::Postgres).expect_err("reserved table");
+        assert!(
+            matches!(&error, PlanError::InvalidIdentifier { name, .. } if name == "_dataflow_jobs")
+        );
+        table.name = QualifiedName::new("jobs");
+        table.columns.push(Column::new("_dataflow_new_id_col", ColumnType::BigInt));
+        let schema = Schema { tables: vec![table], ..Schema::default() };
+        let error = validate_schema(&schema, Dialect::Postgres).expect_err("reserved column");
+        assert!(error.to_string().contains("reserved"), "{error}");
+    }
 
     #[test]
     fn plain_numbers() {
