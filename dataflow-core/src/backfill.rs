@@ -10,10 +10,11 @@
 //! - Progress: an indicatif bar on a terminal, `dataflow::batch` tracing events otherwise,
 //!   with rows/s and the time left estimated from the table's row estimate.
 
+use crate::postgres::execute;
 use dataflow_schema::Batched;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
-use sqlx::{Executor, Row};
+use sqlx::Row;
 use std::time::{Duration, Instant};
 
 /// How the executor sizes batches.
@@ -423,10 +424,6 @@ fn per_second(rows: u64, elapsed: Duration) -> f64 {
 fn eta(estimate: Option<u64>, done: u64, rate: f64) -> Option<u64> {
     let left = estimate?.saturating_sub(done);
     (rate > 0.0).then(|| (left as f64 / rate).ceil() as u64)
-}
-
-async fn execute(connection: &mut sqlx::PgConnection, sql: &str) -> Result<(), sqlx::Error> {
-    connection.execute(sqlx::raw_sql(sql)).await.map(|_| ())
 }
 
 #[cfg(test)]

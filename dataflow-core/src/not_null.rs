@@ -66,7 +66,7 @@ impl NewColumn {
 
     /// A foreign key to `table (column)`.
     pub fn references(mut self, table: &str, column: &str) -> NewColumn {
-        self.references = Some((parse_name(table), column.to_owned()));
+        self.references = Some((QualifiedName::parse(table), column.to_owned()));
         self
     }
 
@@ -217,7 +217,7 @@ impl NotNullHandler<'_> {
         strategy: Strategy,
     ) -> Result<NotNullPlan> {
         let db = self.flow.pg("the NOT NULL handler")?;
-        let name = parse_name(table);
+        let name = QualifiedName::parse(table);
         let mut namespaces = vec![DEFAULT_NAMESPACE.to_owned()];
         namespaces.extend(name.schema.clone().filter(|s| s != DEFAULT_NAMESPACE));
         let before = db.introspect(&namespaces).await?.schema;
@@ -462,15 +462,5 @@ impl NotNullHandler<'_> {
             tracing::error!(target: "dataflow::not_null", %error, "undoing the failed addition failed");
         }
         outcome.map(|_| ())
-    }
-}
-
-/// `schema.name` or `name`.
-fn parse_name(text: &str) -> QualifiedName {
-    match text.split_once('.') {
-        Some((schema, name)) => {
-            QualifiedName { schema: Some(schema.to_owned()), name: name.to_owned() }
-        }
-        None => QualifiedName::new(text),
     }
 }

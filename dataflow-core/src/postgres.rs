@@ -541,13 +541,7 @@ async fn run_group(
     }
     for &index in group {
         let step = &steps[index];
-        let span = tracing::info_span!(
-            target: "dataflow::apply",
-            "step",
-            number = step.number,
-            table = %step.table,
-            operation = step.operation.label()
-        );
+        let span = step_span(step);
         let started = Instant::now();
         let outcome = async {
             for statement in &step.up {
@@ -585,13 +579,7 @@ async fn run_outside_transaction(
     backfills: &mut Vec<BackfillStats>,
 ) -> std::result::Result<(), GroupError> {
     let (step, options) = (&run.plan.steps[index], run.options);
-    let span = tracing::info_span!(
-        target: "dataflow::apply",
-        "step",
-        number = step.number,
-        table = %step.table,
-        operation = step.operation.label()
-    );
+    let span = step_span(step);
     let started = Instant::now();
     // A number we produce, not user input.
     let settings = format!(
@@ -633,8 +621,19 @@ async fn run_outside_transaction(
     outcome
 }
 
+/// The `step` span every step runs in.
+fn step_span(step: &Step) -> tracing::Span {
+    tracing::info_span!(
+        target: "dataflow::apply",
+        "step",
+        number = step.number,
+        table = %step.table,
+        operation = step.operation.label()
+    )
+}
+
 /// One statement (or several, `;`-separated) over the simple query protocol.
-async fn execute(
+pub(crate) async fn execute(
     connection: &mut sqlx::PgConnection,
     sql: &str,
 ) -> std::result::Result<(), sqlx::Error> {

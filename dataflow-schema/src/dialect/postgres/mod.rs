@@ -214,6 +214,16 @@ pub fn backfill_value(backfill: &Backfill) -> Option<String> {
     })
 }
 
+/// The value a column gets on existing rows: its backfill, else its default (`None` for a
+/// sequence, which numbers rows rather than computing a value, or when it has neither).
+pub fn fill_value(column: &Column) -> Option<String> {
+    match (&column.backfill, &column.default) {
+        (Some(backfill), _) => backfill_value(backfill),
+        (None, Some(default)) => Some(render_default(default)),
+        (None, None) => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

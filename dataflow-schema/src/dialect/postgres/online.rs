@@ -89,16 +89,7 @@ pub fn is_concurrent(change: &Change) -> bool {
 /// The `CONCURRENTLY` forms. Each statement commits on its own, so every one is safe to
 /// run again after a lock timeout (a leftover INVALID index is dropped first).
 pub fn render_concurrent(change: &Change, current: &crate::model::Schema) -> Option<Rendered> {
-    let in_schema = |table: &QualifiedName, name: &str| QualifiedName {
-        schema: table.schema.clone(),
-        name: name.to_owned(),
-    };
-    let drop = |table: &QualifiedName, name: &str| {
-        format!("DROP INDEX CONCURRENTLY IF EXISTS {}", qualified(&in_schema(table, name)))
-    };
-    let create = |table: &QualifiedName, index: &crate::model::Index| {
-        super::render::create_index_sql(table, index).replacen("INDEX ", "INDEX CONCURRENTLY ", 1)
-    };
+    let (drop, create) = (drop_concurrently, create_concurrently);
     Some(match change {
         Change::AddIndex { table, index } => Rendered {
             up: vec![drop(table, &index.name), create(table, index)],
@@ -220,9 +211,7 @@ pub fn shadow_column(column: &str) -> String {
 /// index, an exclusion constraint or a generated column, or a table without a primary
 /// key: `None`, and the direct form (rated MEDIUM) runs.
 fn type_swap(change: &Change, schema: &crate::model::Schema) -> Option<Rendered> {
-    let Change::AlterColumnType { table: name, column, from, to, to_collation, from_collation } =
-        change
-    else {
+    let Change::AlterColumnType { table: name, column, to, to_collation, .. } = change else {
         return None;
     };
     let table = schema.table(name)?;
@@ -351,7 +340,7 @@ fn type_swap(change: &Change, schema: &crate::model::Schema) -> Option<Rendered>
             "ALTER TABLE {t} ADD CONSTRAINT {} UNIQUE USING INDEX {}{}",
             quote_ident(&unique.name),
             quote_ident(&copy.name),
-            deferrable(unique.deferrable, unique.initially_deferred)
+            super::render::deferrable_clause(unique.deferrable, unique.initially_deferred)
         ));
     }
     for check in table.checks.iter().filter(|c| mentions(&c.expression, column)) {
@@ -361,7 +350,7 @@ fn type_swap(change: &Change, schema: &crate::model::Schema) -> Option<Rendered>
         };
         swap.extend(super::render::render(&added).up);
         if !check.not_valid {
-            validate.push(validate_sql(&t, &check.name));
+            validate.extend(self::validate(name, &check.name));
         }
     }
     for fk in table.foreign_keys.iter().filter(|fk| uses(&fk.columns)) {
@@ -371,7 +360,7 @@ fn type_swap(change: &Change, schema: &crate::model::Schema) -> Option<Rendered>
         };
         swap.extend(super::render::render(&added).up);
         if !fk.not_valid {
-            validate.push(validate_sql(&t, &fk.name));
+            validate.extend(self::validate(name, &fk.name));
         }
     }
     for (other, fk) in &referencing {
@@ -381,7 +370,7 @@ fn type_swap(change: &Change, schema: &crate::model::Schema) -> Option<Rendered>
         };
         swap.extend(super::render::render(&added).up);
         if !fk.not_valid {
-            validate.push(validate_sql(&qualified(other), &fk.name));
+            validate.extend(self::validate(other, &fk.name));
         }
     }
     // A serial column's `nextval` default comes back with its sequence, above.
@@ -393,37 +382,33 @@ fn type_swap(change: &Change, schema: &crate::model::Schema) -> Option<Rendered>
     }
     up.push(swap.join("; "));
     up.extend(validate);
-    let down = super::render::render(&Change::AlterColumnType {
-        table: name.clone(),
-        column: column.clone(),
-        from: from.clone(),
-        to: to.clone(),
-        from_collation: from_collation.clone(),
-        to_collation: to_collation.clone(),
-    })
-    .down;
-    Some(Rendered { up, down })
+    // The rollback converts back directly, as the plain form's does.
+    Some(Rendered { up, down: super::render::render(change).down })
 }
 
-/// `DROP INDEX CONCURRENTLY IF EXISTS` (a leftover of a stopped run) and the build.
+/// `DROP INDEX CONCURRENTLY IF EXISTS` the index `name` of `table`'s namespace.
+fn drop_concurrently(table: &QualifiedName, name: &str) -> String {
+    let index = QualifiedName { schema: table.schema.clone(), name: name.to_owned() };
+    format!("DROP INDEX CONCURRENTLY IF EXISTS {}", qualified(&index))
+}
+
+/// `CREATE [UNIQUE] INDEX CONCURRENTLY …`.
+fn create_concurrently(table: &QualifiedName, index: &Index) -> String {
+    super::render::create_index_sql(table, index).replacen("INDEX ", "INDEX CONCURRENTLY ", 1)
+}
+
+/// The drop of a leftover of a stopped run, then the build.
 fn build_concurrently(table: &QualifiedName, index: &Index) -> [String; 2] {
-    let name = QualifiedName { schema: table.schema.clone(), name: index.name.clone() };
-    [
-        format!("DROP INDEX CONCURRENTLY IF EXISTS {}", qualified(&name)),
-        super::render::create_index_sql(table, index).replacen("INDEX ", "INDEX CONCURRENTLY ", 1),
-    ]
+    [drop_concurrently(table, &index.name), create_concurrently(table, index)]
 }
 
-fn validate_sql(table: &str, constraint: &str) -> String {
-    format!("ALTER TABLE {table} VALIDATE CONSTRAINT {}", quote_ident(constraint))
-}
-
-fn deferrable(deferrable: bool, initially_deferred: bool) -> &'static str {
-    match (deferrable, initially_deferred) {
-        (false, _) => "",
-        (true, false) => " DEFERRABLE",
-        (true, true) => " DEFERRABLE INITIALLY DEFERRED",
-    }
+/// `ALTER TABLE … VALIDATE CONSTRAINT …`, as the `ValidateConstraint` step renders it.
+fn validate(table: &QualifiedName, name: &str) -> Vec<String> {
+    super::render::render(&Change::ValidateConstraint {
+        table: table.clone(),
+        name: name.to_owned(),
+    })
+    .up
 }
 
 fn mentions(sql: &str, column: &str) -> bool {
@@ -602,14 +587,12 @@ pub fn batched(
     let mut sequence = None;
     let (name, target, value) = match change {
         Change::AddColumn { table, column, .. } | Change::SetNotNull { table, column, .. } => {
-            let value = match (&column.backfill, &column.default) {
-                (Some(crate::model::Backfill::Sequence { start, step }), _) => {
+            let value = match &column.backfill {
+                Some(crate::model::Backfill::Sequence { start, step }) => {
                     sequence = Some((*start, *step));
                     String::new()
                 }
-                (Some(backfill), _) => super::backfill_value(backfill)?,
-                (None, Some(default)) => super::render_default(default),
-                (None, None) => return None,
+                _ => super::fill_value(column)?,
             };
             (table, column.name.clone(), value)
         }

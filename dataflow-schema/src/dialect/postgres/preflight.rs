@@ -11,9 +11,9 @@
 //! Tables the plan creates are empty and need no probe. Each probe scans the table once
 //! without taking any lock beyond a plain read.
 
-use super::{backfill_value, qualified, quote_ident, render_default};
+use super::{fill_value, qualified, quote_ident};
 use crate::change::Change;
-use crate::model::{Column, QualifiedName};
+use crate::model::QualifiedName;
 use crate::plan::Plan;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -161,15 +161,6 @@ pub fn probes(plan: &Plan) -> Vec<Probe> {
         probes.push(Probe { step: step.number, ..probe });
     }
     probes
-}
-
-/// The value a column gets on existing rows: its backfill, else its default.
-fn fill_value(column: &Column) -> Option<String> {
-    match (&column.backfill, &column.default) {
-        (Some(backfill), _) => backfill_value(backfill),
-        (None, Some(default)) => Some(render_default(default)),
-        (None, None) => None,
-    }
 }
 
 /// Whether `expression` names one of `columns` (a word match; quoting aside).

@@ -359,7 +359,7 @@ fn add_foreign_key(table: &QualifiedName, fk: &ForeignKey) -> String {
     sql
 }
 
-fn deferrable_clause(deferrable: bool, initially_deferred: bool) -> &'static str {
+pub(crate) fn deferrable_clause(deferrable: bool, initially_deferred: bool) -> &'static str {
     match (deferrable, initially_deferred) {
         (true, true) => " DEFERRABLE INITIALLY DEFERRED",
         (true, false) => " DEFERRABLE",
