@@ -60,14 +60,16 @@ fn tokenize(text: &str) -> Option<Vec<Token>> {
                 i += 1;
             }
             tokens.push(Token::Str(value));
-        } else if c == '"' {
+        } else if c == '"' || c == '`' {
+            // A quoted identifier: `"…"`, or MySQL's backticks.
+            let quote = c;
             let mut value = String::new();
             i += 1;
             loop {
                 let ch = *chars.get(i)?;
-                if ch == '"' {
-                    if chars.get(i + 1) == Some(&'"') {
-                        value.push('"');
+                if ch == quote {
+                    if chars.get(i + 1) == Some(&quote) {
+                        value.push(quote);
                         i += 2;
                         continue;
                     }

@@ -3,7 +3,7 @@
 
 use crate::change::{Change, Operation, Phase};
 use crate::checksum::{canonical_json, schema_checksum, sha256_hex};
-use crate::dialect::{postgres, sqlite, Dialect};
+use crate::dialect::{mysql, postgres, sqlite, Dialect};
 use crate::diff::diff;
 use crate::error::PlanError;
 use crate::model::{Backfill, Column, QualifiedName, Schema, TableStats};
@@ -234,6 +234,10 @@ pub fn plan_offline(
             let (shaped, warnings) = sqlite::shape::shape(desired)?;
             (Some(shaped), warnings)
         }
+        Dialect::Mysql => {
+            let (shaped, warnings) = mysql::shape::shape(desired)?;
+            (Some(shaped), warnings)
+        }
         Dialect::Postgres => (None, Vec::new()),
     };
     let desired = shaped.as_ref().unwrap_or(desired);
@@ -246,7 +250,7 @@ pub fn plan_offline(
                 postgres::unqualify_default_namespace(&mut schema);
                 schema
             }),
-            Dialect::Sqlite => None,
+            Dialect::Sqlite | Dialect::Mysql => None,
         }
     };
     let (current_owned, desired_owned) = (unqualified(current), unqualified(desired));
@@ -293,6 +297,7 @@ pub fn plan_offline(
             (_, Some(online)) => online,
             (Dialect::Postgres, None) => postgres::render::render(change),
             (Dialect::Sqlite, None) => sqlite::render::render(change),
+            (Dialect::Mysql, None) => mysql::render::render(change, current, desired),
         };
         let mut risk = assess(change, stats, dialect);
         if dialect == Dialect::Postgres {
@@ -303,7 +308,10 @@ pub fn plan_offline(
         }
         // A step that scans without blocking (CONCURRENTLY, VALIDATE) runs on its own,
         // never inside a transaction holding the table's instant locks.
-        let alone = concurrent || matches!(change, Change::ValidateConstraint { .. });
+        // MySQL DDL commits itself: every step is its own group, recorded when done.
+        let alone = concurrent
+            || dialect == Dialect::Mysql
+            || matches!(change, Change::ValidateConstraint { .. });
         let key = (change.phase(), change.subject());
         if alone || last_group_key != Some(key) {
             group += 1;
@@ -317,7 +325,7 @@ pub fn plan_offline(
             operation: change.operation(),
             details: details(change),
             shown_level: risk.shown_level(options),
-            transactional: !concurrent,
+            transactional: !concurrent && dialect != Dialect::Mysql,
             lock: if concurrent { LockLevel::ShareUpdateExclusive } else { lock_of(change, &risk) },
             // CONCURRENTLY builds take as long as the table needs and block nobody: none.
             statement_timeout_ms: if concurrent {

@@ -182,5 +182,6 @@ pub fn assess(change: &Change, stats: Option<TableStats>, dialect: Dialect) -> A
     match dialect {
         Dialect::Postgres => crate::dialect::postgres::risk::assess(change, stats),
         Dialect::Sqlite => crate::dialect::sqlite::risk::assess(change, stats),
+        Dialect::Mysql => crate::dialect::mysql::risk::assess(change, stats),
     }
 }

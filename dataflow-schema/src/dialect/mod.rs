@@ -1,6 +1,7 @@
 //! SQL dialects. Only renderers produce SQL text (invariant 2): every identifier goes
 //! through the dialect's quoting function, every literal through its literal function.
 
+pub mod mysql;
 pub mod postgres;
 pub mod sqlite;
 
@@ -16,6 +17,8 @@ pub enum Dialect {
     Postgres,
     /// SQLite 3.35 or later.
     Sqlite,
+    /// MySQL 8.0 or MariaDB 10.6 or later, InnoDB (tested on MariaDB 10.11).
+    Mysql,
 }
 
 impl Dialect {
@@ -25,6 +28,8 @@ impl Dialect {
             Dialect::Postgres => crate::naming::POSTGRES_MAX_IDENTIFIER,
             // SQLite has no limit; the same names as on PostgreSQL keep schemas portable.
             Dialect::Sqlite => crate::naming::POSTGRES_MAX_IDENTIFIER,
+            // 64 characters on MySQL; the engine's own names are cut at 63 bytes.
+            Dialect::Mysql => crate::naming::POSTGRES_MAX_IDENTIFIER,
         }
     }
 }
@@ -34,6 +39,7 @@ impl fmt::Display for Dialect {
         f.write_str(match self {
             Dialect::Postgres => "PostgreSQL",
             Dialect::Sqlite => "SQLite",
+            Dialect::Mysql => "MySQL",
         })
     }
 }
