@@ -286,11 +286,32 @@ pub enum Error {
         /// The database.
         url: String,
     },
-    /// A feature SQLite does not have in dataflow yet.
-    #[error("{what} is not available on SQLite yet (it works on PostgreSQL)")]
-    NotOnSqlite {
+    /// A feature this database does not have in dataflow yet.
+    #[error("{what} is not available on {database} yet (it works on PostgreSQL)")]
+    NotAvailable {
         /// The feature.
         what: String,
+        /// `SQLite` or `MySQL`.
+        database: &'static str,
+    },
+    /// A MySQL step failed. DDL commits itself there: the steps before it stay applied.
+    #[error(
+        "step {step} ({what}) failed: {source}\n  statement: {statement}\n  \
+         MySQL DDL is not transactional: the steps before it are applied and recorded in run \
+         {version}; run the migration again to go on from the live schema, or \
+         `dataflow rollback {version}` to undo them"
+    )]
+    StepFailed {
+        /// The step number.
+        step: usize,
+        /// Table and operation.
+        what: String,
+        /// The statement that failed.
+        statement: String,
+        /// The run's history version.
+        version: String,
+        /// The server's error.
+        source: sqlx::Error,
     },
     /// A command that compares needs something to compare with.
     #[error("nothing to compare with: give --target URL|schema.json, or --plan FILE")]

@@ -1,9 +1,9 @@
 //! The runtime of dataflow: connections, introspection, the migrator and the command
 //! line's logic. Everything that does IO lives here; `dataflow-schema` stays pure.
 //!
-//! So far: the PostgreSQL connector (introspection, applying plans), the migrator, the
-//! terminal preview and prompt, and the command line's logic. SQLite and MySQL arrive next
-//! (see ARCHITECTURE.md).
+//! The PostgreSQL, SQLite and MySQL/MariaDB connectors (introspection, applying plans),
+//! the migrator, the terminal preview and prompt, and the command line's logic (see
+//! ARCHITECTURE.md).
 
 #![warn(missing_docs)]
 
@@ -14,6 +14,9 @@ pub mod explicit;
 pub mod history;
 pub mod lock;
 pub mod migrator;
+pub mod mysql;
+pub mod mysql_history;
+mod mysql_migrator;
 pub mod not_null;
 pub mod postgres;
 pub mod preflight;
@@ -32,5 +35,7 @@ pub use migrator::{
 };
 pub use postgres::{ApplyOptions, ApplyReport, GroupTiming, Postgres};
 pub use preflight::Violation;
+pub use mysql::Mysql;
+pub use mysql_migrator::migrate_mysql_to;
 pub use sqlite::Sqlite;
 pub use sqlite_migrator::migrate_sqlite_to;

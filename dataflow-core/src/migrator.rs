@@ -246,6 +246,8 @@ pub enum Database {
     Postgres(Postgres),
     /// SQLite (a file, or in memory).
     Sqlite(Sqlite),
+    /// MySQL or MariaDB.
+    Mysql(crate::mysql::Mysql),
 }
 
 /// A database and the models it should match.
@@ -257,8 +259,9 @@ pub struct DataFlow {
 }
 
 impl DataFlow {
-    /// Connects to `url` — `postgres://user@host/db`, `sqlite://path/to/file.db` (created
-    /// when missing) or `sqlite::memory:` — or to `DATABASE_URL` when `url` is empty.
+    /// Connects to `url` — `postgres://user@host/db`, `mysql://user@host/db` (or
+    /// `mariadb://…`), `sqlite://path/to/file.db` (created when missing) or
+    /// `sqlite::memory:` — or to `DATABASE_URL` when `url` is empty.
     pub async fn connect(url: &str) -> Result<DataFlow> {
         let url = match url {
             "" => std::env::var("DATABASE_URL").map_err(|_| Error::UnsupportedUrl {
@@ -268,6 +271,8 @@ impl DataFlow {
         };
         let database = if url.starts_with("sqlite:") {
             Database::Sqlite(Sqlite::connect(&url).await?)
+        } else if url.starts_with("mysql://") || url.starts_with("mariadb://") {
+            Database::Mysql(crate::mysql::Mysql::connect(&url).await?)
         } else {
             Database::Postgres(Postgres::connect(&url).await?)
         };
@@ -322,7 +327,7 @@ impl DataFlow {
     pub fn postgres(&self) -> Option<&Postgres> {
         match &self.database {
             Database::Postgres(db) => Some(db),
-            Database::Sqlite(_) => None,
+            Database::Sqlite(_) | Database::Mysql(_) => None,
         }
     }
 
@@ -330,13 +335,24 @@ impl DataFlow {
     pub fn sqlite(&self) -> Option<&Sqlite> {
         match &self.database {
             Database::Sqlite(db) => Some(db),
-            Database::Postgres(_) => None,
+            Database::Postgres(_) | Database::Mysql(_) => None,
+        }
+    }
+
+    /// The MySQL/MariaDB connector, when the database is one.
+    pub fn mysql(&self) -> Option<&crate::mysql::Mysql> {
+        match &self.database {
+            Database::Mysql(db) => Some(db),
+            Database::Postgres(_) | Database::Sqlite(_) => None,
         }
     }
 
     /// The PostgreSQL connector, or an error naming what SQLite does not support yet.
     pub(crate) fn pg(&self, what: &str) -> Result<&Postgres> {
-        self.postgres().ok_or_else(|| Error::NotOnSqlite { what: what.to_owned() })
+        self.postgres().ok_or_else(|| Error::NotAvailable {
+            what: what.to_owned(),
+            database: if self.sqlite().is_some() { "SQLite" } else { "MySQL" },
+        })
     }
 
     /// The desired schema of the registered models.
@@ -354,6 +370,9 @@ impl DataFlow {
             Database::Sqlite(db) => {
                 crate::sqlite_migrator::migrate(db, &desired, Scope::Models, options).await
             }
+            Database::Mysql(db) => {
+                crate::mysql_migrator::migrate(db, &desired, Scope::Models, options).await
+            }
         }
     }
 
@@ -370,6 +389,10 @@ impl DataFlow {
                     &MigrateOptions::default(),
                 )
                 .await
+            }
+            Database::Mysql(db) => {
+                crate::mysql_migrator::plan(db, &desired, Scope::Models, &MigrateOptions::default())
+                    .await
             }
         }
     }
@@ -391,6 +414,10 @@ impl DataFlow {
                 )
                 .await
             }
+            Database::Mysql(db) => {
+                crate::mysql_migrator::plan(db, &desired, Scope::Models, &MigrateOptions::default())
+                    .await
+            }
         }
     }
 
@@ -404,6 +431,7 @@ impl DataFlow {
         let db = match &self.database {
             Database::Postgres(db) => db,
             Database::Sqlite(db) => return crate::sqlite_migrator::history_rows(db, limit).await,
+            Database::Mysql(db) => return crate::mysql_migrator::history_rows(db, limit).await,
         };
         let mut connection = self.connection().await?;
         history::list(&mut connection, &self.history_namespace, limit)
@@ -434,6 +462,12 @@ impl DataFlow {
         if let Database::Sqlite(db) = &self.database {
             return crate::sqlite_migrator::rollback_migration(db, version).instrument(span).await;
         }
+        if let Database::Mysql(db) = &self.database {
+            let options = MigrateOptions::default();
+            return crate::mysql_migrator::rollback_migration(db, version, &options)
+                .instrument(span)
+                .await;
+        }
         async {
             let mut guard = self.lock(Duration::from_secs(15 * 60)).await?;
             let outcome = self.rollback_locked(&mut guard, version).await;
@@ -448,6 +482,10 @@ impl DataFlow {
     pub async fn rollback_to_version(&self, version: &str) -> Result<Vec<String>> {
         if let Database::Sqlite(db) = &self.database {
             return crate::sqlite_migrator::rollback_to_version(db, version).await;
+        }
+        if let Database::Mysql(db) = &self.database {
+            let options = MigrateOptions::default();
+            return crate::mysql_migrator::rollback_to_version(db, version, &options).await;
         }
         let mut guard = self.lock(Duration::from_secs(15 * 60)).await?;
         let outcome = async {
@@ -471,6 +509,9 @@ impl DataFlow {
         if let Database::Sqlite(db) = &self.database {
             return crate::sqlite_migrator::analyze_rollback(db, version).await;
         }
+        if let Database::Mysql(db) = &self.database {
+            return crate::mysql_migrator::analyze_rollback(db, version).await;
+        }
         let mut connection = self.connection().await?;
         let plan = self.stored_plan(&mut connection, version).await?.1;
         Ok(RollbackAnalysis::of(&plan))
@@ -481,6 +522,7 @@ impl DataFlow {
         match &self.database {
             Database::Postgres(db) => db.url().to_owned(),
             Database::Sqlite(db) => db.url().to_owned(),
+            Database::Mysql(db) => db.url().to_owned(),
         }
     }
 

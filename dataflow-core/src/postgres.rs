@@ -647,8 +647,9 @@ fn is_lock_timeout(error: &sqlx::Error) -> bool {
     error.as_database_error().and_then(|e| e.code()).as_deref() == Some("55P03")
 }
 
-/// Exponential backoff with full jitter: uniform in [0, min(cap, base · 2^attempt)].
-fn backoff(options: &ApplyOptions, attempt: u32) -> Duration {
+/// Exponential backoff with full jitter: uniform in [0, min(cap, base · 2^attempt)]
+/// (shared with the MySQL connector).
+pub(crate) fn backoff(options: &ApplyOptions, attempt: u32) -> Duration {
     let ceiling =
         options.base_backoff.saturating_mul(1 << attempt.min(16)).min(options.max_backoff);
     let nanos = std::time::SystemTime::now()

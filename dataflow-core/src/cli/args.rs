@@ -20,7 +20,8 @@ pub(super) struct Tool {
 /// The database to work on.
 #[derive(Debug, Args)]
 pub(super) struct Database {
-    /// The database: postgres://user@host:port/database or sqlite://path/to/file.db
+    /// The database: postgres://user@host:port/database, mysql://user@host:port/database
+    /// or sqlite://path/to/file.db
     #[arg(long, env = "DATABASE_URL")]
     pub db: String,
 }

@@ -72,7 +72,12 @@ async fn as_run(session: &Session, plan: &Plan) -> Result<Plan> {
         (None, Some(db)) => {
             crate::sqlite_migrator::as_it_would_run(db, plan, &MigrateOptions::default()).await
         }
-        (None, None) => Ok(plan.clone()),
+        (None, None) => match session.flow.mysql() {
+            Some(db) => {
+                crate::mysql_migrator::as_it_would_run(db, plan, &MigrateOptions::default()).await
+            }
+            None => Ok(plan.clone()),
+        },
     }
 }
 

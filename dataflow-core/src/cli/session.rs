@@ -6,6 +6,8 @@ use super::args::{Database, ModelCommand, Namespaces, ToolCommand};
 use crate::error::{Error, Result};
 use crate::migrator::{migrate_to, DataFlow, MigrateOptions, MigrationReport};
 use crate::postgres::Postgres;
+use crate::migrator::Database as Connected;
+use crate::mysql_migrator::migrate_mysql_to;
 use crate::sqlite_migrator::migrate_sqlite_to;
 use dataflow_schema::introspect::postgres::{Introspected, DEFAULT_NAMESPACE};
 use dataflow_schema::{plan_offline, Dialect, Plan, PlanOptions, Schema};
@@ -128,8 +130,11 @@ impl Session {
                     tokio::join!(self.live_unscoped(), self.read(source));
                 let ((current, current_unmanaged), (schema, unmanaged)) =
                     ((current?, current_unmanaged), target?);
-                let dialect =
-                    if self.flow.sqlite().is_some() { Dialect::Sqlite } else { Dialect::Postgres };
+                let dialect = match self.flow.database() {
+                    Connected::Sqlite(_) => Dialect::Sqlite,
+                    Connected::Mysql(_) => Dialect::Mysql,
+                    Connected::Postgres(_) => Dialect::Postgres,
+                };
                 let mut plan = plan_offline(&current, &schema, dialect, &PlanOptions::default())?;
                 let mut left_alone = current_unmanaged;
                 left_alone.extend(unmanaged);
@@ -153,9 +158,10 @@ impl Session {
             Desired::Models => self.flow.auto_migrate(options).await,
             Desired::Target(source) => {
                 let target = self.read(source).await?.0;
-                match self.flow.sqlite() {
-                    Some(db) => migrate_sqlite_to(db, target, options).await,
-                    None => migrate_to(self.db()?, target, options).await,
+                match self.flow.database() {
+                    Connected::Sqlite(db) => migrate_sqlite_to(db, target, options).await,
+                    Connected::Mysql(db) => migrate_mysql_to(db, target, options).await,
+                    Connected::Postgres(_) => migrate_to(self.db()?, target, options).await,
                 }
             }
             Desired::Nothing => Err(Error::NoTarget),
@@ -165,9 +171,10 @@ impl Session {
     /// The live schema of the compared namespaces (not widened to the models'), with
     /// the objects dataflow does not manage; errors are the schema's.
     async fn live_unscoped(&self) -> (Result<Schema>, Vec<String>) {
-        let found = match self.flow.sqlite() {
-            Some(db) => db.introspect().await.map(|f| (f.schema, f.unmanaged)),
-            None => match self.db() {
+        let found = match self.flow.database() {
+            Connected::Sqlite(db) => db.introspect().await.map(|f| (f.schema, f.unmanaged)),
+            Connected::Mysql(db) => db.introspect().await.map(|f| (f.schema, f.unmanaged)),
+            Connected::Postgres(_) => match self.db() {
                 Ok(db) => db.introspect(&self.namespaces).await.map(|f| (f.schema, f.unmanaged)),
                 Err(error) => Err(error),
             },
@@ -182,6 +189,10 @@ impl Session {
     /// objects dataflow does not manage.
     pub async fn live(&self) -> Result<(Schema, Vec<String>)> {
         if let Some(db) = self.flow.sqlite() {
+            let found = db.introspect().await?;
+            return Ok((found.schema, found.unmanaged));
+        }
+        if let Some(db) = self.flow.mysql() {
             let found = db.introspect().await?;
             return Ok((found.schema, found.unmanaged));
         }
@@ -200,6 +211,10 @@ impl Session {
 async fn read_target(target: &str, namespaces: &[String]) -> Result<(Schema, Vec<String>)> {
     if target.starts_with("sqlite:") {
         let found = crate::sqlite::Sqlite::connect(target).await?.introspect().await?;
+        return Ok((found.schema, found.unmanaged));
+    }
+    if target.starts_with("mysql://") || target.starts_with("mariadb://") {
+        let found = crate::mysql::Mysql::connect(target).await?.introspect().await?;
         return Ok((found.schema, found.unmanaged));
     }
     if target.contains("://") {

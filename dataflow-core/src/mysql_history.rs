@@ -1,0 +1,303 @@
+//! The history table on MySQL/MariaDB: the same `_dataflow_migrations` columns as on
+//! PostgreSQL (JSON as LONGTEXT, DESIGN.md "Pinned details"). DDL commits itself, so a
+//! run is recorded step by step: the row is written `running` before the first step, its
+//! `progress` names the step being run and the steps done, and it is marked `applied`
+//! after the last. A killed run leaves `running` with the exact step it was in.
+
+use crate::history::{applied_by, status, HistoryRow, TABLE};
+use dataflow_schema::dialect::mysql::quote_ident;
+use serde::{Deserialize, Serialize};
+use sqlx::{MySqlConnection, Row};
+
+fn table() -> String {
+    quote_ident(TABLE)
+}
+
+/// Where a run is: steps done (in order), the step being run, down steps undone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    /// Numbers of the steps that completed.
+    #[serde(default)]
+    pub done: Vec<usize>,
+    /// The step started and not finished (a kill or an error stopped it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub running: Option<usize>,
+    /// Numbers of the steps whose down steps a rollback completed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub undone: Vec<usize>,
+    /// Why the run failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Trash and backup tables dropped by `purge`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purged: Option<Vec<String>>,
+}
+
+/// Creates the table if it does not exist.
+pub async fn ensure(connection: &mut MySqlConnection) -> Result<(), sqlx::Error> {
+    let sql = format!(
+        "CREATE TABLE IF NOT EXISTS {} (
+            seq bigint NOT NULL AUTO_INCREMENT UNIQUE,
+            version varchar(64) NOT NULL PRIMARY KEY,
+            description longtext NOT NULL,
+            checksum varchar(64) NOT NULL,
+            plan longtext NOT NULL,
+            status varchar(16) NOT NULL,
+            progress longtext NOT NULL,
+            started_at datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+            finished_at datetime(6) NULL,
+            rolled_back_at datetime(6) NULL,
+            execution_ms bigint NULL,
+            applied_by varchar(255) NOT NULL
+        )",
+        table()
+    );
+    sqlx::query(&sql).execute(connection).await.map(|_| ())
+}
+
+/// Whether the history table exists yet.
+pub async fn exists(connection: &mut MySqlConnection) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+    )
+    .bind(TABLE)
+    .fetch_optional(connection)
+    .await?;
+    Ok(found.is_some())
+}
+
+/// The version for a run towards `checksum`: `YYYYMMDDHHMMSS_<8 hex>` (UTC), `_2`… on
+/// a collision.
+pub async fn next_version(
+    connection: &mut MySqlConnection,
+    checksum: &str,
+) -> Result<String, sqlx::Error> {
+    let stamp: String =
+        sqlx::query_scalar("SELECT CAST(DATE_FORMAT(UTC_TIMESTAMP(), '%Y%m%d%H%i%s') AS CHAR)")
+            .fetch_one(&mut *connection)
+            .await?;
+    let base = format!("{stamp}_{}", &checksum[..8.min(checksum.len())]);
+    let taken: Vec<String> = sqlx::query_scalar(&format!(
+        "SELECT CAST(version AS CHAR) FROM {} WHERE version LIKE ?",
+        table()
+    ))
+    .bind(format!("{base}%"))
+    .fetch_all(&mut *connection)
+    .await?;
+    let mut version = base.clone();
+    let mut n = 2;
+    while taken.contains(&version) {
+        version = format!("{base}_{n}");
+        n += 1;
+    }
+    Ok(version)
+}
+
+/// A row to record.
+pub struct NewRow<'a> {
+    /// Its version.
+    pub version: &'a str,
+    /// What it did, in a line.
+    pub description: &'a str,
+    /// Checksum of the target schema.
+    pub checksum: &'a str,
+    /// The plan, as JSON.
+    pub plan: &'a str,
+    /// `running` or `baseline`.
+    pub status: &'a str,
+}
+
+/// Records a run as it starts (or a baseline, finished at once).
+pub async fn insert(connection: &mut MySqlConnection, row: &NewRow<'_>) -> Result<(), sqlx::Error> {
+    let finished = if row.status == status::BASELINE { "UTC_TIMESTAMP(6)" } else { "NULL" };
+    sqlx::query(&format!(
+        "INSERT INTO {} (version, description, checksum, plan, status, progress, started_at, finished_at, execution_ms, applied_by) \
+         VALUES (?, ?, ?, ?, ?, '{{}}', UTC_TIMESTAMP(6), {finished}, 0, ?)",
+        table()
+    ))
+    .bind(row.version)
+    .bind(row.description)
+    .bind(row.checksum)
+    .bind(row.plan)
+    .bind(row.status)
+    .bind(applied_by())
+    .execute(connection)
+    .await
+    .map(|_| ())
+}
+
+/// Writes `progress` of `version`.
+pub async fn set_progress(
+    connection: &mut MySqlConnection,
+    version: &str,
+    progress: &Progress,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!("UPDATE {} SET progress = ? WHERE version = ?", table()))
+        .bind(serde_json::to_string(progress).unwrap_or_else(|_| "{}".into()))
+        .bind(version)
+        .execute(connection)
+        .await
+        .map(|_| ())
+}
+
+/// The recorded progress of `version`.
+pub async fn progress(
+    connection: &mut MySqlConnection,
+    version: &str,
+) -> Result<Progress, sqlx::Error> {
+    let text: Option<String> = sqlx::query_scalar(&format!(
+        "SELECT CAST(progress AS CHAR) FROM {} WHERE version = ?",
+        table()
+    ))
+    .bind(version)
+    .fetch_optional(connection)
+    .await?;
+    Ok(text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default())
+}
+
+/// Marks `version` finished with `state` (`applied` or `failed`).
+pub async fn finish(
+    connection: &mut MySqlConnection,
+    version: &str,
+    state: &str,
+    execution_ms: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!(
+        "UPDATE {} SET status = ?, finished_at = UTC_TIMESTAMP(6), execution_ms = ? WHERE version = ?",
+        table()
+    ))
+    .bind(state)
+    .bind(execution_ms)
+    .bind(version)
+    .execute(connection)
+    .await
+    .map(|_| ())
+}
+
+/// Closes runs left `running` by a migrator that died (only the lock holder calls
+/// this): they become `failed`, keeping their progress. Returns their versions.
+pub async fn close_interrupted(connection: &mut MySqlConnection) -> Result<Vec<String>, sqlx::Error> {
+    let versions: Vec<String> = sqlx::query_scalar(&format!(
+        "SELECT CAST(version AS CHAR) FROM {} WHERE status = ? ORDER BY seq",
+        table()
+    ))
+    .bind(status::RUNNING)
+    .fetch_all(&mut *connection)
+    .await?;
+    for version in &versions {
+        sqlx::query(&format!(
+            "UPDATE {} SET status = ?, finished_at = UTC_TIMESTAMP(6) WHERE version = ?",
+            table()
+        ))
+        .bind(status::FAILED)
+        .bind(version)
+        .execute(&mut *connection)
+        .await?;
+    }
+    Ok(versions)
+}
+
+/// The recorded plan and status of `version`.
+pub async fn stored_plan(
+    connection: &mut MySqlConnection,
+    version: &str,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT CAST(plan AS CHAR), CAST(status AS CHAR) FROM {} WHERE version = ?",
+        table()
+    ))
+    .bind(version)
+    .fetch_optional(connection)
+    .await?;
+    row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+}
+
+/// Applied runs recorded after `version`, newest first.
+pub async fn applied_after(
+    connection: &mut MySqlConnection,
+    version: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(&format!(
+        "SELECT CAST(version AS CHAR) FROM {t} WHERE status = ? \
+         AND seq > (SELECT seq FROM {t} WHERE version = ?) ORDER BY seq DESC",
+        t = table()
+    ))
+    .bind(status::APPLIED)
+    .bind(version)
+    .fetch_all(connection)
+    .await
+}
+
+/// The rolled-back run whose target was `checksum`, if any.
+pub async fn rolled_back_target(
+    connection: &mut MySqlConnection,
+    checksum: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(&format!(
+        "SELECT CAST(version AS CHAR) FROM {} WHERE status = ? AND checksum = ? ORDER BY seq DESC LIMIT 1",
+        table()
+    ))
+    .bind(status::ROLLED_BACK)
+    .bind(checksum)
+    .fetch_optional(connection)
+    .await
+}
+
+/// Marks `version` rolled back.
+pub async fn mark_rolled_back(
+    connection: &mut MySqlConnection,
+    version: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!(
+        "UPDATE {} SET status = ?, rolled_back_at = UTC_TIMESTAMP(6) WHERE version = ?",
+        table()
+    ))
+    .bind(status::ROLLED_BACK)
+    .bind(version)
+    .execute(connection)
+    .await
+    .map(|_| ())
+}
+
+/// Whether any run is recorded.
+pub async fn is_empty(connection: &mut MySqlConnection) -> Result<bool, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {}", table()))
+        .fetch_one(connection)
+        .await?;
+    Ok(n == 0)
+}
+
+/// Rows, newest first.
+pub async fn list(
+    connection: &mut MySqlConnection,
+    limit: Option<usize>,
+) -> Result<Vec<HistoryRow>, sqlx::Error> {
+    if !exists(&mut *connection).await? {
+        return Ok(Vec::new());
+    }
+    let limit = limit.map_or(i64::MAX, |n| i64::try_from(n).unwrap_or(i64::MAX));
+    let rows = sqlx::query(&format!(
+        "SELECT CAST(version AS CHAR), CAST(description AS CHAR), CAST(checksum AS CHAR), \
+         CAST(status AS CHAR), CAST(DATE_FORMAT(started_at, '%Y-%m-%dT%H:%i:%sZ') AS CHAR), \
+         CAST(DATE_FORMAT(finished_at, '%Y-%m-%dT%H:%i:%sZ') AS CHAR), execution_ms, \
+         CAST(applied_by AS CHAR) FROM {} ORDER BY seq DESC LIMIT ?",
+        table()
+    ))
+    .bind(limit)
+    .fetch_all(connection)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(HistoryRow {
+                version: r.try_get(0)?,
+                description: r.try_get(1)?,
+                checksum: r.try_get(2)?,
+                status: r.try_get(3)?,
+                started_at: r.try_get(4)?,
+                finished_at: r.try_get(5)?,
+                execution_ms: r.try_get(6)?,
+                applied_by: r.try_get(7)?,
+            })
+        })
+        .collect()
+}
