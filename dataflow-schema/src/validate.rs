@@ -25,6 +25,11 @@ pub fn validate_schema(schema: &Schema, dialect: Dialect) -> Result<(), PlanErro
     for sequence in &schema.sequences {
         identifier(&format!("sequence {}", sequence.name), &sequence.name.name, limit)?;
     }
+    // On PostgreSQL indexes and key constraints share the namespace with tables; MySQL
+    // keeps index names per table (every primary key is `PRIMARY`).
+    if dialect == Dialect::Mysql {
+        return Ok(());
+    }
     unique_relation_names(schema)
 }
 

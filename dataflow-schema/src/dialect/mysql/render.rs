@@ -225,6 +225,13 @@ impl Columns<'_> {
             alter(table, &format!("MODIFY COLUMN {}", column_definition(c)), algorithm)
         };
         let mut up = before.to_vec();
+        // Whichever of the column's steps makes it NOT NULL first fills its NULLs first
+        // (an idempotent UPDATE: a later step finds none).
+        if up.is_empty() && existing.nullable && !wanted.nullable {
+            let key = self.desired.table(table).and_then(|t| t.primary_key.as_ref());
+            let key = key.map(|pk| pk.columns.clone()).unwrap_or_default();
+            up = fill_nulls(table, wanted, &key);
+        }
         up.push(modify(wanted, algorithm));
         reversible(up, vec![modify(&existing, algorithm)])
     }

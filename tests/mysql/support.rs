@@ -1,0 +1,174 @@
+//! Test databases for the MySQL suite: one database per test on the shared server.
+
+use dataflow::{schema_of, DataFlow, MigrateOptions, MigrationReport, Mode, ModelDef, RiskLevel, Schema};
+use sqlx::{Connection, Executor, MySqlConnection, Row};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// The admin URL (the server's `test` database by default).
+pub fn admin_url() -> String {
+    std::env::var("DATAFLOW_TEST_MYSQL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into())
+}
+
+/// `admin_url` with another database name.
+pub fn url_for(database: &str) -> String {
+    let admin = admin_url();
+    match admin.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{database}"),
+        None => admin,
+    }
+}
+
+/// Whether the server is reachable; under CI an unreachable server is a failure.
+pub async fn server_available() -> bool {
+    match MySqlConnection::connect(&admin_url()).await {
+        Ok(connection) => {
+            let _ = connection.close().await;
+            true
+        }
+        Err(error) => {
+            if std::env::var("CI").is_ok() {
+                panic!("MySQL/MariaDB is unreachable at {} under CI: {error}", admin_url());
+            }
+            eprintln!("SKIPPED: MySQL/MariaDB is unreachable at {} ({error})", admin_url());
+            false
+        }
+    }
+}
+
+/// Runs statements on an admin connection.
+pub async fn admin(statements: &[&str]) {
+    let mut connection = MySqlConnection::connect(&admin_url()).await.expect("admin connection");
+    for sql in statements {
+        connection.execute(*sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    let _ = connection.close().await;
+}
+
+/// Creates (or re-creates) a database.
+pub async fn create_database(name: &str) {
+    admin(&[&format!("DROP DATABASE IF EXISTS `{name}`"), &format!("CREATE DATABASE `{name}`")])
+        .await;
+}
+
+/// Drops a database.
+pub async fn drop_database(name: &str) {
+    admin(&[&format!("DROP DATABASE IF EXISTS `{name}`")]).await;
+}
+
+/// A fresh database `df_<label>_<pid>_<n>`, dropped by [`TestDb::drop_db`] (left for
+/// inspection when a test fails).
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+    connection: tokio::sync::Mutex<MySqlConnection>,
+}
+
+/// `AutoConfirm` (tests never wait for an answer) with every risk allowed.
+pub fn unattended() -> MigrateOptions {
+    MigrateOptions { mode: Mode::AutoConfirm, max_risk: RiskLevel::High, ..MigrateOptions::default() }
+}
+
+/// The desired schema of a model set.
+pub fn models(defs: &[ModelDef]) -> Schema {
+    schema_of(defs).unwrap_or_else(|e| panic!("invalid models: {e}"))
+}
+
+impl TestDb {
+    pub async fn new(label: &str) -> TestDb {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let name = format!("df_{label}_{}_{n}", std::process::id());
+        create_database(&name).await;
+        let url = url_for(&name);
+        let connection = MySqlConnection::connect(&url).await.expect("connect to the test database");
+        TestDb { name, url, connection: tokio::sync::Mutex::new(connection) }
+    }
+
+    /// Runs SQL (several statements allowed).
+    pub async fn exec(&self, sql: &str) {
+        let mut connection = self.connection.lock().await;
+        for statement in sql.split(";\n").map(str::trim).filter(|s| !s.is_empty()) {
+            connection.execute(statement).await.unwrap_or_else(|e| panic!("{statement}\n→ {e}"));
+        }
+    }
+
+    /// Each row as `a|b|c` (NULL as `∅`); cast columns to CHAR in the query.
+    pub async fn rows(&self, sql: &str) -> Vec<String> {
+        let mut connection = self.connection.lock().await;
+        let rows = sqlx::query(sql).fetch_all(&mut *connection).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        rows.iter()
+            .map(|row| {
+                (0..row.len())
+                    .map(|i| {
+                        row.try_get::<Option<String>, _>(i)
+                            .ok()
+                            .flatten()
+                            .or_else(|| row.try_get::<Option<i64>, _>(i).ok().flatten().map(|v| v.to_string()))
+                            .unwrap_or_else(|| "∅".to_owned())
+                    })
+                    .collect::<Vec<_>>()
+                    .join("|")
+            })
+            .collect()
+    }
+
+    /// One integer.
+    pub async fn count(&self, sql: &str) -> i64 {
+        let mut connection = self.connection.lock().await;
+        sqlx::query_scalar(sql).fetch_one(&mut *connection).await.unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// A flow on this database with `defs` registered.
+    pub async fn flow(&self, defs: &[ModelDef]) -> DataFlow {
+        DataFlow::connect(&self.url).await.expect("connect").models(defs.iter().cloned())
+    }
+
+    /// Migrates to `defs` and checks convergence (a second plan is empty).
+    pub async fn migrate(&self, defs: &[ModelDef]) -> MigrationReport {
+        let flow = self.flow(defs).await;
+        let report = flow.auto_migrate(unattended()).await.unwrap_or_else(|e| panic!("migrate: {e}"));
+        let again = flow.plan().await.expect("plan");
+        assert!(again.is_empty(), "not converged, re-plan:\n{again}\nafter:\n{}", report.plan);
+        report
+    }
+
+    /// Rolls `version` back and checks the database matches `defs` again.
+    pub async fn rollback_to(&self, version: &str, defs: &[ModelDef]) {
+        let flow = self.flow(defs).await;
+        flow.rollback_migration(version).await.unwrap_or_else(|e| panic!("rollback: {e}"));
+        let again = flow.plan().await.expect("plan");
+        assert!(again.is_empty(), "rollback did not restore the schema, re-plan:\n{again}");
+    }
+
+    pub async fn drop_db(self) {
+        let _ = self.connection.into_inner().close().await;
+        drop_database(&self.name).await;
+    }
+}
+
+/// Migrates a populated database from `v1` to `v2` and back: `seed` fills it under v1,
+/// `probe` (a query over columns both versions share, cast to CHAR) returns the same rows
+/// after the upgrade and after the rollback; then forward again. Returns the upgrade.
+pub async fn round_trip(
+    label: &str,
+    v1: &[ModelDef],
+    v2: &[ModelDef],
+    seed: &str,
+    probe: &str,
+) -> (TestDb, MigrationReport) {
+    let db = TestDb::new(label).await;
+    db.migrate(v1).await;
+    db.exec(seed).await;
+    let before = db.rows(probe).await;
+    assert!(!before.is_empty(), "the probe sees the seeded rows");
+    let report = db.migrate(v2).await;
+    assert!(report.applied, "v1 → v2 has changes");
+    assert_eq!(db.rows(probe).await, before, "the upgrade kept the rows\n{}", report.plan);
+    let version = report.version.clone().expect("a version");
+    db.rollback_to(&version, v1).await;
+    assert_eq!(db.rows(probe).await, before, "the rollback kept the rows\n{}", report.plan);
+    let again = db.flow(v2).await.auto_migrate(MigrateOptions { force: true, ..unattended() }).await.expect("forward again");
+    assert!(again.applied, "forward again applies");
+    (db, report)
+}
