@@ -33,9 +33,9 @@ pub use history::HistoryRow;
 pub use migrator::{
     migrate_to, DataFlow, Database, MigrateOptions, MigrationReport, Mode, RollbackAnalysis,
 };
-pub use postgres::{ApplyOptions, ApplyReport, GroupTiming, Postgres};
-pub use preflight::Violation;
 pub use mysql::Mysql;
 pub use mysql_migrator::migrate_mysql_to;
+pub use postgres::{ApplyOptions, ApplyReport, GroupTiming, Postgres};
+pub use preflight::Violation;
 pub use sqlite::Sqlite;
 pub use sqlite_migrator::migrate_sqlite_to;

@@ -9,8 +9,8 @@
 //! falls back to the next one (`dialect::mysql::render::fallback`) when the risk policy
 //! allows what that one blocks.
 
-use crate::error::{Error, Result};
 use crate::error::redact;
+use crate::error::{Error, Result};
 use crate::postgres::{backoff, ApplyOptions};
 use dataflow_schema::dialect::mysql::render::{blocks_writes, fallback};
 use dataflow_schema::introspect::mysql::{self as catalog, Catalog, Introspected};
@@ -108,8 +108,10 @@ pub(crate) async fn introspect_on(
     url: &str,
 ) -> Result<Introspected> {
     let error = |source| Error::Introspect { url: url.to_owned(), source };
-    let version: String =
-        sqlx::query_scalar("SELECT CAST(VERSION() AS CHAR)").fetch_one(&mut *connection).await.map_err(error)?;
+    let version: String = sqlx::query_scalar("SELECT CAST(VERSION() AS CHAR)")
+        .fetch_one(&mut *connection)
+        .await
+        .map_err(error)?;
     let mariadb = version.to_ascii_lowercase().contains("mariadb");
     let text = |r: &MySqlRow, i: usize| -> std::result::Result<String, sqlx::Error> {
         Ok(r.try_get::<Option<String>, _>(i)?.unwrap_or_default())
@@ -169,7 +171,9 @@ pub(crate) async fn introspect_on(
         .await
         .map_err(error)?
         .iter()
-        .map(|r| Ok(catalog::CheckRow { table: text(r, 0)?, name: text(r, 1)?, clause: text(r, 2)? }))
+        .map(|r| {
+            Ok(catalog::CheckRow { table: text(r, 0)?, name: text(r, 1)?, clause: text(r, 2)? })
+        })
         .collect::<std::result::Result<Vec<_>, sqlx::Error>>()
         .map_err(error)?;
     let foreign_keys = fetch(connection, catalog::queries::foreign_keys())
@@ -255,8 +259,35 @@ impl MigrationLock {
             }
             if started.elapsed() >= timeout {
                 let holder = holder(&mut connection, &name).await;
-                return Err(Error::LockTimeout { waited_ms: started.elapsed().as_millis(), holder });
+                return Err(Error::LockTimeout {
+                    waited_ms: started.elapsed().as_millis(),
+                    holder,
+                });
             }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits (at most `timeout`) while another session holds the lock, and says whether
+    /// it did. A killed migrator's session keeps the lock until the server finishes the
+    /// statement it was running, so a plan previewed meanwhile could be stale.
+    pub async fn wait_while_held(db: &Mysql, timeout: Duration) -> Result<bool> {
+        let started = Instant::now();
+        let name = lock_name(db.database());
+        let mut waited = false;
+        loop {
+            let free: Option<i64> = sqlx::query_scalar("SELECT IS_FREE_LOCK(?)")
+                .bind(&name)
+                .fetch_one(db.pool())
+                .await
+                .map_err(|source| Error::Connect { url: db.url().to_owned(), source })?;
+            if free != Some(0) || started.elapsed() >= timeout {
+                return Ok(waited);
+            }
+            if !waited {
+                tracing::info!(target: "dataflow::lock", name, "another migrator holds the lock; waiting before planning");
+            }
+            waited = true;
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -268,7 +299,10 @@ impl MigrationLock {
 
     /// Releases the lock and closes the connection.
     pub async fn release(mut self) {
-        let _ = sqlx::query("SELECT RELEASE_LOCK(?)").bind(&self.name).execute(&mut self.connection).await;
+        let _ = sqlx::query("SELECT RELEASE_LOCK(?)")
+            .bind(&self.name)
+            .execute(&mut self.connection)
+            .await;
         let _ = self.connection.close().await;
     }
 }
@@ -346,7 +380,8 @@ pub(crate) async fn run_statement(
                 tokio::time::sleep(delay).await;
             }
             Err(error) if is_algorithm_refused(&error) => {
-                let next = fallback(&sql).filter(|next| !blocks_writes(next) || max_risk >= RiskLevel::Medium);
+                let next = fallback(&sql)
+                    .filter(|next| !blocks_writes(next) || max_risk >= RiskLevel::Medium);
                 let Some(next) = next else { return Err((sql, error)) };
                 tracing::warn!(target: "dataflow::apply", step = step.number, refused = %sql, fallback = %next, "the server refused the algorithm; falling back");
                 run.fell_back_to = Some(next.clone());

@@ -25,6 +25,9 @@ pub struct Progress {
     /// Numbers of the steps whose down steps a rollback completed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub undone: Vec<usize>,
+    /// Statements that ran with another `ALGORITHM` than planned (the server refused it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallbacks: Vec<String>,
     /// Why the run failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -72,11 +75,7 @@ pub async fn next_version(
     connection: &mut MySqlConnection,
     checksum: &str,
 ) -> Result<String, sqlx::Error> {
-    let stamp: String =
-        sqlx::query_scalar("SELECT CAST(DATE_FORMAT(UTC_TIMESTAMP(), '%Y%m%d%H%i%s') AS CHAR)")
-            .fetch_one(&mut *connection)
-            .await?;
-    let base = format!("{stamp}_{}", &checksum[..8.min(checksum.len())]);
+    let base = version_now(&mut *connection, checksum).await?;
     let taken: Vec<String> = sqlx::query_scalar(&format!(
         "SELECT CAST(version AS CHAR) FROM {} WHERE version LIKE ?",
         table()
@@ -91,6 +90,19 @@ pub async fn next_version(
         n += 1;
     }
     Ok(version)
+}
+
+/// `YYYYMMDDHHMMSS_<8 hex>` at the server's clock (UTC), before uniqueness is checked
+/// (what previews name the trash after; the history table need not exist).
+pub async fn version_now(
+    connection: &mut MySqlConnection,
+    checksum: &str,
+) -> Result<String, sqlx::Error> {
+    let stamp: String =
+        sqlx::query_scalar("SELECT CAST(DATE_FORMAT(UTC_TIMESTAMP(), '%Y%m%d%H%i%s') AS CHAR)")
+            .fetch_one(connection)
+            .await?;
+    Ok(format!("{stamp}_{}", &checksum[..8.min(checksum.len())]))
 }
 
 /// A row to record.
@@ -175,26 +187,51 @@ pub async fn finish(
 }
 
 /// Closes runs left `running` by a migrator that died (only the lock holder calls
-/// this): they become `failed`, keeping their progress. Returns their versions.
-pub async fn close_interrupted(connection: &mut MySqlConnection) -> Result<Vec<String>, sqlx::Error> {
-    let versions: Vec<String> = sqlx::query_scalar(&format!(
-        "SELECT CAST(version AS CHAR) FROM {} WHERE status = ? ORDER BY seq",
+/// this): a run whose every step is recorded done becomes `applied` (only its end was
+/// not recorded), any other `failed`, keeping its progress. Returns `(version, status)`.
+pub async fn close_interrupted(
+    connection: &mut MySqlConnection,
+) -> Result<Vec<(String, &'static str)>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT CAST(version AS CHAR), CAST(plan AS CHAR), CAST(progress AS CHAR) FROM {} \
+         WHERE status = ? ORDER BY seq",
         table()
     ))
     .bind(status::RUNNING)
     .fetch_all(&mut *connection)
     .await?;
-    for version in &versions {
+    let mut closed = Vec::new();
+    for row in rows {
+        let (version, plan, progress): (String, String, String) =
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        let steps = serde_json::from_str::<dataflow_schema::Plan>(&plan).map(|p| p.steps.len());
+        let progress: Progress = serde_json::from_str(&progress).unwrap_or_default();
+        let finished = steps.is_ok_and(|n| progress.done.len() == n && progress.running.is_none());
+        let state = if finished { status::APPLIED } else { status::FAILED };
         sqlx::query(&format!(
             "UPDATE {} SET status = ?, finished_at = UTC_TIMESTAMP(6) WHERE version = ?",
             table()
         ))
-        .bind(status::FAILED)
-        .bind(version)
+        .bind(state)
+        .bind(&version)
         .execute(&mut *connection)
         .await?;
+        closed.push((version, state));
     }
-    Ok(versions)
+    Ok(closed)
+}
+
+/// Whether a run is recorded `running` (the history table may not exist yet).
+pub async fn any_running(connection: &mut MySqlConnection) -> Result<bool, sqlx::Error> {
+    if !exists(&mut *connection).await? {
+        return Ok(false);
+    }
+    let found: Option<i64> =
+        sqlx::query_scalar(&format!("SELECT 1 FROM {} WHERE status = ? LIMIT 1", table()))
+            .bind(status::RUNNING)
+            .fetch_optional(connection)
+            .await?;
+    Ok(found.is_some())
 }
 
 /// The recorded plan and status of `version`.

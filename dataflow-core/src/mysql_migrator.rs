@@ -73,10 +73,19 @@ pub(crate) async fn migrate(
             elapsed_ms: started.elapsed().as_millis(),
         }
     };
+    // While another migrator holds the lock its statements are in flight (a killed one's
+    // too: the server finishes the statement first), so what it changes would make the
+    // preview stale: plan after it.
+    if !matches!(options.mode, Mode::DryRun) {
+        MigrationLock::wait_while_held(db, options.migration_lock_timeout).await?;
+    }
     let preview = plan(db, desired, scope, &options).await?;
     match &options.mode {
         Mode::DryRun => {
-            crate::migrator::print_preview(&as_it_would_run(db, &preview, &options).await?, &options);
+            crate::migrator::print_preview(
+                &as_it_would_run(db, &preview, &options).await?,
+                &options,
+            );
             return Ok(finish(preview, None, Duration::ZERO, false, 0));
         }
         Mode::WaitOnly => {
@@ -96,15 +105,30 @@ pub(crate) async fn migrate(
         }
         Mode::AutoConfirm | Mode::Interactive(_) => {}
     }
-    // The fast path: nothing to do, no lock taken (ten replicas do not queue).
+    // The fast path: nothing to do, no lock taken (ten replicas do not queue) — unless a
+    // dead migrator left its run `running`, which is closed under the lock first.
     if preview.is_empty() && (scope == Scope::Database || !needs_baseline(db, desired).await?) {
+        let mut connection = db
+            .pool()
+            .acquire()
+            .await
+            .map_err(|source| Error::Connect { url: db.url().to_owned(), source })?;
+        if history::any_running(&mut connection).await.map_err(history_error(db))? {
+            let mut lock = MigrationLock::acquire(db, options.migration_lock_timeout).await?;
+            let closed = close_interrupted(lock.connection(), &history_error(db)).await;
+            lock.release().await;
+            closed?;
+        }
         return Ok(finish(preview, None, Duration::ZERO, false, 0));
     }
     let mut expected = options.expected_plan.clone();
     if let Mode::Interactive(confirm) = &options.mode {
         if !preview.is_empty() {
             check_risk(&preview, options.max_risk)?;
-            crate::migrator::print_preview(&as_it_would_run(db, &preview, &options).await?, &options);
+            crate::migrator::print_preview(
+                &as_it_would_run(db, &preview, &options).await?,
+                &options,
+            );
             if !confirm(&preview) {
                 return Err(Error::Declined);
             }
@@ -113,9 +137,16 @@ pub(crate) async fn migrate(
     }
     let mut lock = MigrationLock::acquire(db, options.migration_lock_timeout).await?;
     let waited = lock.waited;
-    let outcome =
-        migrate_locked(db, desired, scope, &options, expected.as_deref(), lock.connection(), started)
-            .await;
+    let outcome = migrate_locked(
+        db,
+        desired,
+        scope,
+        &options,
+        expected.as_deref(),
+        lock.connection(),
+        started,
+    )
+    .await;
     lock.release().await;
     let (plan, version, retries) = outcome?;
     let applied = version.is_some() && !plan.is_empty();
@@ -131,11 +162,15 @@ pub(crate) async fn migrate(
 }
 
 /// `plan` as a run would execute it: drops rewritten to keep their data.
-pub(crate) async fn as_it_would_run(db: &Mysql, plan: &Plan, options: &MigrateOptions) -> Result<Plan> {
+pub(crate) async fn as_it_would_run(
+    db: &Mysql,
+    plan: &Plan,
+    options: &MigrateOptions,
+) -> Result<Plan> {
     let mut plan = plan.clone();
     if options.backup_before_destructive && !plan.is_empty() {
         let mut connection = db.dedicated().await?;
-        let version = history::next_version(&mut connection, &plan.to_checksum)
+        let version = history::version_now(&mut connection, &plan.to_checksum)
             .await
             .map_err(history_error(db))?;
         dataflow_schema::dialect::mysql::keep::keep_data(&mut plan, &version);
@@ -156,12 +191,12 @@ async fn migrate_locked(
 ) -> Result<(Plan, Option<String>, u32)> {
     let history_error = history_error(db);
     history::ensure(connection).await.map_err(&history_error)?;
-    for version in history::close_interrupted(connection).await.map_err(&history_error)? {
-        tracing::warn!(target: "dataflow::migrate", version, "an interrupted run was closed as failed; re-planning from the live schema");
-    }
+    close_interrupted(connection, &history_error).await?;
     let current = introspect_on(connection, db.url()).await?;
     let adopted = match scope {
-        Scope::Models => adopt(connection, &current.schema, desired).await.map_err(&history_error)?,
+        Scope::Models => {
+            adopt(connection, &current.schema, desired).await.map_err(&history_error)?
+        }
         Scope::Database => None,
     };
     let plan = plan_against(&current, desired, scope, options)?;
@@ -178,8 +213,9 @@ async fn migrate_locked(
     }
     check_risk(&plan, options.max_risk)?;
     if !options.force {
-        if let Some(version) =
-            history::rolled_back_target(connection, &plan.to_checksum).await.map_err(&history_error)?
+        if let Some(version) = history::rolled_back_target(connection, &plan.to_checksum)
+            .await
+            .map_err(&history_error)?
         {
             return Err(Error::RolledBackTarget { version });
         }
@@ -207,8 +243,14 @@ async fn migrate_locked(
         let span = tracing::info_span!(target: "dataflow::apply", "step", number = step.number, table = %step.table, operation = step.operation.label());
         let _entered = span.enter();
         for statement in &step.up {
-            match run_statement(connection, step, statement, &options.apply, options.max_risk).await {
-                Ok(run) => retries += run.retries,
+            match run_statement(connection, step, statement, &options.apply, options.max_risk).await
+            {
+                Ok(run) => {
+                    retries += run.retries;
+                    if let Some(sql) = run.fell_back_to {
+                        progress.fallbacks.push(format!("step {}: {sql}", step.number));
+                    }
+                }
                 Err((statement, source)) => {
                     progress.error = Some(source.to_string());
                     let elapsed = elapsed_ms(started);
@@ -235,6 +277,17 @@ async fn migrate_locked(
     Ok((plan, Some(version), retries))
 }
 
+/// Closes the runs a dead migrator left `running` (under the lock), saying so.
+async fn close_interrupted(
+    connection: &mut MySqlConnection,
+    history_error: &impl Fn(sqlx::Error) -> Error,
+) -> Result<()> {
+    for (version, state) in history::close_interrupted(connection).await.map_err(history_error)? {
+        tracing::warn!(target: "dataflow::migrate", version, state, "closed a run a stopped migrator left running");
+    }
+    Ok(())
+}
+
 fn elapsed_ms(started: Instant) -> i64 {
     i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX)
 }
@@ -242,7 +295,11 @@ fn elapsed_ms(started: Instant) -> i64 {
 /// Whether this is a first run on a database that already holds some of the models'
 /// tables (then a baseline row is recorded).
 async fn needs_baseline(db: &Mysql, desired: &Schema) -> Result<bool> {
-    let mut connection = db.dedicated().await?;
+    let mut connection = db
+        .pool()
+        .acquire()
+        .await
+        .map_err(|source| Error::Connect { url: db.url().to_owned(), source })?;
     let history_error = history_error(db);
     if history::exists(&mut connection).await.map_err(&history_error)?
         && !history::is_empty(&mut connection).await.map_err(&history_error)?
@@ -306,8 +363,10 @@ async fn stored_run(
     if !history::exists(connection).await.map_err(history_error(db))? {
         return Err(unknown());
     }
-    let (json, state) =
-        history::stored_plan(connection, version).await.map_err(history_error(db))?.ok_or_else(unknown)?;
+    let (json, state) = history::stored_plan(connection, version)
+        .await
+        .map_err(history_error(db))?
+        .ok_or_else(unknown)?;
     if state != status::APPLIED && state != status::FAILED {
         return Err(Error::NotRollbackable { version: version.to_owned(), status: state });
     }
@@ -383,8 +442,7 @@ pub(crate) async fn rollback_to_version(
     let mut lock = MigrationLock::acquire(db, options.migration_lock_timeout).await?;
     let outcome = async {
         let connection = lock.connection();
-        let newer =
-            history::applied_after(connection, version).await.map_err(history_error(db))?;
+        let newer = history::applied_after(connection, version).await.map_err(history_error(db))?;
         for later in &newer {
             rollback_locked(db, connection, later, options).await?;
         }

@@ -151,10 +151,21 @@ async fn rename_column_and_table() {
     db.migrate(&[model::<User>()]).await;
     db.exec(SEED).await;
     let report = db.migrate(&[model::<V2>()]).await;
-    assert_eq!(ops(&report.plan), vec![Operation::RenameTable, Operation::RenameColumn], "{}", report.plan);
-    assert_eq!(db.rows("SELECT mail FROM people ORDER BY id").await, vec!["a@x.io", "b@x.io", "c@x.io"]);
+    assert_eq!(
+        ops(&report.plan),
+        vec![Operation::RenameTable, Operation::RenameColumn],
+        "{}",
+        report.plan
+    );
+    assert_eq!(
+        db.rows("SELECT mail FROM people ORDER BY id").await,
+        vec!["a@x.io", "b@x.io", "c@x.io"]
+    );
     db.rollback_to(&report.version.expect("version"), &[model::<User>()]).await;
-    assert_eq!(db.rows("SELECT email FROM users ORDER BY id").await, vec!["a@x.io", "b@x.io", "c@x.io"]);
+    assert_eq!(
+        db.rows("SELECT email FROM users ORDER BY id").await,
+        vec!["a@x.io", "b@x.io", "c@x.io"]
+    );
     db.drop_db().await;
 }
 
@@ -176,9 +187,19 @@ async fn type_changes_not_null_and_defaults() {
     let probe = "SELECT CAST(id AS CHAR), email FROM users ORDER BY id";
     let (db, report) = round_trip("types", &[model::<User>()], &[model::<V2>()], SEED, probe).await;
     let plan = &report.plan;
-    let email_widening = plan.steps.iter().find(|s| s.operation == Operation::AlterColumnType && s.details.contains("email"));
-    assert!(email_widening.is_some_and(|s| s.up[0].ends_with("ALGORITHM=INPLACE, LOCK=NONE")), "varchar growth is online\n{plan}");
-    assert_eq!(db.rows("SELECT CAST(age AS CHAR) FROM users ORDER BY id").await, vec!["30", "18", "41"], "NULL filled from the default");
+    let email_widening = plan
+        .steps
+        .iter()
+        .find(|s| s.operation == Operation::AlterColumnType && s.details.contains("email"));
+    assert!(
+        email_widening.is_some_and(|s| s.up[0].ends_with("ALGORITHM=INPLACE, LOCK=NONE")),
+        "varchar growth is online\n{plan}"
+    );
+    assert_eq!(
+        db.rows("SELECT CAST(age AS CHAR) FROM users ORDER BY id").await,
+        vec!["30", "18", "41"],
+        "NULL filled from the default"
+    );
     db.drop_db().await;
 }
 
@@ -201,16 +222,36 @@ async fn drop_columns_and_tables_keep_their_data_for_the_rollback() {
     db.exec("INSERT INTO orgs (name) VALUES ('acme'), ('initech')").await;
     // DB-vs-DB: the target is the whole database, so `orgs` is dropped too.
     let mysql = dataflow::Mysql::connect(&db.url).await.expect("connect");
-    let report = dataflow::migrate_mysql_to(&mysql, super::support::models(&[model::<V2>()]), super::support::unattended())
-        .await
-        .expect("drops");
-    assert!(report.plan.steps.iter().any(|s| s.operation == Operation::DropTable), "{}", report.plan);
-    assert!(report.plan.steps.iter().any(|s| s.operation == Operation::DropColumn), "{}", report.plan);
+    let report = dataflow::migrate_mysql_to(
+        &mysql,
+        super::support::models(&[model::<V2>()]),
+        super::support::unattended(),
+    )
+    .await
+    .expect("drops");
+    assert!(
+        report.plan.steps.iter().any(|s| s.operation == Operation::DropTable),
+        "{}",
+        report.plan
+    );
+    assert!(
+        report.plan.steps.iter().any(|s| s.operation == Operation::DropColumn),
+        "{}",
+        report.plan
+    );
     assert_eq!(report.plan.max_policy_level(), Some(RiskLevel::High));
     assert_eq!(db.count("SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE '\\_dataflow\\_%'").await, 3, "history, trash and backup");
     db.rollback_to(&report.version.expect("version"), &[model::<User>(), model::<Org>()]).await;
-    assert_eq!(db.rows(PROBE).await, vec!["1|a@x.io|30", "2|b@x.io|∅", "3|c@x.io|41"], "column values restored");
-    assert_eq!(db.rows("SELECT name FROM orgs ORDER BY id").await, vec!["acme", "initech"], "rows restored");
+    assert_eq!(
+        db.rows(PROBE).await,
+        vec!["1|a@x.io|30", "2|b@x.io|∅", "3|c@x.io|41"],
+        "column values restored"
+    );
+    assert_eq!(
+        db.rows("SELECT name FROM orgs ORDER BY id").await,
+        vec!["acme", "initech"],
+        "rows restored"
+    );
     db.drop_db().await;
 }
 
@@ -258,10 +299,16 @@ async fn checks_uniques_indexes_foreign_keys_and_enum_values() {
     )
     .await;
     let plan = &report.plan;
-    for op in [Operation::AddCheck, Operation::AddIndex, Operation::AddForeignKey, Operation::AlterColumnType] {
+    for op in [
+        Operation::AddCheck,
+        Operation::AddIndex,
+        Operation::AddForeignKey,
+        Operation::AlterColumnType,
+    ] {
         assert!(ops(plan).contains(&op), "{op:?} in\n{plan}");
     }
-    let enum_step = plan.steps.iter().find(|s| s.operation == Operation::AlterColumnType).expect("enum");
+    let enum_step =
+        plan.steps.iter().find(|s| s.operation == Operation::AlterColumnType).expect("enum");
     assert_eq!(enum_step.shown_level, RiskLevel::Safe, "appending an enum value is online\n{plan}");
     db.drop_db().await;
 }
@@ -290,10 +337,76 @@ async fn what_mysql_cannot_hold_is_a_clear_error_that_changes_nothing() {
         (vec![model::<UnboundedKey>()], "notes.body: MySQL cannot index unbounded text"),
         (vec![model::<Qualified>()], "the namespace is the database in the URL"),
     ] {
-        let error = db.flow(&defs).await.auto_migrate(super::support::unattended()).await.expect_err("refused");
+        let error = db
+            .flow(&defs)
+            .await
+            .auto_migrate(super::support::unattended())
+            .await
+            .expect_err("refused");
         assert!(matches!(error, Error::Plan(_)), "{error:?}");
         assert!(error.to_string().contains(needle), "{error}");
     }
-    assert_eq!(db.count("SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()").await, 0, "nothing created, not even the history");
+    assert_eq!(
+        db.count("SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()")
+            .await,
+        0,
+        "nothing created, not even the history"
+    );
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn removing_constraints_defaults_not_null_and_changing_comments_and_keys() {
+    if !server_available().await {
+        return;
+    }
+    #[derive(Model)]
+    #[dataflow(
+        table = "users",
+        index(columns("age"), name = "users_age_idx"),
+        check = "age > 0",
+        comment = "people"
+    )]
+    struct Strict {
+        #[dataflow(primary_key, auto)]
+        id: i64,
+        #[dataflow(max_length = 200, unique, default = "none", comment = "where to write")]
+        email: String,
+        #[dataflow(default = 1)]
+        age: i32,
+        #[dataflow(references = "orgs.id")]
+        org_id: Option<i64>,
+    }
+    #[derive(Model)]
+    #[dataflow(table = "users", primary_key(columns("id", "email")))]
+    struct Loose {
+        id: i64,
+        #[dataflow(max_length = 200)]
+        email: String,
+        age: Option<i32>,
+        org_id: Option<i64>,
+    }
+    let (db, report) = round_trip(
+        "loosen",
+        &[model::<Strict>(), model::<Org>()],
+        &[model::<Loose>(), model::<Org>()],
+        "INSERT INTO orgs (name) VALUES ('acme');\nINSERT INTO users (email, age, org_id) VALUES ('a@x.io', 30, 1), ('b@x.io', 2, NULL)",
+        "SELECT CAST(id AS CHAR), email, CAST(age AS CHAR), CAST(org_id AS CHAR) FROM users ORDER BY id",
+    )
+    .await;
+    let plan = &report.plan;
+    for op in [
+        Operation::DropCheck,
+        Operation::DropIndex,
+        Operation::DropForeignKey,
+        Operation::DropDefault,
+        Operation::DropNotNull,
+        Operation::SetComment,
+        Operation::DropPrimaryKey,
+        Operation::AddPrimaryKey,
+        Operation::DropIdentity,
+    ] {
+        assert!(ops(plan).contains(&op), "{op:?} in\n{plan}");
+    }
     db.drop_db().await;
 }

@@ -1,0 +1,337 @@
+//! `auto_migrate` on MySQL/MariaDB: history recorded step by step, eight processes at
+//! once, SIGKILL at any moment then resume, a failed step and the rollback of the steps
+//! before it, lock-wait timeouts retried then reported, the migration lock's timeout
+//! naming its holder.
+
+use super::support::{server_available, unattended, TestDb};
+use dataflow::{model, ApplyOptions, Error, MigrateOptions, Model};
+use sqlx::{Connection, Executor};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+#[derive(Model)]
+#[dataflow(table = "users")]
+struct UserV1 {
+    #[dataflow(primary_key, auto)]
+    id: i64,
+    #[dataflow(max_length = 200)]
+    email: String,
+}
+
+#[derive(Model)]
+#[dataflow(table = "users", index(columns("email")))]
+struct UserV2 {
+    #[dataflow(primary_key, auto)]
+    id: i64,
+    #[dataflow(max_length = 200)]
+    email: String,
+    #[dataflow(default = 0)]
+    logins: i32,
+}
+
+#[tokio::test]
+async fn runs_are_recorded_step_by_step_and_rolled_back() {
+    if !server_available().await {
+        return;
+    }
+    let db = TestDb::new("history").await;
+    let created = db.migrate(&[model::<UserV1>()]).await;
+    assert!(created.applied && created.version.is_some());
+    let again =
+        db.flow(&[model::<UserV1>()]).await.auto_migrate(unattended()).await.expect("no-op");
+    assert!(again.version.is_none() && !again.applied, "idempotent: nothing recorded");
+    db.exec("INSERT INTO users (email) VALUES ('a@x.io'), ('b@x.io')").await;
+    let report = db.migrate(&[model::<UserV2>()]).await;
+    let version = report.version.clone().expect("version");
+    let flow = db.flow(&[model::<UserV2>()]).await;
+    let history = flow.history(None).await.expect("history");
+    assert_eq!(history.len(), 2);
+    assert_eq!(
+        (history[0].version.as_str(), history[0].status.as_str()),
+        (version.as_str(), "applied")
+    );
+    assert_eq!(history[0].description, "users: ADD COLUMN, ADD INDEX");
+    let progress = db
+        .rows(&format!(
+            "SELECT CAST(progress AS CHAR) FROM _dataflow_migrations WHERE version = '{version}'"
+        ))
+        .await;
+    assert_eq!(progress, vec![r#"{"done":[1,2]}"#], "each step recorded when done");
+    assert!(flow.analyze_rollback(&version).await.expect("analysis").fully_reversible);
+    flow.rollback_migration(&version).await.expect("rollback");
+    assert!(
+        db.flow(&[model::<UserV1>()]).await.plan().await.expect("plan").is_empty(),
+        "back to v1"
+    );
+    assert_eq!(db.rows("SELECT email FROM users ORDER BY id").await, vec!["a@x.io", "b@x.io"]);
+    let refused = flow.auto_migrate(unattended()).await.expect_err("a rolled-back target");
+    assert!(matches!(refused, Error::RolledBackTarget { .. }), "{refused}");
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn a_failed_step_stops_the_run_and_its_finished_steps_roll_back() {
+    if !server_available().await {
+        return;
+    }
+    #[derive(Model)]
+    #[dataflow(table = "users")]
+    struct Unique {
+        #[dataflow(primary_key, auto)]
+        id: i64,
+        #[dataflow(max_length = 200, unique)]
+        email: String,
+        #[dataflow(default = 0)]
+        logins: i32,
+    }
+    let db = TestDb::new("failed").await;
+    db.migrate(&[model::<UserV1>()]).await;
+    db.exec("INSERT INTO users (email) VALUES ('same'), ('same')").await;
+    let flow = db.flow(&[model::<Unique>()]).await;
+    let options = MigrateOptions { check_existing_rows: false, ..unattended() };
+    let error = flow.auto_migrate(options).await.expect_err("duplicates");
+    let Error::StepFailed { step, version, .. } = &error else { panic!("{error:?}") };
+    assert!(error.to_string().contains("MySQL DDL is not transactional"), "{error}");
+    let row = db.rows(&format!("SELECT status, CAST(progress AS CHAR) FROM _dataflow_migrations WHERE version = '{version}'")).await;
+    assert_eq!(row.len(), 1);
+    assert!(
+        row[0].starts_with(&format!("failed|{{\"done\":[1],\"running\":{step},\"error\"")),
+        "{row:?}"
+    );
+    assert_eq!(db.count("SELECT count(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'users' AND COLUMN_NAME = 'logins'").await, 1, "step 1 stays applied");
+    flow.rollback_migration(version).await.expect("roll back the finished steps");
+    assert!(
+        db.flow(&[model::<UserV1>()]).await.plan().await.expect("plan").is_empty(),
+        "back to v1"
+    );
+    assert_eq!(db.count("SELECT count(*) FROM users").await, 2, "rows intact");
+    db.drop_db().await;
+}
+
+/// Eight processes run `dataflow apply` on the same database at once: exactly one applies,
+/// the others find nothing to do; one history row; every process exits 0.
+#[tokio::test]
+async fn eight_concurrent_processes_apply_exactly_once() {
+    if !server_available().await {
+        return;
+    }
+    let db = TestDb::new("replicas").await;
+    let target = TestDb::new("replicas_t").await;
+    db.exec("CREATE TABLE users (id bigint PRIMARY KEY);\nINSERT INTO users VALUES (1), (2)").await;
+    target
+        .exec("CREATE TABLE users (id bigint PRIMARY KEY, email varchar(100) NOT NULL DEFAULT '', active tinyint(1) DEFAULT 1, INDEX users_email_idx (email));\n\
+               CREATE TABLE orgs (id bigint AUTO_INCREMENT PRIMARY KEY, name varchar(50) UNIQUE)")
+        .await;
+    let spawned: Vec<_> = (0..8)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_dataflow"))
+                .args(["apply", "--db", &db.url, "--target", &target.url, "--yes"])
+                .env_remove("DATABASE_URL")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn dataflow")
+        })
+        .collect();
+    let children: Vec<_> =
+        spawned.into_iter().map(|c| c.wait_with_output().expect("wait")).collect();
+    for child in &children {
+        assert_eq!(child.status.code(), Some(0), "{}", String::from_utf8_lossy(&child.stderr));
+    }
+    let said = |needle: &str| {
+        children.iter().filter(|c| String::from_utf8_lossy(&c.stderr).contains(needle)).count()
+    };
+    assert_eq!(said("Applied "), 1, "exactly one process applied");
+    assert_eq!(said("No changes"), 7, "the others found nothing to do");
+    assert_eq!(db.count("SELECT count(*) FROM _dataflow_migrations").await, 1);
+    assert_eq!(db.rows("SELECT status FROM _dataflow_migrations").await, vec!["applied"]);
+    assert_eq!(db.count("SELECT count(*) FROM users").await, 2);
+    db.drop_db().await;
+    target.drop_db().await;
+}
+
+/// SIGKILL a `dataflow apply` at several moments of a multi-step plan on a 200k-row
+/// table: the next run ends with the target schema, every row and value intact, no run
+/// left `running`, exactly one `applied` row, and the killed run recorded `failed` with
+/// the step it was in.
+#[tokio::test]
+async fn a_killed_run_is_resumed_by_the_next_one() {
+    if !server_available().await {
+        return;
+    }
+    let target = TestDb::new("killed_t").await;
+    target
+        .exec("CREATE TABLE big (id bigint PRIMARY KEY, v int NOT NULL, note varchar(20) NOT NULL DEFAULT 'x', INDEX big_v_idx (v), INDEX big_note_idx (note));\n\
+               CREATE TABLE small (id int PRIMARY KEY, name varchar(10), extra tinyint(1) DEFAULT 0);\n\
+               CREATE TABLE added (id int PRIMARY KEY)")
+        .await;
+    let mut outcomes = Vec::new();
+    for delay_ms in [0u64, 60, 120, 200, 300, 450] {
+        let db = TestDb::new("killed").await;
+        db.exec("SET SESSION max_recursive_iterations = 1000000;\n\
+                 CREATE TABLE big (id bigint PRIMARY KEY, v int NOT NULL);\n\
+                 INSERT INTO big WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 200000) SELECT n, n % 1000 FROM g;\n\
+                 CREATE TABLE small (id int PRIMARY KEY, name varchar(10));\n\
+                 INSERT INTO small VALUES (1, 'a')")
+            .await;
+        let apply = || {
+            let mut command = Command::new(env!("CARGO_BIN_EXE_dataflow"));
+            command
+                .args([
+                    "apply",
+                    "--db",
+                    &db.url,
+                    "--target",
+                    &target.url,
+                    "--yes",
+                    "--max-risk",
+                    "high",
+                ])
+                .env_remove("DATABASE_URL")
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped());
+            command
+        };
+        let mut child = apply().spawn().expect("spawn");
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let resumed = apply().output().expect("second run");
+        assert_eq!(resumed.status.code(), Some(0), "{}", String::from_utf8_lossy(&resumed.stderr));
+        let check = Command::new(env!("CARGO_BIN_EXE_dataflow"))
+            .args(["diff", "--db", &db.url, "--target", &target.url, "--check"])
+            .output()
+            .expect("diff");
+        assert_eq!(
+            check.status.code(),
+            Some(0),
+            "converged after a kill at {delay_ms} ms: {}\nthe resumed run said: {}\nhistory: {:?}",
+            String::from_utf8_lossy(&check.stdout),
+            String::from_utf8_lossy(&resumed.stderr),
+            db.rows("SELECT status, CAST(progress AS CHAR) FROM _dataflow_migrations ORDER BY seq")
+                .await
+        );
+        assert_eq!(db.count("SELECT count(*) FROM big").await, 200_000, "rows intact");
+        assert_eq!(
+            db.count("SELECT CAST(sum(v) AS SIGNED) FROM big").await,
+            99_900_000,
+            "values intact"
+        );
+        let statuses = db.rows("SELECT status FROM _dataflow_migrations ORDER BY seq").await;
+        assert!(!statuses.iter().any(|s| s == "running"), "{statuses:?}");
+        assert_eq!(statuses.iter().filter(|s| *s == "applied").count(), 1, "{statuses:?}");
+        let interrupted = db
+            .rows("SELECT CAST(progress AS CHAR) FROM _dataflow_migrations WHERE status = 'failed'")
+            .await;
+        for progress in &interrupted {
+            let parsed: serde_json::Value =
+                serde_json::from_str(progress).expect("progress is JSON");
+            assert!(parsed.is_object(), "a killed run keeps its recorded steps: {progress}");
+        }
+        outcomes.push(format!("{delay_ms} ms: {statuses:?} {interrupted:?}"));
+        db.drop_db().await;
+    }
+    eprintln!("kill outcomes: {outcomes:#?}");
+    target.drop_db().await;
+}
+
+/// A transaction holding the table makes the ALTER wait for its metadata lock: each
+/// attempt gives up after `lock_wait_timeout`, is retried with backoff, and the run then
+/// fails naming the step — it never sits in the lock queue blocking the application.
+#[tokio::test]
+async fn a_held_table_is_retried_then_reported_without_queueing() {
+    if !server_available().await {
+        return;
+    }
+    let db = TestDb::new("lockwait").await;
+    db.migrate(&[model::<UserV1>()]).await;
+    db.exec("INSERT INTO users (email) VALUES ('a@x.io')").await;
+    let mut holder = sqlx::MySqlConnection::connect(&db.url).await.expect("holder");
+    holder.execute("BEGIN").await.expect("begin");
+    holder.execute("SELECT * FROM users").await.expect("hold the table");
+    let options = MigrateOptions {
+        apply: ApplyOptions {
+            lock_timeout: Duration::from_secs(1),
+            retries: 2,
+            ..ApplyOptions::default()
+        },
+        ..unattended()
+    };
+    let started = std::time::Instant::now();
+    let error = db.flow(&[model::<UserV2>()]).await.auto_migrate(options).await.expect_err("held");
+    assert!(error.to_string().contains("Lock wait timeout"), "{error}");
+    assert!(started.elapsed() < Duration::from_secs(20), "bounded: {:?}", started.elapsed());
+    // Meanwhile the application's reads were never queued behind the DDL.
+    holder.execute("ROLLBACK").await.expect("release");
+    let report = db.migrate(&[model::<UserV2>()]).await;
+    assert!(report.applied, "goes on once the table is free");
+    db.drop_db().await;
+}
+
+/// A second migrator waits at most `migration_lock_timeout` for `GET_LOCK` and names the
+/// session holding it; the lock is free again once the first is done.
+#[tokio::test]
+async fn the_migration_lock_times_out_naming_its_holder() {
+    if !server_available().await {
+        return;
+    }
+    let db = TestDb::new("getlock").await;
+    let name =
+        dataflow::schema::dialect::mysql::quote_literal(&dataflow_core::mysql::lock_name(&db.name));
+    let mut holder = sqlx::MySqlConnection::connect(&db.url).await.expect("holder");
+    holder.execute(format!("SELECT GET_LOCK({name}, 0)").as_str()).await.expect("take the lock");
+    let options =
+        MigrateOptions { migration_lock_timeout: Duration::from_millis(600), ..unattended() };
+    let error = db.flow(&[model::<UserV1>()]).await.auto_migrate(options).await.expect_err("busy");
+    assert!(matches!(error, Error::LockTimeout { .. }), "{error:?}");
+    assert!(error.to_string().contains("session "), "names the holder: {error}");
+    let _ = holder.close().await;
+    assert!(
+        db.migrate(&[model::<UserV1>()]).await.applied,
+        "the lock is free once its holder is gone"
+    );
+    db.drop_db().await;
+}
+
+/// A table with a full-text index cannot take an instant column: the server refuses
+/// `ALGORITHM=INSTANT`, then `LOCK=NONE`; the step falls back to a copy only when the
+/// risk policy allows blocking writes, and the history says which statement ran.
+#[tokio::test]
+async fn a_refused_algorithm_falls_back_only_as_far_as_the_policy_allows() {
+    if !server_available().await {
+        return;
+    }
+    let db = TestDb::new("fallback").await;
+    db.migrate(&[model::<UserV1>()]).await;
+    db.exec("ALTER TABLE users ADD FULLTEXT INDEX users_email_ft (email);\nINSERT INTO users (email) VALUES ('a@x.io')").await;
+    let safe_only = MigrateOptions { max_risk: dataflow::RiskLevel::Safe, ..unattended() };
+    #[derive(Model)]
+    #[dataflow(table = "users")]
+    struct WithAge {
+        #[dataflow(primary_key, auto)]
+        id: i64,
+        #[dataflow(max_length = 200)]
+        email: String,
+        age: Option<i32>,
+    }
+    let error = db
+        .flow(&[model::<WithAge>()])
+        .await
+        .auto_migrate(safe_only)
+        .await
+        .expect_err("would block writes");
+    assert!(error.to_string().contains("LOCK=NONE is not supported"), "{error}");
+    let report = db.migrate(&[model::<WithAge>()]).await;
+    let version = report.version.expect("version");
+    let progress = db
+        .rows(&format!(
+            "SELECT CAST(progress AS CHAR) FROM _dataflow_migrations WHERE version = '{version}'"
+        ))
+        .await;
+    assert!(
+        progress[0].contains("ALGORITHM=COPY, LOCK=SHARED"),
+        "the fallback is recorded: {progress:?}"
+    );
+    assert_eq!(db.rows("SELECT email FROM users").await, vec!["a@x.io"]);
+    db.drop_db().await;
+}

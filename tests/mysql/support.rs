@@ -1,6 +1,8 @@
 //! Test databases for the MySQL suite: one database per test on the shared server.
 
-use dataflow::{schema_of, DataFlow, MigrateOptions, MigrationReport, Mode, ModelDef, RiskLevel, Schema};
+use dataflow::{
+    schema_of, DataFlow, MigrateOptions, MigrationReport, Mode, ModelDef, RiskLevel, Schema,
+};
 use sqlx::{Connection, Executor, MySqlConnection, Row};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -8,7 +10,8 @@ static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// The admin URL (the server's `test` database by default).
 pub fn admin_url() -> String {
-    std::env::var("DATAFLOW_TEST_MYSQL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into())
+    std::env::var("DATAFLOW_TEST_MYSQL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into())
 }
 
 /// `admin_url` with another database name.
@@ -67,7 +70,11 @@ pub struct TestDb {
 
 /// `AutoConfirm` (tests never wait for an answer) with every risk allowed.
 pub fn unattended() -> MigrateOptions {
-    MigrateOptions { mode: Mode::AutoConfirm, max_risk: RiskLevel::High, ..MigrateOptions::default() }
+    MigrateOptions {
+        mode: Mode::AutoConfirm,
+        max_risk: RiskLevel::High,
+        ..MigrateOptions::default()
+    }
 }
 
 /// The desired schema of a model set.
@@ -81,7 +88,8 @@ impl TestDb {
         let name = format!("df_{label}_{}_{n}", std::process::id());
         create_database(&name).await;
         let url = url_for(&name);
-        let connection = MySqlConnection::connect(&url).await.expect("connect to the test database");
+        let connection =
+            MySqlConnection::connect(&url).await.expect("connect to the test database");
         TestDb { name, url, connection: tokio::sync::Mutex::new(connection) }
     }
 
@@ -96,7 +104,10 @@ impl TestDb {
     /// Each row as `a|b|c` (NULL as `∅`); cast columns to CHAR in the query.
     pub async fn rows(&self, sql: &str) -> Vec<String> {
         let mut connection = self.connection.lock().await;
-        let rows = sqlx::query(sql).fetch_all(&mut *connection).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let rows = sqlx::query(sql)
+            .fetch_all(&mut *connection)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
         rows.iter()
             .map(|row| {
                 (0..row.len())
@@ -104,7 +115,12 @@ impl TestDb {
                         row.try_get::<Option<String>, _>(i)
                             .ok()
                             .flatten()
-                            .or_else(|| row.try_get::<Option<i64>, _>(i).ok().flatten().map(|v| v.to_string()))
+                            .or_else(|| {
+                                row.try_get::<Option<i64>, _>(i)
+                                    .ok()
+                                    .flatten()
+                                    .map(|v| v.to_string())
+                            })
                             .unwrap_or_else(|| "∅".to_owned())
                     })
                     .collect::<Vec<_>>()
@@ -116,7 +132,10 @@ impl TestDb {
     /// One integer.
     pub async fn count(&self, sql: &str) -> i64 {
         let mut connection = self.connection.lock().await;
-        sqlx::query_scalar(sql).fetch_one(&mut *connection).await.unwrap_or_else(|e| panic!("{sql}: {e}"))
+        sqlx::query_scalar(sql)
+            .fetch_one(&mut *connection)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
     /// A flow on this database with `defs` registered.
@@ -127,7 +146,8 @@ impl TestDb {
     /// Migrates to `defs` and checks convergence (a second plan is empty).
     pub async fn migrate(&self, defs: &[ModelDef]) -> MigrationReport {
         let flow = self.flow(defs).await;
-        let report = flow.auto_migrate(unattended()).await.unwrap_or_else(|e| panic!("migrate: {e}"));
+        let report =
+            flow.auto_migrate(unattended()).await.unwrap_or_else(|e| panic!("migrate: {e}"));
         let again = flow.plan().await.expect("plan");
         assert!(again.is_empty(), "not converged, re-plan:\n{again}\nafter:\n{}", report.plan);
         report
@@ -168,7 +188,12 @@ pub async fn round_trip(
     let version = report.version.clone().expect("a version");
     db.rollback_to(&version, v1).await;
     assert_eq!(db.rows(probe).await, before, "the rollback kept the rows\n{}", report.plan);
-    let again = db.flow(v2).await.auto_migrate(MigrateOptions { force: true, ..unattended() }).await.expect("forward again");
+    let again = db
+        .flow(v2)
+        .await
+        .auto_migrate(MigrateOptions { force: true, ..unattended() })
+        .await
+        .expect("forward again");
     assert!(again.applied, "forward again applies");
     (db, report)
 }

@@ -4,10 +4,10 @@
 
 use super::args::{Database, ModelCommand, Namespaces, ToolCommand};
 use crate::error::{Error, Result};
-use crate::migrator::{migrate_to, DataFlow, MigrateOptions, MigrationReport};
-use crate::postgres::Postgres;
 use crate::migrator::Database as Connected;
+use crate::migrator::{migrate_to, DataFlow, MigrateOptions, MigrationReport};
 use crate::mysql_migrator::migrate_mysql_to;
+use crate::postgres::Postgres;
 use crate::sqlite_migrator::migrate_sqlite_to;
 use dataflow_schema::introspect::postgres::{Introspected, DEFAULT_NAMESPACE};
 use dataflow_schema::{plan_offline, Dialect, Plan, PlanOptions, Schema};

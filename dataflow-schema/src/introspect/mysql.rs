@@ -202,7 +202,8 @@ fn build_table(row: &TableRow, catalog: &Catalog, unmanaged: &mut Vec<String>) -
         bytes: u64::try_from(row.bytes).ok(),
     });
     table.comment = Some(row.comment.clone()).filter(|c| !c.is_empty());
-    let mut checks: Vec<&CheckRow> = catalog.checks.iter().filter(|c| c.table == row.name).collect();
+    let mut checks: Vec<&CheckRow> =
+        catalog.checks.iter().filter(|c| c.table == row.name).collect();
     for c in catalog.columns.iter().filter(|c| c.table == row.name) {
         let mut column = Column::new(c.name.clone(), parse_type(&c.column_type));
         column.nullable = c.nullable;
@@ -213,14 +214,15 @@ fn build_table(row: &TableRow, catalog: &Catalog, unmanaged: &mut Vec<String>) -
         column.comment = Some(c.comment.clone()).filter(|c| !c.is_empty());
         column.generated = Some(c.generated.clone()).filter(|g| !g.is_empty());
         // MariaDB's json: longtext with a `json_valid` check named after the column.
-        let json_check = checks.iter().position(|check| {
-            check.name == c.name && is_json_valid(&check.clause, &c.name)
-        });
+        let json_check = checks
+            .iter()
+            .position(|check| check.name == c.name && is_json_valid(&check.clause, &c.name));
         if let (Some(at), ColumnType::Text) = (json_check, &column.ty) {
             checks.remove(at);
             column.ty = ColumnType::Json;
         }
-        let textual = column.ty.is_text() || matches!(&column.ty, ColumnType::Other(t) if t.starts_with("enum") || t.ends_with("text"));
+        let textual = column.ty.is_text()
+            || matches!(&column.ty, ColumnType::Other(t) if t.starts_with("enum") || t.ends_with("text"));
         if textual && !c.collation.is_empty() && c.collation != row.collation {
             column.collation = Some(c.collation.clone());
         }
@@ -255,7 +257,8 @@ fn build_table(row: &TableRow, catalog: &Catalog, unmanaged: &mut Vec<String>) -
             .map(|r| {
                 let mut option = r.sub_part.map(|n| format!("({n})")).unwrap_or_default();
                 if r.descending {
-                    option = if option.is_empty() { "DESC".into() } else { format!("{option} DESC") };
+                    option =
+                        if option.is_empty() { "DESC".into() } else { format!("{option} DESC") };
                 }
                 option
             })
@@ -305,7 +308,10 @@ fn fk_action(rule: &str) -> FkAction {
 
 fn is_json_valid(clause: &str, column: &str) -> bool {
     let squashed: String = clause.chars().filter(|c| !c.is_whitespace()).collect();
-    squashed.eq_ignore_ascii_case(&format!("json_valid({})", crate::dialect::mysql::quote_ident(column)))
+    squashed.eq_ignore_ascii_case(&format!(
+        "json_valid({})",
+        crate::dialect::mysql::quote_ident(column)
+    ))
 }
 
 /// The default as a `DefaultExpr` (see the module docs for the two servers' forms).
@@ -408,7 +414,10 @@ mod tests {
         let now = Some(DefaultExpr::Sql("current_timestamp(6)".into()));
         assert_eq!(parse_default(&column("current_timestamp(6)", "datetime(6)", ""), true), now);
         assert_eq!(
-            parse_default(&column("CURRENT_TIMESTAMP(6)", "datetime(6)", "DEFAULT_GENERATED"), false),
+            parse_default(
+                &column("CURRENT_TIMESTAMP(6)", "datetime(6)", "DEFAULT_GENERATED"),
+                false
+            ),
             now
         );
         assert_eq!(parse_default(&column("NULL", "int(11)", ""), true), None);

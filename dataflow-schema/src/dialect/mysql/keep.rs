@@ -36,7 +36,8 @@ type Kept = (Vec<String>, Vec<String>, String);
 
 fn trash_table(table: &Table, version: &str) -> Kept {
     let trash = trash_name(version, &table.name.name);
-    let rename = |a: &str, b: &str| format!("RENAME TABLE {} TO {}", quote_ident(a), quote_ident(b));
+    let rename =
+        |a: &str, b: &str| format!("RENAME TABLE {} TO {}", quote_ident(a), quote_ident(b));
     (
         vec![rename(&table.name.name, &trash)],
         vec![rename(&trash, &table.name.name)],

@@ -97,8 +97,7 @@ pub fn render_type(ty: &ColumnType) -> String {
 /// widths (`int(11)`, dropped by MySQL 8.0.19+) are ignored, except `tinyint(1)`, the
 /// boolean.
 pub fn parse_type(column_type: &str) -> ColumnType {
-    let lowered = column_type.trim().to_ascii_lowercase();
-    let squashed = strip_display_width(&lowered.split_whitespace().collect::<Vec<_>>().join(" "));
+    let squashed = strip_display_width(&canonical_type_text(column_type));
     let (base, args) = split_args(&squashed);
     let arg = |i: usize| args.get(i).and_then(|a| a.trim().parse::<u32>().ok());
     match (base, args.len()) {
@@ -121,6 +120,23 @@ pub fn parse_type(column_type: &str) -> ColumnType {
     }
 }
 
+/// The type in lower case with single spaces, except the value list of an `enum` or
+/// `set`, whose values keep their case.
+fn canonical_type_text(column_type: &str) -> String {
+    let trimmed = column_type.trim();
+    let (head, tail) = match trimmed.find('(') {
+        Some(at) => trimmed.split_at(at),
+        None => (trimmed, ""),
+    };
+    let head = head.trim().to_ascii_lowercase();
+    let tail = if head == "enum" || head == "set" {
+        tail.to_owned()
+    } else {
+        tail.to_ascii_lowercase().split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+    format!("{head}{tail}")
+}
+
 /// `int(11) unsigned` → `int unsigned`; `tinyint(1)` stays (it is the boolean).
 fn strip_display_width(ty: &str) -> String {
     for base in ["tinyint", "smallint", "mediumint", "int", "bigint"] {
@@ -141,7 +157,7 @@ fn strip_display_width(ty: &str) -> String {
 /// `decimal(10,2)` → (`decimal`, [`10`, `2`]); enum value lists are not split.
 fn split_args(ty: &str) -> (&str, Vec<&str>) {
     match ty.split_once('(') {
-        Some((base, rest)) if rest.ends_with(')') && !base.starts_with("enum") => {
+        Some((base, rest)) if rest.ends_with(')') && base != "enum" && base != "set" => {
             let inner = &rest[..rest.len() - 1];
             (base.trim(), inner.split(',').collect())
         }
@@ -258,6 +274,7 @@ mod tests {
         }
         assert_eq!(parse_type("int(11)"), ColumnType::Integer);
         assert_eq!(parse_type("int(10) unsigned"), ColumnType::Other("int unsigned".into()));
-        assert_eq!(parse_type("enum('a','b')"), ColumnType::Other("enum('a','b')".into()));
+        assert_eq!(parse_type("enum('a','B')"), ColumnType::Other("enum('a','B')".into()));
+        assert_eq!(parse_type("SET('Mon','Tue')"), ColumnType::Other("set('Mon','Tue')".into()));
     }
 }

@@ -11,8 +11,8 @@
 use super::{column_definition, fill_value, ident_list, quote_ident, quote_literal};
 use crate::change::Change;
 use crate::model::{
-    Backfill, CheckConstraint, Column, DefaultExpr, FkAction, ForeignKey, Index, IndexPart, QualifiedName,
-    Schema, Table,
+    Backfill, CheckConstraint, Column, DefaultExpr, FkAction, ForeignKey, Index, IndexPart,
+    QualifiedName, Schema, Table,
 };
 use crate::plan::Rollback;
 
@@ -100,14 +100,42 @@ pub fn render(change: &Change, current: &Schema, desired: &Schema) -> Rendered {
             };
             reversible(vec![comment(to)], vec![comment(from)])
         }
-        Change::AddPrimaryKey { table, primary_key } => reversible(
-            vec![alter(table, &format!("ADD PRIMARY KEY ({})", ident_list(&primary_key.columns)), ONLINE)],
-            vec![alter(table, "DROP PRIMARY KEY", COPY)],
-        ),
-        Change::DropPrimaryKey { table, primary_key } => reversible(
-            vec![alter(table, "DROP PRIMARY KEY", COPY)],
-            vec![alter(table, &format!("ADD PRIMARY KEY ({})", ident_list(&primary_key.columns)), ONLINE)],
-        ),
+        Change::AddPrimaryKey { table, primary_key } => {
+            if columns.current_table(table).is_some_and(|t| t.primary_key.is_some()) {
+                // A replaced key: the drop step swaps it in one statement.
+                return reversible(Vec::new(), Vec::new());
+            }
+            reversible(
+                vec![alter(
+                    table,
+                    &format!("ADD PRIMARY KEY ({})", ident_list(&primary_key.columns)),
+                    ONLINE,
+                )],
+                vec![alter(table, "DROP PRIMARY KEY", COPY)],
+            )
+        }
+        Change::DropPrimaryKey { table, primary_key } => {
+            let replace = |columns: &[String]| {
+                alter(
+                    table,
+                    &format!("DROP PRIMARY KEY, ADD PRIMARY KEY ({})", ident_list(columns)),
+                    ONLINE,
+                )
+            };
+            let add_back = alter(
+                table,
+                &format!("ADD PRIMARY KEY ({})", ident_list(&primary_key.columns)),
+                ONLINE,
+            );
+            match desired.table(table).and_then(|t| t.primary_key.as_ref()) {
+                // Replaced: one statement, so an AUTO_INCREMENT column is never keyless
+                // (MySQL refuses that) and the table is rebuilt once, in place.
+                Some(new) => {
+                    reversible(vec![replace(&new.columns)], vec![replace(&primary_key.columns)])
+                }
+                None => reversible(vec![alter(table, "DROP PRIMARY KEY", COPY)], vec![add_back]),
+            }
+        }
         Change::AddIndex { table, index } => {
             reversible(vec![add_index(table, index)], vec![drop_index(table, &index.name)])
         }
@@ -132,9 +160,7 @@ pub fn render(change: &Change, current: &Schema, desired: &Schema) -> Rendered {
             };
             reversible(vec![rename(from, to)], vec![rename(to, from)])
         }
-        Change::RenameConstraint { table, from, to } => {
-            rename_constraint(table, from, to, desired)
-        }
+        Change::RenameConstraint { table, from, to } => rename_constraint(table, from, to, desired),
         Change::AddCheck { table, check } => {
             reversible(vec![add_check(table, check)], vec![drop_check(table, &check.name)])
         }
@@ -189,15 +215,20 @@ impl Columns<'_> {
         self.desired.table(table)?.column(column)
     }
 
-    fn current(&self, table: &QualifiedName, column: &str) -> Option<&Column> {
-        let wanted = self.desired(table, column);
-        let old_table = self.current.table(table).or_else(|| {
+    /// The table as it is now (under its old name if the plan renames it).
+    fn current_table(&self, table: &QualifiedName) -> Option<&Table> {
+        self.current.table(table).or_else(|| {
             let renamed = self.desired.table(table)?.renamed_from.iter();
             renamed.filter_map(|old| self.current.table(old)).next()
-        })?;
-        old_table.column(column).or_else(|| {
-            wanted?.renamed_from.iter().filter_map(|old| old_table.column(old)).next()
         })
+    }
+
+    fn current(&self, table: &QualifiedName, column: &str) -> Option<&Column> {
+        let wanted = self.desired(table, column);
+        let old_table = self.current_table(table)?;
+        old_table
+            .column(column)
+            .or_else(|| wanted?.renamed_from.iter().filter_map(|old| old_table.column(old)).next())
     }
 
     /// `MODIFY COLUMN` to the desired definition; the down modifies back to the current
@@ -282,7 +313,8 @@ fn rename_table(from: &QualifiedName, to: &QualifiedName) -> String {
 /// column is added nullable, filled, then made NOT NULL (MySQL would otherwise give old
 /// rows the type's zero value).
 fn add_column(table: &QualifiedName, column: &Column, primary_key: &[String]) -> Vec<String> {
-    let volatile = matches!(&column.default, Some(DefaultExpr::Sql(sql)) if !super::is_current_timestamp(sql));
+    let volatile =
+        matches!(&column.default, Some(DefaultExpr::Sql(sql)) if !super::is_current_timestamp(sql));
     if column.backfill.is_none() && !volatile {
         return vec![add_plain_column(table, column)];
     }
@@ -353,7 +385,10 @@ fn index_parts(index: &Index) -> String {
                 IndexPart::Expression(e) => format!("({e})"),
             };
             if let Some(option) = index.part_options.get(i).filter(|o| !o.is_empty()) {
-                sql.push(' ');
+                // A prefix length is part of the key part: `name(10)`.
+                if !option.starts_with('(') {
+                    sql.push(' ');
+                }
                 sql.push_str(option);
             }
             sql
@@ -430,12 +465,7 @@ fn drop_foreign_key(table: &QualifiedName, name: &str) -> String {
 }
 
 /// MySQL cannot rename a check or a foreign key: drop it and add it under the new name.
-fn rename_constraint(
-    table: &QualifiedName,
-    from: &str,
-    to: &str,
-    desired: &Schema,
-) -> Rendered {
+fn rename_constraint(table: &QualifiedName, from: &str, to: &str, desired: &Schema) -> Rendered {
     let wanted = desired.table(table);
     if let Some(check) = wanted.and_then(|t| t.checks.iter().find(|c| c.name == to)) {
         let mut old = check.clone();

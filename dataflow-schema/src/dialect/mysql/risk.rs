@@ -55,9 +55,10 @@ fn widens(from: &ColumnType, to: &ColumnType) -> bool {
         (SmallInt, Integer | BigInt) | (Integer, BigInt) | (Real, Double) => true,
         (Varchar(a), Varchar(b)) | (Char(a), Char(b)) => b >= a,
         (Varchar(_) | Char(_), Text) => true,
-        (Numeric { precision: Some(p1), scale: Some(s1) }, Numeric { precision: Some(p2), scale: Some(s2) }) => {
-            s2 >= s1 && p2 - s2 >= p1 - s1
-        }
+        (
+            Numeric { precision: Some(p1), scale: Some(s1) },
+            Numeric { precision: Some(p2), scale: Some(s2) },
+        ) => s2 >= s1 && p2 - s2 >= p1 - s1,
         _ => is_online_type_change(from, to),
     }
 }
@@ -87,9 +88,9 @@ fn rate(change: &Change) -> Assessment {
                 Assessment::new(Safe).reason("ALGORITHM=INSTANT: no row is rewritten")
             }
         }
-        Change::DropColumn { .. } => Assessment::new(High)
-            .hazards(&[DeletesData])
-            .reason("the column's values are deleted; the table is rebuilt in place (writes go on)"),
+        Change::DropColumn { .. } => Assessment::new(High).hazards(&[DeletesData]).reason(
+            "the column's values are deleted; the table is rebuilt in place (writes go on)",
+        ),
         Change::AlterColumnType { from, to, .. } => {
             let mut rated = if is_online_type_change(from, to) {
                 Assessment::new(Safe).reason("done in place without copying rows (writes go on)")
@@ -103,14 +104,15 @@ fn rate(change: &Change) -> Assessment {
                 rated = rated
                     .at_least(High)
                     .hazards(&[DeletesData])
-                    .reason("narrowing: values that do not fit fail the copy (strict mode) or are lost")
+                    .reason(
+                        "narrowing: values that do not fit fail the copy (strict mode) or are lost",
+                    )
                     .can_fail_on_data();
             }
             rated
         }
-        Change::SetDefault { .. } | Change::DropDefault { .. } => {
-            Assessment::new(Safe).reason("changes the catalog only; existing rows keep their values")
-        }
+        Change::SetDefault { .. } | Change::DropDefault { .. } => Assessment::new(Safe)
+            .reason("changes the catalog only; existing rows keep their values"),
         Change::SetNotNull { .. } => Assessment::new(Medium)
             .hazards(&[ImpactsDatabasePerformance])
             .reason("the table is rebuilt in place (writes go on); fails on NULLs not filled")

@@ -201,8 +201,7 @@ pub fn canonical_number(text: &str) -> String {
     let whole = whole.trim_start_matches('0');
     let fraction = fraction.trim_end_matches('0');
     let whole = if whole.is_empty() { "0" } else { whole };
-    let number =
-        if fraction.is_empty() { whole.to_owned() } else { format!("{whole}.{fraction}") };
+    let number = if fraction.is_empty() { whole.to_owned() } else { format!("{whole}.{fraction}") };
     if number == "0" {
         number
     } else {
@@ -244,11 +243,24 @@ fn shape_index(
     }
     for option in &mut index.part_options {
         let upper = option.trim().to_ascii_uppercase();
-        *option = match upper.as_str() {
-            "" | "ASC" => String::new(),
-            "DESC" => upper,
+        // A key prefix length (`(255)`), as introspection reads it, possibly with DESC.
+        let (prefix, order) = match upper.strip_prefix('(').and_then(|r| r.split_once(')')) {
+            Some((length, rest)) if length.chars().all(|c| c.is_ascii_digit()) => {
+                (format!("({length})"), rest.trim().to_owned())
+            }
+            _ => (String::new(), upper.clone()),
+        };
+        let order = match order.as_str() {
+            "" | "ASC" => "",
+            "DESC" => "DESC",
             _ => return Err(unsupported(object(), &format!("option {option:?} is not MySQL's"))),
         };
+        *option = [prefix.as_str(), order]
+            .iter()
+            .filter(|p| !p.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" ");
     }
     if index.part_options.iter().all(String::is_empty) {
         index.part_options.clear();
@@ -258,7 +270,10 @@ fn shape_index(
 
 /// Whether an index (or the primary key) starts with `columns`.
 fn has_leading_index(table: &Table, columns: &[String]) -> bool {
-    let starts = |parts: Vec<&String>| parts.len() >= columns.len() && parts[..columns.len()] == columns.iter().collect::<Vec<_>>()[..];
+    let starts = |parts: Vec<&String>| {
+        parts.len() >= columns.len()
+            && parts[..columns.len()] == columns.iter().collect::<Vec<_>>()[..]
+    };
     table.primary_key.as_ref().is_some_and(|pk| starts(pk.columns.iter().collect()))
         || table.indexes.iter().any(|index| {
             starts(
@@ -277,16 +292,14 @@ fn has_leading_index(table: &Table, columns: &[String]) -> bool {
 /// MySQL cannot index unbounded text without a prefix length: say which field needs a
 /// `max_length` rather than fail at the server.
 fn check_keys_are_bounded(table: &Table) -> Result<(), PlanError> {
-    let keyed = table
-        .primary_key
-        .iter()
-        .flat_map(|pk| pk.columns.iter())
-        .chain(table.indexes.iter().flat_map(|i| {
+    let keyed = table.primary_key.iter().flat_map(|pk| pk.columns.iter()).chain(
+        table.indexes.iter().flat_map(|i| {
             i.parts.iter().filter_map(|p| match p {
                 IndexPart::Column(c) => Some(c),
                 IndexPart::Expression(_) => None,
             })
-        }));
+        }),
+    );
     for name in keyed {
         if let Some(column) = table.column(name) {
             if matches!(column.ty, ColumnType::Text | ColumnType::Bytes | ColumnType::Json) {
