@@ -28,7 +28,7 @@ const SESSION: &str =
 #[derive(Debug, Clone)]
 pub struct Mysql {
     pool: MySqlPool,
-    options: MySqlConnectOptions,
+    options: Box<MySqlConnectOptions>,
     url: String,
     database: String,
 }
@@ -60,7 +60,7 @@ impl Mysql {
             .connect_with(options.clone())
             .await
             .map_err(connect_error)?;
-        Ok(Mysql { pool, options, url: redact(url), database })
+        Ok(Mysql { pool, options: Box::new(options), url: redact(url), database })
     }
 
     /// The URL, password removed.

@@ -292,7 +292,10 @@ fn push_table_changes(
     for desired_column in &desired.columns {
         match columns.iter().find(|(_, d)| d.name == desired_column.name) {
             // A generated column's expression cannot be altered: it is re-created.
-            Some((current_column, _)) if current_column.generated != desired_column.generated => {
+            Some((current_column, _))
+                if current_column.generated.as_deref().map(expression_key)
+                    != desired_column.generated.as_deref().map(expression_key) =>
+            {
                 changes.push(Change::DropColumn {
                     table: name.clone(),
                     column: (*current_column).clone(),

@@ -619,6 +619,9 @@ mod tests {
             "status IN ('new', 'done') AND int BETWEEN -100 AND 100",
             "((status = ANY (ARRAY['new'::text, 'done'::text])) AND \"int\" >= '-100'::integer AND \"int\" <= 100)",
         );
+        // MariaDB quotes every identifier with backticks.
+        same("price * 2", "`price` * 2");
+        same("small >= 0", "`small` >= 0");
     }
 
     #[test]

@@ -332,10 +332,24 @@ async fn what_mysql_cannot_hold_is_a_clear_error_that_changes_nothing() {
         #[dataflow(primary_key, auto)]
         id: i64,
     }
+    #[derive(Model)]
+    #[dataflow(table = "a_table_name_that_is_far_too_long_for_any_server_which_keep_64_chars")]
+    struct TooLong {
+        #[dataflow(primary_key, auto)]
+        id: i64,
+    }
+    #[derive(Model)]
+    #[dataflow(table = "_dataflow_mine")]
+    struct Reserved {
+        #[dataflow(primary_key, auto)]
+        id: i64,
+    }
     let db = TestDb::new("bad_input").await;
     for (defs, needle) in [
         (vec![model::<UnboundedKey>()], "notes.body: MySQL cannot index unbounded text"),
         (vec![model::<Qualified>()], "the namespace is the database in the URL"),
+        (vec![model::<TooLong>()], "a_table_name_that_is_far_too_long"),
+        (vec![model::<Reserved>()], "reserved for dataflow"),
     ] {
         let error = db
             .flow(&defs)
@@ -408,5 +422,43 @@ async fn removing_constraints_defaults_not_null_and_changing_comments_and_keys()
     ] {
         assert!(ops(plan).contains(&op), "{op:?} in\n{plan}");
     }
+    db.drop_db().await;
+}
+
+/// MySQL gives a NOT NULL column added without a value the type's zero ('' or 0) on every
+/// existing row, silently: the engine refuses that before anything runs.
+#[tokio::test]
+async fn a_not_null_column_without_a_value_is_refused_on_a_populated_table() {
+    if !server_available().await {
+        return;
+    }
+    #[derive(Model)]
+    #[dataflow(table = "users")]
+    struct V2 {
+        #[dataflow(primary_key, auto)]
+        id: i64,
+        #[dataflow(max_length = 200)]
+        email: String,
+        age: Option<i32>,
+        #[dataflow(max_length = 20)]
+        phone: String,
+    }
+    let db = TestDb::new("not_null").await;
+    db.migrate(&[model::<User>()]).await;
+    db.exec(SEED).await;
+    let error = db
+        .flow(&[model::<V2>()])
+        .await
+        .auto_migrate(super::support::unattended())
+        .await
+        .expect_err("refused");
+    let text = error.to_string();
+    assert!(text.contains("users.phone") || text.contains("phone"), "{text}");
+    assert_eq!(
+        db.count("SELECT count(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'users' AND COLUMN_NAME = 'phone'").await,
+        0,
+        "nothing changed"
+    );
+    eprintln!("{text}");
     db.drop_db().await;
 }

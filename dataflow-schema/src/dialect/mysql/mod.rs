@@ -174,9 +174,11 @@ pub fn column_definition(column: &Column) -> String {
         sql.push_str(&format!(" COLLATE {}", quote_ident(collation)));
     }
     if let Some(expression) = &column.generated {
+        // MariaDB allows no NULL / NOT NULL here (its generated columns are nullable).
         sql.push_str(&format!(" GENERATED ALWAYS AS ({expression}) STORED"));
+    } else {
+        sql.push_str(if column.nullable { " NULL" } else { " NOT NULL" });
     }
-    sql.push_str(if column.nullable { " NULL" } else { " NOT NULL" });
     if column.generated.is_none() {
         if let Some(default) = &column.default {
             sql.push_str(&format!(" DEFAULT {}", render_default(default)));

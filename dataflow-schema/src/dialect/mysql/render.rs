@@ -12,7 +12,7 @@ use super::{column_definition, fill_value, ident_list, quote_ident, quote_litera
 use crate::change::Change;
 use crate::model::{
     Backfill, CheckConstraint, Column, DefaultExpr, FkAction, ForeignKey, Index, IndexPart,
-    QualifiedName, Schema, Table,
+    PrimaryKey, QualifiedName, Schema, Table,
 };
 use crate::plan::Rollback;
 
@@ -100,42 +100,34 @@ pub fn render(change: &Change, current: &Schema, desired: &Schema) -> Rendered {
             };
             reversible(vec![comment(to)], vec![comment(from)])
         }
-        Change::AddPrimaryKey { table, primary_key } => {
-            if columns.current_table(table).is_some_and(|t| t.primary_key.is_some()) {
-                // A replaced key: the drop step swaps it in one statement.
-                return reversible(Vec::new(), Vec::new());
-            }
-            reversible(
+        Change::AddPrimaryKey { table, primary_key } => match columns.replaced_key(table) {
+            // A replaced key is swapped in one statement, after the plan's new columns
+            // exist: an AUTO_INCREMENT column is never keyless (MySQL refuses that), and
+            // the table is rebuilt once, in place.
+            Some(old) => reversible(
+                vec![replace_key(table, &primary_key.columns)],
+                vec![replace_key(table, &old.columns)],
+            ),
+            None => reversible(
                 vec![alter(
                     table,
                     &format!("ADD PRIMARY KEY ({})", ident_list(&primary_key.columns)),
                     ONLINE,
                 )],
                 vec![alter(table, "DROP PRIMARY KEY", COPY)],
-            )
-        }
-        Change::DropPrimaryKey { table, primary_key } => {
-            let replace = |columns: &[String]| {
-                alter(
+            ),
+        },
+        Change::DropPrimaryKey { table, primary_key } => match columns.replaced_key(table) {
+            Some(_) => reversible(Vec::new(), Vec::new()),
+            None => reversible(
+                vec![alter(table, "DROP PRIMARY KEY", COPY)],
+                vec![alter(
                     table,
-                    &format!("DROP PRIMARY KEY, ADD PRIMARY KEY ({})", ident_list(columns)),
+                    &format!("ADD PRIMARY KEY ({})", ident_list(&primary_key.columns)),
                     ONLINE,
-                )
-            };
-            let add_back = alter(
-                table,
-                &format!("ADD PRIMARY KEY ({})", ident_list(&primary_key.columns)),
-                ONLINE,
-            );
-            match desired.table(table).and_then(|t| t.primary_key.as_ref()) {
-                // Replaced: one statement, so an AUTO_INCREMENT column is never keyless
-                // (MySQL refuses that) and the table is rebuilt once, in place.
-                Some(new) => {
-                    reversible(vec![replace(&new.columns)], vec![replace(&primary_key.columns)])
-                }
-                None => reversible(vec![alter(table, "DROP PRIMARY KEY", COPY)], vec![add_back]),
-            }
-        }
+                )],
+            ),
+        },
         Change::AddIndex { table, index } => {
             reversible(vec![add_index(table, index)], vec![drop_index(table, &index.name)])
         }
@@ -223,6 +215,19 @@ impl Columns<'_> {
         })
     }
 
+    /// The current primary key when the plan replaces it by another and keeps all its
+    /// columns: then the add step swaps the keys in one statement and the drop step does
+    /// nothing.
+    fn replaced_key(&self, table: &QualifiedName) -> Option<&PrimaryKey> {
+        let wanted = self.desired.table(table)?;
+        wanted.primary_key.as_ref()?;
+        let existing = self.current_table(table)?.primary_key.as_ref()?;
+        let kept = existing.columns.iter().all(|old| {
+            wanted.columns.iter().any(|c| c.name == *old || c.renamed_from.contains(old))
+        });
+        kept.then_some(existing)
+    }
+
     fn current(&self, table: &QualifiedName, column: &str) -> Option<&Column> {
         let wanted = self.desired(table, column);
         let old_table = self.current_table(table)?;
@@ -291,6 +296,10 @@ pub fn create_table(t: &Table) -> String {
         sql.push_str(&format!(" COMMENT = {}", quote_literal(comment)));
     }
     sql
+}
+
+fn replace_key(table: &QualifiedName, columns: &[String]) -> String {
+    alter(table, &format!("DROP PRIMARY KEY, ADD PRIMARY KEY ({})", ident_list(columns)), ONLINE)
 }
 
 fn set_default(table: &QualifiedName, column: &str, default: Option<&DefaultExpr>) -> String {

@@ -9,9 +9,10 @@
 //!   (InnoDB would create exactly that index itself);
 //! - `RESTRICT` is `NO ACTION` (InnoDB treats them alike and prints either);
 //! - boolean literals are `1`/`0`, `now()` defaults are `CURRENT_TIMESTAMP(6)`;
+//! - generated columns are stored and nullable (MariaDB allows no NOT NULL on them);
 //! - what the servers cannot hold is an error naming the object and the fix: sequences,
 //!   arrays, exclusion and deferrable constraints, partial and expression indexes, index
-//!   methods other than b-tree, generated columns, and unbounded text in a key.
+//!   methods other than b-tree, and unbounded text in a key.
 
 use super::{is_current_timestamp, parse_type, IDENTITY};
 use crate::error::PlanError;
@@ -132,9 +133,6 @@ fn shape_column(
     desired: &Schema,
 ) -> Result<(), PlanError> {
     let object = || format!("column {table}.{}", column.name);
-    if column.generated.is_some() {
-        return Err(unsupported(object(), "generated columns are not supported on MySQL yet"));
-    }
     column.ty = match &column.ty {
         ColumnType::Array(_) => {
             return Err(unsupported(
@@ -164,6 +162,10 @@ fn shape_column(
     };
     if column.identity.is_some() {
         column.identity = Some(IDENTITY);
+    }
+    if column.generated.is_some() {
+        // MariaDB's generated columns are nullable, and read back so.
+        column.nullable = true;
     }
     column.default = column.default.take().map(|default| shape_default(&column.ty, default));
     Ok(())
