@@ -11,6 +11,7 @@ mod offline {
     mod evolutions;
     mod preview;
     mod quoting;
+    mod mysql;
     mod sqlite;
     mod workflow;
 }
