@@ -9,9 +9,9 @@ mod offline {
 
     mod determinism;
     mod evolutions;
+    mod mysql;
     mod preview;
     mod quoting;
-    mod mysql;
     mod sqlite;
     mod workflow;
 }

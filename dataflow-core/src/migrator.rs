@@ -298,6 +298,21 @@ impl DataFlow {
         }
     }
 
+    /// Uses the application's own MySQL/MariaDB pool to read the schema (the migrator
+    /// opens its own connection for the lock and the DDL). Errors when the pool's
+    /// options name no database.
+    pub fn from_mysql_pool(pool: sqlx::MySqlPool) -> Result<DataFlow> {
+        let db = crate::mysql::Mysql::from_pool(pool).ok_or_else(|| Error::UnsupportedUrl {
+            url: "a MySQL pool without a database (name it in the URL: mysql://user@host/DATABASE)"
+                .into(),
+        })?;
+        Ok(DataFlow {
+            database: Database::Mysql(db),
+            models: Vec::new(),
+            history_namespace: DEFAULT_NAMESPACE.to_owned(),
+        })
+    }
+
     fn from_db(db: Postgres) -> DataFlow {
         DataFlow {
             database: Database::Postgres(db),

@@ -63,6 +63,21 @@ impl Mysql {
         Ok(Mysql { pool, options: Box::new(options), url: redact(url), database })
     }
 
+    /// Uses the application's own pool for reading the schema; the migrator opens its
+    /// own connection for the lock and the DDL (with the same options), so its session
+    /// settings never leak into the pool. `None` when the pool's options name no database.
+    pub fn from_pool(pool: MySqlPool) -> Option<Mysql> {
+        let options = pool.connect_options().as_ref().clone();
+        let database = options.get_database()?.to_owned();
+        let url = format!(
+            "mysql://{}@{}:{}/{database}",
+            options.get_username(),
+            options.get_host(),
+            options.get_port()
+        );
+        Some(Mysql { pool, options: Box::new(options), url, database })
+    }
+
     /// The URL, password removed.
     pub fn url(&self) -> &str {
         &self.url

@@ -187,14 +187,17 @@ pub async fn finish(
 }
 
 /// Closes runs left `running` by a migrator that died (only the lock holder calls
-/// this): a run whose every step is recorded done becomes `applied` (only its end was
-/// not recorded), any other `failed`, keeping its progress. Returns `(version, status)`.
+/// this): a run whose every step is recorded done, or whose target is the schema the
+/// database has now (`reached`: its last statement finished after its process died),
+/// becomes `applied`; any other `failed`, keeping its progress. Returns `(version,
+/// status)`.
 pub async fn close_interrupted(
     connection: &mut MySqlConnection,
+    reached: Option<&str>,
 ) -> Result<Vec<(String, &'static str)>, sqlx::Error> {
     let rows = sqlx::query(&format!(
-        "SELECT CAST(version AS CHAR), CAST(plan AS CHAR), CAST(progress AS CHAR) FROM {} \
-         WHERE status = ? ORDER BY seq",
+        "SELECT CAST(version AS CHAR), CAST(plan AS CHAR), CAST(progress AS CHAR), \
+         CAST(checksum AS CHAR) FROM {} WHERE status = ? ORDER BY seq",
         table()
     ))
     .bind(status::RUNNING)
@@ -202,11 +205,12 @@ pub async fn close_interrupted(
     .await?;
     let mut closed = Vec::new();
     for row in rows {
-        let (version, plan, progress): (String, String, String) =
-            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        let (version, plan, progress, checksum): (String, String, String, String) =
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
         let steps = serde_json::from_str::<dataflow_schema::Plan>(&plan).map(|p| p.steps.len());
         let progress: Progress = serde_json::from_str(&progress).unwrap_or_default();
-        let finished = steps.is_ok_and(|n| progress.done.len() == n && progress.running.is_none());
+        let finished = steps.is_ok_and(|n| progress.done.len() == n && progress.running.is_none())
+            || reached == Some(checksum.as_str());
         let state = if finished { status::APPLIED } else { status::FAILED };
         sqlx::query(&format!(
             "UPDATE {} SET status = ?, finished_at = UTC_TIMESTAMP(6) WHERE version = ?",

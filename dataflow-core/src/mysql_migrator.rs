@@ -108,17 +108,7 @@ pub(crate) async fn migrate(
     // The fast path: nothing to do, no lock taken (ten replicas do not queue) — unless a
     // dead migrator left its run `running`, which is closed under the lock first.
     if preview.is_empty() && (scope == Scope::Database || !needs_baseline(db, desired).await?) {
-        let mut connection = db
-            .pool()
-            .acquire()
-            .await
-            .map_err(|source| Error::Connect { url: db.url().to_owned(), source })?;
-        if history::any_running(&mut connection).await.map_err(history_error(db))? {
-            let mut lock = MigrationLock::acquire(db, options.migration_lock_timeout).await?;
-            let closed = close_interrupted(lock.connection(), &history_error(db)).await;
-            lock.release().await;
-            closed?;
-        }
+        close_interrupted_runs(db, &preview.to_checksum, options.migration_lock_timeout).await?;
         return Ok(finish(preview, None, Duration::ZERO, false, 0));
     }
     let mut expected = options.expected_plan.clone();
@@ -191,7 +181,7 @@ async fn migrate_locked(
 ) -> Result<(Plan, Option<String>, u32)> {
     let history_error = history_error(db);
     history::ensure(connection).await.map_err(&history_error)?;
-    close_interrupted(connection, &history_error).await?;
+    close_interrupted(connection, None, &history_error).await?;
     let current = introspect_on(connection, db.url()).await?;
     let adopted = match scope {
         Scope::Models => {
@@ -277,12 +267,38 @@ async fn migrate_locked(
     Ok((plan, Some(version), retries))
 }
 
+/// With nothing to do (the database has the schema of checksum `reached`): closes the
+/// runs a dead migrator left `running`, if any, under the lock — `applied` when their
+/// target is `reached` — so the history tells the truth. One query when there are none.
+pub(crate) async fn close_interrupted_runs(
+    db: &Mysql,
+    reached: &str,
+    lock_timeout: Duration,
+) -> Result<()> {
+    let mut connection = db
+        .pool()
+        .acquire()
+        .await
+        .map_err(|source| Error::Connect { url: db.url().to_owned(), source })?;
+    if !history::any_running(&mut connection).await.map_err(history_error(db))? {
+        return Ok(());
+    }
+    drop(connection);
+    let mut lock = MigrationLock::acquire(db, lock_timeout).await?;
+    let closed = close_interrupted(lock.connection(), Some(reached), &history_error(db)).await;
+    lock.release().await;
+    closed
+}
+
 /// Closes the runs a dead migrator left `running` (under the lock), saying so.
 async fn close_interrupted(
     connection: &mut MySqlConnection,
+    reached: Option<&str>,
     history_error: &impl Fn(sqlx::Error) -> Error,
 ) -> Result<()> {
-    for (version, state) in history::close_interrupted(connection).await.map_err(history_error)? {
+    for (version, state) in
+        history::close_interrupted(connection, reached).await.map_err(history_error)?
+    {
         tracing::warn!(target: "dataflow::migrate", version, state, "closed a run a stopped migrator left running");
     }
     Ok(())

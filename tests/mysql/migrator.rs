@@ -69,6 +69,28 @@ async fn runs_are_recorded_step_by_step_and_rolled_back() {
     db.drop_db().await;
 }
 
+/// An application's own pool works too: the migrator reads through it and takes its own
+/// connection for the lock and the DDL.
+#[tokio::test]
+async fn the_applications_own_pool_can_be_used() {
+    if !server_available().await {
+        return;
+    }
+    let db = TestDb::new("own_pool").await;
+    let pool = sqlx::MySqlPool::connect(&db.url).await.expect("pool");
+    let flow = dataflow::DataFlow::from_mysql_pool(pool.clone())
+        .expect("a database in the URL")
+        .model::<UserV1>();
+    let report = flow.auto_migrate(unattended()).await.expect("migrate");
+    assert!(report.applied);
+    assert!(flow.plan().await.expect("plan").is_empty(), "converged");
+    sqlx::query("INSERT INTO users (email) VALUES ('x')")
+        .execute(&pool)
+        .await
+        .expect("the pool still works");
+    db.drop_db().await;
+}
+
 #[tokio::test]
 async fn a_failed_step_stops_the_run_and_its_finished_steps_roll_back() {
     if !server_available().await {

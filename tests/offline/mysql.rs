@@ -109,8 +109,9 @@ fn what_mysql_cannot_hold_is_an_error_naming_the_fix() {
         (schema(&[model::<Unbounded>()]), "give the field a `max_length`"),
         (schema(&[model::<Partial>()]), "remove `predicate`"),
     ] {
-        let error = plan_offline(&Schema::default(), &desired, Dialect::Mysql, &PlanOptions::default())
-            .expect_err("not representable on MySQL");
+        let error =
+            plan_offline(&Schema::default(), &desired, Dialect::Mysql, &PlanOptions::default())
+                .expect_err("not representable on MySQL");
         assert!(error.to_string().contains(needle), "{error}");
     }
 }

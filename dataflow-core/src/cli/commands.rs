@@ -172,6 +172,11 @@ async fn apply(session: &Session, args: ApplyArgs) -> Result<u8> {
     }
     print_warnings(&plan);
     if plan.is_empty() {
+        if let Some(db) = session.flow.mysql() {
+            // A killed run may have finished its steps without recording its end.
+            let timeout = MigrateOptions::default().migration_lock_timeout;
+            crate::mysql_migrator::close_interrupted_runs(db, &plan.to_checksum, timeout).await?;
+        }
         eprintln!("No changes.");
         if let Format::Json = args.format {
             json(&serde_json::json!({ "version": null, "applied": false, "plan": plan }));
