@@ -5,12 +5,16 @@
 // Models in tests are declarations: their fields are never read.
 #![allow(dead_code)]
 
+#[path = "common/mod.rs"]
+mod common;
+
 mod postgres {
     pub mod support;
 
     mod cli;
     mod convergence;
     mod corpus;
+    mod hostile;
     mod introspection;
     mod migrator;
     mod not_null;

@@ -5,6 +5,9 @@
 // The models here are declarations: their fields are never read.
 #![allow(dead_code)]
 
+#[path = "common/mod.rs"]
+mod common;
+
 mod sqlite {
     pub mod support;
 
@@ -12,5 +15,6 @@ mod sqlite {
     mod convergence;
     mod corpus;
     mod evolutions;
+    mod hostile;
     mod migrator;
 }

@@ -20,6 +20,54 @@ pub fn check(cx: &Ctxt, cont: &Container) {
     check_references(cx, cont);
     check_unique_column_names(cx, cont);
     check_struct_level_columns(cx, cont);
+    check_names(cx, cont);
+}
+
+/// The longest name PostgreSQL keeps (it would silently truncate a longer one).
+const MAX_NAME_BYTES: usize = 63;
+/// Names the engine keeps for its own tables and columns.
+const RESERVED_PREFIX: &str = "_dataflow_";
+
+/// Why `name` cannot name a table or column, if it cannot.
+fn name_problem(name: &str) -> Option<String> {
+    // Empty `table`/`column` values are refused where the attribute is read.
+    if name.contains('\0') {
+        Some("names cannot contain a NUL byte".into())
+    } else if name.len() > MAX_NAME_BYTES {
+        Some(format!(
+            "`{name}` is {} bytes long; PostgreSQL keeps {MAX_NAME_BYTES} and would silently truncate it: choose a shorter name",
+            name.len()
+        ))
+    } else if name.starts_with(RESERVED_PREFIX) {
+        Some(format!("names starting with `{RESERVED_PREFIX}` are reserved for dataflow's own tables and columns"))
+    } else {
+        None
+    }
+}
+
+/// Table and column names the servers would reject or silently alter are compile errors
+/// (the planner refuses them too, for schemas built at run time).
+fn check_names(cx: &Ctxt, cont: &Container) {
+    if let Some(problem) = name_problem(&cont.table_name()) {
+        match &cont.attrs.table.value {
+            Some(lit) => cx.error_spanned_by(lit, format!("table name: {problem}")),
+            None => cx.error_spanned_by(
+                cont.ident,
+                format!("table name: {problem} (set `table = \"…\"`)"),
+            ),
+        }
+    }
+    for field in cont.columns() {
+        if let Some(problem) = name_problem(&field.column_name()) {
+            match &field.attrs.column.value {
+                Some(lit) => cx.error_spanned_by(lit, format!("column name: {problem}")),
+                None => cx.error_spanned_by(
+                    field.ident,
+                    format!("column name: {problem} (set `column = \"…\"`)"),
+                ),
+            }
+        }
+    }
 }
 
 /// A skipped field is not a column: any other key on it means a mistake.

@@ -47,6 +47,20 @@ pub enum ModelError {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum PlanError {
+    /// SQL from a model attribute that is not one expression (it could end the statement
+    /// it is placed in and start another).
+    #[error(
+        "{object}: {text:?} is not a single SQL expression: {reason}; write one expression \
+         (dataflow places it inside its own statement)"
+    )]
+    InvalidSql {
+        /// Where it is (e.g. `check users_check on users`).
+        object: String,
+        /// The text.
+        text: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// An identifier the server would reject or silently alter.
     #[error("{object} has an invalid name {name:?}: {reason}")]
     InvalidIdentifier {

@@ -28,6 +28,30 @@ enum Token {
     Cast,
 }
 
+/// A dollar-quoted string starting at `start`: its text and the index after it.
+fn dollar_quoted(chars: &[char], start: usize) -> Option<(String, usize)> {
+    if chars.get(start) != Some(&'$') {
+        return None;
+    }
+    let mut i = start + 1;
+    while chars.get(i).is_some_and(|c| c.is_alphanumeric() || *c == '_') {
+        i += 1;
+    }
+    if chars.get(i) != Some(&'$') {
+        return None;
+    }
+    let tag = &chars[start..=i];
+    let body_start = i + 1;
+    let mut j = body_start;
+    while j + tag.len() <= chars.len() {
+        if &chars[j..j + tag.len()] == tag {
+            return Some((chars[body_start..j].iter().collect(), j + tag.len()));
+        }
+        j += 1;
+    }
+    None
+}
+
 fn tokenize(text: &str) -> Option<Vec<Token>> {
     let chars: Vec<char> = text.chars().collect();
     let mut tokens = Vec::new();
@@ -60,6 +84,10 @@ fn tokenize(text: &str) -> Option<Vec<Token>> {
                 i += 1;
             }
             tokens.push(Token::Str(value));
+        } else if let Some((value, end)) = dollar_quoted(&chars, i) {
+            // `$$…$$` / `$tag$…$tag$`: PostgreSQL prints it back as a plain string.
+            tokens.push(Token::Str(value));
+            i = end;
         } else if c == '"' || c == '`' {
             // A quoted identifier: `"…"`, or MySQL's backticks.
             let quote = c;
@@ -621,6 +649,8 @@ mod tests {
         );
         // MariaDB quotes every identifier with backticks.
         same("price * 2", "`price` * 2");
+        same("v <> length($$;$$)", "(v <> length(';'::text))");
+        same("$tag$it's$tag$", "'it''s'::text");
         same("small >= 0", "`small` >= 0");
     }
 

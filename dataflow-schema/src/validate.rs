@@ -5,7 +5,7 @@
 
 use crate::dialect::Dialect;
 use crate::error::PlanError;
-use crate::model::{DefaultExpr, Literal, Schema, Table};
+use crate::model::{Backfill, DefaultExpr, Literal, Schema, Table};
 use std::collections::BTreeMap;
 
 /// Checks every identifier and literal of `schema` for `dialect`.
@@ -67,6 +67,7 @@ fn validate_table(table: &Table, limit: usize) -> Result<(), PlanError> {
             literal_value(&object, literal)?;
         }
     }
+    sql_fragments(table)?;
     let mut seen = BTreeMap::new();
     for column in &table.columns {
         if seen.insert(column.name.as_str(), ()).is_some() {
@@ -87,6 +88,68 @@ fn validate_table(table: &Table, limit: usize) -> Result<(), PlanError> {
         .chain(table.indexes.iter().map(|k| ("index", &k.name)));
     for (kind, name) in names {
         identifier(&format!("{kind} on {}", table.name), name, limit)?;
+    }
+    Ok(())
+}
+
+/// Every piece of SQL the models carry must be one fragment (see `fragment`).
+fn sql_fragments(table: &Table) -> Result<(), PlanError> {
+    let mut pieces: Vec<(String, &str)> = Vec::new();
+    for column in &table.columns {
+        let object = |what: &str| format!("{what} of column {}.{}", table.name, column.name);
+        if let Some(DefaultExpr::Sql(sql)) = &column.default {
+            pieces.push((object("default_sql"), sql));
+        }
+        if let Some(sql) = &column.generated {
+            pieces.push((object("generated expression"), sql));
+        }
+        if let crate::model::ColumnType::Other(sql) = &column.ty {
+            pieces.push((object("sql_type"), sql));
+        }
+        match &column.backfill {
+            Some(Backfill::Computed(sql)) => pieces.push((object("backfill"), sql)),
+            Some(Backfill::Conditional { cases, otherwise }) => {
+                for (condition, value) in cases {
+                    pieces.push((object("backfill_case condition"), condition));
+                    pieces.push((object("backfill_case value"), value));
+                }
+                if let Some(value) = otherwise {
+                    pieces.push((object("backfill_case else"), value));
+                }
+            }
+            Some(Backfill::ForeignKeyLookup { filter, .. }) => {
+                pieces.push((object("backfill_fk where"), filter));
+            }
+            _ => {}
+        }
+    }
+    for check in &table.checks {
+        pieces.push((format!("check {} on {}", check.name, table.name), &check.expression));
+    }
+    for index in &table.indexes {
+        let object = format!("index {} on {}", index.name, table.name);
+        if let Some(predicate) = &index.predicate {
+            pieces.push((format!("predicate of {object}"), predicate));
+        }
+        for part in &index.parts {
+            if let crate::model::IndexPart::Expression(sql) = part {
+                pieces.push((format!("expression of {object}"), sql));
+            }
+        }
+        for option in index.part_options.iter().chain(&index.with) {
+            pieces.push((format!("option of {object}"), option));
+        }
+    }
+    for exclusion in &table.exclusions {
+        pieces.push((
+            format!("exclusion {} on {}", exclusion.name, table.name),
+            &exclusion.definition,
+        ));
+    }
+    for (object, text) in pieces {
+        if let Some(reason) = crate::fragment::check_fragment(text) {
+            return Err(PlanError::InvalidSql { object, text: text.to_owned(), reason });
+        }
     }
     Ok(())
 }

@@ -1,0 +1,140 @@
+//! SQL written in model attributes (`check`, `predicate`, `default_sql`, `backfill*`,
+//! `sql_type`, index expressions) is the application's own code, rendered verbatim. It
+//! must still be *one fragment*: a statement terminator, a comment or an unbalanced
+//! parenthesis outside quotes would let it end the statement it is placed in and start
+//! another (`x > 0); DROP TABLE users; --`). [`check_fragment`] refuses those.
+//!
+//! Quotes are read both ways — with backslash escapes (MySQL, PostgreSQL `E''`) and
+//! without (standard SQL) — and the text must be clean under both, so `'\'` cannot hide a
+//! `;` from one dialect while showing it to another.
+
+/// Why `text` is not a single fragment, or `None` when it is.
+pub fn check_fragment(text: &str) -> Option<String> {
+    if text.contains('\0') {
+        return Some("it contains a NUL byte".into());
+    }
+    scan(text, false).or_else(|| scan(text, true))
+}
+
+fn scan(text: &str, backslash_escapes: bool) -> Option<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut depth: i64 = 0;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '\'' | '"' | '`' => match closing(&chars, i, c, backslash_escapes) {
+                Some(end) => i = end,
+                None => return Some(format!("a {c} quote is never closed")),
+            },
+            '$' => {
+                // A PostgreSQL dollar quote: `$$…$$` or `$tag$…$tag$`.
+                if let Some(tag_end) = dollar_tag(&chars, i) {
+                    let tag: String = chars[i..=tag_end].iter().collect();
+                    let rest: String = chars[tag_end + 1..].iter().collect();
+                    match rest.find(&tag) {
+                        Some(at) => i = tag_end + rest[..at].chars().count() + tag.chars().count(),
+                        None => return Some(format!("the dollar quote {tag} is never closed")),
+                    }
+                }
+            }
+            ';' => {
+                return Some(
+                    "it contains `;` outside quotes (one expression, not statements)".into(),
+                )
+            }
+            '-' if chars.get(i + 1) == Some(&'-') => {
+                return Some("it contains a `--` comment outside quotes".into())
+            }
+            '/' if chars.get(i + 1) == Some(&'*') => {
+                return Some("it contains a `/*` comment outside quotes".into())
+            }
+            '#' => return Some("it contains `#` outside quotes (a comment on MySQL)".into()),
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth < 0 {
+                    return Some("it closes a parenthesis it did not open".into());
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    (depth != 0).then(|| "its parentheses are not balanced".into())
+}
+
+/// The index of the quote closing the one at `open`.
+fn closing(chars: &[char], open: usize, quote: char, backslash_escapes: bool) -> Option<usize> {
+    let mut i = open + 1;
+    while i < chars.len() {
+        let c = chars[i];
+        if backslash_escapes && c == '\\' && quote == '\'' {
+            i += 2;
+            continue;
+        }
+        if c == quote {
+            if chars.get(i + 1) == Some(&quote) {
+                i += 2;
+                continue;
+            }
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The end of a dollar-quote tag starting at `start` (`$$` or `$ident$`), if it is one.
+fn dollar_tag(chars: &[char], start: usize) -> Option<usize> {
+    let mut i = start + 1;
+    while i < chars.len() {
+        match chars[i] {
+            '$' => return Some(i),
+            c if c.is_alphanumeric() || c == '_' => i += 1,
+            _ => return None,
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_fragment;
+
+    #[test]
+    fn expressions_pass() {
+        for ok in [
+            "price >= 0",
+            "status IN ('a;b', 'c--d', 'e/*f')",
+            "name ~ '^\\d+$'",
+            "\"weird;name\" > 0",
+            "`order` > 0",
+            "lower(email)",
+            "$$a;b$$ <> ''",
+            "'it''s'",
+            "now() - interval '1 day'",
+            "x - -1",
+        ] {
+            assert_eq!(check_fragment(ok), None, "{ok}");
+        }
+    }
+
+    #[test]
+    fn statement_breakouts_are_refused() {
+        for bad in [
+            "x > 0); DROP TABLE users; --",
+            "1; DROP TABLE users",
+            "x > 0 -- hide the rest",
+            "x /* unterminated",
+            "x > 0)",
+            "(x > 0",
+            "'unterminated",
+            "'a\\'; DROP TABLE users; --'",
+            "x # mysql comment",
+            "$$never closed",
+        ] {
+            assert!(check_fragment(bad).is_some(), "{bad}");
+        }
+    }
+}

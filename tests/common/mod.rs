@@ -1,0 +1,3 @@
+//! Code shared by the database suites (included by path: not a test target).
+
+pub mod hostile;

@@ -1,0 +1,110 @@
+//! Suite 5 of the reliability issue on PostgreSQL: the hostile-input corpus
+//! (`tests/common/hostile.rs`) planned and applied DB-vs-DB into `public`, with a canary
+//! table in another schema and a canary role that an injection would destroy. Counts
+//! cases, injections (must be 0), panics (must be 0), and requires every invalid name or
+//! fragment to be refused by the planner with a clear error and every applied case to
+//! converge. Writes `target/reliability-hostile-postgres.json`.
+
+use super::support::{server_available, TestDb};
+use crate::common::hostile::{cases, report, Tally};
+use dataflow::{plan_offline, Dialect, PlanOptions};
+use dataflow_core::ApplyOptions;
+
+const CANARY_ROLE: &str = "df_canary_role";
+
+async fn canary_intact(db: &TestDb) -> bool {
+    let rows: Option<String> = sqlx::query_scalar(
+        "SELECT string_agg(id || ':' || note, ',' ORDER BY id) FROM canary_zone.canary",
+    )
+    .fetch_one(db.db.pool())
+    .await
+    .ok()
+    .flatten();
+    let role: Option<String> = sqlx::query_scalar(
+        "SELECT rolname || rolsuper || rolcanlogin FROM pg_roles WHERE rolname = $1",
+    )
+    .bind(CANARY_ROLE)
+    .fetch_optional(db.db.pool())
+    .await
+    .ok()
+    .flatten();
+    rows.as_deref() == Some("1:alive,2:still alive")
+        && role.as_deref() == Some("df_canary_rolefalsefalse")
+}
+
+#[tokio::test]
+async fn hostile_names_and_strings_never_inject_or_panic() {
+    if !server_available().await {
+        return;
+    }
+    let db = TestDb::new("hostile").await;
+    db.exec(&format!(
+        "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{CANARY_ROLE}') THEN CREATE ROLE {CANARY_ROLE} NOLOGIN; END IF; END $$; \
+         CREATE SCHEMA canary_zone; CREATE TABLE canary_zone.canary (id int PRIMARY KEY, note text); \
+         INSERT INTO canary_zone.canary VALUES (1, 'alive'), (2, 'still alive')"
+    ))
+    .await;
+    let payload = format!("DROP TABLE canary_zone.canary; DROP ROLE {CANARY_ROLE}");
+    let mut tally = Tally::default();
+    let public = vec!["public".to_owned()];
+    for case in cases(&payload) {
+        tally.cases += 1;
+        db.exec("DROP SCHEMA public CASCADE; CREATE SCHEMA public").await;
+        let pg = db.db.clone();
+        let schema = case.schema.clone();
+        let public_ = public.clone();
+        // Each case in its own task: a panic is counted, not fatal.
+        let outcome = tokio::spawn(async move {
+            let current = pg.introspect(&public_).await.map_err(|e| e.to_string())?.schema;
+            let plan =
+                match plan_offline(&current, &schema, Dialect::Postgres, &PlanOptions::default()) {
+                    Ok(plan) => plan,
+                    Err(error) => return Ok::<_, String>(("refused", error.to_string())),
+                };
+            if let Err(error) =
+                pg.apply(&plan, &ApplyOptions { retries: 0, ..ApplyOptions::default() }).await
+            {
+                return Ok(("server", error.to_string()));
+            }
+            let again = pg.introspect(&public_).await.map_err(|e| e.to_string())?.schema;
+            let second = plan_offline(&again, &schema, Dialect::Postgres, &PlanOptions::default())
+                .map_err(|e| e.to_string())?;
+            Ok(if second.is_empty() {
+                ("applied", String::new())
+            } else {
+                ("not converged", second.to_string())
+            })
+        })
+        .await;
+        match outcome {
+            Err(join) if join.is_panic() => tally.panics += 1,
+            Err(join) => panic!("{}: {join}", case.label),
+            Ok(Err(error)) => panic!("{}: {error}", case.label),
+            Ok(Ok((kind, detail))) => {
+                match kind {
+                    "refused" => {
+                        tally.refused_clearly += 1;
+                        assert!(!detail.is_empty(), "{}: an empty error", case.label);
+                    }
+                    "server" => tally.refused_by_server += 1,
+                    "applied" => tally.applied += 1,
+                    _ => tally.not_converged.push(format!("{}: {detail}", case.label)),
+                }
+                if case.must_refuse && kind != "refused" {
+                    tally.missed.push(format!("{} → {kind}", case.label));
+                }
+            }
+        }
+        if !canary_intact(&db).await {
+            tally.injections += 1;
+            panic!("INJECTION by {}: the canary is gone", case.label);
+        }
+    }
+    report("postgres", &tally);
+    assert!(tally.cases >= 200, "the corpus has {} cases", tally.cases);
+    assert_eq!((tally.injections, tally.panics), (0, 0));
+    assert!(tally.missed.is_empty(), "not refused by the planner: {:#?}", tally.missed);
+    assert!(tally.not_converged.is_empty(), "{:#?}", tally.not_converged);
+    db.exec("DROP SCHEMA canary_zone CASCADE").await;
+    db.drop_db().await;
+}
