@@ -6,10 +6,14 @@
 // The models here are declarations: their fields are never read.
 #![allow(dead_code)]
 
+#[path = "common/mod.rs"]
+mod common;
+
 mod mysql {
     pub mod support;
 
     mod convergence;
     mod corpus;
     mod migrator;
+    mod replicas;
 }

@@ -20,4 +20,5 @@ mod postgres {
     mod not_null;
     mod online;
     mod preflight;
+    mod replicas;
 }

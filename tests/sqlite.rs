@@ -17,4 +17,5 @@ mod sqlite {
     mod evolutions;
     mod hostile;
     mod migrator;
+    mod replicas;
 }

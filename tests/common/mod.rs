@@ -1,3 +1,4 @@
 //! Code shared by the database suites (included by path: not a test target).
 
 pub mod hostile;
+pub mod replicas;
