@@ -16,6 +16,7 @@ mod postgres {
     mod corpus;
     mod hostile;
     mod introspection;
+    mod kill_anywhere;
     mod migrator;
     mod not_null;
     mod online;
