@@ -21,5 +21,6 @@ mod postgres {
     mod not_null;
     mod online;
     mod preflight;
+    mod privileges;
     mod replicas;
 }

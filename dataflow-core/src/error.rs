@@ -9,8 +9,8 @@ use thiserror::Error;
 pub enum Error {
     /// The URL names no supported database.
     #[error(
-        "unsupported database URL {url:?}: expected postgres://user@host:port/database \
-         (MySQL and SQLite arrive with their connectors)"
+        "unsupported database URL {url:?}: expected postgres://user@host:port/database, \
+         mysql://user@host:port/database or sqlite://path/to/file.db"
     )]
     UnsupportedUrl {
         /// The URL, password removed.
@@ -286,6 +286,21 @@ pub enum Error {
         /// The database.
         url: String,
     },
+    /// The migrating role lacks a privilege (PostgreSQL 42501, MySQL 1142/1044).
+    #[error(
+        "the role {role} lacks a privilege the migration needs: {server}\n  {advice}\n  \
+         what happened: {source}"
+    )]
+    InsufficientPrivilege {
+        /// The role (user) the migrator logged in as.
+        role: String,
+        /// The server's message (it names the privilege and the object).
+        server: String,
+        /// What to do.
+        advice: String,
+        /// The error as it was raised.
+        source: Box<Error>,
+    },
     /// A feature this database does not have in dataflow yet.
     #[error("{what} is not available on {database} yet (it works on PostgreSQL)")]
     NotAvailable {
@@ -355,6 +370,38 @@ fn allow_advice(needed: dataflow_schema::RiskLevel) -> String {
 
 /// The runtime's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Turns an error caused by a missing privilege into [`Error::InsufficientPrivilege`],
+/// naming the role, the server's message and the fix; other errors pass through.
+pub fn explain_privileges(error: Error, url: &str) -> Error {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+    let mut found = None;
+    while let Some(current) = cause {
+        if let Some(sqlx::Error::Database(db)) = current.downcast_ref::<sqlx::Error>() {
+            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+            // 42501 on PostgreSQL; MySQL's 1142 (command denied) and 1044 (database
+            // access denied) are SQLSTATE 42000, told apart by their message.
+            let message = db.message().to_owned();
+            if code == "42501" || (code == "42000" && message.contains("denied")) {
+                found = Some(message);
+                break;
+            }
+        }
+        cause = current.source();
+    }
+    let Some(server) = found else { return error };
+    let role = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.rsplit_once('@'))
+        .map(|(credentials, _)| credentials.split(':').next().unwrap_or_default().to_owned())
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| "(the URL's user)".into());
+    let advice = "run the migrator as the owner of the tables it changes, with CREATE on the \
+                  schema (or database); steps recorded as applied before the error stay \
+                  applied (see `dataflow history`)"
+        .to_owned();
+    Error::InsufficientPrivilege { role, server, advice, source: Box::new(error) }
+}
 
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`, for messages.
 pub fn redact(url: &str) -> String {

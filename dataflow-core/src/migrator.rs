@@ -378,7 +378,7 @@ impl DataFlow {
     /// Brings the database to the registered models (see the module docs).
     pub async fn auto_migrate(&self, options: MigrateOptions) -> Result<MigrationReport> {
         let desired = self.desired_schema()?;
-        match &self.database {
+        let outcome = match &self.database {
             Database::Postgres(db) => {
                 migrate(db, Target::Models(desired), &self.history_namespace, options).await
             }
@@ -388,7 +388,8 @@ impl DataFlow {
             Database::Mysql(db) => {
                 crate::mysql_migrator::migrate(db, &desired, Scope::Models, options).await
             }
-        }
+        };
+        outcome.map_err(|error| crate::error::explain_privileges(error, &self.url()))
     }
 
     /// The plan `auto_migrate` would apply now (no lock, nothing changed).
@@ -662,7 +663,9 @@ pub async fn migrate_to(
     target: Schema,
     options: MigrateOptions,
 ) -> Result<MigrationReport> {
-    migrate(db, Target::Namespace(target), DEFAULT_NAMESPACE, options).await
+    migrate(db, Target::Namespace(target), DEFAULT_NAMESPACE, options)
+        .await
+        .map_err(|error| crate::error::explain_privileges(error, db.url()))
 }
 
 async fn plan_for(db: &Postgres, target: &Target, options: &MigrateOptions) -> Result<Plan> {

@@ -356,7 +356,9 @@ pub async fn migrate_mysql_to(
     target: Schema,
     options: MigrateOptions,
 ) -> Result<MigrationReport> {
-    migrate(db, &target, Scope::Database, options).await
+    migrate(db, &target, Scope::Database, options)
+        .await
+        .map_err(|error| crate::error::explain_privileges(error, db.url()))
 }
 
 /// History rows, newest first.

@@ -357,3 +357,38 @@ async fn a_refused_algorithm_falls_back_only_as_far_as_the_policy_allows() {
     assert_eq!(db.rows("SELECT email FROM users").await, vec!["a@x.io"]);
     db.drop_db().await;
 }
+
+/// A user that may read but not create or alter gets `Error::InsufficientPrivilege`
+/// naming it and the server's message; nothing changes.
+#[tokio::test]
+async fn a_user_without_privileges_gets_a_clear_error_and_changes_nothing() {
+    if !server_available().await {
+        return;
+    }
+    let db = TestDb::new("privileges").await;
+    db.migrate(&[model::<UserV1>()]).await;
+    let user = format!("df_reader_{}", std::process::id());
+    super::support::admin(&[
+        &format!("DROP USER IF EXISTS '{user}'@'%'"),
+        &format!("CREATE USER '{user}'@'%'"),
+        &format!("GRANT SELECT ON `{}`.* TO '{user}'@'%'", db.name),
+    ])
+    .await;
+    let url = db.url.replacen("root@", &format!("{user}@"), 1);
+    let flow =
+        dataflow::DataFlow::connect(&url).await.expect("the user may connect").model::<UserV2>();
+    assert!(!flow.plan().await.expect("it can read").is_empty(), "v2 is pending");
+    let error = flow.auto_migrate(unattended()).await.expect_err("not allowed");
+    let Error::InsufficientPrivilege { role, server, .. } = &error else { panic!("{error:?}") };
+    assert_eq!(role, &user);
+    assert!(server.contains("denied"), "{server}");
+    assert_eq!(
+        db.rows("SELECT CAST(count(*) AS CHAR) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'users'").await,
+        vec!["2"],
+        "nothing changed"
+    );
+    assert_eq!(db.count("SELECT count(*) FROM _dataflow_migrations").await, 1, "nothing recorded");
+    eprintln!("{error}");
+    super::support::admin(&[&format!("DROP USER IF EXISTS '{user}'@'%'")]).await;
+    db.drop_db().await;
+}
