@@ -22,5 +22,6 @@ mod postgres {
     mod online;
     mod preflight;
     mod privileges;
+    mod random_evolutions;
     mod replicas;
 }

@@ -17,5 +17,6 @@ mod sqlite {
     mod evolutions;
     mod hostile;
     mod migrator;
+    mod random_evolutions;
     mod replicas;
 }

@@ -34,6 +34,16 @@ pub fn apply(schema: &Schema, changes: &[Change]) -> Result<Schema, ApplyError> 
     Ok(schema)
 }
 
+/// Applies one change to `schema` in place (not re-canonicalised): the schema as it is
+/// when the plan's next step runs.
+pub fn apply_change(schema: &mut Schema, change: &Change) -> Result<(), ApplyError> {
+    apply_one(schema, change).map_err(|reason| ApplyError {
+        operation: change.operation().label(),
+        subject: change.subject().to_string(),
+        reason,
+    })
+}
+
 fn remove_named<T>(items: &mut Vec<T>, name: &str, get: impl Fn(&T) -> &str) -> Result<(), String> {
     let before = items.len();
     items.retain(|item| get(item) != name);

@@ -280,6 +280,11 @@ pub fn plan_offline(
                 && !postgres::online::is_small(current.table(table).and_then(|t| t.stats), options)
         });
     }
+    // A type swap re-creates what uses the column as it is when the swap runs (after the
+    // plan's earlier drops and default changes), so the schema is followed step by step.
+    let mut running: Option<Schema> = (dialect == Dialect::Postgres
+        && changes.iter().any(|c| matches!(c, Change::AlterColumnType { .. })))
+    .then(|| current.clone());
     let mut steps = Vec::with_capacity(changes.len());
     let mut group = 0;
     let mut last_group_key: Option<(Phase, &QualifiedName)> = None;
@@ -290,8 +295,15 @@ pub fn plan_offline(
             && postgres::online::is_concurrent(change)
             && populated(change);
         // Not every change has an online form (a deferrable unique constraint has none).
-        let online =
-            if concurrent { postgres::online::render_concurrent(change, current) } else { None };
+        let online = if concurrent {
+            postgres::online::render_concurrent(change, running.as_ref().unwrap_or(current))
+        } else {
+            None
+        };
+        if let Some(state) = &mut running {
+            // Best effort: a change that does not fit leaves the state as it was.
+            let _ = crate::apply::apply_change(state, change);
+        }
         let concurrent = online.is_some();
         let rendered = match (dialect, online) {
             (_, Some(online)) => online,

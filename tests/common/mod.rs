@@ -1,4 +1,5 @@
 //! Code shared by the database suites (included by path: not a test target).
 
+pub mod evolutions;
 pub mod hostile;
 pub mod replicas;

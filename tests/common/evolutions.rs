@@ -1,0 +1,328 @@
+//! Suite 4 of the reliability issue, shared by the PostgreSQL and SQLite suites: random
+//! sequences of 3–5 model versions of a table `t` (five columns that come and go, change
+//! type within their family, default, index, unique key, check and foreign key), with
+//! rows inserted between versions. Every step is applied through `auto_migrate`, must
+//! converge, keep the rows, roll back to the previous version with the rows intact, and
+//! apply again. A fixed-seed slice of 32 cases runs in the tests; `DATAFLOW_SOAK=1` runs
+//! 1,000.
+//!
+//! The generator keeps every version applicable to the data it inserts: integers are in
+//! 1..=50 and distinct per row (so checks `> 0`, unique keys and the foreign key to
+//! `parent(1..=50)` hold), texts are short and distinct, a column's nullability is fixed
+//! for its life (a NOT NULL column has a default, a nullable one none), and a unique key
+//! only goes on a nullable column.
+
+use dataflow::{
+    CheckConstraint, Column, ColumnType, DefaultExpr, FkAction, ForeignKey, Identity, Index,
+    IndexPart, Literal, ModelDef, PrimaryKey, QualifiedName, Table,
+};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
+
+pub const COLUMNS: usize = 5;
+
+/// One column in one version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Col {
+    /// Within the column's family: integer (0 int, 1 bigint) or text (0 varchar(20),
+    /// 1 varchar(40), 2 text).
+    pub variant: u8,
+    pub default: Option<u8>,
+    pub indexed: bool,
+    pub unique: bool,
+    pub checked: bool,
+    pub references: bool,
+}
+
+/// One version: each of the five columns present or not; nullability per column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Version {
+    pub cols: Vec<Option<Col>>,
+}
+
+/// A case: the nullability of each column (fixed) and the versions.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub nullable: Vec<bool>,
+    pub versions: Vec<Version>,
+}
+
+fn is_int(k: usize) -> bool {
+    k % 2 == 0
+}
+
+fn col(k: usize, nullable: bool) -> impl Strategy<Value = Col> {
+    let variants = if is_int(k) { 2 } else { 3 };
+    (
+        0..variants,
+        proptest::option::of(1u8..=50),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(move |(variant, default, indexed, unique, checked, references)| {
+            // Only NOT NULL columns have defaults (their rows are filled on add); a
+            // nullable column's old rows are NULL, so a later unique key always holds.
+            let default = if nullable { None } else { Some(default.unwrap_or(7)) };
+            Col {
+                variant: variant as u8,
+                default,
+                indexed,
+                unique: unique && nullable && default.is_none(),
+                checked: checked && is_int(k),
+                references: references && k == 4,
+            }
+        })
+}
+
+fn version(nullable: Vec<bool>) -> impl Strategy<Value = Version> {
+    let cols: Vec<_> = (0..COLUMNS)
+        .map(|k| proptest::option::weighted(0.7, col(k, nullable[k])).boxed())
+        .collect();
+    cols.prop_map(|cols| Version { cols })
+}
+
+pub fn case() -> impl Strategy<Value = Case> {
+    prop::collection::vec(any::<bool>(), COLUMNS).prop_flat_map(|nullable| {
+        prop::collection::vec(version(nullable.clone()), 3..=5)
+            .prop_map(move |versions| Case { nullable: nullable.clone(), versions })
+    })
+}
+
+pub fn column_name(k: usize) -> String {
+    format!("c{k}")
+}
+
+/// The models of one version: `parent` (fixed) and `t`.
+pub fn models(case: &Case, v: &Version) -> Vec<ModelDef> {
+    let mut parent = Table::new(QualifiedName::new("parent"));
+    parent.columns.push(Column::new("id", ColumnType::BigInt));
+    parent.primary_key =
+        Some(PrimaryKey { name: "parent_pkey".into(), columns: vec!["id".into()] });
+    let mut t = Table::new(QualifiedName::new("t"));
+    let mut id = Column::new("id", ColumnType::BigInt);
+    id.identity = Some(Identity::ByDefault);
+    t.columns.push(id);
+    t.primary_key = Some(PrimaryKey { name: "t_pkey".into(), columns: vec!["id".into()] });
+    for (k, spec) in v.cols.iter().enumerate() {
+        let Some(spec) = spec else { continue };
+        let name = column_name(k);
+        let ty = match (is_int(k), spec.variant) {
+            (true, 0) => ColumnType::Integer,
+            (true, _) => ColumnType::BigInt,
+            (false, 0) => ColumnType::Varchar(20),
+            (false, 1) => ColumnType::Varchar(40),
+            (false, _) => ColumnType::Text,
+        };
+        let mut column = Column::new(name.clone(), ty);
+        column.nullable = case.nullable[k];
+        column.default = spec.default.map(|d| {
+            DefaultExpr::Literal(if is_int(k) {
+                Literal::Number(d.to_string())
+            } else {
+                Literal::Text(format!("d{d}"))
+            })
+        });
+        t.columns.push(column);
+        if spec.indexed {
+            t.indexes.push(Index {
+                name: format!("t_{name}_idx"),
+                parts: vec![IndexPart::Column(name.clone())],
+                ..Index::default()
+            });
+        }
+        if spec.unique {
+            t.indexes.push(Index {
+                name: format!("t_{name}_key"),
+                parts: vec![IndexPart::Column(name.clone())],
+                unique: true,
+                ..Index::default()
+            });
+        }
+        if spec.checked {
+            t.checks.push(CheckConstraint {
+                name: format!("t_{name}_check"),
+                expression: format!("{name} > 0"),
+                not_valid: false,
+                no_inherit: false,
+            });
+        }
+        if spec.references {
+            t.foreign_keys.push(ForeignKey {
+                name: format!("t_{name}_fkey"),
+                columns: vec![name.clone()],
+                ref_table: QualifiedName::new("parent"),
+                ref_columns: vec!["id".into()],
+                on_delete: FkAction::NoAction,
+                on_update: FkAction::NoAction,
+                ..ForeignKey::default()
+            });
+        }
+    }
+    vec![ModelDef { table: parent, enums: Vec::new() }, ModelDef { table: t, enums: Vec::new() }]
+}
+
+/// `INSERT` of rows `first..first + n` into `t` for the columns `v` has.
+pub fn insert(v: &Version, first: i64, n: i64) -> String {
+    let present: Vec<usize> = (0..COLUMNS).filter(|k| v.cols[*k].is_some()).collect();
+    let mut names = vec!["id".to_owned()];
+    names.extend(present.iter().map(|k| column_name(*k)));
+    let rows: Vec<String> = (first..first + n)
+        .map(|id| {
+            let mut values = vec![id.to_string()];
+            for k in &present {
+                values.push(if is_int(*k) {
+                    ((id * 7 + *k as i64) % 50 + 1).to_string()
+                } else {
+                    format!("'r{id}k{k}'")
+                });
+            }
+            format!("({})", values.join(", "))
+        })
+        .collect();
+    format!("INSERT INTO t ({}) VALUES {}", names.join(", "), rows.join(", "))
+}
+
+/// A query over the columns `v` has, each as text, in id order.
+pub fn probe(v: &Version) -> String {
+    let mut columns = vec!["CAST(id AS TEXT)".to_owned()];
+    columns.extend(
+        (0..COLUMNS)
+            .filter(|k| v.cols[*k].is_some())
+            .map(|k| format!("COALESCE(CAST({} AS TEXT), '∅')", column_name(k))),
+    );
+    format!("SELECT {} FROM t ORDER BY id", columns.join(" || '|' || "))
+}
+
+/// 32 cases, or 1,000 with `DATAFLOW_SOAK=1`; fixed seed (`DATAFLOW_SEED` to vary).
+pub fn runner() -> TestRunner {
+    let soak = std::env::var("DATAFLOW_SOAK").is_ok_and(|v| v == "1");
+    let seed =
+        std::env::var("DATAFLOW_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x0e70_1u64);
+    TestRunner::new(Config {
+        cases: if soak { 1000 } else { 32 },
+        rng_seed: RngSeed::Fixed(seed),
+        failure_persistence: None,
+        max_shrink_iters: 200,
+        ..Config::default()
+    })
+}
+
+/// `Err` for a failed expectation, for the runner to shrink.
+pub fn ensure(ok: bool, what: impl FnOnce() -> String) -> Result<(), TestCaseError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(TestCaseError::fail(what()))
+    }
+}
+
+/// What a suite needs from its database.
+pub trait Db: Sync {
+    fn url(&self) -> String;
+    fn exec<'a>(
+        &'a self,
+        sql: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
+    fn rows<'a>(
+        &'a self,
+        sql: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<String>> + Send + 'a>>;
+}
+
+/// Counts of one run of the suite.
+#[derive(Debug, Default)]
+pub struct Counts {
+    pub steps_applied: usize,
+    pub rollbacks: usize,
+}
+
+fn options() -> dataflow::MigrateOptions {
+    dataflow::MigrateOptions {
+        mode: dataflow::Mode::AutoConfirm,
+        max_risk: dataflow::RiskLevel::High,
+        force: true,
+        ..dataflow::MigrateOptions::default()
+    }
+}
+
+async fn flow(db: &dyn Db, case: &Case, v: &Version) -> Result<dataflow::DataFlow, TestCaseError> {
+    let flow = dataflow::DataFlow::connect(&db.url())
+        .await
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    Ok(flow.models(models(case, v)))
+}
+
+async fn converged(db: &dyn Db, case: &Case, v: &Version, when: &str) -> Result<(), TestCaseError> {
+    let plan =
+        flow(db, case, v).await?.plan().await.map_err(|e| TestCaseError::fail(e.to_string()))?;
+    ensure(plan.is_empty(), || format!("not converged {when}:\n{plan}"))
+}
+
+/// The columns both versions have.
+fn common(a: &Version, b: &Version) -> Version {
+    Version {
+        cols: a
+            .cols
+            .iter()
+            .zip(&b.cols)
+            .map(|(x, y)| if x.is_some() && y.is_some() { x.clone() } else { None })
+            .collect(),
+    }
+}
+
+/// Runs one case on a fresh database.
+pub async fn run_case(db: &dyn Db, case: &Case, counts: &mut Counts) -> Result<(), TestCaseError> {
+    let fail = |e: dataflow::Error| TestCaseError::fail(e.to_string());
+    let first = &case.versions[0];
+    flow(db, case, first).await?.auto_migrate(options()).await.map_err(fail)?;
+    let parents: Vec<String> = (1..=50).map(|i| format!("({i})")).collect();
+    db.exec(&format!("INSERT INTO parent (id) VALUES {}", parents.join(", "))).await;
+    db.exec(&insert(first, 1, 3)).await;
+    let mut next_id = 4;
+    for pair in case.versions.windows(2) {
+        let (prev, next) = (&pair[0], &pair[1]);
+        let before = db.rows(&probe(prev)).await;
+        let shared = probe(&common(prev, next));
+        let shared_before = db.rows(&shared).await;
+        let report = flow(db, case, next).await?.auto_migrate(options()).await.map_err(fail)?;
+        converged(db, case, next, "after the step").await?;
+        let shared_after = db.rows(&shared).await;
+        ensure(shared_after == shared_before, || {
+            format!("the step changed rows: {shared_before:?} → {shared_after:?}\n{}", report.plan)
+        })?;
+        if let Some(version) = report.version.filter(|_| report.applied) {
+            counts.steps_applied += 1;
+            flow(db, case, next).await?.rollback_migration(&version).await.map_err(fail)?;
+            counts.rollbacks += 1;
+            converged(db, case, prev, "after the rollback").await?;
+            let after = db.rows(&probe(prev)).await;
+            ensure(after == before, || {
+                format!("the rollback lost rows: {before:?} → {after:?}\n{}", report.plan)
+            })?;
+            flow(db, case, next).await?.auto_migrate(options()).await.map_err(fail)?;
+            converged(db, case, next, "after applying again").await?;
+        }
+        db.exec(&insert(next, next_id, 3)).await;
+        next_id += 3;
+    }
+    Ok(())
+}
+
+/// Prints the figure and writes `target/reliability-evolutions-<database>.json`.
+pub fn report(database: &str, cases: u32, counts: &Counts) {
+    let json = serde_json::json!({
+        "database": database,
+        "cases": cases,
+        "steps_applied": counts.steps_applied,
+        "rollbacks_with_rows_checked": counts.rollbacks,
+    });
+    eprintln!("random evolutions ({database}): {json}");
+    let target = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
+    let _ = std::fs::create_dir_all(&target);
+    let _ = std::fs::write(
+        target.join(format!("reliability-evolutions-{database}.json")),
+        json.to_string(),
+    );
+}
