@@ -199,7 +199,7 @@ pub fn probe(v: &Version) -> String {
 pub fn runner() -> TestRunner {
     let soak = std::env::var("DATAFLOW_SOAK").is_ok_and(|v| v == "1");
     let seed =
-        std::env::var("DATAFLOW_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x0e70_1u64);
+        std::env::var("DATAFLOW_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x0000_e701_u64);
     TestRunner::new(Config {
         cases: if soak { 1000 } else { 32 },
         rng_seed: RngSeed::Fixed(seed),
