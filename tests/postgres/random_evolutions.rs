@@ -33,9 +33,11 @@ fn random_evolutions_apply_converge_and_roll_back_with_their_rows() {
             let mut local = Counts::default();
             let outcome = run_case(&db, &case, &mut local).await;
             if outcome.is_ok() {
-                let mut total = counts.lock().expect("counts");
-                total.steps_applied += local.steps_applied;
-                total.rollbacks += local.rollbacks;
+                {
+                    let mut total = counts.lock().expect("counts");
+                    total.steps_applied += local.steps_applied;
+                    total.rollbacks += local.rollbacks;
+                }
                 db.drop_db().await;
             }
             outcome
