@@ -12,6 +12,7 @@ mod postgres {
     pub mod support;
 
     mod cli;
+    mod connection_faults;
     mod convergence;
     mod corpus;
     mod hostile;

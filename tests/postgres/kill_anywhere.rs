@@ -36,10 +36,10 @@ struct Small {
 }
 
 /// A tiny xorshift: reproducible delays from a printed seed, no dependency.
-struct Rng(u64);
+pub(super) struct Rng(pub(super) u64);
 
 impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
+    pub(super) fn below(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -47,7 +47,7 @@ impl Rng {
     }
 }
 
-fn trials() -> usize {
+pub(super) fn trials() -> usize {
     if std::env::var("DATAFLOW_SOAK").is_ok_and(|v| v == "1") {
         100
     } else {
@@ -55,7 +55,7 @@ fn trials() -> usize {
     }
 }
 
-fn apply(url: &str, target: &str) -> Command {
+pub(super) fn apply(url: &str, target: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_dataflow"));
     command
         .args(["apply", "--db", url, "--target", target, "--yes", "--max-risk", "high"])
@@ -67,6 +67,12 @@ fn apply(url: &str, target: &str) -> Command {
 
 async fn fresh(label: &str) -> TestDb {
     let db = TestDb::new(label).await;
+    populate(&db).await;
+    db
+}
+
+/// The old schema and its rows.
+pub(super) async fn populate(db: &TestDb) {
     db.exec(&format!(
         "CREATE TABLE big (id bigint PRIMARY KEY, v integer NOT NULL); \
          INSERT INTO big SELECT g, (g * 7919) % 100003 FROM generate_series(1, {ROWS}) g; \
@@ -74,10 +80,9 @@ async fn fresh(label: &str) -> TestDb {
          INSERT INTO small VALUES (1, 'a'), (2, NULL), (3, 'c'); ANALYZE"
     ))
     .await;
-    db
 }
 
-async fn data_checksum(db: &TestDb) -> String {
+pub(super) async fn data_checksum(db: &TestDb) -> String {
     db.scalar::<String>(
         "SELECT md5(string_agg(id || ':' || v, ',' ORDER BY id)) || '/' || \
          (SELECT md5(string_agg(id || ':' || coalesce(name, '∅'), ',' ORDER BY id)) FROM small) FROM big",
@@ -85,15 +90,59 @@ async fn data_checksum(db: &TestDb) -> String {
     .await
 }
 
+/// The new models as a target file for `dataflow apply --target`.
+pub(super) fn target_file(label: &str) -> String {
+    let target =
+        std::env::temp_dir().join(format!("df_{label}_target_{}.json", std::process::id()));
+    let desired = schema_of(&[model::<Big>(), model::<Small>()]).expect("models");
+    std::fs::write(&target, desired.to_json()).expect("write the target");
+    target.to_string_lossy().into_owned()
+}
+
+/// What is wrong with `db` after an interrupted run and the run after it: the schema is
+/// not the target's, an INVALID index or an engine column is left, the history is not
+/// one `applied` and no `running`, or the rows' data changed (`before`: the checksum of
+/// the original data).
+pub(super) async fn check(db: &TestDb, target: &str, before: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let diff = Command::new(env!("CARGO_BIN_EXE_dataflow"))
+        .args(["diff", "--db", &db.url, "--target", target, "--check"])
+        .output()
+        .expect("diff");
+    if diff.status.code() != Some(0) {
+        problems.push(format!("not at the new schema: {}", String::from_utf8_lossy(&diff.stdout)));
+    }
+    let invalid: i64 = db.scalar("SELECT count(*) FROM pg_index WHERE NOT indisvalid").await;
+    let engine_columns: i64 = db
+        .scalar("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'public' AND column_name LIKE '\\_dataflow\\_%'")
+        .await;
+    let running: i64 =
+        db.scalar("SELECT count(*) FROM _dataflow_migrations WHERE status = 'running'").await;
+    let applied: i64 =
+        db.scalar("SELECT count(*) FROM _dataflow_migrations WHERE status = 'applied'").await;
+    let wrong_w: i64 = db.scalar("SELECT count(*) FROM big WHERE w IS DISTINCT FROM v * 2").await;
+    let after = data_checksum(db).await;
+    if invalid != 0 {
+        problems.push(format!("{invalid} INVALID index(es)"));
+    }
+    if engine_columns != 0 {
+        problems.push(format!("{engine_columns} engine column(s) left"));
+    }
+    if running != 0 || applied != 1 {
+        problems.push(format!("history: {running} running, {applied} applied"));
+    }
+    if after != before || wrong_w != 0 {
+        problems.push(format!("data changed: checksum {before} → {after}, {wrong_w} wrong w"));
+    }
+    problems
+}
+
 #[tokio::test]
 async fn sigkill_at_any_moment_then_resume_keeps_every_row() {
     if !server_available().await {
         return;
     }
-    let target = std::env::temp_dir().join(format!("df_kill_target_{}.json", std::process::id()));
-    let desired = schema_of(&[model::<Big>(), model::<Small>()]).expect("models");
-    std::fs::write(&target, desired.to_json()).expect("write the target");
-    let target = target.to_string_lossy().into_owned();
+    let target = target_file("kill");
 
     // Calibrate: how long an uninterrupted run takes here.
     let calibration = fresh("kill_calibrate").await;
@@ -138,39 +187,8 @@ async fn sigkill_at_any_moment_then_resume_keeps_every_row() {
                 String::from_utf8_lossy(&resumed.stderr)
             ));
         }
-        let check = Command::new(env!("CARGO_BIN_EXE_dataflow"))
-            .args(["diff", "--db", &db.url, "--target", &target, "--check"])
-            .output()
-            .expect("diff");
-        if check.status.code() != Some(0) {
-            problems
-                .push(format!("not at the new schema: {}", String::from_utf8_lossy(&check.stdout)));
-        }
-        let invalid: i64 = db.scalar("SELECT count(*) FROM pg_index WHERE NOT indisvalid").await;
-        let engine_columns: i64 = db
-            .scalar("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'public' AND column_name LIKE '\\_dataflow\\_%'")
-            .await;
-        let running: i64 =
-            db.scalar("SELECT count(*) FROM _dataflow_migrations WHERE status = 'running'").await;
-        let applied: i64 =
-            db.scalar("SELECT count(*) FROM _dataflow_migrations WHERE status = 'applied'").await;
-        let rows: i64 = db.scalar("SELECT count(*) FROM big").await;
-        let wrong_w: i64 =
-            db.scalar("SELECT count(*) FROM big WHERE w IS DISTINCT FROM v * 2").await;
-        let after = data_checksum(&db).await;
-        rows_lost += ROWS - rows;
-        if invalid != 0 {
-            problems.push(format!("{invalid} INVALID index(es)"));
-        }
-        if engine_columns != 0 {
-            problems.push(format!("{engine_columns} engine column(s) left"));
-        }
-        if running != 0 || applied != 1 {
-            problems.push(format!("history: {running} running, {applied} applied"));
-        }
-        if after != before || wrong_w != 0 {
-            problems.push(format!("data changed: checksum {before} → {after}, {wrong_w} wrong w"));
-        }
+        problems.extend(check(&db, &target, &before).await);
+        rows_lost += ROWS - db.scalar::<i64>("SELECT count(*) FROM big").await;
         if problems.is_empty() {
             consistent += 1;
         } else {
