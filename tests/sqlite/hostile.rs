@@ -60,8 +60,80 @@ async fn hostile_names_and_strings_never_inject_or_panic() {
         }
     }
     report("sqlite", &tally);
+    let cli = through_the_command_line(payload).await;
+    eprintln!("hostile input through `dataflow apply` (sqlite): {cli} cases, exit codes 0/1/2 only, canary intact");
     assert!(tally.cases >= 200, "the corpus has {} cases", tally.cases);
     assert_eq!((tally.injections, tally.panics), (0, 0));
     assert!(tally.missed.is_empty(), "not refused by the planner: {:#?}", tally.missed);
     assert!(tally.not_converged.is_empty(), "{:#?}", tally.not_converged);
+}
+
+/// Every case through `dataflow apply --target case.json --yes` (the canary is part of
+/// the target, so DB-vs-DB keeps it): the tool exits 0, 1 or 2 — never a panic — and the
+/// canary is intact. Returns the number of cases.
+async fn through_the_command_line(payload: &str) -> usize {
+    use dataflow::{Column, ColumnType, PrimaryKey, QualifiedName, Table};
+    let dir = std::env::temp_dir().join(format!("df_hostile_cli_{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let mut canary = Table::new(QualifiedName::new("canary"));
+    canary.columns.push(Column::new("id", ColumnType::BigInt));
+    let mut note = Column::new("note", ColumnType::Text);
+    note.nullable = true;
+    canary.columns.push(note);
+    canary.primary_key =
+        Some(PrimaryKey { name: "canary_pkey".into(), columns: vec!["id".into()] });
+    let cases = cases(payload);
+    for (n, case) in cases.iter().enumerate() {
+        let file = dir.join(format!("case_{n}.db"));
+        let url = format!("sqlite://{}", file.display());
+        let mut target = case.schema.clone();
+        target.tables.push(canary.clone());
+        target.canonicalize();
+        let target_path = dir.join(format!("case_{n}.json"));
+        std::fs::write(&target_path, target.to_json()).expect("write the target");
+        {
+            let db = dataflow::Sqlite::connect(&url).await.expect("open");
+            sqlx::raw_sql("CREATE TABLE canary (id bigint PRIMARY KEY, note text); INSERT INTO canary VALUES (1, 'alive')")
+                .execute(db.pool())
+                .await
+                .expect("canary");
+            db.pool().close().await;
+        }
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_dataflow"))
+            .args([
+                "apply",
+                "--db",
+                &url,
+                "--target",
+                &target_path.to_string_lossy(),
+                "--yes",
+                "--max-risk",
+                "high",
+            ])
+            .env_remove("DATABASE_URL")
+            .output()
+            .expect("run dataflow");
+        let code = output.status.code();
+        assert!(
+            matches!(code, Some(0..=2)),
+            "{}: exit {code:?}: {}",
+            case.label,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        if case.must_refuse {
+            assert_ne!(code, Some(0), "{}: the tool must refuse it", case.label);
+        }
+        let canary: Vec<String> = {
+            let db = dataflow::Sqlite::connect(&url).await.expect("open");
+            let rows = sqlx::query_scalar("SELECT id || ':' || note FROM canary")
+                .fetch_all(db.pool())
+                .await
+                .unwrap_or_default();
+            db.pool().close().await;
+            rows
+        };
+        assert_eq!(canary, ["1:alive"], "INJECTION through the command line by {}", case.label);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    cases.len()
 }
