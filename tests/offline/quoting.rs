@@ -68,3 +68,29 @@ fn statements_never_contain_an_unquoted_hostile_value() {
     assert!(text.contains(r#"E'it''s O''Reilly \\ back\\slash'"#), "{text}");
     assert!(text.contains(r#""we""ird""#), "{text}");
 }
+
+/// Two implicit names that PostgreSQL's 63-byte truncation makes equal are an error that
+/// says to name one explicitly — never two objects silently sharing a name.
+#[test]
+fn implicit_names_truncated_into_one_are_an_error() {
+    #[derive(Model)]
+    #[dataflow(table = "a_very_long_table_name_that_uses_most_of_the_limit_of_63_b")]
+    struct Long {
+        #[dataflow(primary_key)]
+        id: i64,
+        #[dataflow(index)]
+        column_number_with_a_long_name_one: i32,
+        #[dataflow(index)]
+        column_number_with_a_long_name_two: i32,
+    }
+    let desired = dataflow::schema_of(&[dataflow::model::<Long>()]).expect("models");
+    let error = dataflow::plan_offline(
+        &dataflow::Schema::default(),
+        &desired,
+        dataflow::Dialect::Postgres,
+        &dataflow::PlanOptions::default(),
+    )
+    .expect_err("a collision");
+    let message = error.to_string();
+    assert!(message.contains("explicitly"), "{message}");
+}
