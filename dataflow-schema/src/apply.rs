@@ -150,6 +150,21 @@ fn apply_one(schema: &mut Schema, change: &Change) -> Result<(), String> {
                     }
                 }
             }
+            // The servers rewrite expressions that name the column.
+            let renames = [(from.as_str(), to.as_str())];
+            let rewrite =
+                |text: &mut String| *text = crate::normalize::rename_identifiers(text, &renames);
+            t.checks.iter_mut().for_each(|c| rewrite(&mut c.expression));
+            for index in &mut t.indexes {
+                if let Some(predicate) = &mut index.predicate {
+                    rewrite(predicate);
+                }
+                for part in &mut index.parts {
+                    if let IndexPart::Expression(expression) = part {
+                        rewrite(expression);
+                    }
+                }
+            }
             for other in &mut schema.tables {
                 for fk in other.foreign_keys.iter_mut().filter(|f| &f.ref_table == table) {
                     fk.ref_columns.iter_mut().filter(|n| *n == from).for_each(|n| *n = to.clone());

@@ -235,6 +235,34 @@ fn project_renames(
         fk.ref_columns = rename_referenced_columns(&fk.ref_table, &fk.ref_columns, all_pairs);
         fk.ref_table = renamed_table(&fk.ref_table);
     }
+    // Expressions name columns too (the servers rewrite them on a rename): a check or a
+    // predicate dropped after the rename is re-created, by its rollback, with the names
+    // the table has at that moment.
+    let renames: Vec<(&str, &str)> = columns
+        .iter()
+        .filter(|(c, d)| c.name != d.name)
+        .map(|(c, d)| (c.name.as_str(), d.name.as_str()))
+        .collect();
+    if !renames.is_empty() {
+        let rewrite =
+            |text: &mut String| *text = crate::normalize::rename_identifiers(text, &renames);
+        table.checks.iter_mut().for_each(|c| rewrite(&mut c.expression));
+        for index in &mut table.indexes {
+            if let Some(predicate) = &mut index.predicate {
+                rewrite(predicate);
+            }
+            for part in &mut index.parts {
+                if let crate::model::IndexPart::Expression(expression) = part {
+                    rewrite(expression);
+                }
+            }
+        }
+        for column in &mut table.columns {
+            if let Some(generated) = &mut column.generated {
+                rewrite(generated);
+            }
+        }
+    }
     table
 }
 

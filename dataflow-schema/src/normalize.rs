@@ -619,6 +619,69 @@ pub fn expression_key(text: &str) -> String {
     }
 }
 
+/// `expression` with the column names in `renames` (old, new) replaced: bare words that
+/// are not function names, and `"quoted"` or `` `quoted` `` identifiers; string literals
+/// are left alone. A new name that is not a plain lower-case word is double-quoted.
+pub(crate) fn rename_identifiers(expression: &str, renames: &[(&str, &str)]) -> String {
+    let chars: Vec<char> = expression.chars().collect();
+    let new_name = |old: &str| renames.iter().find(|(o, _)| *o == old).map(|(_, n)| *n);
+    let plain = |name: &str| {
+        name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    };
+    let mut out = String::with_capacity(expression.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\'' {
+            let start = i;
+            i += 1;
+            while i < chars.len() {
+                if chars[i] == '\'' {
+                    if chars.get(i + 1) == Some(&'\'') {
+                        i += 2;
+                        continue;
+                    }
+                    break;
+                }
+                i += 1;
+            }
+            i = (i + 1).min(chars.len());
+            out.extend(&chars[start..i]);
+        } else if c == '"' || c == '`' {
+            let start = i;
+            i += 1;
+            while i < chars.len() && chars[i] != c {
+                i += 1;
+            }
+            let name: String = chars[start + 1..i.min(chars.len())].iter().collect();
+            i = (i + 1).min(chars.len());
+            match new_name(&name) {
+                Some(new) => out.push_str(&format!("{c}{}{c}", new.replace(c, &format!("{c}{c}")))),
+                None => out.extend(&chars[start..i]),
+            }
+        } else if c.is_alphabetic() || c == '_' {
+            let start = i;
+            while i < chars.len()
+                && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '$')
+            {
+                i += 1;
+            }
+            let word: String = chars[start..i].iter().collect();
+            let is_call = chars[i..].iter().find(|c| !c.is_whitespace()) == Some(&'(');
+            match new_name(&word).filter(|_| !is_call) {
+                Some(new) if plain(new) => out.push_str(new),
+                Some(new) => out.push_str(&format!("\"{}\"", new.replace('"', "\"\""))),
+                None => out.push_str(&word),
+            }
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::expression_key as key;
@@ -660,5 +723,19 @@ mod tests {
         assert_ne!(key("(a OR b) AND c"), key("a OR (b AND c)"));
         assert_ne!(key("'A'"), key("'a'"));
         assert_ne!(key("\"Name\" = 1"), key("name = 1"));
+    }
+
+    #[test]
+    fn renamed_columns_are_renamed_in_expressions_only_where_they_are_columns() {
+        let renames = [("c4", "c4_r1"), ("a", "Mixed")];
+        assert_eq!(super::rename_identifiers("(c4 > 0)", &renames), "(c4_r1 > 0)");
+        assert_eq!(
+            super::rename_identifiers("c4('c4') AND \"c4\" = 'c4'", &renames),
+            "c4('c4') AND \"c4_r1\" = 'c4'"
+        );
+        assert_eq!(
+            super::rename_identifiers("`a` + a + c40", &renames),
+            "`Mixed` + \"Mixed\" + c40"
+        );
     }
 }

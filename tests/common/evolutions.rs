@@ -1,7 +1,8 @@
 //! Suite 4 of the reliability issue, shared by the PostgreSQL and SQLite suites: random
 //! sequences of 3–5 model versions of a table `t` (five columns that come and go, change
-//! type within their family, default, index, unique key, check and foreign key), with
-//! rows inserted between versions. Every step is applied through `auto_migrate`, must
+//! type within their family, default, index, unique key, check and foreign key, and are
+//! renamed with a hint; the table is renamed with a hint too), with rows inserted
+//! between versions. Every step is applied through `auto_migrate`, must
 //! converge, keep the rows, roll back to the previous version with the rows intact, and
 //! apply again. A fixed-seed slice of 32 cases runs in the tests; `DATAFLOW_SOAK=1` runs
 //! 1,000.
@@ -34,10 +35,14 @@ pub struct Col {
     pub references: bool,
 }
 
-/// One version: each of the five columns present or not; nullability per column.
+/// One version: each of the five columns present or not (nullability is per case), and
+/// the generation of each name (a different generation from the previous version is a
+/// rename with a hint).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Version {
     pub cols: Vec<Option<Col>>,
+    pub names: Vec<u8>,
+    pub table: u8,
 }
 
 /// A case: the nullability of each column (fixed) and the versions.
@@ -80,7 +85,8 @@ fn version(nullable: Vec<bool>) -> impl Strategy<Value = Version> {
     let cols: Vec<_> = (0..COLUMNS)
         .map(|k| proptest::option::weighted(0.7, col(k, nullable[k])).boxed())
         .collect();
-    cols.prop_map(|cols| Version { cols })
+    (cols, prop::collection::vec(0u8..2, COLUMNS), 0u8..2)
+        .prop_map(|(cols, names, table)| Version { cols, names, table })
 }
 
 pub fn case() -> impl Strategy<Value = Case> {
@@ -90,24 +96,39 @@ pub fn case() -> impl Strategy<Value = Case> {
     })
 }
 
-pub fn column_name(k: usize) -> String {
-    format!("c{k}")
+/// Column `k`'s name in `v`.
+pub fn column_name(v: &Version, k: usize) -> String {
+    match v.names[k] {
+        0 => format!("c{k}"),
+        n => format!("c{k}_r{n}"),
+    }
 }
 
-/// The models of one version: `parent` (fixed) and `t`.
-pub fn models(case: &Case, v: &Version) -> Vec<ModelDef> {
+/// The table's name in `v`.
+pub fn table_name(v: &Version) -> String {
+    match v.table {
+        0 => "t".into(),
+        n => format!("t_r{n}"),
+    }
+}
+
+/// The models of version `v`, with rename hints from `prev` (the version before it).
+pub fn models(case: &Case, v: &Version, prev: Option<&Version>) -> Vec<ModelDef> {
     let mut parent = Table::new(QualifiedName::new("parent"));
     parent.columns.push(Column::new("id", ColumnType::BigInt));
     parent.primary_key =
         Some(PrimaryKey { name: "parent_pkey".into(), columns: vec!["id".into()] });
-    let mut t = Table::new(QualifiedName::new("t"));
+    let mut t = Table::new(QualifiedName::new(table_name(v)));
+    if let Some(prev) = prev.filter(|p| table_name(p) != table_name(v)) {
+        t.renamed_from.push(QualifiedName::new(table_name(prev)));
+    }
     let mut id = Column::new("id", ColumnType::BigInt);
     id.identity = Some(Identity::ByDefault);
     t.columns.push(id);
     t.primary_key = Some(PrimaryKey { name: "t_pkey".into(), columns: vec!["id".into()] });
     for (k, spec) in v.cols.iter().enumerate() {
         let Some(spec) = spec else { continue };
-        let name = column_name(k);
+        let name = column_name(v, k);
         let ty = match (is_int(k), spec.variant) {
             (true, 0) => ColumnType::Integer,
             (true, _) => ColumnType::BigInt,
@@ -117,6 +138,9 @@ pub fn models(case: &Case, v: &Version) -> Vec<ModelDef> {
         };
         let mut column = Column::new(name.clone(), ty);
         column.nullable = case.nullable[k];
+        if let Some(prev) = prev.filter(|p| p.cols[k].is_some() && column_name(p, k) != name) {
+            column.renamed_from.push(column_name(prev, k));
+        }
         column.default = spec.default.map(|d| {
             DefaultExpr::Literal(if is_int(k) {
                 Literal::Number(d.to_string())
@@ -163,17 +187,16 @@ pub fn models(case: &Case, v: &Version) -> Vec<ModelDef> {
     vec![ModelDef { table: parent, enums: Vec::new() }, ModelDef { table: t, enums: Vec::new() }]
 }
 
-/// `INSERT` of rows `first..first + n` into `t` for the columns `v` has.
+/// `INSERT` of rows `first..first + n` into the table for the columns `v` has.
 pub fn insert(v: &Version, first: i64, n: i64) -> String {
-    let present: Vec<usize> = (0..COLUMNS).filter(|k| v.cols[*k].is_some()).collect();
     let mut names = vec!["id".to_owned()];
-    names.extend(present.iter().map(|k| column_name(*k)));
+    names.extend(present(v).iter().map(|k| column_name(v, *k)));
     let rows: Vec<String> = (first..first + n)
         .map(|id| {
             let mut values = vec![id.to_string()];
-            for k in &present {
-                values.push(if is_int(*k) {
-                    ((id * 7 + *k as i64) % 50 + 1).to_string()
+            for k in present(v) {
+                values.push(if is_int(k) {
+                    ((id * 7 + k as i64) % 50 + 1).to_string()
                 } else {
                     format!("'r{id}k{k}'")
                 });
@@ -181,18 +204,20 @@ pub fn insert(v: &Version, first: i64, n: i64) -> String {
             format!("({})", values.join(", "))
         })
         .collect();
-    format!("INSERT INTO t ({}) VALUES {}", names.join(", "), rows.join(", "))
+    format!("INSERT INTO {} ({}) VALUES {}", table_name(v), names.join(", "), rows.join(", "))
 }
 
-/// A query over the columns `v` has, each as text, in id order.
-pub fn probe(v: &Version) -> String {
+/// A query over columns `ks` of `v` (by their names in `v`), each as text, in id order.
+pub fn probe(v: &Version, ks: &[usize]) -> String {
     let mut columns = vec!["CAST(id AS TEXT)".to_owned()];
-    columns.extend(
-        (0..COLUMNS)
-            .filter(|k| v.cols[*k].is_some())
-            .map(|k| format!("COALESCE(CAST({} AS TEXT), '∅')", column_name(k))),
-    );
-    format!("SELECT {} FROM t ORDER BY id", columns.join(" || '|' || "))
+    columns
+        .extend(ks.iter().map(|k| format!("COALESCE(CAST({} AS TEXT), '∅')", column_name(v, *k))));
+    format!("SELECT {} FROM {} ORDER BY id", columns.join(" || '|' || "), table_name(v))
+}
+
+/// The columns `v` has.
+fn present(v: &Version) -> Vec<usize> {
+    (0..COLUMNS).filter(|k| v.cols[*k].is_some()).collect()
 }
 
 /// 32 cases, or 1,000 with `DATAFLOW_SOAK=1`; fixed seed (`DATAFLOW_SEED` to vary).
@@ -236,6 +261,19 @@ pub trait Db: Sync {
 pub struct Counts {
     pub steps_applied: usize,
     pub rollbacks: usize,
+    /// Each change kind the applied plans had, and how often.
+    pub kinds: std::collections::BTreeMap<&'static str, usize>,
+}
+
+impl Counts {
+    /// Adds `other`'s counts.
+    pub fn merge(&mut self, other: Counts) {
+        self.steps_applied += other.steps_applied;
+        self.rollbacks += other.rollbacks;
+        for (kind, n) in other.kinds {
+            *self.kinds.entry(kind).or_default() += n;
+        }
+    }
 }
 
 fn options() -> dataflow::MigrateOptions {
@@ -247,62 +285,74 @@ fn options() -> dataflow::MigrateOptions {
     }
 }
 
-async fn flow(db: &dyn Db, case: &Case, v: &Version) -> Result<dataflow::DataFlow, TestCaseError> {
+async fn flow(
+    db: &dyn Db,
+    case: &Case,
+    v: &Version,
+    prev: Option<&Version>,
+) -> Result<dataflow::DataFlow, TestCaseError> {
     let flow = dataflow::DataFlow::connect(&db.url())
         .await
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
-    Ok(flow.models(models(case, v)))
+    Ok(flow.models(models(case, v, prev)))
 }
 
-async fn converged(db: &dyn Db, case: &Case, v: &Version, when: &str) -> Result<(), TestCaseError> {
-    let plan =
-        flow(db, case, v).await?.plan().await.map_err(|e| TestCaseError::fail(e.to_string()))?;
+async fn converged(
+    db: &dyn Db,
+    case: &Case,
+    v: &Version,
+    prev: Option<&Version>,
+    when: &str,
+) -> Result<(), TestCaseError> {
+    let plan = flow(db, case, v, prev)
+        .await?
+        .plan()
+        .await
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
     ensure(plan.is_empty(), || format!("not converged {when}:\n{plan}"))
-}
-
-/// The columns both versions have.
-fn common(a: &Version, b: &Version) -> Version {
-    Version {
-        cols: a
-            .cols
-            .iter()
-            .zip(&b.cols)
-            .map(|(x, y)| if x.is_some() && y.is_some() { x.clone() } else { None })
-            .collect(),
-    }
 }
 
 /// Runs one case on a fresh database.
 pub async fn run_case(db: &dyn Db, case: &Case, counts: &mut Counts) -> Result<(), TestCaseError> {
     let fail = |e: dataflow::Error| TestCaseError::fail(e.to_string());
     let first = &case.versions[0];
-    flow(db, case, first).await?.auto_migrate(options()).await.map_err(fail)?;
+    flow(db, case, first, None).await?.auto_migrate(options()).await.map_err(fail)?;
     let parents: Vec<String> = (1..=50).map(|i| format!("({i})")).collect();
     db.exec(&format!("INSERT INTO parent (id) VALUES {}", parents.join(", "))).await;
     db.exec(&insert(first, 1, 3)).await;
     let mut next_id = 4;
-    for pair in case.versions.windows(2) {
+    for (i, pair) in case.versions.windows(2).enumerate() {
         let (prev, next) = (&pair[0], &pair[1]);
-        let before = db.rows(&probe(prev)).await;
-        let shared = probe(&common(prev, next));
-        let shared_before = db.rows(&shared).await;
-        let report = flow(db, case, next).await?.auto_migrate(options()).await.map_err(fail)?;
-        converged(db, case, next, "after the step").await?;
-        let shared_after = db.rows(&shared).await;
+        let before_prev = i.checked_sub(1).map(|j| &case.versions[j]);
+        let before = db.rows(&probe(prev, &present(prev))).await;
+        let shared: Vec<usize> =
+            present(prev).into_iter().filter(|k| next.cols[*k].is_some()).collect();
+        let shared_before = db.rows(&probe(prev, &shared)).await;
+        let report =
+            flow(db, case, next, Some(prev)).await?.auto_migrate(options()).await.map_err(fail)?;
+        converged(db, case, next, Some(prev), "after the step").await?;
+        let shared_after = db.rows(&probe(next, &shared)).await;
         ensure(shared_after == shared_before, || {
             format!("the step changed rows: {shared_before:?} → {shared_after:?}\n{}", report.plan)
         })?;
         if let Some(version) = report.version.filter(|_| report.applied) {
             counts.steps_applied += 1;
-            flow(db, case, next).await?.rollback_migration(&version).await.map_err(fail)?;
+            for step in &report.plan.steps {
+                *counts.kinds.entry(step.operation.label()).or_default() += 1;
+            }
+            flow(db, case, next, Some(prev))
+                .await?
+                .rollback_migration(&version)
+                .await
+                .map_err(fail)?;
             counts.rollbacks += 1;
-            converged(db, case, prev, "after the rollback").await?;
-            let after = db.rows(&probe(prev)).await;
+            converged(db, case, prev, before_prev, "after the rollback").await?;
+            let after = db.rows(&probe(prev, &present(prev))).await;
             ensure(after == before, || {
                 format!("the rollback lost rows: {before:?} → {after:?}\n{}", report.plan)
             })?;
-            flow(db, case, next).await?.auto_migrate(options()).await.map_err(fail)?;
-            converged(db, case, next, "after applying again").await?;
+            flow(db, case, next, Some(prev)).await?.auto_migrate(options()).await.map_err(fail)?;
+            converged(db, case, next, Some(prev), "after applying again").await?;
         }
         db.exec(&insert(next, next_id, 3)).await;
         next_id += 3;
@@ -317,6 +367,7 @@ pub fn report(database: &str, cases: u32, counts: &Counts) {
         "cases": cases,
         "steps_applied": counts.steps_applied,
         "rollbacks_with_rows_checked": counts.rollbacks,
+        "change_kinds": counts.kinds,
     });
     eprintln!("random evolutions ({database}): {json}");
     let target = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");

@@ -33,11 +33,7 @@ fn random_evolutions_apply_converge_and_roll_back_with_their_rows() {
             let mut local = Counts::default();
             let outcome = run_case(&db, &case, &mut local).await;
             if outcome.is_ok() {
-                {
-                    let mut total = counts.lock().expect("counts");
-                    total.steps_applied += local.steps_applied;
-                    total.rollbacks += local.rollbacks;
-                }
+                counts.lock().expect("counts").merge(local);
                 db.drop_db().await;
             }
             outcome
@@ -50,36 +46,82 @@ fn random_evolutions_apply_converge_and_roll_back_with_their_rows() {
     }
 }
 
-/// Shrunk from a failure of the suite: a column's type changed (a shadow-column swap, the
-/// table's size being unknown) in the same plan that drops its index; the swap re-created
-/// the dropped index, so the plan did not converge.
-#[test]
-fn regression_a_type_swap_keeps_a_dropped_index_dropped() {
-    use crate::common::evolutions::{Col, Version};
+/// Runs a fixed case (a shrunk failure of the suite) and requires every step to pass.
+fn regression(label: &str, case: crate::common::evolutions::Case) {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     if !runtime.block_on(server_available()) {
         return;
     }
-    let col = |variant, indexed| Col {
+    runtime.block_on(async {
+        let db = TestDb::new(label).await;
+        let mut counts = Counts::default();
+        run_case(&db, &case, &mut counts).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(counts.rollbacks >= 1);
+        db.drop_db().await;
+    });
+}
+
+fn col(variant: u8, indexed: bool, unique: bool, checked: bool) -> crate::common::evolutions::Col {
+    crate::common::evolutions::Col {
         variant,
-        default: Some(7),
+        default: if unique { None } else { Some(7) },
         indexed,
-        unique: false,
-        checked: false,
+        unique,
+        checked,
         references: false,
-    };
+    }
+}
+
+fn version(
+    cols: [Option<crate::common::evolutions::Col>; 5],
+    names: [u8; 5],
+    table: u8,
+) -> crate::common::evolutions::Version {
+    crate::common::evolutions::Version { cols: cols.to_vec(), names: names.to_vec(), table }
+}
+
+/// A column's type changed (a shadow-column swap, the table's size being unknown) in the
+/// same plan that drops its index: the swap re-created the dropped index.
+#[test]
+fn regression_a_type_swap_keeps_a_dropped_index_dropped() {
     let case = crate::common::evolutions::Case {
         nullable: vec![false; 5],
         versions: vec![
-            Version { cols: vec![Some(col(0, true)), None, None, None, None] },
-            Version { cols: vec![Some(col(1, false)), None, None, None, None] },
+            version([Some(col(0, true, false, false)), None, None, None, None], [0; 5], 0),
+            version([Some(col(1, false, false, false)), None, None, None, None], [0; 5], 0),
         ],
     };
-    runtime.block_on(async {
-        let db = TestDb::new("evolve_regression").await;
-        let mut counts = Counts::default();
-        run_case(&db, &case, &mut counts).await.unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(counts.rollbacks, 1);
-        db.drop_db().await;
-    });
+    regression("evolve_swap_index", case);
+}
+
+/// A column renamed and re-typed (a swap) with a check on it: the swap did not see the
+/// check under the column's new name and dropped it with the old column.
+#[test]
+fn regression_a_type_swap_after_a_rename_keeps_the_check() {
+    let case = crate::common::evolutions::Case {
+        nullable: vec![false; 5],
+        versions: vec![
+            version([None, None, Some(col(0, false, false, true)), None, None], [0, 0, 1, 0, 0], 0),
+            version([None, None, Some(col(1, false, false, true)), None, None], [0; 5], 0),
+            version([None, None, None, None, None], [0; 5], 0),
+        ],
+    };
+    regression("evolve_swap_check", case);
+}
+
+/// A column renamed while its unique index is dropped and the table renamed: the
+/// rollback re-creates the index under the names the table has at that moment.
+#[test]
+fn regression_a_dropped_index_on_a_renamed_column_rolls_back() {
+    let mut nullable = vec![false; 5];
+    nullable[4] = true;
+    let case = crate::common::evolutions::Case {
+        nullable,
+        versions: vec![
+            version([None, None, None, None, None], [0; 5], 0),
+            version([None, None, None, None, Some(col(0, false, true, false))], [0, 0, 0, 0, 1], 0),
+            version([None, None, None, None, Some(col(0, false, false, false))], [0; 5], 1),
+        ],
+    };
+    regression("evolve_rename_index", case);
 }

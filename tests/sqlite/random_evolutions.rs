@@ -30,9 +30,7 @@ fn random_evolutions_apply_converge_and_roll_back_with_their_rows() {
             let mut local = Counts::default();
             let outcome = run_case(&file, &case, &mut local).await;
             if outcome.is_ok() {
-                let mut total = counts.lock().expect("counts");
-                total.steps_applied += local.steps_applied;
-                total.rollbacks += local.rollbacks;
+                counts.lock().expect("counts").merge(local);
             }
             outcome
         })

@@ -59,6 +59,27 @@ pub fn probes(plan: &Plan) -> Vec<Probe> {
             _ => None,
         })
         .collect();
+    // The probes read the table as it is before the plan: a table the plan renames is
+    // not there under its new name (its constraints are checked by their own steps), and
+    // a column it renames is not there under its new name (probes that need it are left
+    // out, as for a column the plan adds without a value).
+    let renamed_tables: BTreeSet<&QualifiedName> = plan
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::RenameTable { to, .. } => Some(to),
+            _ => None,
+        })
+        .collect();
+    const UNKNOWN: &Option<String> = &None;
+    let renamed_columns: BTreeMap<(&QualifiedName, &str), &Option<String>> = plan
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::RenameColumn { table, to, .. } => Some(((table, to.as_str()), UNKNOWN)),
+            _ => None,
+        })
+        .collect();
     let mut probes = Vec::new();
     let mut seen = BTreeSet::new();
     for step in &plan.steps {
@@ -76,11 +97,16 @@ pub fn probes(plan: &Plan) -> Vec<Probe> {
             | Change::AddColumn { table, .. } => table,
             _ => continue,
         };
-        if created.contains(table) {
+        if created.contains(table) || renamed_tables.contains(table) {
             continue;
         }
-        let new_columns: BTreeMap<&str, &Option<String>> =
-            added.iter().filter(|((t, _), _)| *t == table).map(|((_, c), v)| (*c, v)).collect();
+        let new_columns: BTreeMap<&str, &Option<String>> = added
+            .iter()
+            .map(|(key, value)| (key, value))
+            .chain(renamed_columns.iter().map(|(key, value)| (key, *value)))
+            .filter(|((t, _), _)| *t == table)
+            .map(|((_, c), v)| (*c, v))
+            .collect();
         let probe = match change {
             Change::AddCheck { check, .. } => {
                 if mentions_any(&check.expression, new_columns.keys().copied()) {
@@ -133,6 +159,12 @@ pub fn probes(plan: &Plan) -> Vec<Probe> {
                 probe
             }
             Change::SetNotNull { column, .. } => {
+                let fill = fill_value(column).unwrap_or_default();
+                if new_columns.contains_key(column.name.as_str())
+                    || mentions_any(&fill, new_columns.keys().copied())
+                {
+                    continue;
+                }
                 let col = quote_ident(&column.name);
                 let filter = match fill_value(column) {
                     Some(value) => format!("{col} IS NULL AND ({value}) IS NULL"),
@@ -148,6 +180,10 @@ pub fn probes(plan: &Plan) -> Vec<Probe> {
             }
             Change::AddColumn { column, .. } if !column.nullable => {
                 let Some(value) = fill_value(column) else { continue };
+                let others = new_columns.keys().copied().filter(|c| *c != column.name);
+                if mentions_any(&value, others) {
+                    continue;
+                }
                 rows_where(
                     table,
                     &format!("({value}) IS NULL"),
