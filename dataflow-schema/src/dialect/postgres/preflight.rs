@@ -102,7 +102,6 @@ pub fn probes(plan: &Plan) -> Vec<Probe> {
         }
         let new_columns: BTreeMap<&str, &Option<String>> = added
             .iter()
-            .map(|(key, value)| (key, value))
             .chain(renamed_columns.iter().map(|(key, value)| (key, *value)))
             .filter(|((t, _), _)| *t == table)
             .map(|((_, c), v)| (*c, v))
