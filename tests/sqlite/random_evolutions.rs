@@ -41,3 +41,33 @@ fn random_evolutions_apply_converge_and_roll_back_with_their_rows() {
         panic!("{error}");
     }
 }
+
+/// Shrunk from a failure of the soak run: a column renamed with its index renamed too
+/// (SQLite drops and re-creates it); the rollback re-created the index on the column's
+/// old name before the column was renamed back.
+#[tokio::test]
+async fn regression_an_index_renamed_with_its_column_rolls_back() {
+    use crate::common::evolutions::{Case, Col, Version};
+    let col = Col {
+        variant: 2,
+        default: None,
+        indexed: true,
+        unique: false,
+        checked: false,
+        references: false,
+    };
+    let empty = Version { cols: vec![None; 5], names: vec![0; 5], table: 0 };
+    let with = |name: u8| Version {
+        cols: vec![None, None, None, Some(col.clone()), None],
+        names: vec![0, 0, 0, name, 0],
+        table: 0,
+    };
+    let case = Case {
+        nullable: vec![false, false, false, true, false],
+        versions: vec![empty, with(0), with(1)],
+    };
+    let file = TestFile::new("evolve_rename_index").await;
+    let mut counts = Counts::default();
+    run_case(&file, &case, &mut counts).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(counts.rollbacks, 2);
+}

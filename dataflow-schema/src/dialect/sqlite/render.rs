@@ -451,7 +451,22 @@ pub fn coalesce(current: &Schema, desired: &Schema, changes: Vec<Change>) -> Vec
                         let new = desired
                             .table(&table)
                             .and_then(|t| t.indexes.iter().find(|i| i.name == to).cloned());
-                        if let (Some(old), Some(new)) = (old, new) {
+                        if let (Some(mut old), Some(new)) = (old, new) {
+                            // The drop runs after the plan's column renames: its rollback
+                            // re-creates the index with the names the columns have then.
+                            if let Some(wanted) = desired.table(&table) {
+                                for part in &mut old.parts {
+                                    if let IndexPart::Column(column) = part {
+                                        if let Some(renamed) = wanted
+                                            .columns
+                                            .iter()
+                                            .find(|c| c.renamed_from.contains(column))
+                                        {
+                                            *column = renamed.name.clone();
+                                        }
+                                    }
+                                }
+                            }
                             out.push(Change::DropIndex { table: table.clone(), index: old });
                             out.push(Change::AddIndex { table, index: new });
                         }
