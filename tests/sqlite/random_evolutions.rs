@@ -71,3 +71,38 @@ async fn regression_an_index_renamed_with_its_column_rolls_back() {
     run_case(&file, &case, &mut counts).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(counts.rollbacks, 2);
 }
+
+/// Shrunk from a failure of the soak run: a foreign key dropped in the plan that renames
+/// its table; the rebuild that drops it was keyed by the old name and skipped.
+#[tokio::test]
+async fn regression_a_foreign_key_dropped_while_its_table_is_renamed() {
+    use crate::common::evolutions::{Case, Col, Version};
+    let col = |references| Col {
+        variant: 0,
+        default: None,
+        indexed: false,
+        unique: false,
+        checked: true,
+        references,
+    };
+    let case = Case {
+        nullable: vec![false, false, true, false, true],
+        versions: vec![
+            Version { cols: vec![None; 5], names: vec![0; 5], table: 0 },
+            Version {
+                cols: vec![None, None, None, None, Some(col(true))],
+                names: vec![0, 0, 0, 0, 1],
+                table: 0,
+            },
+            Version {
+                cols: vec![None, None, None, None, Some(col(false))],
+                names: vec![0, 0, 0, 0, 1],
+                table: 1,
+            },
+        ],
+    };
+    let file = TestFile::new("evolve_fk_rename").await;
+    let mut counts = Counts::default();
+    run_case(&file, &case, &mut counts).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(counts.rollbacks, 2);
+}

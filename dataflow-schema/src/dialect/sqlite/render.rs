@@ -396,9 +396,21 @@ pub fn coalesce(current: &Schema, desired: &Schema, changes: Vec<Change>) -> Vec
             _ => None,
         })
         .collect();
+    // A dropped foreign key names its table as it was before the renames (it is dropped
+    // first); its rebuild is the renamed table's.
+    let new_name: BTreeMap<QualifiedName, QualifiedName> =
+        renamed.iter().map(|(to, from)| (from.clone(), to.clone())).collect();
+    let key_of = |change: &Change| -> QualifiedName {
+        let table = change.subject();
+        match change {
+            Change::DropForeignKey { .. } => new_name.get(table).unwrap_or(table).clone(),
+            _ => table.clone(),
+        }
+    };
     let mut rebuilt: BTreeMap<QualifiedName, Vec<Operation>> = BTreeMap::new();
     for change in &changes {
-        let table = change.subject();
+        let key = key_of(change);
+        let table = &key;
         let per_table = !matches!(
             change,
             Change::CreateTable(_) | Change::DropTable(_) | Change::RenameTable { .. }
@@ -414,7 +426,7 @@ pub fn coalesce(current: &Schema, desired: &Schema, changes: Vec<Change>) -> Vec
     }
     let mut out = Vec::new();
     for change in changes {
-        let table = change.subject().clone();
+        let table = key_of(&change);
         match change {
             Change::CreateTable(mut t) => {
                 if let Some(wanted) = desired.table(&t.name) {
