@@ -19,7 +19,7 @@ fn clear_error(run: &Output) -> bool {
     let stderr = String::from_utf8_lossy(&run.stderr).to_lowercase();
     run.status.code() == Some(0)
         || (run.status.code() == Some(1)
-            && ["connection", "terminat", "shutting down", "closed"]
+            && ["connection", "terminat", "shutting down", "closed", "communicating", "eof"]
                 .iter()
                 .any(|w| stderr.contains(w)))
 }
