@@ -78,7 +78,12 @@ fn version(
     names: [u8; 5],
     table: u8,
 ) -> crate::common::evolutions::Version {
-    crate::common::evolutions::Version { cols: cols.to_vec(), names: names.to_vec(), table }
+    crate::common::evolutions::Version {
+        cols: cols.to_vec(),
+        names: names.to_vec(),
+        table,
+        strict: vec![false; 5],
+    }
 }
 
 /// A column's type changed (a shadow-column swap, the table's size being unknown) in the

@@ -56,11 +56,13 @@ async fn regression_an_index_renamed_with_its_column_rolls_back() {
         checked: false,
         references: false,
     };
-    let empty = Version { cols: vec![None; 5], names: vec![0; 5], table: 0 };
+    let empty =
+        Version { cols: vec![None; 5], names: vec![0; 5], table: 0, strict: vec![false; 5] };
     let with = |name: u8| Version {
         cols: vec![None, None, None, Some(col.clone()), None],
         names: vec![0, 0, 0, name, 0],
         table: 0,
+        strict: vec![false; 5],
     };
     let case = Case {
         nullable: vec![false, false, false, true, false],
@@ -88,16 +90,18 @@ async fn regression_a_foreign_key_dropped_while_its_table_is_renamed() {
     let case = Case {
         nullable: vec![false, false, true, false, true],
         versions: vec![
-            Version { cols: vec![None; 5], names: vec![0; 5], table: 0 },
+            Version { cols: vec![None; 5], names: vec![0; 5], table: 0, strict: vec![false; 5] },
             Version {
                 cols: vec![None, None, None, None, Some(col(true))],
                 names: vec![0, 0, 0, 0, 1],
                 table: 0,
+                strict: vec![false; 5],
             },
             Version {
                 cols: vec![None, None, None, None, Some(col(false))],
                 names: vec![0, 0, 0, 0, 1],
                 table: 1,
+                strict: vec![false; 5],
             },
         ],
     };
