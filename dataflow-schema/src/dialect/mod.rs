@@ -8,6 +8,28 @@ pub mod sqlite;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// What a data-keeping rewrite of a drop gives: up SQL, down SQL, the reason shown.
+pub(crate) type Kept = (Vec<String>, Vec<String>, String);
+
+/// Rewrites the plan's drops to keep their data (DESIGN.md invariant 6), each dialect
+/// saying how through `keep` (given the change and its step; `None` leaves it): the step
+/// gets the new up and down SQL, loses `DELETES_DATA` and says where the data is kept.
+pub(crate) fn keep_drops(
+    plan: &mut crate::plan::Plan,
+    keep: impl Fn(&crate::change::Change, &crate::plan::Step) -> Option<Kept>,
+) {
+    for step in &mut plan.steps {
+        let Some(change) = plan.changes.get(step.change) else { continue };
+        if let Some((up, down, reason)) = keep(change, step) {
+            step.up = up;
+            step.down = crate::plan::Rollback::Sql(down);
+            step.risk.hazards.retain(|h| *h != crate::risk::Hazard::DeletesData);
+            step.risk.reasons.push(reason);
+        }
+    }
+    plan.refresh_checksum();
+}
+
 /// A database dialect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

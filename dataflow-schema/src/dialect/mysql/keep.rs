@@ -8,31 +8,20 @@ use super::{column_definition, ident_list, quote_ident};
 use crate::change::Change;
 use crate::dialect::postgres::keep::{backup_name, trash_name};
 use crate::model::{Column, QualifiedName, Table};
-use crate::plan::{Plan, Rollback};
-use crate::risk::Hazard;
+use crate::plan::Plan;
 
 /// Rewrites the plan's table and column drops to keep their data.
 pub fn keep_data(plan: &mut Plan, version: &str) {
-    for step in &mut plan.steps {
-        let Some(change) = plan.changes.get(step.change) else { continue };
-        let kept = match change {
-            Change::DropTable(table) => Some(trash_table(table, version)),
-            Change::DropColumn { table, column, primary_key } if !primary_key.is_empty() => {
-                Some(backup_column(table, column, primary_key, version))
-            }
-            _ => None,
-        };
-        if let Some((up, down, reason)) = kept {
-            step.up = up;
-            step.down = Rollback::Sql(down);
-            step.risk.hazards.retain(|h| *h != Hazard::DeletesData);
-            step.risk.reasons.push(reason);
+    crate::dialect::keep_drops(plan, |change, _| match change {
+        Change::DropTable(table) => Some(trash_table(table, version)),
+        Change::DropColumn { table, column, primary_key } if !primary_key.is_empty() => {
+            Some(backup_column(table, column, primary_key, version))
         }
-    }
-    plan.refresh_checksum();
+        _ => None,
+    });
 }
 
-type Kept = (Vec<String>, Vec<String>, String);
+use crate::dialect::Kept;
 
 fn trash_table(table: &Table, version: &str) -> Kept {
     let trash = trash_name(version, &table.name.name);

@@ -9,8 +9,7 @@ use crate::change::Change;
 use crate::checksum::sha256_hex;
 use crate::model::{Column, QualifiedName, Table};
 use crate::naming::{clip, POSTGRES_MAX_IDENTIFIER};
-use crate::plan::{Plan, Rollback};
-use crate::risk::Hazard;
+use crate::plan::Plan;
 
 /// `<prefix><version>_<rest>`, cut to the identifier limit with a 6-hex hash of the
 /// full name appended when it is too long (DESIGN.md "Trash and backup names").
@@ -35,26 +34,16 @@ pub fn backup_name(version: &str, table: &str, column: &str) -> String {
 
 /// Rewrites the plan's table and column drops to keep their data.
 pub fn keep_data(plan: &mut Plan, version: &str) {
-    for step in &mut plan.steps {
-        let Some(change) = plan.changes.get(step.change) else { continue };
-        let kept = match change {
-            Change::DropTable(table) => Some(trash_table(table, version)),
-            Change::DropColumn { table, column, primary_key } if !primary_key.is_empty() => {
-                Some(backup_column(table, column, primary_key, version))
-            }
-            _ => None,
-        };
-        if let Some((up, down, reason)) = kept {
-            step.up = up;
-            step.down = Rollback::Sql(down);
-            step.risk.hazards.retain(|h| *h != Hazard::DeletesData);
-            step.risk.reasons.push(reason);
+    crate::dialect::keep_drops(plan, |change, _| match change {
+        Change::DropTable(table) => Some(trash_table(table, version)),
+        Change::DropColumn { table, column, primary_key } if !primary_key.is_empty() => {
+            Some(backup_column(table, column, primary_key, version))
         }
-    }
-    plan.refresh_checksum();
+        _ => None,
+    });
 }
 
-type Kept = (Vec<String>, Vec<String>, String);
+use crate::dialect::Kept;
 
 /// Renames the table and its index-backed names (indexes, primary key, unique and
 /// exclusion constraints live in the namespace-wide relation namespace) out of the way.

@@ -9,33 +9,22 @@ use super::{ident_list, quote_ident};
 use crate::change::Change;
 use crate::dialect::postgres::keep::{backup_name, trash_name};
 use crate::model::{Column, QualifiedName, Table};
-use crate::plan::{Plan, Rollback};
-use crate::risk::Hazard;
+use crate::plan::Plan;
 use std::collections::BTreeMap;
 
 /// Rewrites the plan's table and column drops to keep their data.
 pub fn keep_data(plan: &mut Plan, version: &str) {
-    for step in &mut plan.steps {
-        let Some(change) = plan.changes.get(step.change) else { continue };
-        let kept = match change {
-            Change::DropTable(table) => Some(trash_table(table, version, &step.up)),
-            Change::DropColumn { table, column, primary_key } if !primary_key.is_empty() => {
-                Some(backup_column(table, column, primary_key, version, &step.up))
-            }
-            Change::RebuildTable { from, to, .. } => backup_rebuilt(from, to, version, &step.up),
-            _ => None,
-        };
-        if let Some((up, down, reason)) = kept {
-            step.up = up;
-            step.down = Rollback::Sql(down);
-            step.risk.hazards.retain(|h| *h != Hazard::DeletesData);
-            step.risk.reasons.push(reason);
+    crate::dialect::keep_drops(plan, |change, step| match change {
+        Change::DropTable(table) => Some(trash_table(table, version, &step.up)),
+        Change::DropColumn { table, column, primary_key } if !primary_key.is_empty() => {
+            Some(backup_column(table, column, primary_key, version, &step.up))
         }
-    }
-    plan.refresh_checksum();
+        Change::RebuildTable { from, to, .. } => backup_rebuilt(from, to, version, &step.up),
+        _ => None,
+    });
 }
 
-type Kept = (Vec<String>, Vec<String>, String);
+use crate::dialect::Kept;
 
 /// The rows are copied into a plain trash table (no keys, so nothing in it constrains the
 /// application's tables) before the table is dropped; the rollback re-creates the table
