@@ -74,6 +74,10 @@ pub struct Figure {
     pub clean_rounds: usize,
     pub errors: Vec<String>,
     pub applied_history_rows: usize,
+    /// After the last round a second plan is empty.
+    pub converged: bool,
+    /// The last round rolled back leaves the previous round's models with nothing to do.
+    pub rolled_back: bool,
 }
 
 /// Runs the rounds against `url`, spawning `child_test` (its full path in the binary).
@@ -125,9 +129,17 @@ pub async fn run(url: &str, child_test: &str) -> Figure {
             figure.clean_rounds += 1;
         }
     }
-    let flow = DataFlow::connect(url).await.expect("connect");
+    let flow = DataFlow::connect(url).await.expect("connect").models(models(figure.rounds));
     let history = flow.history(None).await.expect("history");
     figure.applied_history_rows = history.iter().filter(|h| h.status == "applied").count();
+    figure.converged = flow.plan().await.expect("plan").is_empty();
+    let last = history.iter().find(|h| h.status == "applied").map(|h| h.version.clone());
+    if let Some(version) = last {
+        flow.rollback_migration(&version).await.expect("roll the last round back");
+        let previous =
+            DataFlow::connect(url).await.expect("connect").models(models(figure.rounds - 1));
+        figure.rolled_back = previous.plan().await.expect("plan").is_empty();
+    }
     figure
 }
 
@@ -151,4 +163,6 @@ pub fn check(database: &str, figure: &Figure) {
     assert!(figure.errors.is_empty(), "{:#?}", figure.errors);
     assert_eq!(figure.clean_rounds, figure.rounds, "every round: one applied, the others nothing");
     assert_eq!(figure.applied_history_rows, figure.rounds, "one history row per round");
+    assert!(figure.converged, "the last round's models have nothing left to do");
+    assert!(figure.rolled_back, "rolling the last round back restores the round before");
 }
