@@ -592,34 +592,50 @@ impl DataFlow {
         let all = history::versions(guard.connection(), &self.history_namespace)
             .await
             .map_err(history_error)?;
-        let kept: Vec<(String, String)> = sqlx::query_as(
-            "SELECT n.nspname::text, c.relname::text FROM pg_class c \
+        // Tables first, then the enum types kept by dropping runs (tables may use them).
+        let kept: Vec<(String, String, bool)> = sqlx::query_as(
+            "SELECT n.nspname::text, c.relname::text, false FROM pg_class c \
              JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE c.relkind = 'r' \
-             AND (starts_with(c.relname, '_dataflow_trash_') OR starts_with(c.relname, '_dataflow_backup_'))",
+             AND (starts_with(c.relname, '_dataflow_trash_') OR starts_with(c.relname, '_dataflow_backup_')) \
+             UNION ALL \
+             SELECT n.nspname::text, t.typname::text, true FROM pg_type t \
+             JOIN pg_namespace n ON n.oid = t.typnamespace \
+             WHERE t.typtype = 'e' AND starts_with(t.typname, '_dataflow_trash_')",
         )
         .fetch_all(guard.connection())
         .await
         .map_err(history_error)?;
         let mut dropped = Vec::new();
         for version in versions {
-            let tables: Vec<(String, String)> = kept
+            let objects: Vec<(String, String, bool)> = kept
                 .iter()
-                .filter(|(_, name)| history::owner(name, &all) == Some(&version))
+                .filter(|(_, name, _)| history::owner(name, &all) == Some(&version))
                 .cloned()
                 .collect();
-            if tables.is_empty() {
+            if objects.is_empty() {
                 continue;
             }
             let mut names = Vec::new();
-            for (namespace, name) in tables {
-                let table =
+            for (namespace, name, is_type) in objects {
+                let object =
                     dataflow_schema::QualifiedName::in_schema(Some(&namespace), name.clone());
                 let drop = format!(
-                    "DROP TABLE IF EXISTS {}",
-                    dataflow_schema::dialect::postgres::qualified(&table)
+                    "DROP {} IF EXISTS {}",
+                    if is_type { "TYPE" } else { "TABLE" },
+                    dataflow_schema::dialect::postgres::qualified(&object)
                 );
-                sqlx::query(&drop).execute(guard.connection()).await.map_err(history_error)?;
+                let dropped = sqlx::query(&drop).execute(guard.connection()).await;
+                match dropped {
+                    // A kept table of a younger run still uses the type: it goes with a
+                    // later purge.
+                    Err(sqlx::Error::Database(e))
+                        if is_type && e.code().as_deref() == Some("2BP01") =>
+                    {
+                        continue
+                    }
+                    other => other.map_err(history_error)?,
+                };
                 names.push(format!("{namespace}.{name}"));
             }
             history::mark_purged(guard.connection(), &self.history_namespace, &version, &names)

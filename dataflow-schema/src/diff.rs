@@ -301,9 +301,15 @@ fn push_table_changes(
     let columns = match_columns(current, desired);
     let projected = project_renames(current, name, &columns, renamed_table, all_pairs);
     let pk_columns = desired.primary_key_columns().to_vec();
-    // The key a dropped column's backup uses: the primary key, if it is not changing too.
-    let stable_pk = if projected.primary_key_columns() == pk_columns.as_slice() {
-        pk_columns.clone()
+    // The key a dropped column's backup is joined on: the current primary key (by its
+    // columns' new names) while all of its columns stay, even if the key constraint
+    // changes in the same plan: a rollback undoes the plan's type changes before it
+    // restores the backup, so the key columns hold the values the backup has, and
+    // re-creates the old key constraint after it. Without such a key the rollback
+    // re-creates the column empty.
+    let current_key = projected.primary_key_columns();
+    let stable_pk = if current_key.iter().all(|k| desired.columns.iter().any(|c| &c.name == k)) {
+        current_key.to_vec()
     } else {
         Vec::new()
     };

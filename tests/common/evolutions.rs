@@ -1,8 +1,10 @@
 //! Suite 4 of the reliability issue, shared by the PostgreSQL and SQLite suites: random
-//! sequences of 3–5 model versions of a table `t` (five columns that come and go, change
-//! type within their family, default, index, unique key, check and foreign key, and are
-//! renamed with a hint; the table is renamed with a hint too), with rows inserted
-//! between versions. Every step is applied through `auto_migrate`, must
+//! sequences of 3–5 model versions of a table `t` (six columns that come and go, change
+//! type within their family, default, nullability, index, unique key, check, foreign key
+//! and comment, and are renamed with a hint; the table is renamed with a hint, changes
+//! its primary key between `id`, `seq` and `(id, seq)`, gains and loses the identity on
+//! `id` and its comment; the enum type `mood` gains, loses and reorders values, and
+//! column 5 moves between `mood` and `text`), with rows inserted between versions. Every step is applied through `auto_migrate`, must
 //! converge, keep the rows, roll back to the previous version with the rows intact, and
 //! apply again. A fixed-seed slice of 32 cases runs in the tests; `DATAFLOW_SOAK=1` runs
 //! 1,000.
@@ -16,30 +18,67 @@
 //! nullable in every version.
 
 use dataflow::{
-    CheckConstraint, Column, ColumnType, DefaultExpr, FkAction, ForeignKey, Identity, Index,
-    IndexPart, Literal, ModelDef, PrimaryKey, QualifiedName, Table,
+    CheckConstraint, Column, ColumnType, DefaultExpr, EnumType, FkAction, ForeignKey, Identity,
+    Index, IndexPart, Literal, ModelDef, PrimaryKey, QualifiedName, Table,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
 
-pub const COLUMNS: usize = 5;
+pub const COLUMNS: usize = 6;
+
+/// The values of the enum type `mood` per `Version::mood`: appended, inserted,
+/// reordered and removed values. Every list holds `a` and `b`, the values rows get.
+const MOODS: [&[&str]; 4] = [&["a", "b"], &["a", "b", "c"], &["a", "c", "b"], &["b", "a"]];
+
+/// What a column holds: columns 0, 2, 4 integers, 1 and 3 texts, 5 the enum `mood` or
+/// text.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Family {
+    Int,
+    Text,
+    Mood,
+}
+
+fn family(k: usize) -> Family {
+    match k {
+        5 => Family::Mood,
+        k if k % 2 == 0 => Family::Int,
+        _ => Family::Text,
+    }
+}
 
 /// One column in one version.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Col {
-    /// Within the column's family: integer (0 int, 1 bigint) or text (0 varchar(20),
-    /// 1 varchar(40), 2 text).
+    /// Within the column's family: integer (0 int, 1 bigint), text (0 varchar(20),
+    /// 1 varchar(40), 2 text) or mood (0 the enum, 1 text).
     pub variant: u8,
     pub default: Option<u8>,
     pub indexed: bool,
     pub unique: bool,
     pub checked: bool,
     pub references: bool,
+    pub comment: Option<u8>,
 }
 
-/// One version: each of the five columns present or not (nullability is per case), and
-/// the generation of each name (a different generation from the previous version is a
-/// rename with a hint).
+impl Col {
+    /// A column of `variant` with a default and nothing else.
+    pub fn plain(variant: u8) -> Col {
+        Col {
+            variant,
+            default: Some(7),
+            indexed: false,
+            unique: false,
+            checked: false,
+            references: false,
+            comment: None,
+        }
+    }
+}
+
+/// One version: each of the six columns present or not (nullability is per case), the
+/// generation of each name (a different generation from the previous version is a
+/// rename with a hint), and the table's own properties.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Version {
     pub cols: Vec<Option<Col>>,
@@ -47,6 +86,33 @@ pub struct Version {
     pub table: u8,
     /// Per column: made NOT NULL in this version (a column the case makes nullable).
     pub strict: Vec<bool>,
+    /// The values of `mood`: an index into `MOODS`.
+    pub mood: u8,
+    /// The primary key: 0 `(id)`, 1 `(seq)`, 2 `(id, seq)`.
+    pub key: u8,
+    /// `id` is an identity column (only while it is the primary key: SQLite can
+    /// auto-increment nothing else).
+    pub identity: bool,
+    pub comment: Option<u8>,
+}
+
+impl Version {
+    /// A version with `cols` (padded with absent columns), their name generations, the
+    /// table's name generation, and everything else as in the first version of a table.
+    pub fn new(mut cols: Vec<Option<Col>>, mut names: Vec<u8>, table: u8) -> Version {
+        cols.resize(COLUMNS, None);
+        names.resize(COLUMNS, 0);
+        Version {
+            cols,
+            names,
+            table,
+            strict: vec![false; COLUMNS],
+            mood: 0,
+            key: 0,
+            identity: true,
+            comment: None,
+        }
+    }
 }
 
 /// A case: the nullability of each column (fixed) and the versions.
@@ -56,21 +122,22 @@ pub struct Case {
     pub versions: Vec<Version>,
 }
 
-fn is_int(k: usize) -> bool {
-    k % 2 == 0
+impl Case {
+    /// A case whose columns have the given nullability (padded with NOT NULL).
+    pub fn new(mut nullable: Vec<bool>, versions: Vec<Version>) -> Case {
+        nullable.resize(COLUMNS, false);
+        Case { nullable, versions }
+    }
 }
 
 fn col(k: usize, nullable: bool) -> impl Strategy<Value = Col> {
-    let variants = if is_int(k) { 2 } else { 3 };
-    (
-        0..variants,
-        proptest::option::of(1u8..=50),
-        any::<bool>(),
-        any::<bool>(),
-        any::<bool>(),
-        any::<bool>(),
-    )
-        .prop_map(move |(variant, default, indexed, unique, checked, references)| {
+    let variants = match family(k) {
+        Family::Int | Family::Mood => 2,
+        Family::Text => 3,
+    };
+    let properties = (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>());
+    (0..variants, proptest::option::of(1u8..=50), properties, proptest::option::of(0u8..3))
+        .prop_map(move |(variant, default, (indexed, unique, checked, references), comment)| {
             // Only NOT NULL columns have defaults (their rows are filled on add); a
             // nullable column's old rows are NULL, so a later unique key always holds.
             let default = if nullable { None } else { Some(default.unwrap_or(7)) };
@@ -78,9 +145,11 @@ fn col(k: usize, nullable: bool) -> impl Strategy<Value = Col> {
                 variant: variant as u8,
                 default,
                 indexed,
-                unique: unique && nullable && default.is_none(),
-                checked: checked && is_int(k),
+                // Moods repeat: no unique key on them.
+                unique: unique && nullable && default.is_none() && family(k) != Family::Mood,
+                checked: checked && family(k) == Family::Int,
                 references: references && k == 4,
+                comment,
             }
         })
 }
@@ -90,8 +159,20 @@ fn version(nullable: Vec<bool>) -> impl Strategy<Value = Version> {
         .map(|k| proptest::option::weighted(0.7, col(k, nullable[k])).boxed())
         .collect();
     let strict = prop::collection::vec(prop::bool::weighted(0.25), COLUMNS);
-    (cols, prop::collection::vec(0u8..2, COLUMNS), 0u8..2, strict)
-        .prop_map(|(cols, names, table, strict)| Version { cols, names, table, strict })
+    let table =
+        (0u8..MOODS.len() as u8, 0u8..3, prop::bool::weighted(0.7), proptest::option::of(0u8..3));
+    (cols, prop::collection::vec(0u8..2, COLUMNS), 0u8..2, strict, table).prop_map(
+        |(cols, names, table, strict, (mood, key, identity, comment))| Version {
+            cols,
+            names,
+            table,
+            strict,
+            mood,
+            key,
+            identity,
+            comment,
+        },
+    )
 }
 
 pub fn case() -> impl Strategy<Value = Case> {
@@ -132,39 +213,32 @@ pub fn models(case: &Case, v: &Version, prev: Option<&Version>) -> Vec<ModelDef>
     if let Some(prev) = prev.filter(|p| table_name(p) != table_name(v)) {
         t.renamed_from.push(QualifiedName::new(table_name(prev)));
     }
+    t.comment = v.comment.map(|n| format!("table note {n}: it's"));
     let mut id = Column::new("id", ColumnType::BigInt);
-    id.identity = Some(Identity::ByDefault);
+    if v.identity && v.key == 0 {
+        id.identity = Some(Identity::ByDefault);
+    }
     t.columns.push(id);
-    t.primary_key = Some(PrimaryKey { name: "t_pkey".into(), columns: vec!["id".into()] });
+    t.columns.push(Column::new("seq", ColumnType::BigInt));
+    let key = match v.key {
+        0 => vec!["id".into()],
+        1 => vec!["seq".into()],
+        _ => vec!["id".into(), "seq".into()],
+    };
+    t.primary_key = Some(PrimaryKey { name: "t_pkey".into(), columns: key });
     for (k, spec) in v.cols.iter().enumerate() {
         let Some(spec) = spec else { continue };
         let name = column_name(v, k);
-        let ty = match (is_int(k), spec.variant) {
-            (true, 0) => ColumnType::Integer,
-            (true, _) => ColumnType::BigInt,
-            (false, 0) => ColumnType::Varchar(20),
-            (false, 1) => ColumnType::Varchar(40),
-            (false, _) => ColumnType::Text,
-        };
-        let mut column = Column::new(name.clone(), ty);
+        let mut column = Column::new(name.clone(), column_type(k, spec.variant));
         column.nullable = nullable_in(case, v, k);
         if let Some(prev) = prev.filter(|p| p.cols[k].is_some() && column_name(p, k) != name) {
             column.renamed_from.push(column_name(prev, k));
         }
-        column.default = spec.default.map(|d| {
-            DefaultExpr::Literal(if is_int(k) {
-                Literal::Number(d.to_string())
-            } else {
-                Literal::Text(format!("d{d}"))
-            })
-        });
+        column.default = spec.default.map(|d| default(k, d));
         if !column.nullable && column.default.is_none() {
-            column.default = Some(DefaultExpr::Literal(if is_int(k) {
-                Literal::Number("7".into())
-            } else {
-                Literal::Text("d7".into())
-            }));
+            column.default = Some(default(k, 7));
         }
+        column.comment = spec.comment.map(|n| format!("column note {n}: it's"));
         t.columns.push(column);
         if spec.indexed {
             t.indexes.push(Index {
@@ -201,21 +275,45 @@ pub fn models(case: &Case, v: &Version, prev: Option<&Version>) -> Vec<ModelDef>
             });
         }
     }
-    vec![ModelDef { table: parent, enums: Vec::new() }, ModelDef { table: t, enums: Vec::new() }]
+    let mood = EnumType {
+        name: QualifiedName::new("mood"),
+        values: MOODS[usize::from(v.mood)].iter().map(|s| s.to_string()).collect(),
+    };
+    vec![ModelDef { table: parent, enums: Vec::new() }, ModelDef { table: t, enums: vec![mood] }]
+}
+
+fn column_type(k: usize, variant: u8) -> ColumnType {
+    match (family(k), variant) {
+        (Family::Int, 0) => ColumnType::Integer,
+        (Family::Int, _) => ColumnType::BigInt,
+        (Family::Text, 0) => ColumnType::Varchar(20),
+        (Family::Text, 1) => ColumnType::Varchar(40),
+        (Family::Text, _) | (Family::Mood, 1) => ColumnType::Text,
+        (Family::Mood, _) => ColumnType::Enum(QualifiedName::new("mood")),
+    }
+}
+
+/// Column `k`'s default for the generated number `d`.
+fn default(k: usize, d: u8) -> DefaultExpr {
+    DefaultExpr::Literal(match family(k) {
+        Family::Int => Literal::Number(d.to_string()),
+        Family::Text => Literal::Text(format!("d{d}")),
+        Family::Mood => Literal::Text(["a", "b"][usize::from(d % 2)].into()),
+    })
 }
 
 /// `INSERT` of rows `first..first + n` into the table for the columns `v` has.
 pub fn insert(v: &Version, first: i64, n: i64) -> String {
-    let mut names = vec!["id".to_owned()];
+    let mut names = vec!["id".to_owned(), "seq".to_owned()];
     names.extend(present(v).iter().map(|k| column_name(v, *k)));
     let rows: Vec<String> = (first..first + n)
         .map(|id| {
-            let mut values = vec![id.to_string()];
+            let mut values = vec![id.to_string(), (id * 10).to_string()];
             for k in present(v) {
-                values.push(if is_int(k) {
-                    ((id * 7 + k as i64) % 50 + 1).to_string()
-                } else {
-                    format!("'r{id}k{k}'")
+                values.push(match family(k) {
+                    Family::Int => ((id * 7 + k as i64) % 50 + 1).to_string(),
+                    Family::Text => format!("'r{id}k{k}'"),
+                    Family::Mood => format!("'{}'", ["a", "b"][(id % 2) as usize]),
                 });
             }
             format!("({})", values.join(", "))

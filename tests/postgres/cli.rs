@@ -585,3 +585,49 @@ async fn apply_json_report_snapshot() {
     current.drop_db().await;
     target.drop_db().await;
 }
+
+/// A column and its enum type dropped together: the column's values are backed up with
+/// the type, so the type is renamed into the trash rather than dropped; the rollback
+/// restores both, and `dataflow purge` drops the backup, then the type.
+#[tokio::test]
+async fn an_enum_dropped_with_its_column_is_kept_until_purge() {
+    if !server_available().await {
+        return;
+    }
+    let current = TestDb::new("enum_keep_a").await;
+    let target = TestDb::new("enum_keep_b").await;
+    current
+        .exec(
+            "CREATE TYPE mood AS ENUM ('a', 'b'); \
+             CREATE TABLE t (id bigint PRIMARY KEY, m mood NOT NULL DEFAULT 'a'); \
+             INSERT INTO t VALUES (1, 'b'), (2, 'a')",
+        )
+        .await;
+    target.exec("CREATE TABLE t (id bigint PRIMARY KEY)").await;
+    let (db, to) = (current.url.as_str(), target.url.as_str());
+    let before = current.rows("SELECT id, m FROM t").await;
+    let applied = dataflow(&["apply", "--db", db, "--target", to, "--yes", "--max-risk", "high"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
+    let check = dataflow(&["diff", "--db", db, "--target", to, "--check"]);
+    assert_eq!(check.status.code(), Some(0), "converged: {}", text(&check.stdout));
+    let trashed = "SELECT count(*) FROM pg_type WHERE typname LIKE '\\_dataflow\\_trash\\_%'";
+    assert_eq!(current.scalar::<i64>(trashed).await, 1);
+
+    let version: String = current.scalar("SELECT version FROM _dataflow_migrations").await;
+    let rollback = dataflow(&["rollback", &version, "--db", db, "--yes"]);
+    assert_eq!(rollback.status.code(), Some(0), "{}", text(&rollback.stderr));
+    assert_eq!(current.rows("SELECT id, m FROM t").await, before);
+    assert_eq!(current.scalar::<String>("SELECT 'a'::mood::text").await, "a");
+
+    let again =
+        dataflow(&["apply", "--db", db, "--target", to, "--yes", "--max-risk", "high", "--force"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    let purged = dataflow(&["purge", "--db", db, "--older-than", "0s", "--yes"]);
+    assert_eq!(purged.status.code(), Some(0), "{}", text(&purged.stderr));
+    assert_eq!(current.scalar::<i64>(trashed).await, 0, "{}", text(&purged.stderr));
+    let backups = "SELECT count(*) FROM pg_tables WHERE tablename LIKE '\\_dataflow\\_%' \
+                   AND tablename NOT LIKE '\\_dataflow\\_migrations%'";
+    assert_eq!(current.scalar::<i64>(backups).await, 0);
+    current.drop_db().await;
+    target.drop_db().await;
+}

@@ -2,7 +2,7 @@
 //! fresh database per case.
 
 use super::support::{server_available, TestDb};
-use crate::common::evolutions::{self, case, run_case, Counts, Db};
+use crate::common::evolutions::{self, case, run_case, Case, Col, Counts, Db, Version};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -48,7 +48,7 @@ fn random_evolutions_apply_converge_and_roll_back_with_their_rows() {
 }
 
 /// Runs a fixed case (a shrunk failure of the suite) and requires every step to pass.
-fn regression(label: &str, case: crate::common::evolutions::Case) {
+fn regression(label: &str, case: Case) {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     if !runtime.block_on(server_available()) {
         return;
@@ -62,41 +62,31 @@ fn regression(label: &str, case: crate::common::evolutions::Case) {
     });
 }
 
-fn col(variant: u8, indexed: bool, unique: bool, checked: bool) -> crate::common::evolutions::Col {
-    crate::common::evolutions::Col {
-        variant,
+fn col(variant: u8, indexed: bool, unique: bool, checked: bool) -> Col {
+    Col {
         default: if unique { None } else { Some(7) },
         indexed,
         unique,
         checked,
-        references: false,
+        ..Col::plain(variant)
     }
 }
 
-fn version(
-    cols: [Option<crate::common::evolutions::Col>; 5],
-    names: [u8; 5],
-    table: u8,
-) -> crate::common::evolutions::Version {
-    crate::common::evolutions::Version {
-        cols: cols.to_vec(),
-        names: names.to_vec(),
-        table,
-        strict: vec![false; 5],
-    }
+fn version(cols: [Option<Col>; 5], names: [u8; 5], table: u8) -> Version {
+    Version::new(cols.to_vec(), names.to_vec(), table)
 }
 
 /// A column's type changed (a shadow-column swap, the table's size being unknown) in the
 /// same plan that drops its index: the swap re-created the dropped index.
 #[test]
 fn regression_a_type_swap_keeps_a_dropped_index_dropped() {
-    let case = crate::common::evolutions::Case {
-        nullable: vec![false; 5],
-        versions: vec![
+    let case = Case::new(
+        vec![false; 5],
+        vec![
             version([Some(col(0, true, false, false)), None, None, None, None], [0; 5], 0),
             version([Some(col(1, false, false, false)), None, None, None, None], [0; 5], 0),
         ],
-    };
+    );
     regression("evolve_swap_index", case);
 }
 
@@ -104,14 +94,14 @@ fn regression_a_type_swap_keeps_a_dropped_index_dropped() {
 /// check under the column's new name and dropped it with the old column.
 #[test]
 fn regression_a_type_swap_after_a_rename_keeps_the_check() {
-    let case = crate::common::evolutions::Case {
-        nullable: vec![false; 5],
-        versions: vec![
+    let case = Case::new(
+        vec![false; 5],
+        vec![
             version([None, None, Some(col(0, false, false, true)), None, None], [0, 0, 1, 0, 0], 0),
             version([None, None, Some(col(1, false, false, true)), None, None], [0; 5], 0),
             version([None, None, None, None, None], [0; 5], 0),
         ],
-    };
+    );
     regression("evolve_swap_check", case);
 }
 
@@ -121,13 +111,44 @@ fn regression_a_type_swap_after_a_rename_keeps_the_check() {
 fn regression_a_dropped_index_on_a_renamed_column_rolls_back() {
     let mut nullable = vec![false; 5];
     nullable[4] = true;
-    let case = crate::common::evolutions::Case {
+    let case = Case::new(
         nullable,
-        versions: vec![
+        vec![
             version([None, None, None, None, None], [0; 5], 0),
             version([None, None, None, None, Some(col(0, false, true, false))], [0, 0, 0, 0, 1], 0),
             version([None, None, None, None, Some(col(0, false, false, false))], [0; 5], 1),
         ],
-    };
+    );
     regression("evolve_rename_index", case);
+}
+
+/// A column dropped in the plan that moves the primary key from `(id, seq)` to `seq`:
+/// the backup was skipped because the key changed, and the rollback re-created the
+/// column with its default instead of its values.
+#[test]
+fn regression_a_column_dropped_while_the_key_changes_rolls_back_with_its_values() {
+    let with_key = |cols: [Option<Col>; 5], key| Version { key, ..version(cols, [0; 5], 0) };
+    let case = Case::new(
+        vec![false; 5],
+        vec![
+            with_key([Some(col(1, false, false, false)), None, None, None, None], 2),
+            with_key([None, None, None, None, None], 1),
+            with_key([None, None, None, None, None], 0),
+        ],
+    );
+    regression("evolve_key_backup", case);
+}
+
+/// An enum column dropped (its values kept in a backup table of the enum type), then the
+/// enum's values reordered: re-creating the type failed because the backup table still
+/// used the old one.
+#[test]
+fn regression_an_enum_recreated_while_a_backup_table_uses_it() {
+    let mood = |present: bool, mood| {
+        let mut v = Version::new(Vec::new(), Vec::new(), 0);
+        v.cols[5] = present.then(|| Col::plain(0));
+        Version { mood, ..v }
+    };
+    let case = Case::new(vec![false; 6], vec![mood(true, 0), mood(false, 3), mood(false, 1)]);
+    regression("evolve_enum_backup", case);
 }

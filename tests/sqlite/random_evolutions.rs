@@ -48,26 +48,11 @@ fn random_evolutions_apply_converge_and_roll_back_with_their_rows() {
 #[tokio::test]
 async fn regression_an_index_renamed_with_its_column_rolls_back() {
     use crate::common::evolutions::{Case, Col, Version};
-    let col = Col {
-        variant: 2,
-        default: None,
-        indexed: true,
-        unique: false,
-        checked: false,
-        references: false,
-    };
-    let empty =
-        Version { cols: vec![None; 5], names: vec![0; 5], table: 0, strict: vec![false; 5] };
-    let with = |name: u8| Version {
-        cols: vec![None, None, None, Some(col.clone()), None],
-        names: vec![0, 0, 0, name, 0],
-        table: 0,
-        strict: vec![false; 5],
-    };
-    let case = Case {
-        nullable: vec![false, false, false, true, false],
-        versions: vec![empty, with(0), with(1)],
-    };
+    let col = Col { default: None, indexed: true, ..Col::plain(2) };
+    let empty = Version::new(Vec::new(), Vec::new(), 0);
+    let with =
+        |name: u8| Version::new(vec![None, None, None, Some(col.clone())], vec![0, 0, 0, name], 0);
+    let case = Case::new(vec![false, false, false, true], vec![empty, with(0), with(1)]);
     let file = TestFile::new("evolve_rename_index").await;
     let mut counts = Counts::default();
     run_case(&file, &case, &mut counts).await.unwrap_or_else(|e| panic!("{e}"));
@@ -79,32 +64,15 @@ async fn regression_an_index_renamed_with_its_column_rolls_back() {
 #[tokio::test]
 async fn regression_a_foreign_key_dropped_while_its_table_is_renamed() {
     use crate::common::evolutions::{Case, Col, Version};
-    let col = |references| Col {
-        variant: 0,
-        default: None,
-        indexed: false,
-        unique: false,
-        checked: true,
-        references,
-    };
-    let case = Case {
-        nullable: vec![false, false, true, false, true],
-        versions: vec![
-            Version { cols: vec![None; 5], names: vec![0; 5], table: 0, strict: vec![false; 5] },
-            Version {
-                cols: vec![None, None, None, None, Some(col(true))],
-                names: vec![0, 0, 0, 0, 1],
-                table: 0,
-                strict: vec![false; 5],
-            },
-            Version {
-                cols: vec![None, None, None, None, Some(col(false))],
-                names: vec![0, 0, 0, 0, 1],
-                table: 1,
-                strict: vec![false; 5],
-            },
+    let col = |references| Col { default: None, checked: true, references, ..Col::plain(0) };
+    let case = Case::new(
+        vec![false, false, true, false, true],
+        vec![
+            Version::new(Vec::new(), Vec::new(), 0),
+            Version::new(vec![None, None, None, None, Some(col(true))], vec![0, 0, 0, 0, 1], 0),
+            Version::new(vec![None, None, None, None, Some(col(false))], vec![0, 0, 0, 0, 1], 1),
         ],
-    };
+    );
     let file = TestFile::new("evolve_fk_rename").await;
     let mut counts = Counts::default();
     run_case(&file, &case, &mut counts).await.unwrap_or_else(|e| panic!("{e}"));

@@ -39,8 +39,24 @@ pub fn keep_data(plan: &mut Plan, version: &str) {
         Change::DropColumn { table, column, primary_key } if !primary_key.is_empty() => {
             Some(backup_column(table, column, primary_key, version))
         }
+        Change::DropEnum(enum_type) => Some(trash_enum(&enum_type.name, version)),
         _ => None,
     });
+}
+
+/// Renames a dropped enum type into the trash: the trash and backup tables this or an
+/// earlier run kept may still have columns of it (they could not be dropped with it).
+fn trash_enum(name: &QualifiedName, version: &str) -> Kept {
+    let trash = engine_name("_dataflow_trash_", version, &name.name);
+    let in_trash = QualifiedName { schema: name.schema.clone(), name: trash.clone() };
+    let up = vec![format!("ALTER TYPE {} RENAME TO {}", qualified(name), quote_ident(&trash))];
+    let down =
+        vec![format!("ALTER TYPE {} RENAME TO {}", qualified(&in_trash), quote_ident(&name.name))];
+    let reason = format!(
+        "the type is kept as {in_trash} (kept rows may use it) until `dataflow purge`; \
+         the rollback renames it back"
+    );
+    (up, down, reason)
 }
 
 use crate::dialect::Kept;

@@ -182,16 +182,10 @@ fn alter_enum(
             .iter()
             .map(|v| format!("ALTER TYPE {} ADD VALUE {}", qualified(&to.name), quote_literal(v)))
             .collect();
-        return Rendered {
-            up,
-            down: Rollback::Irreversible {
-                reason: format!(
-                    "PostgreSQL cannot remove a value from enum type {}; \
-                     the added values stay (harmless to old code)",
-                    to.name
-                ),
-            },
-        };
+        // PostgreSQL has no DROP VALUE: the way back re-creates the type without the
+        // added values, rewriting the columns that use it (it fails, changing nothing,
+        // while a row holds an added value).
+        return reversible(up, recreate_enum(from, columns));
     }
     reversible(recreate_enum(to, columns), recreate_enum(from, columns))
 }
@@ -229,8 +223,36 @@ fn recreate_enum(
             sql.push(set_default(table, column, default.as_ref()));
         }
     }
+    sql.push(convert_engine_columns(&old_name, &target.name));
     sql.push(format!("DROP TYPE {}", qualified(&old_name)));
     sql
+}
+
+/// A `DO` block moving the columns of the engine's own tables (trash and backup tables
+/// kept by earlier runs, which the models do not list) from the renamed old enum type to
+/// the new one, so the old type can be dropped. Defaults are set again on the new type.
+/// Any other column still on the old type makes `DROP TYPE` fail, naming it.
+fn convert_engine_columns(old: &QualifiedName, new: &QualifiedName) -> String {
+    let body = format!(
+        "DECLARE r record; BEGIN \
+         FOR r IN SELECT a.attrelid::regclass AS rel, a.attname AS col, \
+         pg_get_expr(d.adbin, d.adrelid) AS def \
+         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
+         LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+         WHERE a.atttypid = {old}::regtype AND NOT a.attisdropped AND c.relkind = 'r' \
+         AND starts_with(c.relname, '_dataflow_') LOOP \
+         IF r.def IS NOT NULL THEN \
+         EXECUTE format('ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', r.rel, r.col); END IF; \
+         EXECUTE format('ALTER TABLE %s ALTER COLUMN %I TYPE %s USING %I::text::%s', \
+         r.rel, r.col, {new}, r.col, {new}); \
+         IF r.def IS NOT NULL THEN \
+         EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', r.rel, r.col, \
+         replace(r.def, '::' || {old}::regtype::text, '::' || {new})); END IF; \
+         END LOOP; END",
+        old = quote_literal(&qualified(old)),
+        new = quote_literal(&qualified(new)),
+    );
+    format!("DO {}", quote_literal(&body))
 }
 
 fn create_sequence(s: &Sequence) -> String {

@@ -28,7 +28,7 @@ fn rate(change: &Change) -> Assessment {
             if super::render::appended_values(from, to).is_some() {
                 // Row 20. The value is committed in its own group before anything uses it.
                 Assessment::new(Safe).reason(
-                    "ALTER TYPE … ADD VALUE takes no table lock; it cannot be undone (PostgreSQL has no DROP VALUE)",
+                    "ALTER TYPE … ADD VALUE takes no table lock; PostgreSQL has no DROP VALUE, so undoing it re-creates the type and rewrites the columns using it",
                 )
             } else {
                 Assessment::new(High)
