@@ -14,6 +14,8 @@ pub mod diff;
 pub mod error;
 pub mod fragment;
 pub mod introspect;
+#[doc(hidden)]
+pub mod invariants;
 pub mod model;
 pub mod models;
 pub mod naming;

@@ -279,9 +279,7 @@ impl Parser {
             }
             Token::Str(s) => Some(Node::Str(s)),
             Token::Num(n) => Some(Node::Num(n)),
-            // `"int"` is `int`: the server quotes lower-case names that are keywords.
-            Token::Quoted(q) if is_plain_lowercase(&q) => self.name_tail(q),
-            Token::Quoted(q) => self.name_tail(format!("\"{}\"", q.replace('"', "\"\""))),
+            Token::Quoted(q) => self.name_tail(quoted_name(&q)),
             Token::Op(op) if op == "-" || op == "+" => {
                 let operand = self.expr(11)?;
                 Some(match (op.as_str(), operand) {
@@ -310,7 +308,7 @@ impl Parser {
         while self.eat(&Token::Dot) {
             match self.next()? {
                 Token::Word(w) => name = format!("{name}.{w}"),
-                Token::Quoted(q) => name = format!("{name}.\"{q}\""),
+                Token::Quoted(q) => name = format!("{name}.{}", quoted_name(&q)),
                 _ => return None,
             }
         }
@@ -364,13 +362,16 @@ impl Parser {
                     self.pos += 1;
                 }
                 Token::Quoted(q) if words.is_empty() => {
-                    words.push(format!("\"{q}\""));
+                    words.push(quoted_name(q));
                     self.pos += 1;
                 }
                 Token::Dot if !words.is_empty() => {
                     self.pos += 1;
                     let last = words.pop()?;
-                    let next = token_text(&self.next()?);
+                    let next = match self.next()? {
+                        Token::Quoted(q) => quoted_name(&q),
+                        other => token_text(&other),
+                    };
                     words.push(format!("{last}.{next}"));
                 }
                 _ => break,
@@ -385,6 +386,10 @@ impl Parser {
         while self.eat(&Token::LBracket) {
             self.expect(&Token::RBracket)?;
             name.push_str("[]");
+        }
+        if name.contains('"') {
+            // A quoted (user-defined) type keeps its case: not a built-in to fold.
+            return Some(name);
         }
         (!name.is_empty()).then(|| {
             crate::dialect::postgres::render_type(&crate::model::ColumnType::from_sql(&name))
@@ -515,6 +520,23 @@ impl Parser {
     }
 }
 
+/// Words the expression parser treats as syntax rather than as names.
+const SYNTAX_WORDS: &[&str] = &[
+    "all", "and", "any", "array", "between", "case", "distinct", "else", "end", "false", "from",
+    "ilike", "in", "is", "isnull", "like", "not", "notnull", "null", "or", "similar", "some",
+    "then", "true", "when",
+];
+
+/// A quoted name as the key writes it: `"int"` is `int` (the server quotes lower-case
+/// names that are keywords), except a word the parser reads as syntax (`"not"`).
+fn quoted_name(name: &str) -> String {
+    if is_plain_lowercase(name) && !SYNTAX_WORDS.contains(&name) {
+        name.to_owned()
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
+}
+
 fn is_plain_lowercase(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
@@ -612,11 +634,20 @@ pub fn expression_key(text: &str) -> String {
     let Some(tokens) = tokenize(text) else {
         return text.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
     };
-    let mut parser = Parser { tokens: tokens.clone(), pos: 0 };
-    match parser.expr(0) {
-        Some(node) if parser.pos == parser.tokens.len() => print(&node),
-        _ => tokens.iter().map(token_text).collect::<Vec<_>>().join(" "),
-    }
+    parsed_key(&tokens)
+        .unwrap_or_else(|| tokens.iter().map(token_text).collect::<Vec<_>>().join(" "))
+}
+
+/// The key of an expression the parser reads whole, else `None` (the key is then the
+/// tokens, re-spaced).
+pub(crate) fn parsed_expression_key(text: &str) -> Option<String> {
+    parsed_key(&tokenize(text)?)
+}
+
+fn parsed_key(tokens: &[Token]) -> Option<String> {
+    let mut parser = Parser { tokens: tokens.to_vec(), pos: 0 };
+    let node = parser.expr(0)?;
+    (parser.pos == parser.tokens.len()).then(|| print(&node))
 }
 
 /// `expression` with the column names in `renames` (old, new) replaced: bare words that

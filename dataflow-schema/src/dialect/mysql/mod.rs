@@ -107,7 +107,9 @@ pub fn parse_type(column_type: &str) -> ColumnType {
         ("bigint", 0) => ColumnType::BigInt,
         ("float", 0) => ColumnType::Real,
         ("double" | "double precision", 0) => ColumnType::Double,
-        ("decimal" | "numeric", 2) => ColumnType::Numeric { precision: arg(0), scale: arg(1) },
+        ("decimal" | "numeric", 2) if arg(0).is_some() && arg(1).is_some() => {
+            ColumnType::Numeric { precision: arg(0), scale: arg(1) }
+        }
         ("longtext", 0) => ColumnType::Text,
         ("varchar", 1) if arg(0).is_some() => ColumnType::Varchar(arg(0).unwrap_or_default()),
         ("char", 1) if arg(0).is_some() => ColumnType::Char(arg(0).unwrap_or_default()),
@@ -132,7 +134,11 @@ fn canonical_type_text(column_type: &str) -> String {
     let tail = if head == "enum" || head == "set" {
         tail.to_owned()
     } else {
-        tail.to_ascii_lowercase().split_whitespace().collect::<Vec<_>>().join(" ")
+        tail.to_ascii_lowercase()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .replace(" (", "(")
     };
     format!("{head}{tail}")
 }
