@@ -1,10 +1,13 @@
 //! Suite 4 of the reliability issue, shared by the PostgreSQL and SQLite suites: random
 //! sequences of 3–5 model versions of a table `t` (six columns that come and go, change
-//! type within their family, default, nullability, index, unique key, check, foreign key
-//! and comment, and are renamed with a hint; the table is renamed with a hint, changes
-//! its primary key between `id`, `seq` and `(id, seq)`, gains and loses the identity on
-//! `id` and its comment; the enum type `mood` gains, loses and reorders values, and
-//! column 5 moves between `mood` and `text`), with rows inserted between versions. Every step is applied through `auto_migrate`, must
+//! type within their family, default, nullability, index (plain or partial), unique key
+//! (index or constraint), check, foreign key (`NO ACTION` or `CASCADE`) and comment, and
+//! are renamed with a hint; the table is renamed with a hint, changes its primary key
+//! between `id`, `seq` and `(id, seq)`, gains and loses the identity on `id`, its comment,
+//! an index on two columns and a stored generated column (PostgreSQL); the enum type
+//! `mood` gains, loses and reorders values and column 5 moves between `mood` and `text`;
+//! a second table `u` comes and goes, dropped as an orphan on PostgreSQL — SQLite has no
+//! orphan detection yet, so there it stays), with rows inserted between versions. Every step is applied through `auto_migrate`, must
 //! converge, keep the rows, roll back to the previous version with the rows intact, and
 //! apply again. A fixed-seed slice of 32 cases runs in the tests; `DATAFLOW_SOAK=1` runs
 //! 1,000.
@@ -19,7 +22,7 @@
 
 use dataflow::{
     CheckConstraint, Column, ColumnType, DefaultExpr, EnumType, FkAction, ForeignKey, Identity,
-    Index, IndexPart, Literal, ModelDef, PrimaryKey, QualifiedName, Table,
+    Index, IndexPart, Literal, ModelDef, PrimaryKey, QualifiedName, Table, UniqueConstraint,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
@@ -59,6 +62,12 @@ pub struct Col {
     pub checked: bool,
     pub references: bool,
     pub comment: Option<u8>,
+    /// The unique key is a constraint rather than a unique index.
+    pub unique_constraint: bool,
+    /// The index is partial (`WHERE column IS NOT NULL`).
+    pub partial: bool,
+    /// The foreign key deletes with its parent row (`ON DELETE CASCADE`).
+    pub cascade: bool,
 }
 
 impl Col {
@@ -72,6 +81,9 @@ impl Col {
             checked: false,
             references: false,
             comment: None,
+            unique_constraint: false,
+            partial: false,
+            cascade: false,
         }
     }
 }
@@ -94,6 +106,12 @@ pub struct Version {
     /// auto-increment nothing else).
     pub identity: bool,
     pub comment: Option<u8>,
+    /// A second table `u` is there (it comes and goes with its rows).
+    pub other_table: bool,
+    /// An index on `(seq, id)`.
+    pub pair_index: bool,
+    /// A stored generated column `g = seq * n`.
+    pub generated: Option<u8>,
 }
 
 impl Version {
@@ -111,6 +129,9 @@ impl Version {
             key: 0,
             identity: true,
             comment: None,
+            other_table: false,
+            pair_index: false,
+            generated: None,
         }
     }
 }
@@ -136,22 +157,29 @@ fn col(k: usize, nullable: bool) -> impl Strategy<Value = Col> {
         Family::Text => 3,
     };
     let properties = (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>());
-    (0..variants, proptest::option::of(1u8..=50), properties, proptest::option::of(0u8..3))
-        .prop_map(move |(variant, default, (indexed, unique, checked, references), comment)| {
-            // Only NOT NULL columns have defaults (their rows are filled on add); a
-            // nullable column's old rows are NULL, so a later unique key always holds.
-            let default = if nullable { None } else { Some(default.unwrap_or(7)) };
-            Col {
-                variant: variant as u8,
-                default,
-                indexed,
-                // Moods repeat: no unique key on them.
-                unique: unique && nullable && default.is_none() && family(k) != Family::Mood,
-                checked: checked && family(k) == Family::Int,
-                references: references && k == 4,
-                comment,
-            }
-        })
+    let forms = (any::<bool>(), prop::bool::weighted(0.3), any::<bool>());
+    (0..variants, proptest::option::of(1u8..=50), properties, proptest::option::of(0u8..3), forms)
+        .prop_map(
+            move |(variant, default, (indexed, unique, checked, references), comment, forms)| {
+                let (unique_constraint, partial, cascade) = forms;
+                // Only NOT NULL columns have defaults (their rows are filled on add); a
+                // nullable column's old rows are NULL, so a later unique key always holds.
+                let default = if nullable { None } else { Some(default.unwrap_or(7)) };
+                Col {
+                    variant: variant as u8,
+                    default,
+                    indexed,
+                    // Moods repeat: no unique key on them.
+                    unique: unique && nullable && default.is_none() && family(k) != Family::Mood,
+                    checked: checked && family(k) == Family::Int,
+                    references: references && k == 4,
+                    comment,
+                    unique_constraint,
+                    partial,
+                    cascade,
+                }
+            },
+        )
 }
 
 fn version(nullable: Vec<bool>) -> impl Strategy<Value = Version> {
@@ -159,18 +187,36 @@ fn version(nullable: Vec<bool>) -> impl Strategy<Value = Version> {
         .map(|k| proptest::option::weighted(0.7, col(k, nullable[k])).boxed())
         .collect();
     let strict = prop::collection::vec(prop::bool::weighted(0.25), COLUMNS);
-    let table =
-        (0u8..MOODS.len() as u8, 0u8..3, prop::bool::weighted(0.7), proptest::option::of(0u8..3));
+    let table = (
+        0u8..MOODS.len() as u8,
+        0u8..3,
+        prop::bool::weighted(0.7),
+        proptest::option::of(0u8..3),
+        any::<bool>(),
+        any::<bool>(),
+        proptest::option::of(2u8..4),
+    );
     (cols, prop::collection::vec(0u8..2, COLUMNS), 0u8..2, strict, table).prop_map(
-        |(cols, names, table, strict, (mood, key, identity, comment))| Version {
+        |(
             cols,
             names,
             table,
             strict,
-            mood,
-            key,
-            identity,
-            comment,
+            (mood, key, identity, comment, other_table, pair_index, generated),
+        )| {
+            Version {
+                cols,
+                names,
+                table,
+                strict,
+                mood,
+                key,
+                identity,
+                comment,
+                other_table,
+                pair_index,
+                generated,
+            }
         },
     )
 }
@@ -244,10 +290,18 @@ pub fn models(case: &Case, v: &Version, prev: Option<&Version>) -> Vec<ModelDef>
             t.indexes.push(Index {
                 name: format!("t_{name}_idx"),
                 parts: vec![IndexPart::Column(name.clone())],
+                predicate: spec.partial.then(|| format!("{name} IS NOT NULL")),
                 ..Index::default()
             });
         }
-        if spec.unique && case.versions.iter().all(|other| nullable_in(case, other, k)) {
+        let unique = spec.unique && case.versions.iter().all(|other| nullable_in(case, other, k));
+        if unique && spec.unique_constraint {
+            t.uniques.push(UniqueConstraint {
+                name: format!("t_{name}_key"),
+                columns: vec![name.clone()],
+                ..UniqueConstraint::default()
+            });
+        } else if unique {
             t.indexes.push(Index {
                 name: format!("t_{name}_key"),
                 parts: vec![IndexPart::Column(name.clone())],
@@ -269,18 +323,53 @@ pub fn models(case: &Case, v: &Version, prev: Option<&Version>) -> Vec<ModelDef>
                 columns: vec![name.clone()],
                 ref_table: QualifiedName::new("parent"),
                 ref_columns: vec!["id".into()],
-                on_delete: FkAction::NoAction,
+                on_delete: if spec.cascade { FkAction::Cascade } else { FkAction::NoAction },
                 on_update: FkAction::NoAction,
                 ..ForeignKey::default()
             });
         }
     }
+    if let Some(n) = v.generated {
+        let mut g = Column::new("g", ColumnType::BigInt);
+        g.nullable = true;
+        g.generated = Some(format!("seq * {n}"));
+        t.columns.push(g);
+    }
+    if v.pair_index {
+        t.indexes.push(Index {
+            name: "t_seq_id_idx".into(),
+            parts: vec![IndexPart::Column("seq".into()), IndexPart::Column("id".into())],
+            ..Index::default()
+        });
+    }
     let mood = EnumType {
         name: QualifiedName::new("mood"),
         values: MOODS[usize::from(v.mood)].iter().map(|s| s.to_string()).collect(),
     };
-    vec![ModelDef { table: parent, enums: Vec::new() }, ModelDef { table: t, enums: vec![mood] }]
+    let mut models = vec![
+        ModelDef { table: parent, enums: Vec::new() },
+        ModelDef { table: t, enums: vec![mood] },
+    ];
+    if v.other_table {
+        let mut u = Table::new(QualifiedName::new("u"));
+        u.columns.push(Column::new("id", ColumnType::BigInt));
+        let mut note = Column::new("note", ColumnType::Text);
+        note.nullable = true;
+        u.columns.push(note);
+        u.primary_key = Some(PrimaryKey { name: "u_pkey".into(), columns: vec!["id".into()] });
+        models.push(ModelDef { table: u, enums: Vec::new() });
+    }
+    models
 }
+
+/// `INSERT` of rows `first..first + n` into `u`, if `v` has it.
+pub fn insert_other(v: &Version, first: i64, n: i64) -> Option<String> {
+    let rows: Vec<String> = (first..first + n).map(|id| format!("({id}, 'u{id}')")).collect();
+    v.other_table.then(|| format!("INSERT INTO u (id, note) VALUES {}", rows.join(", ")))
+}
+
+/// The rows of `u`.
+const PROBE_OTHER: &str = "SELECT CAST(id AS TEXT) || '|' || note FROM u ORDER BY id";
 
 fn column_type(k: usize, variant: u8) -> ColumnType {
     match (family(k), variant) {
@@ -396,6 +485,8 @@ fn options() -> dataflow::MigrateOptions {
         mode: dataflow::Mode::AutoConfirm,
         max_risk: dataflow::RiskLevel::High,
         force: true,
+        // `u` leaves the models in some versions: it is dropped (into the trash).
+        drop_orphans: true,
         ..dataflow::MigrateOptions::default()
     }
 }
@@ -435,6 +526,9 @@ pub async fn run_case(db: &dyn Db, case: &Case, counts: &mut Counts) -> Result<(
     let parents: Vec<String> = (1..=50).map(|i| format!("({i})")).collect();
     db.exec(&format!("INSERT INTO parent (id) VALUES {}", parents.join(", "))).await;
     db.exec(&insert(first, 1, 3)).await;
+    if let Some(sql) = insert_other(first, 1, 2) {
+        db.exec(&sql).await;
+    }
     let mut next_id = 4;
     for (i, pair) in case.versions.windows(2).enumerate() {
         let (prev, next) = (&pair[0], &pair[1]);
@@ -448,6 +542,7 @@ pub async fn run_case(db: &dyn Db, case: &Case, counts: &mut Counts) -> Result<(
         let before = db.rows(&probe(prev, &kept)).await;
         let shared: Vec<usize> = kept.iter().copied().filter(|k| next.cols[*k].is_some()).collect();
         let shared_before = db.rows(&probe(prev, &shared)).await;
+        let other_before = if prev.other_table { db.rows(PROBE_OTHER).await } else { Vec::new() };
         let report =
             flow(db, case, next, Some(prev)).await?.auto_migrate(options()).await.map_err(fail)?;
         converged(db, case, next, Some(prev), "after the step").await?;
@@ -455,6 +550,12 @@ pub async fn run_case(db: &dyn Db, case: &Case, counts: &mut Counts) -> Result<(
         ensure(shared_after == shared_before, || {
             format!("the step changed rows: {shared_before:?} → {shared_after:?}\n{}", report.plan)
         })?;
+        if prev.other_table && next.other_table {
+            let other_after = db.rows(PROBE_OTHER).await;
+            ensure(other_after == other_before, || {
+                format!("the step changed u: {other_before:?} → {other_after:?}\n{}", report.plan)
+            })?;
+        }
         if let Some(version) = report.version.filter(|_| report.applied) {
             counts.steps_applied += 1;
             for step in &report.plan.steps {
@@ -471,10 +572,22 @@ pub async fn run_case(db: &dyn Db, case: &Case, counts: &mut Counts) -> Result<(
             ensure(after == before, || {
                 format!("the rollback lost rows: {before:?} → {after:?}\n{}", report.plan)
             })?;
+            if prev.other_table {
+                let other_after = db.rows(PROBE_OTHER).await;
+                ensure(other_after == other_before, || {
+                    format!(
+                        "the rollback lost u: {other_before:?} → {other_after:?}\n{}",
+                        report.plan
+                    )
+                })?;
+            }
             flow(db, case, next, Some(prev)).await?.auto_migrate(options()).await.map_err(fail)?;
             converged(db, case, next, Some(prev), "after applying again").await?;
         }
         db.exec(&insert(next, next_id, 3)).await;
+        if let Some(sql) = insert_other(next, next_id, 2) {
+            db.exec(&sql).await;
+        }
         next_id += 3;
     }
     Ok(())

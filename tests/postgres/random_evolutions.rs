@@ -152,3 +152,14 @@ fn regression_an_enum_recreated_while_a_backup_table_uses_it() {
     let case = Case::new(vec![false; 6], vec![mood(true, 0), mood(false, 3), mood(false, 1)]);
     regression("evolve_enum_backup", case);
 }
+
+/// A stored generated column dropped: the kept-data backup copied its values and the
+/// rollback tried to write them back (`column "g" can only be updated to DEFAULT`); its
+/// values come back with its expression.
+#[test]
+fn regression_a_dropped_generated_column_rolls_back() {
+    let generated = |n| Version { generated: n, ..Version::new(Vec::new(), Vec::new(), 0) };
+    let case =
+        Case::new(vec![false; 5], vec![generated(Some(2)), generated(None), generated(Some(3))]);
+    regression("evolve_generated", case);
+}

@@ -3,6 +3,7 @@
 
 use super::support::TestFile;
 use crate::common::evolutions::{self, case, run_case, Counts, Db};
+use proptest::strategy::Strategy;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -24,7 +25,14 @@ fn random_evolutions_apply_converge_and_roll_back_with_their_rows() {
     let mut runner = evolutions::runner();
     let cases = runner.config().cases;
     let counts = std::sync::Mutex::new(Counts::default());
-    let result = runner.run(&case(), |case| {
+    // Generated columns are not supported on SQLite yet (a documented limitation).
+    let strategy = case().prop_map(|mut case| {
+        for version in &mut case.versions {
+            version.generated = None;
+        }
+        case
+    });
+    let result = runner.run(&strategy, |case| {
         runtime.block_on(async {
             let file = TestFile::new("evolve").await;
             let mut local = Counts::default();

@@ -36,7 +36,10 @@ pub fn backup_name(version: &str, table: &str, column: &str) -> String {
 pub fn keep_data(plan: &mut Plan, version: &str) {
     crate::dialect::keep_drops(plan, |change, _| match change {
         Change::DropTable(table) => Some(trash_table(table, version)),
-        Change::DropColumn { table, column, primary_key } if !primary_key.is_empty() => {
+        // A generated column's values come back with it: nothing to keep.
+        Change::DropColumn { table, column, primary_key }
+            if !primary_key.is_empty() && column.generated.is_none() =>
+        {
             Some(backup_column(table, column, primary_key, version))
         }
         Change::DropEnum(enum_type) => Some(trash_enum(&enum_type.name, version)),
