@@ -15,5 +15,6 @@ mod mysql {
     mod convergence;
     mod corpus;
     mod migrator;
+    mod random_evolutions;
     mod replicas;
 }

@@ -501,25 +501,27 @@ pub enum Operation {
     DropUnique,
     DropCheck,
     DropExclusion,
+    // Identity and defaults exclude each other, and identity needs NOT NULL: drop the
+    // identity before defaults change, add it after NOT NULL is set, and drop NOT NULL
+    // only once the identity is gone. A default that cannot be cast to a column's new
+    // type is dropped before the type changes and set again after. MySQL keeps an
+    // AUTO_INCREMENT column in a key: the identity goes before the primary key does, and
+    // the key comes before the identity.
+    DropIdentity,
     DropPrimaryKey,
     DropColumn,
     RenameIndex,
     RenameConstraint,
     AddColumn,
-    // Identity and defaults exclude each other, and identity needs NOT NULL: drop the
-    // identity before defaults change, add it after NOT NULL is set, and drop NOT NULL
-    // only once the identity is gone. A default that cannot be cast to a column's new
-    // type is dropped before the type changes and set again after.
-    DropIdentity,
     DropDefault,
     AlterColumnType,
     SetDefault,
     SetNotNull,
+    AddPrimaryKey,
     AddIdentity,
     DropNotNull,
     SetComment,
     CreateTable,
-    AddPrimaryKey,
     AddUnique,
     AddCheck,
     AddExclusion,

@@ -369,7 +369,9 @@ pub fn insert_other(v: &Version, first: i64, n: i64) -> Option<String> {
 }
 
 /// The rows of `u`.
-const PROBE_OTHER: &str = "SELECT CAST(id AS TEXT) || '|' || note FROM u ORDER BY id";
+fn probe_other(mysql: bool) -> String {
+    select_as_text(&["id".to_owned(), "note".to_owned()], "u", mysql)
+}
 
 fn column_type(k: usize, variant: u8) -> ColumnType {
     match (family(k), variant) {
@@ -411,12 +413,26 @@ pub fn insert(v: &Version, first: i64, n: i64) -> String {
     format!("INSERT INTO {} ({}) VALUES {}", table_name(v), names.join(", "), rows.join(", "))
 }
 
-/// A query over columns `ks` of `v` (by their names in `v`), each as text, in id order.
-pub fn probe(v: &Version, ks: &[usize]) -> String {
-    let mut columns = vec!["CAST(id AS TEXT)".to_owned()];
-    columns
-        .extend(ks.iter().map(|k| format!("COALESCE(CAST({} AS TEXT), '∅')", column_name(v, *k))));
-    format!("SELECT {} FROM {} ORDER BY id", columns.join(" || '|' || "), table_name(v))
+/// A query over columns `ks` of `v` (by their names in `v`), each as text, in id order:
+/// one `a|b|c` text per row (on MySQL the columns, which its `rows` joins that way).
+pub fn probe(v: &Version, ks: &[usize], mysql: bool) -> String {
+    let mut columns = vec!["id".to_owned()];
+    columns.extend(ks.iter().map(|k| column_name(v, *k)));
+    select_as_text(&columns, &table_name(v), mysql)
+}
+
+fn select_as_text(columns: &[String], table: &str, mysql: bool) -> String {
+    let text = if mysql { "CHAR" } else { "TEXT" };
+    let columns: Vec<String> =
+        columns.iter().map(|c| format!("COALESCE(CAST({c} AS {text}), '∅')")).collect();
+    let list = if mysql { columns.join(", ") } else { columns.join(" || '|' || ") };
+    format!("SELECT {list} FROM {table} ORDER BY id")
+}
+
+/// Whether column `k` of `variant` is unbounded text (`longtext` on MySQL, which cannot
+/// be in a key without a prefix length).
+pub fn unbounded_text(k: usize, variant: u8) -> bool {
+    matches!((family(k), variant), (Family::Text, 2) | (Family::Mood, 1))
 }
 
 /// The columns `v` has.
@@ -424,13 +440,15 @@ fn present(v: &Version) -> Vec<usize> {
     (0..COLUMNS).filter(|k| v.cols[*k].is_some()).collect()
 }
 
-/// 32 cases, or 1,000 with `DATAFLOW_SOAK=1`; fixed seed (`DATAFLOW_SEED` to vary).
-pub fn runner() -> TestRunner {
+/// `fast` cases, or 1,000 with `DATAFLOW_SOAK=1` (`DATAFLOW_CASES` to set another
+/// count); fixed seed (`DATAFLOW_SEED` to vary).
+pub fn runner(fast: u32) -> TestRunner {
     let soak = std::env::var("DATAFLOW_SOAK").is_ok_and(|v| v == "1");
+    let soak_cases = std::env::var("DATAFLOW_CASES").ok().and_then(|n| n.parse().ok());
     let seed =
         std::env::var("DATAFLOW_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x0000_e701_u64);
     TestRunner::new(Config {
-        cases: if soak { 1000 } else { 32 },
+        cases: if soak { soak_cases.unwrap_or(1000) } else { fast },
         rng_seed: RngSeed::Fixed(seed),
         failure_persistence: None,
         max_shrink_iters: 200,
@@ -458,6 +476,10 @@ pub trait Db: Sync {
         &'a self,
         sql: &'a str,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<String>> + Send + 'a>>;
+    /// The database speaks MySQL (`CAST(… AS CHAR)`, no `||`).
+    fn mysql(&self) -> bool {
+        false
+    }
 }
 
 /// Counts of one run of the suite.
@@ -539,19 +561,20 @@ pub async fn run_case(db: &dyn Db, case: &Case, counts: &mut Counts) -> Result<(
             next.cols[k].is_some() && nullable_in(case, prev, k) && !nullable_in(case, next, k)
         };
         let kept: Vec<usize> = present(prev).into_iter().filter(|k| !filled(*k)).collect();
-        let before = db.rows(&probe(prev, &kept)).await;
+        let before = db.rows(&probe(prev, &kept, db.mysql())).await;
         let shared: Vec<usize> = kept.iter().copied().filter(|k| next.cols[*k].is_some()).collect();
-        let shared_before = db.rows(&probe(prev, &shared)).await;
-        let other_before = if prev.other_table { db.rows(PROBE_OTHER).await } else { Vec::new() };
+        let shared_before = db.rows(&probe(prev, &shared, db.mysql())).await;
+        let other_before =
+            if prev.other_table { db.rows(&probe_other(db.mysql())).await } else { Vec::new() };
         let report =
             flow(db, case, next, Some(prev)).await?.auto_migrate(options()).await.map_err(fail)?;
         converged(db, case, next, Some(prev), "after the step").await?;
-        let shared_after = db.rows(&probe(next, &shared)).await;
+        let shared_after = db.rows(&probe(next, &shared, db.mysql())).await;
         ensure(shared_after == shared_before, || {
             format!("the step changed rows: {shared_before:?} → {shared_after:?}\n{}", report.plan)
         })?;
         if prev.other_table && next.other_table {
-            let other_after = db.rows(PROBE_OTHER).await;
+            let other_after = db.rows(&probe_other(db.mysql())).await;
             ensure(other_after == other_before, || {
                 format!("the step changed u: {other_before:?} → {other_after:?}\n{}", report.plan)
             })?;
@@ -568,12 +591,12 @@ pub async fn run_case(db: &dyn Db, case: &Case, counts: &mut Counts) -> Result<(
                 .map_err(fail)?;
             counts.rollbacks += 1;
             converged(db, case, prev, before_prev, "after the rollback").await?;
-            let after = db.rows(&probe(prev, &kept)).await;
+            let after = db.rows(&probe(prev, &kept, db.mysql())).await;
             ensure(after == before, || {
                 format!("the rollback lost rows: {before:?} → {after:?}\n{}", report.plan)
             })?;
             if prev.other_table {
-                let other_after = db.rows(PROBE_OTHER).await;
+                let other_after = db.rows(&probe_other(db.mysql())).await;
                 ensure(other_after == other_before, || {
                     format!(
                         "the rollback lost u: {other_before:?} → {other_after:?}\n{}",

@@ -24,7 +24,7 @@ fn random_evolutions_apply_converge_and_roll_back_with_their_rows() {
     if !runtime.block_on(server_available()) {
         return;
     }
-    let mut runner = evolutions::runner();
+    let mut runner = evolutions::runner(32);
     let cases = runner.config().cases;
     let counts = std::sync::Mutex::new(Counts::default());
     let result = runner.run(&case(), |case| {

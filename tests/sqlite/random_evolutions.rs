@@ -22,7 +22,7 @@ impl Db for TestFile {
 #[test]
 fn random_evolutions_apply_converge_and_roll_back_with_their_rows() {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-    let mut runner = evolutions::runner();
+    let mut runner = evolutions::runner(32);
     let cases = runner.config().cases;
     let counts = std::sync::Mutex::new(Counts::default());
     // Generated columns are not supported on SQLite yet (a documented limitation).

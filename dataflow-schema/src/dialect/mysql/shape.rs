@@ -17,7 +17,7 @@
 use super::{is_current_timestamp, parse_type, IDENTITY};
 use crate::error::PlanError;
 use crate::model::{
-    Column, ColumnType, DefaultExpr, FkAction, Index, IndexMethod, IndexPart, Literal,
+    Column, ColumnType, DefaultExpr, FkAction, ForeignKey, Index, IndexMethod, IndexPart, Literal,
     QualifiedName, Schema, Table,
 };
 
@@ -97,6 +97,9 @@ fn shape_table(
     }
     for index in &mut table.indexes {
         shape_index(&table.name, index, warnings)?;
+    }
+    for fk in &table.foreign_keys {
+        check_key_types_match(table, fk, desired)?;
     }
     for fk in &mut table.foreign_keys {
         if fk.deferrable || fk.match_full {
@@ -289,6 +292,38 @@ fn has_leading_index(table: &Table, columns: &[String]) -> bool {
                     .collect(),
             )
         })
+}
+
+/// InnoDB refuses a foreign key whose integer column and referenced column differ in type
+/// (errno 150, "incorrectly formed") — at the server, after earlier steps of a
+/// non-transactional run were applied. Said at plan time instead.
+fn check_key_types_match(
+    table: &Table,
+    fk: &ForeignKey,
+    desired: &Schema,
+) -> Result<(), PlanError> {
+    let Some(target) = desired.table(&fk.ref_table) else { return Ok(()) };
+    for (name, ref_name) in fk.columns.iter().zip(&fk.ref_columns) {
+        let (Some(column), Some(referenced)) = (table.column(name), target.column(ref_name)) else {
+            continue;
+        };
+        let integer = |ty: &ColumnType| {
+            matches!(ty, ColumnType::SmallInt | ColumnType::Integer | ColumnType::BigInt)
+        };
+        if integer(&column.ty) && integer(&referenced.ty) && column.ty != referenced.ty {
+            return Err(unsupported(
+                format!("foreign key {} on {}", fk.name, table.name),
+                &format!(
+                    "column {name} is {} but {}.{ref_name} is {}: InnoDB needs both to have \
+                     the same integer type (make both i64, or both i32)",
+                    super::render_type(&column.ty),
+                    target.name,
+                    super::render_type(&referenced.ty),
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// MySQL cannot index unbounded text without a prefix length: say which field needs a
