@@ -78,11 +78,14 @@ fn read_quoted(sql: &str, quote: char, backslash_escapes: bool) -> Option<String
     None
 }
 
+type Parse = fn(&str) -> ColumnType;
+type Render = fn(&ColumnType) -> String;
+
 /// Type parsing, on every dialect: any text parses without panicking, and a type it
 /// recognises, rendered and parsed again, is the same type (what introspection reads
 /// back from what the engine wrote). Unrecognised text stays `Other`.
 pub fn type_parsing(text: &str) {
-    let dialects: [(&str, fn(&str) -> ColumnType, fn(&ColumnType) -> String); 3] = [
+    let dialects: [(&str, Parse, Render); 3] = [
         ("postgres", ColumnType::from_sql, postgres::render_type),
         ("mysql", mysql::parse_type, mysql::render_type),
         ("sqlite", sqlite::parse_type, sqlite::render_type),
