@@ -301,6 +301,19 @@ pub enum Error {
         /// The error as it was raised.
         source: Box<Error>,
     },
+    /// The connection to the server was lost mid-operation (terminated, server restarted
+    /// or unreachable).
+    #[error(
+        "the connection to the database was lost: {server}\n  {advice}\n  what happened: {source}"
+    )]
+    ConnectionLost {
+        /// What the driver or the server said.
+        server: String,
+        /// What to do.
+        advice: String,
+        /// The error as it was raised.
+        source: Box<Error>,
+    },
     /// A feature this database does not have in dataflow yet.
     #[error("{what} is not available on {database} yet (it works on PostgreSQL)")]
     NotAvailable {
@@ -401,6 +414,52 @@ pub fn explain_privileges(error: Error, url: &str) -> Error {
                   applied (see `dataflow history`)"
         .to_owned();
     Error::InsufficientPrivilege { role, server, advice, source: Box::new(error) }
+}
+
+/// What a migrator's error means for its user: [`explain_privileges`], then
+/// [`explain_connection_loss`].
+pub fn explain(error: Error, url: &str) -> Error {
+    explain_connection_loss(explain_privileges(error, url))
+}
+
+/// Turns an error caused by a lost connection (an I/O error, a server that terminated the
+/// session or is shutting down: SQLSTATE classes 08 and 57P) into
+/// [`Error::ConnectionLost`], saying that the run is recorded and how to resume; other
+/// errors pass through.
+pub fn explain_connection_loss(error: Error) -> Error {
+    // A failed first connection already says so, and nothing ran.
+    if matches!(
+        error,
+        Error::ConnectionLost { .. } | Error::InsufficientPrivilege { .. } | Error::Connect { .. }
+    ) {
+        return error;
+    }
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+    let mut found = None;
+    while let Some(current) = cause {
+        if let Some(driver) = current.downcast_ref::<sqlx::Error>() {
+            found = match driver {
+                sqlx::Error::Io(io) => Some(io.to_string()),
+                sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => Some(driver.to_string()),
+                sqlx::Error::Database(db) => db
+                    .code()
+                    .filter(|code| code.starts_with("08") || code.starts_with("57P"))
+                    .map(|_| db.message().to_owned()),
+                _ => None,
+            };
+            if found.is_some() {
+                break;
+            }
+        }
+        cause = current.source();
+    }
+    let Some(server) = found else { return error };
+    let advice = "the history records where the run stopped; run the same migration again \
+                  once the server is reachable: it closes the interrupted run and resumes from \
+                  the live schema, cleaning up what an interrupted step left (such as an \
+                  invalid index). `dataflow status` shows where it stands"
+        .to_owned();
+    Error::ConnectionLost { server, advice, source: Box::new(error) }
 }
 
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`, for messages.

@@ -389,7 +389,7 @@ impl DataFlow {
                 crate::mysql_migrator::migrate(db, &desired, Scope::Models, options).await
             }
         };
-        outcome.map_err(|error| crate::error::explain_privileges(error, &self.url()))
+        outcome.map_err(|error| crate::error::explain(error, &self.url()))
     }
 
     /// The plan `auto_migrate` would apply now (no lock, nothing changed).
@@ -492,6 +492,7 @@ impl DataFlow {
         }
         .instrument(span)
         .await
+        .map_err(crate::error::explain_connection_loss)
     }
 
     /// Rolls back every applied run newer than `version`, newest first.
@@ -681,7 +682,7 @@ pub async fn migrate_to(
 ) -> Result<MigrationReport> {
     migrate(db, Target::Namespace(target), DEFAULT_NAMESPACE, options)
         .await
-        .map_err(|error| crate::error::explain_privileges(error, db.url()))
+        .map_err(|error| crate::error::explain(error, db.url()))
 }
 
 async fn plan_for(db: &Postgres, target: &Target, options: &MigrateOptions) -> Result<Plan> {

@@ -358,10 +358,22 @@ fn is_algorithm_refused(error: &sqlx::Error) -> bool {
     matches!(error_number(error), Some(1845 | 1846))
 }
 
+/// MariaDB (seen on 10.11) can keep a table's CHECK expressions from before a column
+/// rename in its table-definition cache, and then refuses the next rename of that column
+/// with "Unknown column '<old name>' in 'CHECK'" (1054) although the stored definition is
+/// right. Reloading the definition (`FLUSH TABLES t`) and running the statement again
+/// works.
+fn is_stale_check(error: &sqlx::Error) -> bool {
+    error_number(error) == Some(1054)
+        && matches!(error, sqlx::Error::Database(db) if db.message().contains("in 'CHECK'"))
+}
+
 /// What running one statement needed.
 #[derive(Debug, Default)]
 pub(crate) struct StatementRun {
     pub retries: u32,
+    /// The table's definition was reloaded once (see `is_stale_check`).
+    pub reloaded_definition: bool,
     /// The fallback that ran instead of the planned statement, if any.
     pub fell_back_to: Option<String>,
 }
@@ -393,6 +405,17 @@ pub(crate) async fn run_statement(
                 let delay = backoff(options, run.retries);
                 tracing::warn!(target: "dataflow::apply", step = step.number, attempt = run.retries, delay_ms = delay.as_millis() as u64, "lock wait timeout; retrying");
                 tokio::time::sleep(delay).await;
+            }
+            Err(error) if is_stale_check(&error) && !run.reloaded_definition => {
+                run.reloaded_definition = true;
+                let flush = format!(
+                    "FLUSH TABLES {}",
+                    dataflow_schema::dialect::mysql::quote_ident(&step.table)
+                );
+                tracing::warn!(target: "dataflow::apply", step = step.number, "stale CHECK definition in the server's cache; {flush} and again");
+                if connection.execute(flush.as_str()).await.is_err() {
+                    return Err((sql, error));
+                }
             }
             Err(error) if is_algorithm_refused(&error) => {
                 let next = fallback(&sql)

@@ -358,7 +358,7 @@ pub async fn migrate_mysql_to(
 ) -> Result<MigrationReport> {
     migrate(db, &target, Scope::Database, options)
         .await
-        .map_err(|error| crate::error::explain_privileges(error, db.url()))
+        .map_err(|error| crate::error::explain(error, db.url()))
 }
 
 /// History rows, newest first.

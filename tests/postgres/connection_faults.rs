@@ -14,14 +14,15 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// A run that was interrupted either finished (exit 0) or says what happened to its
-/// connection.
+/// connection: `Error::ConnectionLost` with the advice to run again, or — when the
+/// fault hit while it was connecting, before anything ran — `Error::Connect`.
 fn clear_error(run: &Output) -> bool {
-    let stderr = String::from_utf8_lossy(&run.stderr).to_lowercase();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    let lost = stderr.contains("the connection to the database was lost")
+        && stderr.contains("run the same migration again");
     run.status.code() == Some(0)
         || (run.status.code() == Some(1)
-            && ["connection", "terminat", "shutting down", "closed", "communicating", "eof"]
-                .iter()
-                .any(|w| stderr.contains(w)))
+            && (lost || stderr.starts_with("error: cannot connect to")))
 }
 
 fn restarts() -> usize {
