@@ -482,6 +482,43 @@ pub trait Db: Sync {
     }
 }
 
+/// A database the suite can create for a case and drop after it.
+pub trait FreshDb: Db + Sized {
+    fn fresh(label: &str) -> impl std::future::Future<Output = Self>;
+    fn dispose(self) -> impl std::future::Future<Output = ()>;
+}
+
+/// Runs the suite on `database`: `strategy`'s cases (`fast` of them, or the soak's), each
+/// on a fresh database; prints and writes the figure, and panics with the minimal failing
+/// case if one fails.
+pub fn run_suite<D: FreshDb>(
+    runtime: &tokio::runtime::Runtime,
+    database: &str,
+    fast: u32,
+    strategy: impl Strategy<Value = Case>,
+) {
+    let mut runner = runner(fast);
+    let cases = runner.config().cases;
+    let counts = std::sync::Mutex::new(Counts::default());
+    let result = runner.run(&strategy, |case| {
+        runtime.block_on(async {
+            let db = D::fresh("evolve").await;
+            let mut local = Counts::default();
+            let outcome = run_case(&db, &case, &mut local).await;
+            if outcome.is_ok() {
+                counts.lock().expect("counts").merge(local);
+            }
+            // Shrinking runs hundreds of cases: none is kept (the minimal one is printed).
+            db.dispose().await;
+            outcome
+        })
+    });
+    report(database, cases, &counts.into_inner().expect("counts"));
+    if let Err(error) = result {
+        panic!("{error}");
+    }
+}
+
 /// Counts of one run of the suite.
 #[derive(Debug, Default)]
 pub struct Counts {

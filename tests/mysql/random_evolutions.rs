@@ -5,7 +5,7 @@
 //! names PostgreSQL and SQLite); it found two MySQL bugs, fixed with the tests below.
 
 use super::support::{server_available, TestDb};
-use crate::common::evolutions::{self, case, run_case, unbounded_text, Counts, Db};
+use crate::common::evolutions::{self, case, run_case, unbounded_text, Counts, Db, FreshDb};
 use proptest::strategy::Strategy;
 use std::future::Future;
 use std::pin::Pin;
@@ -25,16 +25,21 @@ impl Db for TestDb {
     }
 }
 
+impl FreshDb for TestDb {
+    async fn fresh(label: &str) -> Self {
+        TestDb::new(label).await
+    }
+    async fn dispose(self) {
+        self.drop_db().await;
+    }
+}
+
 #[test]
 fn random_evolutions_apply_converge_and_roll_back_with_their_rows() {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     if !runtime.block_on(server_available()) {
         return;
     }
-    // 16 cases (about a minute: MariaDB's DDL is slower); the soak runs 1,000.
-    let mut runner = evolutions::runner(16);
-    let cases = runner.config().cases;
-    let counts = std::sync::Mutex::new(Counts::default());
     let strategy = case().prop_map(|mut case| {
         for version in &mut case.versions {
             for (k, col) in version.cols.iter_mut().enumerate() {
@@ -51,44 +56,32 @@ fn random_evolutions_apply_converge_and_roll_back_with_their_rows() {
         }
         case
     });
-    let result = runner.run(&strategy, |case| {
-        runtime.block_on(async {
-            let db = TestDb::new("evolve").await;
-            let mut local = Counts::default();
-            let outcome = run_case(&db, &case, &mut local).await;
-            if outcome.is_ok() {
-                counts.lock().expect("counts").merge(local);
-            }
-            db.drop_db().await;
-            outcome
-        })
-    });
-    let counts = counts.into_inner().expect("counts");
-    evolutions::report("mysql", cases, &counts);
-    if let Err(error) = result {
-        panic!("{error}");
-    }
+    // 16 cases (about a minute: MariaDB's DDL is slower); the soak runs 1,000.
+    evolutions::run_suite::<TestDb>(&runtime, "mysql", 16, strategy);
 }
 
 /// The key moved from `seq` to `id` while `id` becomes AUTO_INCREMENT: the identity was
 /// added before the key (MySQL refuses an AUTO_INCREMENT column outside a key, 1075); and
 /// back in the rollback.
-#[test]
-fn regression_an_identity_added_with_the_key_that_holds_it() {
+#[tokio::test]
+async fn regression_an_identity_added_with_the_key_that_holds_it() {
     use crate::common::evolutions::{Case, Version};
-    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-    if !runtime.block_on(server_available()) {
-        return;
-    }
     let keyed = |key| Version { key, ..Version::new(Vec::new(), Vec::new(), 0) };
     let case = Case::new(Vec::new(), vec![keyed(1), keyed(0), keyed(1)]);
-    runtime.block_on(async {
-        let db = TestDb::new("evolve_identity_key").await;
-        let mut counts = Counts::default();
-        run_case(&db, &case, &mut counts).await.unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(counts.rollbacks, 2);
-        db.drop_db().await;
-    });
+    regression("evolve_identity_key", case, 2).await;
+}
+
+/// Runs a fixed case (a failure the suite found) on a fresh database: every step must
+/// pass, with `rollbacks` rollbacks.
+async fn regression(label: &str, case: crate::common::evolutions::Case, rollbacks: usize) {
+    if !server_available().await {
+        return;
+    }
+    let db = TestDb::new(label).await;
+    let mut counts = Counts::default();
+    run_case(&db, &case, &mut counts).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(counts.rollbacks, rollbacks);
+    db.drop_db().await;
 }
 
 /// A foreign key from an `int` column to a `bigint` one: InnoDB refused it at the server
@@ -125,13 +118,9 @@ async fn a_foreign_key_between_different_integer_types_is_refused_before_anythin
 /// the column back — "Unknown column 'c0_r1' in 'CHECK'" — from a stale CHECK definition
 /// in its table cache after the backup's restore. The statement now runs again after
 /// `FLUSH TABLES` of that table.
-#[test]
-fn regression_a_checked_column_renamed_with_its_table_rolls_back() {
+#[tokio::test]
+async fn regression_a_checked_column_renamed_with_its_table_rolls_back() {
     use crate::common::evolutions::{Case, Col, Version};
-    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-    if !runtime.block_on(server_available()) {
-        return;
-    }
     let checked = Col { checked: true, ..Col::plain(0) };
     let text = Col { default: None, ..Col::plain(0) };
     let case = Case::new(
@@ -141,11 +130,5 @@ fn regression_a_checked_column_renamed_with_its_table_rolls_back() {
             Version::new(vec![Some(checked)], vec![1], 1),
         ],
     );
-    runtime.block_on(async {
-        let db = TestDb::new("evolve_check_rename").await;
-        let mut counts = Counts::default();
-        run_case(&db, &case, &mut counts).await.unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(counts.rollbacks, 1);
-        db.drop_db().await;
-    });
+    regression("evolve_check_rename", case, 1).await;
 }

@@ -2,7 +2,7 @@
 //! fresh database per case.
 
 use super::support::{server_available, TestDb};
-use crate::common::evolutions::{self, case, run_case, Case, Col, Counts, Db, Version};
+use crate::common::evolutions::{self, case, run_case, Case, Col, Counts, Db, FreshDb, Version};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -18,33 +18,22 @@ impl Db for TestDb {
     }
 }
 
+impl FreshDb for TestDb {
+    async fn fresh(label: &str) -> Self {
+        TestDb::new(label).await
+    }
+    async fn dispose(self) {
+        self.drop_db().await;
+    }
+}
+
 #[test]
 fn random_evolutions_apply_converge_and_roll_back_with_their_rows() {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     if !runtime.block_on(server_available()) {
         return;
     }
-    let mut runner = evolutions::runner(32);
-    let cases = runner.config().cases;
-    let counts = std::sync::Mutex::new(Counts::default());
-    let result = runner.run(&case(), |case| {
-        runtime.block_on(async {
-            let db = TestDb::new("evolve").await;
-            let mut local = Counts::default();
-            let outcome = run_case(&db, &case, &mut local).await;
-            if outcome.is_ok() {
-                counts.lock().expect("counts").merge(local);
-            }
-            // Shrinking runs hundreds of cases: none is kept (the minimal one is printed).
-            db.drop_db().await;
-            outcome
-        })
-    });
-    let counts = counts.into_inner().expect("counts");
-    evolutions::report("postgres", cases, &counts);
-    if let Err(error) = result {
-        panic!("{error}");
-    }
+    evolutions::run_suite::<TestDb>(&runtime, "postgres", 32, case());
 }
 
 /// Runs a fixed case (a shrunk failure of the suite) and requires every step to pass.

@@ -2,7 +2,7 @@
 //! fresh file per case.
 
 use super::support::TestFile;
-use crate::common::evolutions::{self, case, run_case, Counts, Db};
+use crate::common::evolutions::{self, case, run_case, Counts, Db, FreshDb};
 use proptest::strategy::Strategy;
 use std::future::Future;
 use std::pin::Pin;
@@ -19,12 +19,17 @@ impl Db for TestFile {
     }
 }
 
+impl FreshDb for TestFile {
+    async fn fresh(label: &str) -> Self {
+        TestFile::new(label).await
+    }
+    // The file goes with the value.
+    async fn dispose(self) {}
+}
+
 #[test]
 fn random_evolutions_apply_converge_and_roll_back_with_their_rows() {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-    let mut runner = evolutions::runner(32);
-    let cases = runner.config().cases;
-    let counts = std::sync::Mutex::new(Counts::default());
     // Generated columns are not supported on SQLite yet (a documented limitation).
     let strategy = case().prop_map(|mut case| {
         for version in &mut case.versions {
@@ -32,22 +37,7 @@ fn random_evolutions_apply_converge_and_roll_back_with_their_rows() {
         }
         case
     });
-    let result = runner.run(&strategy, |case| {
-        runtime.block_on(async {
-            let file = TestFile::new("evolve").await;
-            let mut local = Counts::default();
-            let outcome = run_case(&file, &case, &mut local).await;
-            if outcome.is_ok() {
-                counts.lock().expect("counts").merge(local);
-            }
-            outcome
-        })
-    });
-    let counts = counts.into_inner().expect("counts");
-    evolutions::report("sqlite", cases, &counts);
-    if let Err(error) = result {
-        panic!("{error}");
-    }
+    evolutions::run_suite::<TestFile>(&runtime, "sqlite", 32, strategy);
 }
 
 /// Shrunk from a failure of the soak run: a column renamed with its index renamed too
