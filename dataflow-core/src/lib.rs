@@ -18,6 +18,7 @@ pub mod mysql;
 pub mod mysql_history;
 mod mysql_migrator;
 pub mod not_null;
+mod orphans;
 pub mod postgres;
 pub mod preflight;
 mod reverse;

@@ -9,6 +9,7 @@ use crate::backfill::Recorder;
 use crate::error::{Error, Result};
 use crate::history::{self, status, HistoryRow};
 use crate::lock::{LockError, LockGuard};
+use crate::orphans::scope_with_orphans;
 use crate::postgres::{ApplyOptions, ApplyReport, Postgres};
 use crate::sqlite::Sqlite;
 use crate::sqlite_migrator::Scope;
@@ -737,23 +738,8 @@ async fn plan_models_with_orphans(
             .await
             .map_err(|source| Error::History { url: db.url().to_owned(), source })?
     };
-    let (mut scoped, mut warnings) = dataflow_schema::scope_to_models(&current.schema, desired);
-    for table in current.schema.tables.iter().filter(|t| created.contains(&t.name)) {
-        if scoped.table(&table.name).is_some() {
-            continue;
-        }
-        warnings.retain(|w| !w.starts_with(&format!("table {} ", table.name)));
-        if options.drop_orphans {
-            scoped.tables.push(table.clone());
-        } else {
-            warnings.push(format!(
-                "table {} is orphaned (dataflow created it, no model names it): left alone; \
-                 drop_orphans drops it (HIGH, kept in the trash)",
-                table.name
-            ));
-        }
-    }
-    scoped.canonicalize();
+    let (scoped, warnings) =
+        scope_with_orphans(&current.schema, desired, &created, options.drop_orphans);
     let mut plan = plan_offline(&scoped, desired, Dialect::Postgres, &options.plan)?;
     plan.warnings.extend(warnings);
     if !current.unmanaged.is_empty() {

@@ -253,6 +253,25 @@ pub async fn stored_plan(
     row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
 }
 
+/// Tables that applied (or adopted) runs created: if no model names one any more, it is
+/// an orphan (`crate::orphans`).
+pub async fn created_tables(
+    connection: &mut MySqlConnection,
+) -> Result<Vec<dataflow_schema::QualifiedName>, sqlx::Error> {
+    if !exists(&mut *connection).await? {
+        return Ok(Vec::new());
+    }
+    let plans: Vec<String> = sqlx::query_scalar(&format!(
+        "SELECT CAST(plan AS CHAR) FROM {} WHERE status IN (?, ?) ORDER BY seq",
+        table()
+    ))
+    .bind(status::APPLIED)
+    .bind(status::BASELINE)
+    .fetch_all(connection)
+    .await?;
+    Ok(crate::orphans::created_in(plans.iter().map(String::as_str)))
+}
+
 /// Applied runs recorded after `version`, newest first.
 pub async fn applied_after(
     connection: &mut MySqlConnection,

@@ -13,9 +13,10 @@ use crate::migrator::{
 };
 use crate::mysql::{introspect_on, run_statement, MigrationLock, Mysql};
 use crate::mysql_history::{self as history, NewRow, Progress};
+use crate::orphans::scope_with_orphans;
 use crate::sqlite_migrator::Scope;
 use dataflow_schema::introspect::mysql::Introspected;
-use dataflow_schema::{plan_models, plan_offline, Dialect, Plan, Rollback, Schema};
+use dataflow_schema::{plan_offline, Dialect, Plan, QualifiedName, Rollback, Schema};
 use sqlx::MySqlConnection;
 use std::time::{Duration, Instant};
 
@@ -30,18 +31,37 @@ pub(crate) async fn plan(
     scope: Scope,
     options: &MigrateOptions,
 ) -> Result<Plan> {
-    let current = db.introspect().await?;
-    plan_against(&current, desired, scope, options)
+    let mut connection = db
+        .pool()
+        .acquire()
+        .await
+        .map_err(|source| Error::Connect { url: db.url().to_owned(), source })?;
+    let created = match scope {
+        Scope::Models => {
+            history::created_tables(&mut connection).await.map_err(history_error(db))?
+        }
+        Scope::Database => Vec::new(),
+    };
+    let current = introspect_on(&mut connection, db.url()).await?;
+    plan_against(&current, desired, scope, &created, options)
 }
 
+/// `created`: the tables history says dataflow created (model scope: orphans).
 fn plan_against(
     current: &Introspected,
     desired: &Schema,
     scope: Scope,
+    created: &[QualifiedName],
     options: &MigrateOptions,
 ) -> Result<Plan> {
     let mut plan = match scope {
-        Scope::Models => plan_models(&current.schema, desired, Dialect::Mysql, &options.plan)?,
+        Scope::Models => {
+            let (scoped, warnings) =
+                scope_with_orphans(&current.schema, desired, created, options.drop_orphans);
+            let mut plan = plan_offline(&scoped, desired, Dialect::Mysql, &options.plan)?;
+            plan.warnings.extend(warnings);
+            plan
+        }
         Scope::Database => plan_offline(&current.schema, desired, Dialect::Mysql, &options.plan)?,
     };
     if !current.unmanaged.is_empty() {
@@ -189,7 +209,11 @@ async fn migrate_locked(
         }
         Scope::Database => None,
     };
-    let plan = plan_against(&current, desired, scope, options)?;
+    let created = match scope {
+        Scope::Models => history::created_tables(connection).await.map_err(&history_error)?,
+        Scope::Database => Vec::new(),
+    };
+    let plan = plan_against(&current, desired, scope, &created, options)?;
     if plan.is_empty() {
         return Ok((plan, adopted, 0));
     }

@@ -4,18 +4,20 @@
 //! exactly when its changes commit, and a killed run leaves nothing behind.
 //!
 //! Drops keep their data as on PostgreSQL (`dialect::sqlite::keep`), so rollbacks restore
-//! rows and values until `purge`. Not yet on SQLite (documented): orphan detection,
-//! explicit plans.
+//! rows and values until `purge`. Orphans are reported (and dropped with
+//! `drop_orphans`) as on every database (`crate::orphans`). Not yet on SQLite
+//! (documented): explicit plans.
 
 use crate::error::{Error, Result};
 use crate::history::status;
 use crate::migrator::{
     check_risk, retain_selected, Baseline, MigrateOptions, MigrationReport, Mode, RollbackAnalysis,
 };
+use crate::orphans::scope_with_orphans;
 use crate::reverse::reversed;
 use crate::sqlite::{report, Sqlite, WriteLock};
 use crate::sqlite_history::{self as history, NewRow};
-use dataflow_schema::{plan_models, plan_offline, Dialect, Plan, Schema};
+use dataflow_schema::{plan_offline, Dialect, Plan, QualifiedName, Schema};
 use std::time::{Duration, Instant};
 
 fn history_error(db: &Sqlite) -> impl Fn(sqlx::Error) -> Error + '_ {
@@ -38,18 +40,34 @@ pub(crate) async fn plan(
     scope: Scope,
     options: &MigrateOptions,
 ) -> Result<Plan> {
+    let created = match scope {
+        // Given back before introspecting: an in-memory database has one connection.
+        Scope::Models => {
+            let mut connection = db.connection().await?;
+            history::created_tables(&mut connection).await.map_err(history_error(db))?
+        }
+        Scope::Database => Vec::new(),
+    };
     let current = db.introspect().await?;
-    plan_against(&current, desired, scope, options)
+    plan_against(&current, desired, scope, &created, options)
 }
 
+/// `created`: the tables history says dataflow created (model scope: orphans).
 fn plan_against(
     current: &dataflow_schema::introspect::sqlite::Introspected,
     desired: &Schema,
     scope: Scope,
+    created: &[QualifiedName],
     options: &MigrateOptions,
 ) -> Result<Plan> {
     let mut plan = match scope {
-        Scope::Models => plan_models(&current.schema, desired, Dialect::Sqlite, &options.plan)?,
+        Scope::Models => {
+            let (scoped, warnings) =
+                scope_with_orphans(&current.schema, desired, created, options.drop_orphans);
+            let mut plan = plan_offline(&scoped, desired, Dialect::Sqlite, &options.plan)?;
+            plan.warnings.extend(warnings);
+            plan
+        }
         Scope::Database => plan_offline(&current.schema, desired, Dialect::Sqlite, &options.plan)?,
     };
     if !current.unmanaged.is_empty() {
@@ -192,7 +210,13 @@ async fn migrate_locked(
         Scope::Models => adopt(lock, &current.schema, desired).await.map_err(&history_error)?,
         Scope::Database => None,
     };
-    let plan = plan_against(&current, desired, scope, options)?;
+    let created = match scope {
+        Scope::Models => {
+            history::created_tables(lock.connection()).await.map_err(&history_error)?
+        }
+        Scope::Database => Vec::new(),
+    };
+    let plan = plan_against(&current, desired, scope, &created, options)?;
     if plan.is_empty() {
         return Ok((plan, adopted));
     }

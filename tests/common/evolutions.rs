@@ -6,8 +6,8 @@
 //! between `id`, `seq` and `(id, seq)`, gains and loses the identity on `id`, its comment,
 //! an index on two columns and a stored generated column (PostgreSQL); the enum type
 //! `mood` gains, loses and reorders values and column 5 moves between `mood` and `text`;
-//! a second table `u` comes and goes, dropped as an orphan on PostgreSQL — SQLite has no
-//! orphan detection yet, so there it stays), with rows inserted between versions. Every
+//! a second table `u` comes and goes, dropped as an orphan into the trash), with rows
+//! inserted between versions. Every
 //! step is applied through `auto_migrate`, must converge, keep the rows, roll back to the
 //! previous version with the rows intact, and apply again. A fixed-seed slice of 32 cases runs in the tests; `DATAFLOW_SOAK=1` runs
 //! 1,000.

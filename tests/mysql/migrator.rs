@@ -29,6 +29,15 @@ struct UserV2 {
     logins: i32,
 }
 
+#[derive(Model)]
+#[dataflow(table = "notes")]
+struct Note {
+    #[dataflow(primary_key, auto)]
+    id: i64,
+    #[dataflow(max_length = 200)]
+    body: String,
+}
+
 #[tokio::test]
 async fn runs_are_recorded_step_by_step_and_rolled_back() {
     if !server_available().await {
@@ -390,5 +399,47 @@ async fn a_user_without_privileges_gets_a_clear_error_and_changes_nothing() {
     assert_eq!(db.count("SELECT count(*) FROM _dataflow_migrations").await, 1, "nothing recorded");
     eprintln!("{error}");
     super::support::admin(&[&format!("DROP USER IF EXISTS '{user}'@'%'")]).await;
+    db.drop_db().await;
+}
+
+/// A table dataflow created whose model is gone is an orphan: reported and kept; with
+/// `drop_orphans` (HIGH) dropped into the trash, and the rollback brings its rows back. A
+/// table dataflow never created is left alone either way.
+#[tokio::test]
+async fn an_orphan_is_reported_kept_and_dropped_only_when_asked() {
+    if !server_available().await {
+        return;
+    }
+    let db = TestDb::new("orphans").await;
+    db.exec("CREATE TABLE legacy (id bigint PRIMARY KEY);\nINSERT INTO legacy VALUES (7)").await;
+    db.migrate(&[model::<UserV1>(), model::<Note>()]).await;
+    db.exec("INSERT INTO notes (body) VALUES ('kept')").await;
+
+    let v1 = db.flow(&[model::<UserV1>()]).await;
+    let status = v1.status().await.expect("status");
+    assert!(status.warnings.iter().any(|w| w.starts_with("table notes is orphaned")), "{status}");
+    let kept = v1.auto_migrate(unattended()).await.expect("orphan kept");
+    assert!(!kept.applied && kept.plan.is_empty(), "{}", kept.plan);
+    let warnings = &kept.plan.warnings;
+    assert!(warnings.iter().any(|w| w.starts_with("table notes is orphaned")), "{warnings:?}");
+    assert!(warnings.iter().any(|w| w.starts_with("table legacy is not named")), "{warnings:?}");
+    assert_eq!(db.rows("SELECT body FROM notes").await, vec!["kept"]);
+
+    let drop =
+        MigrateOptions { drop_orphans: true, max_risk: dataflow::RiskLevel::High, ..unattended() };
+    let dropped = v1.auto_migrate(drop.clone()).await.expect("orphan dropped");
+    let tables: Vec<&str> = dropped.plan.steps.iter().map(|s| s.table.as_str()).collect();
+    assert_eq!(tables, ["notes"], "only the orphan is dropped:\n{}", dropped.plan);
+    assert_eq!(dropped.plan.steps[0].operation, dataflow::Operation::DropTable);
+    assert!(dropped.plan.safety().data_loss.is_empty(), "kept in the trash:\n{}", dropped.plan);
+    let names = "SELECT table_name FROM information_schema.tables \
+                 WHERE table_schema = DATABASE() AND table_name IN ('notes', 'legacy')";
+    assert_eq!(db.rows(names).await, vec!["legacy"]);
+    let again = v1.auto_migrate(drop).await.expect("re-run");
+    assert!(!again.applied && again.plan.is_empty(), "converged:\n{}", again.plan);
+
+    v1.rollback_migration(&dropped.version.expect("a version")).await.expect("rollback");
+    assert_eq!(db.rows("SELECT id, body FROM notes").await, vec!["1|kept"]);
+    assert_eq!(db.rows("SELECT id FROM legacy").await, vec!["7"]);
     db.drop_db().await;
 }

@@ -340,3 +340,40 @@ async fn the_applications_own_in_memory_pool() {
     flow.rollback_migration(&version).await.expect("rollback");
     assert!(!flow.plan().await.expect("plan").is_empty(), "the table is gone again");
 }
+
+/// A table dataflow created whose model is gone is an orphan: reported and kept; with
+/// `drop_orphans` (HIGH) dropped into the trash, and the rollback brings its rows back. A
+/// table dataflow never created is left alone either way.
+#[tokio::test]
+async fn an_orphan_is_reported_kept_and_dropped_only_when_asked() {
+    let file = TestFile::new("orphans").await;
+    file.exec("CREATE TABLE legacy (id integer PRIMARY KEY); INSERT INTO legacy VALUES (7)").await;
+    let both = flow(&file).await.model::<UserV1>().model::<Note>();
+    both.auto_migrate(unattended()).await.expect("create users and notes");
+    file.exec("INSERT INTO users (email) VALUES ('a@x.io'); INSERT INTO notes (user_id, body) VALUES (1, 'kept')").await;
+
+    let v1 = flow(&file).await.model::<UserV1>();
+    let status = v1.status().await.expect("status");
+    assert!(status.warnings.iter().any(|w| w.starts_with("table notes is orphaned")), "{status}");
+    let kept = v1.auto_migrate(unattended()).await.expect("orphan kept");
+    assert!(!kept.applied && kept.plan.is_empty(), "{}", kept.plan);
+    let warnings = &kept.plan.warnings;
+    assert!(warnings.iter().any(|w| w.starts_with("table notes is orphaned")), "{warnings:?}");
+    assert!(warnings.iter().any(|w| w.starts_with("table legacy is not named")), "{warnings:?}");
+    assert_eq!(file.rows("SELECT body FROM notes").await, vec!["kept"]);
+
+    let drop = MigrateOptions { drop_orphans: true, max_risk: RiskLevel::High, ..unattended() };
+    let dropped = v1.auto_migrate(drop.clone()).await.expect("orphan dropped");
+    let tables: Vec<&str> = dropped.plan.steps.iter().map(|s| s.table.as_str()).collect();
+    assert_eq!(tables, ["notes"], "only the orphan is dropped:\n{}", dropped.plan);
+    assert_eq!(dropped.plan.steps[0].operation, dataflow::Operation::DropTable);
+    assert!(dropped.plan.safety().data_loss.is_empty(), "kept in the trash:\n{}", dropped.plan);
+    let names = "SELECT name FROM sqlite_schema WHERE name IN ('notes', 'legacy') ORDER BY name";
+    assert_eq!(file.rows(names).await, vec!["legacy"]);
+    let again = v1.auto_migrate(drop).await.expect("re-run");
+    assert!(!again.applied && again.plan.is_empty(), "converged:\n{}", again.plan);
+
+    v1.rollback_migration(&dropped.version.expect("a version")).await.expect("rollback");
+    assert_eq!(file.rows("SELECT id, body FROM notes").await, vec!["1|kept"]);
+    assert_eq!(file.rows("SELECT id FROM legacy").await, vec!["7"]);
+}
