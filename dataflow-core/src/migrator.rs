@@ -9,7 +9,7 @@ use crate::backfill::Recorder;
 use crate::error::{Error, Result};
 use crate::history::{self, status, HistoryRow};
 use crate::lock::{LockError, LockGuard};
-use crate::orphans::scope_with_orphans;
+use crate::orphans;
 use crate::postgres::{ApplyOptions, ApplyReport, Postgres};
 use crate::sqlite::Sqlite;
 use crate::sqlite_migrator::Scope;
@@ -738,10 +738,8 @@ async fn plan_models_with_orphans(
             .await
             .map_err(|source| Error::History { url: db.url().to_owned(), source })?
     };
-    let (scoped, warnings) =
-        scope_with_orphans(&current.schema, desired, &created, options.drop_orphans);
-    let mut plan = plan_offline(&scoped, desired, Dialect::Postgres, &options.plan)?;
-    plan.warnings.extend(warnings);
+    let mut plan =
+        orphans::plan_models(&current.schema, desired, &created, Dialect::Postgres, options)?;
     if !current.unmanaged.is_empty() {
         plan.warnings
             .push(format!("not managed by dataflow, left alone: {}", current.unmanaged.join(", ")));

@@ -13,7 +13,7 @@ use crate::migrator::{
 };
 use crate::mysql::{introspect_on, run_statement, MigrationLock, Mysql};
 use crate::mysql_history::{self as history, NewRow, Progress};
-use crate::orphans::scope_with_orphans;
+use crate::orphans;
 use crate::sqlite_migrator::Scope;
 use dataflow_schema::introspect::mysql::Introspected;
 use dataflow_schema::{plan_offline, Dialect, Plan, QualifiedName, Rollback, Schema};
@@ -56,11 +56,7 @@ fn plan_against(
 ) -> Result<Plan> {
     let mut plan = match scope {
         Scope::Models => {
-            let (scoped, warnings) =
-                scope_with_orphans(&current.schema, desired, created, options.drop_orphans);
-            let mut plan = plan_offline(&scoped, desired, Dialect::Mysql, &options.plan)?;
-            plan.warnings.extend(warnings);
-            plan
+            orphans::plan_models(&current.schema, desired, created, Dialect::Mysql, options)?
         }
         Scope::Database => plan_offline(&current.schema, desired, Dialect::Mysql, &options.plan)?,
     };

@@ -4,11 +4,29 @@
 //! `drop_orphans`. The same rule on every database: each history module reads the
 //! recorded plans, this module decides.
 
-use dataflow_schema::{scope_to_models, QualifiedName, Schema};
+use crate::error::Result;
+use crate::migrator::MigrateOptions;
+use dataflow_schema::{plan_offline, scope_to_models, Dialect, Plan, QualifiedName, Schema};
+
+/// Model mode's plan: to the models, from the tables they own plus, with `drop_orphans`,
+/// the orphans; warnings about every table left alone. `created`: the tables history
+/// says dataflow created.
+pub(crate) fn plan_models(
+    current: &Schema,
+    desired: &Schema,
+    created: &[QualifiedName],
+    dialect: Dialect,
+    options: &MigrateOptions,
+) -> Result<Plan> {
+    let (scoped, warnings) = scope_with_orphans(current, desired, created, options.drop_orphans);
+    let mut plan = plan_offline(&scoped, desired, dialect, &options.plan)?;
+    plan.warnings.extend(warnings);
+    Ok(plan)
+}
 
 /// The part of `current` the models own plus, with `drop_orphans`, the orphans (so the
 /// plan drops them), and the warnings about the rest.
-pub(crate) fn scope_with_orphans(
+fn scope_with_orphans(
     current: &Schema,
     desired: &Schema,
     created: &[QualifiedName],

@@ -13,7 +13,7 @@ use crate::history::status;
 use crate::migrator::{
     check_risk, retain_selected, Baseline, MigrateOptions, MigrationReport, Mode, RollbackAnalysis,
 };
-use crate::orphans::scope_with_orphans;
+use crate::orphans;
 use crate::reverse::reversed;
 use crate::sqlite::{report, Sqlite, WriteLock};
 use crate::sqlite_history::{self as history, NewRow};
@@ -62,11 +62,7 @@ fn plan_against(
 ) -> Result<Plan> {
     let mut plan = match scope {
         Scope::Models => {
-            let (scoped, warnings) =
-                scope_with_orphans(&current.schema, desired, created, options.drop_orphans);
-            let mut plan = plan_offline(&scoped, desired, Dialect::Sqlite, &options.plan)?;
-            plan.warnings.extend(warnings);
-            plan
+            orphans::plan_models(&current.schema, desired, created, Dialect::Sqlite, options)?
         }
         Scope::Database => plan_offline(&current.schema, desired, Dialect::Sqlite, &options.plan)?,
     };
