@@ -143,7 +143,7 @@ async fn run(
 ) -> Result<(String, Plan, bool)> {
     let history_error = |source| Error::History { url: db.url().to_owned(), source };
     history::ensure(guard.connection(), NAMESPACE).await.map_err(history_error)?;
-    history::close_interrupted(guard.connection(), NAMESPACE).await.map_err(history_error)?;
+    history::close_interrupted(guard.connection(), NAMESPACE, None).await.map_err(history_error)?;
     let checksum = plan.checksum();
     let record = serde_json::json!({ "explicit": plan }).to_string();
     // An explicit plan runs once: applied already means nothing to do (its data steps

@@ -304,25 +304,56 @@ pub async fn is_empty(connection: &mut PgConnection, namespace: &str) -> Result<
     Ok(list(connection, namespace, Some(1)).await?.is_empty())
 }
 
-/// Marks runs left `running` by a migrator that died (killed, crashed, connection lost)
-/// as `failed`: whoever holds the lock now knows no one else is running. Their
-/// committed groups stay; the next plan, computed from the live schema, resumes the
-/// rest. Returns the versions marked.
+/// Marks runs left `running` by a migrator that died (killed, crashed, connection lost):
+/// whoever holds the lock now knows no one else is running. A run whose target the
+/// database has `reached` (the checksum of an empty plan's target: it died after its
+/// last step, before recording it) becomes `applied`; the others `failed` — their
+/// committed groups stay, and the next plan, computed from the live schema, resumes the
+/// rest. Returns the versions marked with their new status.
 pub async fn close_interrupted(
     connection: &mut PgConnection,
     namespace: &str,
-) -> Result<Vec<String>, sqlx::Error> {
-    let note = serde_json::json!({ "error": "interrupted: the migrator stopped before finishing; the next run re-planned from the live schema" })
+    reached: Option<&str>,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let failed = serde_json::json!({ "error": "interrupted: the migrator stopped before finishing; the next run re-planned from the live schema" })
         .to_string();
-    sqlx::query_scalar(&format!(
-        "UPDATE {} SET status = $1, finished_at = now(), progress = progress || $3::jsonb \
-         WHERE status = $2 RETURNING version",
+    let applied = serde_json::json!({ "note": "the migrator stopped after its last step, before recording it; the next run found the database at this target" })
+        .to_string();
+    sqlx::query_as(&format!(
+        "UPDATE {} SET finished_at = now(), \
+           status = CASE WHEN checksum = $3 THEN $1 ELSE $2 END, \
+           progress = progress || CASE WHEN checksum = $3 THEN $5 ELSE $6 END::jsonb \
+         WHERE status = $4 RETURNING version, status",
         table(namespace)
     ))
+    .bind(status::APPLIED)
     .bind(status::FAILED)
+    .bind(reached)
     .bind(status::RUNNING)
-    .bind(note)
+    .bind(applied)
+    .bind(failed)
     .fetch_all(connection)
+    .await
+}
+
+/// Whether a run is recorded `running` (a migrator is applying, or one died doing so).
+pub async fn any_running(
+    connection: &mut PgConnection,
+    namespace: &str,
+) -> Result<bool, sqlx::Error> {
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+        .bind(table(namespace))
+        .fetch_one(&mut *connection)
+        .await?;
+    if !exists {
+        return Ok(false);
+    }
+    sqlx::query_scalar(&format!(
+        "SELECT EXISTS (SELECT 1 FROM {} WHERE status = $1)",
+        table(namespace)
+    ))
+    .bind(status::RUNNING)
+    .fetch_one(connection)
     .await
 }
 

@@ -393,30 +393,9 @@ impl DataFlow {
         outcome.map_err(|error| crate::error::explain(error, &self.url()))
     }
 
-    /// The plan `auto_migrate` would apply now (no lock, nothing changed).
+    /// The plan `auto_migrate` would apply now with the default options (no lock, nothing
+    /// changed), with its warnings (orphans, tables no model names).
     pub async fn plan(&self) -> Result<Plan> {
-        let desired = self.desired_schema()?;
-        match &self.database {
-            Database::Postgres(db) => db.plan_models(&desired, &PlanOptions::default()).await,
-            Database::Sqlite(db) => {
-                crate::sqlite_migrator::plan(
-                    db,
-                    &desired,
-                    Scope::Models,
-                    &MigrateOptions::default(),
-                )
-                .await
-            }
-            Database::Mysql(db) => {
-                crate::mysql_migrator::plan(db, &desired, Scope::Models, &MigrateOptions::default())
-                    .await
-            }
-        }
-    }
-
-    /// Drift: what differs between the models and the database now (empty plan = in
-    /// sync), with orphan and unmanaged-object warnings.
-    pub async fn status(&self) -> Result<Plan> {
         let desired = self.desired_schema()?;
         match &self.database {
             Database::Postgres(db) => {
@@ -436,6 +415,13 @@ impl DataFlow {
                     .await
             }
         }
+    }
+
+    /// Drift: what differs between the models and the database now (empty plan = in
+    /// sync), with orphan and unmanaged-object warnings.
+    /// The same plan as [`DataFlow::plan`], read as drift.
+    pub async fn status(&self) -> Result<Plan> {
+        self.plan().await
     }
 
     /// The steps `auto_migrate` would apply now.
@@ -817,8 +803,15 @@ async fn migrate_in_span(
         ms = started.elapsed().as_millis() as u64,
         "planned"
     );
+    let mut lock_timeout = options.migration_lock_timeout;
     if preview.is_empty() && !needs_baseline(db, &target).await? {
-        return Ok(report(preview, None, Duration::ZERO, None));
+        if !left_running(db, history_namespace).await? {
+            return Ok(report(preview, None, Duration::ZERO, None));
+        }
+        // A run is recorded `running`. If the lock is free, its migrator died (maybe
+        // after its last step, before recording it): the locked path closes it. If the
+        // lock is held, that migrator is alive, and there is nothing to do here.
+        lock_timeout = Duration::ZERO;
     }
 
     let connection = db
@@ -827,9 +820,13 @@ async fn migrate_in_span(
         .await
         .map_err(|source| Error::Connect { url: db.url().to_owned(), source })?
         .detach();
-    let mut guard = LockGuard::acquire(connection, options.migration_lock_timeout)
-        .await
-        .map_err(|e| lock_error(db, options.migration_lock_timeout, e))?;
+    let mut guard = match LockGuard::acquire(connection, lock_timeout).await {
+        Ok(guard) => guard,
+        Err(LockError::Timeout { .. }) if lock_timeout.is_zero() => {
+            return Ok(report(preview, None, Duration::ZERO, None));
+        }
+        Err(error) => return Err(lock_error(db, lock_timeout, error)),
+    };
     let lock_wait = guard.waited;
     let outcome = migrate_locked(db, &target, history_namespace, &options, &mut guard).await;
     // Released on every path; an error here still leaves the lock to die with the session.
@@ -846,6 +843,18 @@ async fn migrate_in_span(
         "migration finished"
     );
     Ok(report)
+}
+
+/// Whether a run is recorded `running` (alive, or left by a migrator that died).
+async fn left_running(db: &Postgres, history_namespace: &str) -> Result<bool> {
+    let mut connection = db
+        .pool()
+        .acquire()
+        .await
+        .map_err(|source| Error::Connect { url: db.url().to_owned(), source })?;
+    history::any_running(&mut connection, history_namespace)
+        .await
+        .map_err(|source| Error::History { url: db.url().to_owned(), source })
 }
 
 /// Whether this is a first run on a database that already holds some of the models'
@@ -937,12 +946,17 @@ async fn migrate_locked(
 ) -> Result<(Plan, Option<String>, Option<ApplyReport>)> {
     let history_error = |source| Error::History { url: db.url().to_owned(), source };
     history::ensure(guard.connection(), history_namespace).await.map_err(history_error)?;
-    // We hold the lock: a row still `running` belongs to a migrator that died.
-    history::close_interrupted(guard.connection(), history_namespace)
-        .await
-        .map_err(history_error)?;
     adopt(db, target, history_namespace, guard).await?;
     let plan = plan_for(db, target, options).await?;
+    // We hold the lock: a row still `running` belongs to a migrator that died. With
+    // nothing left to do, a run for this very target got to its end.
+    let reached = plan.is_empty().then_some(plan.to_checksum.as_str());
+    let closed = history::close_interrupted(guard.connection(), history_namespace, reached)
+        .await
+        .map_err(history_error)?;
+    for (version, state) in closed {
+        tracing::warn!(target: "dataflow::migrate", version, state, "closed a run a stopped migrator left running");
+    }
     if plan.is_empty() {
         return Ok((plan, None, None));
     }

@@ -371,6 +371,62 @@ async fn a_blocked_ddl_times_out_retries_and_never_stalls_readers() {
     db.drop_db().await;
 }
 
+/// A migrator that died after its last step, before recording it, leaves its run
+/// `running` with the database at its target. The next run has nothing to do, yet closes
+/// it — `applied`, since the target is reached — unless the lock is held (the migrator
+/// is alive: nothing to do, no wait). A run for another target closes as `failed`.
+#[tokio::test]
+async fn a_run_left_running_at_its_target_is_closed_as_applied() {
+    if !server_available().await {
+        return;
+    }
+    let db = TestDb::new("left_running").await;
+    let v1 = flow(&db).model::<UserV1>().auto_migrate(unattended()).await.expect("v1");
+    let version = v1.version.expect("a version");
+    let status = format!("SELECT status FROM _dataflow_migrations WHERE version = '{version}'");
+    db.exec(&format!(
+        "UPDATE _dataflow_migrations SET status = 'running' WHERE version = '{version}'"
+    ))
+    .await;
+
+    // The lock is held: its holder is alive; a replica with nothing to do returns at once.
+    let mut holder =
+        <sqlx::PgConnection as sqlx::Connection>::connect(&db.url).await.expect("connect");
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(dataflow_core::lock::key(&db.name))
+        .execute(&mut holder)
+        .await
+        .expect("lock");
+    let waiting =
+        MigrateOptions { migration_lock_timeout: Duration::from_secs(30), ..unattended() };
+    let started = std::time::Instant::now();
+    let report = flow(&db).model::<UserV1>().auto_migrate(waiting).await.expect("held");
+    assert!(!report.applied && report.plan.is_empty());
+    assert!(started.elapsed() < Duration::from_secs(5), "did not wait: {:?}", started.elapsed());
+    assert_eq!(db.scalar::<String>(&status).await, "running");
+    sqlx::Connection::close(holder).await.expect("release");
+
+    // The lock is free: the migrator died; its target is reached, so it was applied.
+    let report = flow(&db).model::<UserV1>().auto_migrate(unattended()).await.expect("closed");
+    assert!(!report.applied && report.version.is_none(), "nothing to apply");
+    assert_eq!(db.scalar::<String>(&status).await, "applied");
+    let note =
+        format!("SELECT progress ->> 'note' FROM _dataflow_migrations WHERE version = '{version}'");
+    assert!(db.scalar::<String>(&note).await.contains("after its last step"));
+
+    // A run left running for another target (its steps undone since) closes as failed.
+    db.exec(&format!(
+        "UPDATE _dataflow_migrations SET status = 'running', checksum = 'elsewhere' \
+         WHERE version = '{version}'"
+    ))
+    .await;
+    flow(&db).model::<UserV1>().auto_migrate(unattended()).await.expect("closed");
+    assert_eq!(db.scalar::<String>(&status).await, "failed");
+    let running = "SELECT count(*) FROM _dataflow_migrations WHERE status = 'running'";
+    assert_eq!(db.scalar::<i64>(running).await, 0);
+    db.drop_db().await;
+}
+
 /// Adoption, orphans, include_tables and exclude_operations.
 #[tokio::test]
 async fn adoption_orphans_and_filters() {
@@ -406,6 +462,8 @@ async fn adoption_orphans_and_filters() {
     assert!(!flow(&db).model::<UserV2>().model::<Note>().plan().await.expect("plan").is_empty());
 
     // notes was created by dataflow: without a model it is an orphan, reported and kept…
+    let preview = flow(&db).model::<UserV1>().plan().await.expect("plan");
+    assert!(preview.warnings.iter().any(|w| w.starts_with("table notes is orphaned")), "{preview}");
     let report = flow(&db).model::<UserV1>().auto_migrate(unattended()).await.expect("orphan kept");
     assert!(
         report.plan.warnings.iter().any(|w| w.contains("notes") && w.contains("orphaned")),
