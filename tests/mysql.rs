@@ -14,6 +14,7 @@ mod mysql {
 
     mod convergence;
     mod corpus;
+    mod hostile;
     mod migrator;
     mod random_evolutions;
     mod replicas;

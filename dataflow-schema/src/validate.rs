@@ -1,7 +1,9 @@
 //! Rejects a desired schema the server would refuse or silently alter, before anything
 //! is rendered: empty names, names longer than the identifier limit (PostgreSQL would
-//! truncate them, possibly into collisions), NUL bytes, malformed numbers, and two objects
-//! sharing a name in one namespace.
+//! truncate them, possibly into collisions), NUL bytes, malformed numbers, two objects
+//! sharing a name in one namespace, and on MySQL/MariaDB what its catalog cannot hold
+//! (`mysql_text`, `mysql_sql`): there DDL commits itself, so a statement the server
+//! refuses midway would leave the steps before it applied.
 
 use crate::dialect::Dialect;
 use crate::error::PlanError;
@@ -10,20 +12,19 @@ use std::collections::BTreeMap;
 
 /// Checks every identifier and literal of `schema` for `dialect`.
 pub fn validate_schema(schema: &Schema, dialect: Dialect) -> Result<(), PlanError> {
-    let limit = dialect.max_identifier_bytes();
     for table in &schema.tables {
-        validate_table(table, limit)?;
+        validate_table(table, dialect)?;
     }
     for enum_type in &schema.enums {
         let object = format!("enum type {}", enum_type.name);
-        identifier(&object, &enum_type.name.name, limit)?;
+        identifier(&object, &enum_type.name.name, dialect)?;
         for value in &enum_type.values {
             // PostgreSQL enum labels share the identifier length limit.
-            identifier(&format!("value of {object}"), value, limit)?;
+            identifier(&format!("value of {object}"), value, dialect)?;
         }
     }
     for sequence in &schema.sequences {
-        identifier(&format!("sequence {}", sequence.name), &sequence.name.name, limit)?;
+        identifier(&format!("sequence {}", sequence.name), &sequence.name.name, dialect)?;
     }
     // On PostgreSQL indexes and key constraints share the namespace with tables; MySQL
     // keeps index names per table (every primary key is `PRIMARY`).
@@ -52,22 +53,31 @@ fn not_reserved(object: &str, name: &str) -> Result<(), PlanError> {
     Ok(())
 }
 
-fn validate_table(table: &Table, limit: usize) -> Result<(), PlanError> {
+fn validate_table(table: &Table, dialect: Dialect) -> Result<(), PlanError> {
     let object = format!("table {}", table.name);
-    identifier(&object, &table.name.name, limit)?;
+    identifier(&object, &table.name.name, dialect)?;
     not_reserved(&object, &table.name.name)?;
     if let Some(schema) = &table.name.schema {
-        identifier(&format!("schema of {object}"), schema, limit)?;
+        identifier(&format!("schema of {object}"), schema, dialect)?;
+    }
+    if dialect == Dialect::Mysql {
+        mysql_text(&format!("comment of {object}"), table.comment.as_deref())?;
     }
     for column in &table.columns {
         let object = format!("column {}.{}", table.name, column.name);
-        identifier(&object, &column.name, limit)?;
+        identifier(&object, &column.name, dialect)?;
         not_reserved(&object, &column.name)?;
         if let Some(DefaultExpr::Literal(literal)) = &column.default {
             literal_value(&object, literal)?;
+            if let (Dialect::Mysql, Literal::Text(text)) = (dialect, literal) {
+                mysql_text(&format!("default of {object}"), Some(text))?;
+            }
+        }
+        if dialect == Dialect::Mysql {
+            mysql_text(&format!("comment of {object}"), column.comment.as_deref())?;
         }
     }
-    sql_fragments(table)?;
+    sql_fragments(table, dialect)?;
     let mut seen = BTreeMap::new();
     for column in &table.columns {
         if seen.insert(column.name.as_str(), ()).is_some() {
@@ -87,13 +97,13 @@ fn validate_table(table: &Table, limit: usize) -> Result<(), PlanError> {
         .chain(table.foreign_keys.iter().map(|k| ("foreign key", &k.name)))
         .chain(table.indexes.iter().map(|k| ("index", &k.name)));
     for (kind, name) in names {
-        identifier(&format!("{kind} on {}", table.name), name, limit)?;
+        identifier(&format!("{kind} on {}", table.name), name, dialect)?;
     }
     Ok(())
 }
 
 /// Every piece of SQL the models carry must be one fragment (see `fragment`).
-fn sql_fragments(table: &Table) -> Result<(), PlanError> {
+fn sql_fragments(table: &Table, dialect: Dialect) -> Result<(), PlanError> {
     let mut pieces: Vec<(String, &str)> = Vec::new();
     for column in &table.columns {
         let object = |what: &str| format!("{what} of column {}.{}", table.name, column.name);
@@ -150,11 +160,91 @@ fn sql_fragments(table: &Table) -> Result<(), PlanError> {
         if let Some(reason) = crate::fragment::check_fragment(text) {
             return Err(PlanError::InvalidSql { object, text: text.to_owned(), reason });
         }
+        if dialect == Dialect::Mysql {
+            mysql_sql(&object, text)?;
+        }
     }
     Ok(())
 }
 
-fn identifier(object: &str, name: &str, limit: usize) -> Result<(), PlanError> {
+/// The first character outside the Basic Multilingual Plane (emoji, rarer CJK): MariaDB
+/// keeps names, and its `information_schema` reports defaults, comments and check
+/// clauses, in utf8mb3, which has none of them.
+fn beyond_utf8mb3(text: &str) -> Option<char> {
+    text.chars().find(|c| u32::from(*c) > 0xFFFF)
+}
+
+/// A default or comment on MySQL/MariaDB: it must read back as written, or it could never
+/// be compared (a change every run) nor restored by a rollback.
+fn mysql_text(object: &str, text: Option<&str>) -> Result<(), PlanError> {
+    let Some(c) = text.and_then(beyond_utf8mb3) else { return Ok(()) };
+    Err(PlanError::Unsupported {
+        object: object.to_owned(),
+        reason: format!(
+            "{c:?} is outside the Basic Multilingual Plane, and MariaDB's catalog reports it as \
+             '?', so dataflow could neither verify it nor restore it on a rollback: set it in \
+             the application, or use other characters"
+        ),
+    })
+}
+
+/// SQL from a model on MySQL/MariaDB: readable back from the catalog (as `mysql_text`),
+/// and one fragment as MySQL lexes it — `fragment` reads PostgreSQL's `$$` strings, which
+/// MySQL does not have, so a `;` between two `$$` would end the statement there. Double
+/// quotes are refused too: MySQL reads them as a string where PostgreSQL and SQLite read
+/// a name, so the same model would mean two things.
+fn mysql_sql(object: &str, sql: &str) -> Result<(), PlanError> {
+    mysql_text(object, Some(sql))?;
+    // Read with and without backslash escapes (`NO_BACKSLASH_ESCAPES` may be set).
+    let problem = mysql_lex(sql, true).or_else(|| mysql_lex(sql, false));
+    let Some(problem) = problem else { return Ok(()) };
+    Err(PlanError::Unsupported { object: object.to_owned(), reason: format!("{sql:?} {problem}") })
+}
+
+/// What keeps `sql` from being one MySQL expression, if anything.
+fn mysql_lex(sql: &str, backslash_escapes: bool) -> Option<&'static str> {
+    let mut quote: Option<char> = None;
+    let mut depth = 0i32;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if let Some(open) = quote {
+            if c == '\\' && open == '\'' && backslash_escapes {
+                chars.next();
+            } else if c == open {
+                quote = None;
+            }
+            continue;
+        }
+        let next = chars.peek().copied();
+        match c {
+            '\'' | '`' => quote = Some(c),
+            '"' => {
+                return Some(
+                    "uses double quotes, which MySQL reads as a string, not a name (PostgreSQL \
+                     and SQLite read a name): write `name` for a column or 'text' for a string",
+                )
+            }
+            ';' => return Some("has a `;` outside quotes (MySQL has no `$$` strings): remove it"),
+            '#' => return Some("has a `#` comment: remove it"),
+            '-' if next == Some('-') => return Some("has a `--` comment: remove it"),
+            '/' if next == Some('*') => return Some("has a `/*` comment: remove it"),
+            '(' => depth += 1,
+            ')' if depth == 0 => return Some("closes a parenthesis it did not open"),
+            ')' => depth -= 1,
+            _ => {}
+        }
+    }
+    if quote.is_some() {
+        Some("leaves a quote open")
+    } else if depth != 0 {
+        Some("leaves a parenthesis open")
+    } else {
+        None
+    }
+}
+
+fn identifier(object: &str, name: &str, dialect: Dialect) -> Result<(), PlanError> {
+    let limit = dialect.max_identifier_bytes();
     let reason = if name.is_empty() {
         "names cannot be empty".to_owned()
     } else if name.contains('\0') {
@@ -164,6 +254,13 @@ fn identifier(object: &str, name: &str, limit: usize) -> Result<(), PlanError> {
             "it is {} bytes long and the server keeps only {limit} (PostgreSQL would silently \
              truncate it): choose a shorter name",
             name.len()
+        )
+    } else if dialect == Dialect::Mysql && name.ends_with(' ') {
+        "MySQL and MariaDB refuse names that end with a space: remove it".to_owned()
+    } else if let Some(c) = beyond_utf8mb3(name).filter(|_| dialect == Dialect::Mysql) {
+        format!(
+            "MariaDB keeps names in utf8mb3, which has no {c:?} (outside the Basic \
+             Multilingual Plane): choose a name without it"
         )
     } else {
         return Ok(());
@@ -233,8 +330,10 @@ fn unique_relation_names(schema: &Schema) -> Result<(), PlanError> {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_plain_number, validate_schema};
-    use crate::model::{Column, ColumnType, QualifiedName, Schema, Table};
+    use super::{is_plain_number, mysql_lex, validate_schema};
+    use crate::model::{
+        CheckConstraint, Column, ColumnType, DefaultExpr, Literal, QualifiedName, Schema, Table,
+    };
     use crate::{Dialect, PlanError};
 
     #[test]
@@ -251,6 +350,70 @@ mod tests {
         let schema = Schema { tables: vec![table], ..Schema::default() };
         let error = validate_schema(&schema, Dialect::Postgres).expect_err("reserved column");
         assert!(error.to_string().contains("reserved"), "{error}");
+    }
+
+    fn one_table(edit: impl FnOnce(&mut Table)) -> Schema {
+        let mut table = Table::new(QualifiedName::new("t"));
+        table.columns.push(Column::new("v", ColumnType::Integer));
+        edit(&mut table);
+        Schema { tables: vec![table], ..Schema::default() }
+    }
+
+    #[test]
+    fn what_mysql_cannot_hold_or_would_read_otherwise_is_refused_there_only() {
+        type Edit = Box<dyn Fn(&mut Table)>;
+        let cases: [(&str, &str, Edit); 5] = [
+            ("trailing space", "end with a space", Box::new(|t| t.columns[0].name = "v ".into())),
+            ("emoji name", "utf8mb3", Box::new(|t| t.name = QualifiedName::new("t😀"))),
+            (
+                "emoji default",
+                "default of column t.v",
+                Box::new(|t| {
+                    t.columns[0].ty = ColumnType::Text;
+                    t.columns[0].default = Some(DefaultExpr::Literal(Literal::Text("😀".into())));
+                }),
+            ),
+            (
+                "emoji comment",
+                "comment of column t.v",
+                Box::new(|t| t.columns[0].comment = Some("🦀".into())),
+            ),
+            (
+                "double quotes",
+                "MySQL reads as a string",
+                Box::new(|t| {
+                    t.checks.push(CheckConstraint {
+                        name: "c".into(),
+                        expression: "\"v\" > 0".into(),
+                        not_valid: false,
+                        no_inherit: false,
+                    })
+                }),
+            ),
+        ];
+        for (label, expected, edit) in cases {
+            let schema = one_table(|t| edit(t));
+            let error = validate_schema(&schema, Dialect::Mysql).expect_err(label);
+            assert!(error.to_string().contains(expected), "{label}: {error}");
+            assert!(
+                validate_schema(&schema, Dialect::Postgres).is_ok(),
+                "{label} is fine on PostgreSQL"
+            );
+        }
+    }
+
+    #[test]
+    fn mysql_lexes_its_own_quotes_and_has_no_dollar_strings() {
+        assert_eq!(
+            mysql_lex("v > 0 OR $$)); DROP TABLE x; -- $$ = 'x'", true),
+            Some("closes a parenthesis it did not open")
+        );
+        assert!(mysql_lex("length($$;$$) > 0", true).is_some_and(|p| p.contains("`;`")));
+        assert_eq!(mysql_lex("v > length('a;b--c/*d#e\"f') AND `w;` > 0", true), None);
+        // `\'` ends the string when backslashes are not escapes: then `;` is outside.
+        assert_eq!(mysql_lex(r"v <> 'a\'; x'", true), None);
+        assert!(mysql_lex(r"v <> 'a\'; x'", false).is_some());
+        assert_eq!(mysql_lex("(v > 0", true), Some("leaves a parenthesis open"));
     }
 
     #[test]

@@ -212,7 +212,7 @@ fn build_table(row: &TableRow, catalog: &Catalog, unmanaged: &mut Vec<String>) -
             column.identity = Some(Identity::ByDefault);
         }
         column.comment = Some(c.comment.clone()).filter(|c| !c.is_empty());
-        column.generated = Some(c.generated.clone()).filter(|g| !g.is_empty());
+        column.generated = Some(as_written(&c.generated)).filter(|g| !g.is_empty());
         // MariaDB's json: longtext with a `json_valid` check named after the column.
         let json_check = checks
             .iter()
@@ -232,7 +232,7 @@ fn build_table(row: &TableRow, catalog: &Catalog, unmanaged: &mut Vec<String>) -
         .into_iter()
         .map(|check| CheckConstraint {
             name: check.name.clone(),
-            expression: check.clause.clone(),
+            expression: as_written(&check.clause),
             not_valid: false,
             no_inherit: false,
         })
@@ -337,7 +337,7 @@ fn parse_default(c: &ColumnRow, mariadb: bool) -> Option<DefaultExpr> {
         if is_number(raw) {
             return Some(DefaultExpr::Literal(Literal::Number(canonical_number(raw))));
         }
-        return Some(DefaultExpr::Sql(raw.to_owned()));
+        return Some(DefaultExpr::Sql(as_written(raw)));
     }
     if c.extra.to_ascii_uppercase().contains("DEFAULT_GENERATED") {
         let sql = raw.to_owned();
@@ -351,6 +351,45 @@ fn parse_default(c: &ColumnRow, mariadb: bool) -> Option<DefaultExpr> {
         return Some(DefaultExpr::Literal(Literal::Number(canonical_number(raw))));
     }
     Some(DefaultExpr::Literal(Literal::Text(raw.to_owned())))
+}
+
+/// An expression as the models write it: MariaDB stores `length(…)` as its synonym
+/// `octet_length(…)` (both count bytes on MySQL), so that one is read back as `length`.
+fn as_written(sql: &str) -> String {
+    const STORED: &str = "octet_length";
+    let mut out = String::with_capacity(sql.len());
+    let mut quote: Option<char> = None;
+    let mut rest = sql;
+    while let Some(c) = rest.chars().next() {
+        let word_start = quote.is_none()
+            && !out.ends_with(|p: char| p.is_alphanumeric() || p == '_' || p == '.');
+        let after = rest.get(STORED.len()..).unwrap_or("");
+        if word_start
+            && rest.get(..STORED.len()).is_some_and(|w| w.eq_ignore_ascii_case(STORED))
+            && after.trim_start().starts_with('(')
+        {
+            out.push_str("length");
+            rest = after;
+            continue;
+        }
+        match (quote, c) {
+            (Some(_), '\\') => {
+                out.push(c);
+                rest = &rest[1..];
+                if let Some(next) = rest.chars().next() {
+                    out.push(next);
+                    rest = &rest[next.len_utf8()..];
+                }
+                continue;
+            }
+            (Some(open), c) if c == open => quote = None,
+            (None, '\'' | '"' | '`') => quote = Some(c),
+            _ => {}
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
 }
 
 fn is_number(text: &str) -> bool {
@@ -401,6 +440,21 @@ mod tests {
             generated: String::new(),
             comment: String::new(),
         }
+    }
+
+    #[test]
+    fn octet_length_reads_back_as_length_outside_quotes_only() {
+        assert_eq!(as_written("OCTET_LENGTH(`a`) > 0"), "length(`a`) > 0");
+        assert_eq!(as_written("`v` <> octet_length ('x')"), "`v` <> length ('x')");
+        assert_eq!(
+            as_written("'octet_length(' = x.octet_length(y) or my_octet_length(z)"),
+            "'octet_length(' = x.octet_length(y) or my_octet_length(z)"
+        );
+        assert_eq!(
+            as_written(r"'it\'s octet_length(' or `octet_length`(1)"),
+            r"'it\'s octet_length(' or `octet_length`(1)"
+        );
+        assert_eq!(as_written("é + octet_length(é)"), "é + length(é)");
     }
 
     #[test]
