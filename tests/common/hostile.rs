@@ -238,6 +238,23 @@ pub fn cases(payload: &str) -> Vec<Case> {
             must_refuse: invalid,
         });
     }
+    // `$$` is a string to PostgreSQL, a name to MySQL and a parameter to SQLite: a `;`
+    // between two `$$` must not end the statement on any of them.
+    let mut dollar = base("hostile", "v");
+    let mut column = Column::new("$$", ColumnType::Integer);
+    column.nullable = true;
+    dollar.columns.push(column);
+    dollar.checks.push(CheckConstraint {
+        name: "hostile_check".into(),
+        expression: format!("v > 0 OR $$)); {payload}; -- $$ = 'x'"),
+        not_valid: false,
+        no_inherit: false,
+    });
+    cases.push(Case {
+        label: "check with a `;` between two `$$` and a column named `$$`".into(),
+        schema: schema(dollar),
+        must_refuse: false,
+    });
     cases
 }
 
