@@ -15,6 +15,7 @@ mod mysql {
     mod convergence;
     mod corpus;
     mod hostile;
+    mod kill_anywhere;
     mod migrator;
     mod random_evolutions;
     mod replicas;

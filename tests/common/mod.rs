@@ -3,3 +3,4 @@
 pub mod evolutions;
 pub mod hostile;
 pub mod replicas;
+pub mod soak;

@@ -6,8 +6,9 @@
 //! (`kill_anywhere::check`). 5 termination trials and 1 restart in the tests;
 //! `DATAFLOW_SOAK=1` runs 100 and 10. Writes `target/reliability-faults-postgres.json`.
 
-use super::kill_anywhere::{apply, check, data_checksum, populate, target_file, trials, Rng};
+use super::kill_anywhere::{apply, check, data_checksum, populate, target_file};
 use super::support::{admin, server_available, TestDb};
+use crate::common::soak::{trials, Rng};
 use dataflow_core::Postgres;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -40,7 +41,8 @@ async fn terminated_connections_then_resume_keep_every_row() {
     }
     let target = target_file("faults");
     let mut rng = Rng(0xfa17_5eed);
-    let (trials, mut consistent, mut clear, mut while_running) = (trials(), 0usize, 0usize, 0usize);
+    let (trials, mut consistent, mut clear, mut while_running) =
+        (trials(5), 0usize, 0usize, 0usize);
     let mut failures = Vec::new();
     for trial in 0..trials {
         let db = TestDb::new("faults").await;

@@ -9,6 +9,7 @@
 //! Writes `target/reliability-kill-postgres.json`.
 
 use super::support::{server_available, TestDb};
+use crate::common::soak::{seed, trials, Rng};
 use dataflow::{model, schema_of, Model};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -33,26 +34,6 @@ struct Small {
     name: Option<String>,
     #[dataflow(default = false)]
     extra: bool,
-}
-
-/// A tiny xorshift: reproducible delays from a printed seed, no dependency.
-pub(super) struct Rng(pub(super) u64);
-
-impl Rng {
-    pub(super) fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n.max(1)
-    }
-}
-
-pub(super) fn trials() -> usize {
-    if std::env::var("DATAFLOW_SOAK").is_ok_and(|v| v == "1") {
-        100
-    } else {
-        5
-    }
 }
 
 pub(super) fn apply(url: &str, target: &str) -> Command {
@@ -161,12 +142,11 @@ async fn sigkill_at_any_moment_then_resume_keeps_every_row() {
     let full = started.elapsed();
     calibration.drop_db().await;
 
-    let seed: u64 =
-        std::env::var("DATAFLOW_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5eed_cafe);
+    let seed = seed(0x5eed_cafe);
     let mut rng = Rng(seed);
     let (mut consistent, mut rows_lost, mut killed_mid_run) = (0usize, 0i64, 0usize);
     let mut failures = Vec::new();
-    let trials = trials();
+    let trials = trials(5);
     for trial in 0..trials {
         let db = fresh("kill").await;
         let before = data_checksum(&db).await;

@@ -1,0 +1,148 @@
+//! Suite 2 of the reliability issue on MariaDB: `dataflow apply` (DB-vs-DB) is SIGKILLed
+//! at a random moment (uniform in 0–1.2× the uninterrupted run, seed printed) of a plan
+//! that adds a defaulted column and builds two indexes on a 200,000-row table and alters
+//! and creates small tables — statements that each commit on their own, recorded step by
+//! step. Then it runs again. A trial is consistent when the second run exits 0, the
+//! schema equals the target (`dataflow diff --check`), no run is left `running`, exactly
+//! one is `applied`, a killed run keeps its recorded steps, and every row is as before
+//! (count and a CRC of every row). 6 trials in the tests; `DATAFLOW_SOAK=1` runs 100.
+//! Writes `target/reliability-kill-mysql.json`.
+
+use super::support::{server_available, TestDb};
+use crate::common::soak::{seed, trials, Rng};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ROWS: i64 = 200_000;
+
+/// Every row of `big`, as a count and an order-independent checksum.
+const DATA: &str =
+    "SELECT CAST(CONCAT(count(*), ':', BIT_XOR(CRC32(CONCAT_WS('|', id, v)))) AS CHAR) \
+                    FROM big";
+
+async fn populated() -> TestDb {
+    let db = TestDb::new("kill").await;
+    db.exec(&format!(
+        "SET SESSION max_recursive_iterations = 1000000;\n\
+         CREATE TABLE big (id bigint PRIMARY KEY, v int NOT NULL);\n\
+         INSERT INTO big WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < {ROWS}) SELECT n, n % 1000 FROM g;\n\
+         CREATE TABLE small (id int PRIMARY KEY, name varchar(10));\n\
+         INSERT INTO small VALUES (1, 'a')"
+    ))
+    .await;
+    db
+}
+
+fn apply(url: &str, target: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dataflow"));
+    command
+        .args(["apply", "--db", url, "--target", target, "--yes", "--max-risk", "high"])
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// What is wrong with `db` after the second run, if anything.
+async fn check(db: &TestDb, target: &str, before: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let diff = Command::new(env!("CARGO_BIN_EXE_dataflow"))
+        .args(["diff", "--db", &db.url, "--target", target, "--check"])
+        .output()
+        .expect("diff");
+    if diff.status.code() != Some(0) {
+        problems.push(format!("not converged: {}", String::from_utf8_lossy(&diff.stdout)));
+    }
+    let after = db.rows(DATA).await;
+    if after != [before] {
+        problems.push(format!("rows changed: {before} → {after:?}"));
+    }
+    let statuses = db.rows("SELECT status FROM _dataflow_migrations ORDER BY seq").await;
+    if statuses.iter().any(|s| s == "running")
+        || statuses.iter().filter(|s| *s == "applied").count() != 1
+    {
+        problems.push(format!("history: {statuses:?}"));
+    }
+    let interrupted = db
+        .rows("SELECT CAST(progress AS CHAR) FROM _dataflow_migrations WHERE status = 'failed'")
+        .await;
+    for progress in interrupted {
+        if !serde_json::from_str::<serde_json::Value>(&progress).is_ok_and(|p| p.is_object()) {
+            problems.push(format!("a killed run lost its recorded steps: {progress}"));
+        }
+    }
+    problems
+}
+
+#[tokio::test]
+async fn sigkill_at_any_moment_then_resume_keeps_every_row() {
+    if !server_available().await {
+        return;
+    }
+    let target = TestDb::new("kill_t").await;
+    target
+        .exec("CREATE TABLE big (id bigint PRIMARY KEY, v int NOT NULL, note varchar(20) NOT NULL DEFAULT 'x', INDEX big_v_idx (v), INDEX big_note_idx (note));\n\
+               CREATE TABLE small (id int PRIMARY KEY, name varchar(10), extra tinyint(1) DEFAULT 0);\n\
+               CREATE TABLE added (id int PRIMARY KEY)")
+        .await;
+    let calibration = populated().await;
+    let started = Instant::now();
+    let run = apply(&calibration.url, &target.url).output().expect("calibration run");
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    let full = started.elapsed();
+    calibration.drop_db().await;
+
+    let seed = seed(0x6d61_7269);
+    let mut rng = Rng(seed);
+    let (trials, mut consistent, mut killed_mid_run) = (trials(6), 0usize, 0usize);
+    let (mut rows_lost, mut failures) = (0i64, Vec::new());
+    for trial in 0..trials {
+        let db = populated().await;
+        let before = db.rows(DATA).await.concat();
+        // Up to 1.2× the full run: some kills land after it finished (nothing to resume).
+        let delay = Duration::from_millis(rng.below((full.as_millis() as u64 * 12) / 10));
+        let mut child = apply(&db.url, &target.url).spawn().expect("spawn");
+        std::thread::sleep(delay);
+        let was_running = child.try_wait().ok().flatten().is_none();
+        let _ = child.kill();
+        let _ = child.wait();
+        killed_mid_run += usize::from(was_running);
+        let resumed = apply(&db.url, &target.url).output().expect("second run");
+        let mut problems = Vec::new();
+        if resumed.status.code() != Some(0) {
+            problems.push(format!(
+                "resume exited {:?}: {}",
+                resumed.status.code(),
+                String::from_utf8_lossy(&resumed.stderr)
+            ));
+        }
+        problems.extend(check(&db, &target.url, &before).await);
+        rows_lost += ROWS - db.count("SELECT count(*) FROM big").await;
+        if problems.is_empty() {
+            consistent += 1;
+            db.drop_db().await;
+        } else {
+            failures.push(format!(
+                "trial {trial} (kill at {} ms, database {}): {problems:?}",
+                delay.as_millis(),
+                db.name
+            ));
+        }
+    }
+    target.drop_db().await;
+    let figure = serde_json::json!({
+        "trials": trials,
+        "consistent": consistent,
+        "killed_while_running": killed_mid_run,
+        "rows_lost": rows_lost,
+        "rows": ROWS,
+        "full_run_ms": full.as_millis() as u64,
+        "seed": seed,
+    });
+    eprintln!("kill anywhere (mysql): {figure}");
+    let out = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
+    let _ = std::fs::create_dir_all(&out);
+    let _ = std::fs::write(out.join("reliability-kill-mysql.json"), figure.to_string());
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert_eq!(rows_lost, 0);
+}
