@@ -662,11 +662,7 @@ pub fn report(database: &str, cases: u32, counts: &Counts) {
         "rollbacks_with_rows_checked": counts.rollbacks,
         "change_kinds": counts.kinds,
     });
-    eprintln!("random evolutions ({database}): {json}");
-    let target = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
-    let _ = std::fs::create_dir_all(&target);
-    let _ = std::fs::write(
-        target.join(format!("reliability-evolutions-{database}.json")),
-        json.to_string(),
-    );
+    let (title, file) =
+        (format!("random evolutions ({database})"), format!("evolutions-{database}"));
+    super::soak::publish(&title, &file, &json);
 }

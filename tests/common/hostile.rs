@@ -258,6 +258,10 @@ pub fn cases(payload: &str) -> Vec<Case> {
     cases
 }
 
+/// What one case's task returned: `(kind, detail)`, kind being `refused` (by the
+/// planner), `server`, `applied` or `not converged`; an inner `Err` is the harness's.
+pub type Outcome = Result<Result<(&'static str, String), String>, tokio::task::JoinError>;
+
 /// What the suite counts.
 #[derive(Debug, Default)]
 pub struct Tally {
@@ -276,7 +280,33 @@ pub struct Tally {
     pub not_converged: Vec<String>,
 }
 
-/// Prints the figure and writes it to `target/reliability-hostile-<db>.json`.
+impl Tally {
+    /// Counts one case (a panic is counted; an error of the harness fails the test).
+    pub fn count(&mut self, case: &Case, outcome: Outcome) {
+        match outcome {
+            Err(join) if join.is_panic() => self.panics += 1,
+            Err(join) => panic!("{}: {join}", case.label),
+            Ok(Err(error)) => panic!("{}: {error}", case.label),
+            Ok(Ok((kind, detail))) => {
+                match kind {
+                    "refused" => {
+                        self.refused_clearly += 1;
+                        assert!(!detail.is_empty(), "{}: an empty error", case.label);
+                    }
+                    "server" => self.refused_by_server += 1,
+                    "applied" => self.applied += 1,
+                    _ => self.not_converged.push(format!("{}: {detail}", case.label)),
+                }
+                if case.must_refuse && kind != "refused" {
+                    self.missed.push(format!("{} → {kind}: {detail}", case.label));
+                }
+            }
+        }
+    }
+}
+
+/// Prints the figure, writes it to `target/reliability-hostile-<db>.json`, and fails
+/// the test unless every rule held.
 pub fn report(database: &str, tally: &Tally) {
     let figure = serde_json::json!({
         "database": database,
@@ -287,11 +317,10 @@ pub fn report(database: &str, tally: &Tally) {
         "injections": tally.injections,
         "panics": tally.panics,
     });
-    eprintln!("hostile input ({database}): {figure}");
-    let target = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
-    let _ = std::fs::create_dir_all(&target);
-    let _ = std::fs::write(
-        target.join(format!("reliability-hostile-{database}.json")),
-        figure.to_string(),
-    );
+    let (title, file) = (format!("hostile input ({database})"), format!("hostile-{database}"));
+    super::soak::publish(&title, &file, &figure);
+    assert!(tally.cases >= 200, "the corpus has {} cases", tally.cases);
+    assert_eq!((tally.injections, tally.panics), (0, 0));
+    assert!(tally.missed.is_empty(), "not refused by the planner: {:#?}", tally.missed);
+    assert!(tally.not_converged.is_empty(), "{:#?}", tally.not_converged);
 }

@@ -153,13 +153,9 @@ pub fn check(database: &str, figure: &Figure) {
         "errors": figure.errors.len(),
         "applied_history_rows": figure.applied_history_rows,
     });
-    eprintln!("concurrent startup ({database}): {json}");
-    let target = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
-    let _ = std::fs::create_dir_all(&target);
-    let _ = std::fs::write(
-        target.join(format!("reliability-replicas-{database}.json")),
-        json.to_string(),
-    );
+    let (title, file) =
+        (format!("concurrent startup ({database})"), format!("replicas-{database}"));
+    super::soak::publish(&title, &file, &json);
     assert!(figure.errors.is_empty(), "{:#?}", figure.errors);
     assert_eq!(figure.clean_rounds, figure.rounds, "every round: one applied, the others nothing");
     assert_eq!(figure.applied_history_rows, figure.rounds, "one history row per round");

@@ -26,3 +26,22 @@ impl Rng {
 pub fn seed(default: u64) -> u64 {
     std::env::var("DATAFLOW_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(default)
 }
+
+/// Prints a suite's figure as `<title>: <json>` and writes it to
+/// `target/reliability-<file>.json`, where RELIABILITY.md's numbers come from.
+pub fn publish(title: &str, file: &str, figure: &serde_json::Value) {
+    eprintln!("{title}: {figure}");
+    let target = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
+    let _ = std::fs::create_dir_all(&target);
+    let _ = std::fs::write(target.join(format!("reliability-{file}.json")), figure.to_string());
+}
+
+/// Starts `command`, SIGKILLs it after `delay`; whether it was still running then.
+pub fn kill_after(mut command: std::process::Command, delay: std::time::Duration) -> bool {
+    let mut child = command.spawn().expect("spawn");
+    std::thread::sleep(delay);
+    let running = child.try_wait().ok().flatten().is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    running
+}

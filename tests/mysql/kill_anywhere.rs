@@ -9,7 +9,7 @@
 //! Writes `target/reliability-kill-mysql.json`.
 
 use super::support::{server_available, TestDb};
-use crate::common::soak::{seed, trials, Rng};
+use crate::common::soak::{kill_after, publish, seed, trials, Rng};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -101,12 +101,7 @@ async fn sigkill_at_any_moment_then_resume_keeps_every_row() {
         let before = db.rows(DATA).await.concat();
         // Up to 1.2× the full run: some kills land after it finished (nothing to resume).
         let delay = Duration::from_millis(rng.below((full.as_millis() as u64 * 12) / 10));
-        let mut child = apply(&db.url, &target.url).spawn().expect("spawn");
-        std::thread::sleep(delay);
-        let was_running = child.try_wait().ok().flatten().is_none();
-        let _ = child.kill();
-        let _ = child.wait();
-        killed_mid_run += usize::from(was_running);
+        killed_mid_run += usize::from(kill_after(apply(&db.url, &target.url), delay));
         let resumed = apply(&db.url, &target.url).output().expect("second run");
         let mut problems = Vec::new();
         if resumed.status.code() != Some(0) {
@@ -139,10 +134,7 @@ async fn sigkill_at_any_moment_then_resume_keeps_every_row() {
         "full_run_ms": full.as_millis() as u64,
         "seed": seed,
     });
-    eprintln!("kill anywhere (mysql): {figure}");
-    let out = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
-    let _ = std::fs::create_dir_all(&out);
-    let _ = std::fs::write(out.join("reliability-kill-mysql.json"), figure.to_string());
+    publish("kill anywhere (mysql)", "kill-mysql", &figure);
     assert!(failures.is_empty(), "{failures:#?}");
     assert_eq!(rows_lost, 0);
 }

@@ -8,7 +8,7 @@
 
 use super::kill_anywhere::{apply, check, data_checksum, populate, target_file};
 use super::support::{admin, server_available, TestDb};
-use crate::common::soak::{trials, Rng};
+use crate::common::soak::{publish, trials, Rng};
 use dataflow_core::Postgres;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -84,10 +84,7 @@ async fn terminated_connections_then_resume_keep_every_row() {
         "restarts": restart.0,
         "restarts_consistent": restart.1,
     });
-    eprintln!("connection faults (postgres): {figure}");
-    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
-    let _ = std::fs::create_dir_all(&out);
-    let _ = std::fs::write(out.join("reliability-faults-postgres.json"), figure.to_string());
+    publish("connection faults (postgres)", "faults-postgres", &figure);
     failures.extend(restart.2);
     assert!(failures.is_empty(), "{failures:#?}");
 }

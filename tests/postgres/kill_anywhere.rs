@@ -9,7 +9,7 @@
 //! Writes `target/reliability-kill-postgres.json`.
 
 use super::support::{server_available, TestDb};
-use crate::common::soak::{seed, trials, Rng};
+use crate::common::soak::{kill_after, publish, seed, trials, Rng};
 use dataflow::{model, schema_of, Model};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -152,12 +152,7 @@ async fn sigkill_at_any_moment_then_resume_keeps_every_row() {
         let before = data_checksum(&db).await;
         // Up to 1.2× the full run: some kills land after it finished (nothing to resume).
         let delay = Duration::from_millis(rng.below((full.as_millis() as u64 * 12) / 10));
-        let mut child = apply(&db.url, &target).spawn().expect("spawn");
-        std::thread::sleep(delay);
-        let was_running = child.try_wait().ok().flatten().is_none();
-        let _ = child.kill();
-        let _ = child.wait();
-        killed_mid_run += usize::from(was_running);
+        killed_mid_run += usize::from(kill_after(apply(&db.url, &target), delay));
         let resumed = apply(&db.url, &target).output().expect("second run");
         let mut problems = Vec::new();
         if resumed.status.code() != Some(0) {
@@ -187,10 +182,7 @@ async fn sigkill_at_any_moment_then_resume_keeps_every_row() {
         "full_run_ms": full.as_millis() as u64,
         "seed": seed,
     });
-    eprintln!("kill anywhere (postgres): {figure}");
-    let out = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
-    let _ = std::fs::create_dir_all(&out);
-    let _ = std::fs::write(out.join("reliability-kill-postgres.json"), figure.to_string());
+    publish("kill anywhere (postgres)", "kill-postgres", &figure);
     assert!(failures.is_empty(), "{failures:#?}");
     assert_eq!(rows_lost, 0);
 }
