@@ -235,17 +235,21 @@ pub async fn finish(
     .map(|_| ())
 }
 
+/// Whether the history table exists yet.
+async fn exists(connection: &mut PgConnection, namespace: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+        .bind(table(namespace))
+        .fetch_one(connection)
+        .await
+}
+
 /// The newest rows first (all of them without a limit). An absent table is empty history.
 pub async fn list(
     connection: &mut PgConnection,
     namespace: &str,
     limit: Option<usize>,
 ) -> Result<Vec<HistoryRow>, sqlx::Error> {
-    let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
-        .bind(table(namespace))
-        .fetch_one(&mut *connection)
-        .await?;
-    if !exists {
+    if !exists(&mut *connection, namespace).await? {
         return Ok(Vec::new());
     }
     let limit = limit.map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX));
@@ -282,11 +286,7 @@ pub async fn created_tables(
     connection: &mut PgConnection,
     namespace: &str,
 ) -> Result<Vec<dataflow_schema::QualifiedName>, sqlx::Error> {
-    let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
-        .bind(table(namespace))
-        .fetch_one(&mut *connection)
-        .await?;
-    if !exists {
+    if !exists(&mut *connection, namespace).await? {
         return Ok(Vec::new());
     }
     let names: Vec<String> = sqlx::query_scalar(&format!(
@@ -341,11 +341,7 @@ pub async fn any_running(
     connection: &mut PgConnection,
     namespace: &str,
 ) -> Result<bool, sqlx::Error> {
-    let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
-        .bind(table(namespace))
-        .fetch_one(&mut *connection)
-        .await?;
-    if !exists {
+    if !exists(&mut *connection, namespace).await? {
         return Ok(false);
     }
     sqlx::query_scalar(&format!(

@@ -418,8 +418,8 @@ impl DataFlow {
     }
 
     /// Drift: what differs between the models and the database now (empty plan = in
-    /// sync), with orphan and unmanaged-object warnings.
-    /// The same plan as [`DataFlow::plan`], read as drift.
+    /// sync), with orphan and unmanaged-object warnings — the same plan as
+    /// [`DataFlow::plan`].
     pub async fn status(&self) -> Result<Plan> {
         self.plan().await
     }
@@ -653,7 +653,7 @@ impl DataFlow {
 
     async fn connection(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>> {
         let db = self.pg("this operation")?;
-        pooled(db).await
+        db.connection().await
     }
 }
 
@@ -712,7 +712,7 @@ async fn plan_models_with_orphans(
     namespaces.extend(desired.namespaces.iter().filter(|n| existing.contains(n)).cloned());
     let current = db.introspect(&namespaces).await?;
     let created = {
-        let mut connection = pooled(db).await?;
+        let mut connection = db.connection().await?;
         history::created_tables(&mut connection, DEFAULT_NAMESPACE)
             .await
             .map_err(|source| Error::History { url: db.url().to_owned(), source })?
@@ -807,7 +807,7 @@ async fn migrate_in_span(
         lock_timeout = Duration::ZERO;
     }
 
-    let connection = pooled(db).await?.detach();
+    let connection = db.connection().await?.detach();
     let mut guard = match LockGuard::acquire(connection, lock_timeout).await {
         Ok(guard) => guard,
         Err(LockError::Timeout { .. }) if lock_timeout.is_zero() => {
@@ -833,14 +833,9 @@ async fn migrate_in_span(
     Ok(report)
 }
 
-/// A connection from `db`'s pool.
-async fn pooled(db: &Postgres) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>> {
-    db.pool().acquire().await.map_err(|source| Error::Connect { url: db.url().to_owned(), source })
-}
-
 /// Whether a run is recorded `running` (alive, or left by a migrator that died).
 async fn left_running(db: &Postgres, history_namespace: &str) -> Result<bool> {
-    let mut connection = pooled(db).await?;
+    let mut connection = db.connection().await?;
     history::any_running(&mut connection, history_namespace)
         .await
         .map_err(|source| Error::History { url: db.url().to_owned(), source })
@@ -850,7 +845,7 @@ async fn left_running(db: &Postgres, history_namespace: &str) -> Result<bool> {
 /// tables: then the migrator takes the lock to record a baseline.
 async fn needs_baseline(db: &Postgres, target: &Target) -> Result<bool> {
     let Target::Models(desired) = target else { return Ok(false) };
-    let mut connection = pooled(db).await?;
+    let mut connection = db.connection().await?;
     let empty = history::is_empty(&mut connection, DEFAULT_NAMESPACE)
         .await
         .map_err(|source| Error::History { url: db.url().to_owned(), source })?;

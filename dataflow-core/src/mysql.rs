@@ -16,7 +16,8 @@ use dataflow_schema::dialect::mysql::render::{blocks_writes, fallback};
 use dataflow_schema::introspect::mysql::{self as catalog, Catalog, Introspected};
 use dataflow_schema::{RiskLevel, Step};
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions, MySqlRow};
-use sqlx::{Connection, Executor, MySqlConnection, MySqlPool, Row};
+use sqlx::pool::PoolConnection;
+use sqlx::{Connection, Executor, MySql, MySqlConnection, MySqlPool, Row};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
@@ -108,12 +109,12 @@ impl Mysql {
 
     /// Reads the schema: the server's flavour, then one query per object kind.
     pub async fn introspect(&self) -> Result<Introspected> {
-        let mut connection = self
-            .pool
-            .acquire()
-            .await
-            .map_err(|source| Error::Connect { url: self.url.clone(), source })?;
-        introspect_on(&mut connection, &self.url).await
+        introspect_on(&mut *self.connection().await?, &self.url).await
+    }
+
+    /// A connection from the pool.
+    pub(crate) async fn connection(&self) -> Result<PoolConnection<MySql>> {
+        self.pool.acquire().await.map_err(|source| Error::Connect { url: self.url.clone(), source })
     }
 }
 

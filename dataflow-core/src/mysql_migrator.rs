@@ -31,19 +31,21 @@ pub(crate) async fn plan(
     scope: Scope,
     options: &MigrateOptions,
 ) -> Result<Plan> {
-    let mut connection = db
-        .pool()
-        .acquire()
-        .await
-        .map_err(|source| Error::Connect { url: db.url().to_owned(), source })?;
-    let created = match scope {
-        Scope::Models => {
-            history::created_tables(&mut connection).await.map_err(history_error(db))?
-        }
-        Scope::Database => Vec::new(),
-    };
+    let mut connection = db.connection().await?;
+    let created = created_tables(&mut connection, scope).await.map_err(history_error(db))?;
     let current = introspect_on(&mut connection, db.url()).await?;
     plan_against(&current, desired, scope, &created, options)
+}
+
+/// The tables history says dataflow created, where they matter: in model scope (orphans).
+async fn created_tables(
+    connection: &mut MySqlConnection,
+    scope: Scope,
+) -> std::result::Result<Vec<QualifiedName>, sqlx::Error> {
+    match scope {
+        Scope::Models => history::created_tables(connection).await,
+        Scope::Database => Ok(Vec::new()),
+    }
 }
 
 /// `created`: the tables history says dataflow created (model scope: orphans).
@@ -205,10 +207,7 @@ async fn migrate_locked(
         }
         Scope::Database => None,
     };
-    let created = match scope {
-        Scope::Models => history::created_tables(connection).await.map_err(&history_error)?,
-        Scope::Database => Vec::new(),
-    };
+    let created = created_tables(connection, scope).await.map_err(&history_error)?;
     let plan = plan_against(&current, desired, scope, &created, options)?;
     if plan.is_empty() {
         return Ok((plan, adopted, 0));
@@ -295,11 +294,7 @@ pub(crate) async fn close_interrupted_runs(
     reached: &str,
     lock_timeout: Duration,
 ) -> Result<()> {
-    let mut connection = db
-        .pool()
-        .acquire()
-        .await
-        .map_err(|source| Error::Connect { url: db.url().to_owned(), source })?;
+    let mut connection = db.connection().await?;
     if !history::any_running(&mut connection).await.map_err(history_error(db))? {
         return Ok(());
     }
@@ -331,11 +326,7 @@ fn elapsed_ms(started: Instant) -> i64 {
 /// Whether this is a first run on a database that already holds some of the models'
 /// tables (then a baseline row is recorded).
 async fn needs_baseline(db: &Mysql, desired: &Schema) -> Result<bool> {
-    let mut connection = db
-        .pool()
-        .acquire()
-        .await
-        .map_err(|source| Error::Connect { url: db.url().to_owned(), source })?;
+    let mut connection = db.connection().await?;
     let history_error = history_error(db);
     if history::exists(&mut connection).await.map_err(&history_error)?
         && !history::is_empty(&mut connection).await.map_err(&history_error)?

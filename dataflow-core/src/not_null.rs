@@ -315,11 +315,7 @@ impl NotNullHandler<'_> {
     /// unique column, SQL that does not evaluate. Issues block; warnings inform.
     pub async fn validate_addition_safety(&self, plan: &NotNullPlan) -> Result<AdditionSafety> {
         let db = self.flow.pg("the NOT NULL handler")?;
-        let mut connection = db
-            .pool()
-            .acquire()
-            .await
-            .map_err(|source| Error::Connect { url: db.url().to_owned(), source })?;
+        let mut connection = db.connection().await?;
         let mut safety = AdditionSafety::default();
         if plan.plan.is_empty() {
             safety.issues.push(format!("{}.{}: nothing to do", plan.table, plan.column));

@@ -117,6 +117,11 @@ impl Postgres {
         &self.pool
     }
 
+    /// A connection from the pool.
+    pub(crate) async fn connection(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>> {
+        self.pool.acquire().await.map_err(|source| Error::Connect { url: self.url.clone(), source })
+    }
+
     /// How many statements this connector has sent (introspection and applying); the
     /// introspection benchmark shows it stays constant whatever the table count.
     pub fn statements_sent(&self) -> u64 {
@@ -265,11 +270,7 @@ impl Postgres {
         let started = Instant::now();
         let mut retries = 0;
         let mut groups = 0;
-        let mut connection = self
-            .pool
-            .acquire()
-            .await
-            .map_err(|source| Error::Connect { url: self.url.clone(), source })?;
+        let mut connection = self.connection().await?;
         let mut timings = Vec::new();
         let mut backfills = Vec::new();
         for group in group_steps(&plan.steps) {

@@ -40,16 +40,24 @@ pub(crate) async fn plan(
     scope: Scope,
     options: &MigrateOptions,
 ) -> Result<Plan> {
-    let created = match scope {
-        // Given back before introspecting: an in-memory database has one connection.
-        Scope::Models => {
-            let mut connection = db.connection().await?;
-            history::created_tables(&mut connection).await.map_err(history_error(db))?
-        }
-        Scope::Database => Vec::new(),
+    // Given back before introspecting: an in-memory database has one connection.
+    let created = {
+        let mut connection = db.connection().await?;
+        created_tables(&mut connection, scope).await.map_err(history_error(db))?
     };
     let current = db.introspect().await?;
     plan_against(&current, desired, scope, &created, options)
+}
+
+/// The tables history says dataflow created, where they matter: in model scope (orphans).
+async fn created_tables(
+    connection: &mut sqlx::SqliteConnection,
+    scope: Scope,
+) -> std::result::Result<Vec<QualifiedName>, sqlx::Error> {
+    match scope {
+        Scope::Models => history::created_tables(connection).await,
+        Scope::Database => Ok(Vec::new()),
+    }
 }
 
 /// `created`: the tables history says dataflow created (model scope: orphans).
@@ -206,12 +214,7 @@ async fn migrate_locked(
         Scope::Models => adopt(lock, &current.schema, desired).await.map_err(&history_error)?,
         Scope::Database => None,
     };
-    let created = match scope {
-        Scope::Models => {
-            history::created_tables(lock.connection()).await.map_err(&history_error)?
-        }
-        Scope::Database => Vec::new(),
-    };
+    let created = created_tables(lock.connection(), scope).await.map_err(&history_error)?;
     let plan = plan_against(&current, desired, scope, &created, options)?;
     if plan.is_empty() {
         return Ok((plan, adopted));

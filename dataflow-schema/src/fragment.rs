@@ -10,24 +10,43 @@
 
 /// Why `text` is not a single fragment, or `None` when it is.
 pub fn check_fragment(text: &str) -> Option<String> {
+    check(text, false)
+}
+
+/// [`check_fragment`] as MySQL lexes: it has no dollar-quoted strings (`$$` is a name
+/// there, so a `;` between two `$$` would end the statement), and it reads a double quote
+/// as a string where PostgreSQL and SQLite read a name, so one is refused.
+pub fn check_mysql_fragment(text: &str) -> Option<String> {
+    check(text, true)
+}
+
+fn check(text: &str, mysql: bool) -> Option<String> {
     if text.contains('\0') {
         return Some("it contains a NUL byte".into());
     }
-    scan(text, false).or_else(|| scan(text, true))
+    scan(text, false, mysql).or_else(|| scan(text, true, mysql))
 }
 
-fn scan(text: &str, backslash_escapes: bool) -> Option<String> {
+fn scan(text: &str, backslash_escapes: bool, mysql: bool) -> Option<String> {
     let chars: Vec<char> = text.chars().collect();
     let mut depth: i64 = 0;
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
         match c {
+            '"' if mysql => {
+                return Some(
+                    "it uses double quotes, which MySQL reads as a string, not a name \
+                     (PostgreSQL and SQLite read a name): write `name` for a column or 'text' \
+                     for a string"
+                        .into(),
+                )
+            }
             '\'' | '"' | '`' => match closing(&chars, i, c, backslash_escapes) {
                 Some(end) => i = end,
                 None => return Some(format!("a {c} quote is never closed")),
             },
-            '$' => {
+            '$' if !mysql => {
                 // A PostgreSQL dollar quote: `$$…$$` or `$tag$…$tag$`.
                 if let Some(tag_end) = dollar_tag(&chars, i) {
                     let tag: String = chars[i..=tag_end].iter().collect();
@@ -100,7 +119,22 @@ fn dollar_tag(chars: &[char], start: usize) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::check_fragment;
+    use super::{check_fragment, scan};
+
+    #[test]
+    fn mysql_lexes_its_own_quotes_and_has_no_dollar_strings() {
+        let mysql = |text, escapes| scan(text, escapes, true);
+        assert_eq!(
+            mysql("v > 0 OR $$)); DROP TABLE x; -- $$ = 'x'", true).as_deref(),
+            Some("it closes a parenthesis it did not open")
+        );
+        assert!(mysql("length($$;$$) > 0", true).is_some_and(|p| p.contains("`;`")));
+        assert_eq!(mysql("v > length('a;b--c/*d#e\"f') AND `w;` > 0", true), None);
+        // `\'` ends the string when backslashes are not escapes: then `;` is outside.
+        assert_eq!(mysql(r"v <> 'a\'; x'", true), None);
+        assert!(mysql(r"v <> 'a\'; x'", false).is_some());
+        assert_eq!(mysql("(v > 0", true).as_deref(), Some("its parentheses are not balanced"));
+    }
 
     #[test]
     fn expressions_pass() {

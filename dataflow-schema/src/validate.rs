@@ -2,8 +2,9 @@
 //! is rendered: empty names, names longer than the identifier limit (PostgreSQL would
 //! truncate them, possibly into collisions), NUL bytes, malformed numbers, two objects
 //! sharing a name in one namespace, and on MySQL/MariaDB what its catalog cannot hold
-//! (`mysql_text`, `mysql_sql`): there DDL commits itself, so a statement the server
-//! refuses midway would leave the steps before it applied.
+//! (`mysql_text`) or would read otherwise (`fragment::check_mysql_fragment`): there DDL
+//! commits itself, so a statement the server refuses midway would leave the steps before
+//! it applied.
 
 use crate::dialect::Dialect;
 use crate::error::PlanError;
@@ -161,7 +162,12 @@ fn sql_fragments(table: &Table, dialect: Dialect) -> Result<(), PlanError> {
             return Err(PlanError::InvalidSql { object, text: text.to_owned(), reason });
         }
         if dialect == Dialect::Mysql {
-            mysql_sql(&object, text)?;
+            // Readable back from the catalog, and one fragment as MySQL lexes it too.
+            mysql_text(&object, Some(text))?;
+            if let Some(problem) = crate::fragment::check_mysql_fragment(text) {
+                let reason = format!("{text:?} as MySQL reads it: {problem}");
+                return Err(PlanError::Unsupported { object, reason });
+            }
         }
     }
     Ok(())
@@ -186,61 +192,6 @@ fn mysql_text(object: &str, text: Option<&str>) -> Result<(), PlanError> {
              the application, or use other characters"
         ),
     })
-}
-
-/// SQL from a model on MySQL/MariaDB: readable back from the catalog (as `mysql_text`),
-/// and one fragment as MySQL lexes it — `fragment` reads PostgreSQL's `$$` strings, which
-/// MySQL does not have, so a `;` between two `$$` would end the statement there. Double
-/// quotes are refused too: MySQL reads them as a string where PostgreSQL and SQLite read
-/// a name, so the same model would mean two things.
-fn mysql_sql(object: &str, sql: &str) -> Result<(), PlanError> {
-    mysql_text(object, Some(sql))?;
-    // Read with and without backslash escapes (`NO_BACKSLASH_ESCAPES` may be set).
-    let problem = mysql_lex(sql, true).or_else(|| mysql_lex(sql, false));
-    let Some(problem) = problem else { return Ok(()) };
-    Err(PlanError::Unsupported { object: object.to_owned(), reason: format!("{sql:?} {problem}") })
-}
-
-/// What keeps `sql` from being one MySQL expression, if anything.
-fn mysql_lex(sql: &str, backslash_escapes: bool) -> Option<&'static str> {
-    let mut quote: Option<char> = None;
-    let mut depth = 0i32;
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        if let Some(open) = quote {
-            if c == '\\' && open == '\'' && backslash_escapes {
-                chars.next();
-            } else if c == open {
-                quote = None;
-            }
-            continue;
-        }
-        let next = chars.peek().copied();
-        match c {
-            '\'' | '`' => quote = Some(c),
-            '"' => {
-                return Some(
-                    "uses double quotes, which MySQL reads as a string, not a name (PostgreSQL \
-                     and SQLite read a name): write `name` for a column or 'text' for a string",
-                )
-            }
-            ';' => return Some("has a `;` outside quotes (MySQL has no `$$` strings): remove it"),
-            '#' => return Some("has a `#` comment: remove it"),
-            '-' if next == Some('-') => return Some("has a `--` comment: remove it"),
-            '/' if next == Some('*') => return Some("has a `/*` comment: remove it"),
-            '(' => depth += 1,
-            ')' if depth == 0 => return Some("closes a parenthesis it did not open"),
-            ')' => depth -= 1,
-            _ => {}
-        }
-    }
-    if quote.is_some() {
-        Some("leaves a quote open")
-    } else if depth != 0 {
-        Some("leaves a parenthesis open")
-    } else {
-        None
-    }
 }
 
 fn identifier(object: &str, name: &str, dialect: Dialect) -> Result<(), PlanError> {
@@ -330,7 +281,7 @@ fn unique_relation_names(schema: &Schema) -> Result<(), PlanError> {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_plain_number, mysql_lex, validate_schema};
+    use super::{is_plain_number, validate_schema};
     use crate::model::{
         CheckConstraint, Column, ColumnType, DefaultExpr, Literal, QualifiedName, Schema, Table,
     };
@@ -400,20 +351,6 @@ mod tests {
                 "{label} is fine on PostgreSQL"
             );
         }
-    }
-
-    #[test]
-    fn mysql_lexes_its_own_quotes_and_has_no_dollar_strings() {
-        assert_eq!(
-            mysql_lex("v > 0 OR $$)); DROP TABLE x; -- $$ = 'x'", true),
-            Some("closes a parenthesis it did not open")
-        );
-        assert!(mysql_lex("length($$;$$) > 0", true).is_some_and(|p| p.contains("`;`")));
-        assert_eq!(mysql_lex("v > length('a;b--c/*d#e\"f') AND `w;` > 0", true), None);
-        // `\'` ends the string when backslashes are not escapes: then `;` is outside.
-        assert_eq!(mysql_lex(r"v <> 'a\'; x'", true), None);
-        assert!(mysql_lex(r"v <> 'a\'; x'", false).is_some());
-        assert_eq!(mysql_lex("(v > 0", true), Some("leaves a parenthesis open"));
     }
 
     #[test]
