@@ -356,5 +356,7 @@ async fn an_orphan_is_reported_kept_and_dropped_only_when_asked() {
     v1.rollback_migration(&dropped.version.expect("a version")).await.expect("rollback");
     assert_eq!(db.rows("SELECT id, body FROM notes").await, vec!["1|kept"]);
     assert_eq!(db.rows("SELECT id FROM legacy").await, vec!["7"]);
+    let back = db.flow(&[model::<UserV1>(), model::<Note>()]).await.plan().await.expect("plan");
+    assert!(back.is_empty(), "the rollback restored notes as it was:\n{back}");
     db.drop_db().await;
 }

@@ -413,6 +413,13 @@ async fn a_run_left_running_at_its_target_is_closed_as_applied() {
     let note =
         format!("SELECT progress ->> 'note' FROM _dataflow_migrations WHERE version = '{version}'");
     assert!(db.scalar::<String>(&note).await.contains("after its last step"));
+    // A run closed as applied is an applied run: it rolls back, and applies again.
+    flow(&db).model::<UserV1>().rollback_migration(&version).await.expect("rollback");
+    assert!(!db.scalar::<bool>("SELECT to_regclass('users') IS NOT NULL").await, "users gone");
+    let forced = MigrateOptions { force: true, ..unattended() };
+    let again = flow(&db).model::<UserV1>().auto_migrate(forced).await.expect("again");
+    assert!(again.applied);
+    assert!(flow(&db).model::<UserV1>().plan().await.expect("plan").is_empty(), "converged");
 
     // A run left running for another target (its steps undone since) closes as failed.
     db.exec(&format!(

@@ -350,6 +350,7 @@ async fn an_orphan_is_reported_kept_and_dropped_only_when_asked() {
     file.exec("CREATE TABLE legacy (id integer PRIMARY KEY); INSERT INTO legacy VALUES (7)").await;
     let both = flow(&file).await.model::<UserV1>().model::<Note>();
     both.auto_migrate(unattended()).await.expect("create users and notes");
+    assert!(both.plan().await.expect("plan").is_empty(), "converged");
     file.exec("INSERT INTO users (email) VALUES ('a@x.io'); INSERT INTO notes (user_id, body) VALUES (1, 'kept')").await;
 
     let v1 = flow(&file).await.model::<UserV1>();
@@ -376,4 +377,6 @@ async fn an_orphan_is_reported_kept_and_dropped_only_when_asked() {
     v1.rollback_migration(&dropped.version.expect("a version")).await.expect("rollback");
     assert_eq!(file.rows("SELECT id, body FROM notes").await, vec!["1|kept"]);
     assert_eq!(file.rows("SELECT id FROM legacy").await, vec!["7"]);
+    let back = flow(&file).await.model::<UserV1>().model::<Note>().plan().await.expect("plan");
+    assert!(back.is_empty(), "the rollback restored notes as it was:\n{back}");
 }
