@@ -122,3 +122,107 @@ async fn eight_processes_apply_to_one_file_exactly_once() {
     assert_eq!(pending.status.code(), Some(3), "rolled back: pending again");
     assert_eq!(current.rows("SELECT email FROM users").await, vec!["a@x.io"]);
 }
+
+/// What a person types at `Apply these changes? [y/N]`.
+#[derive(Debug, Clone, Copy)]
+enum Keys {
+    /// A line, then Enter.
+    Line(&'static str),
+    /// A control key: `d` is Ctrl-D, `c` is Ctrl-C.
+    Control(char),
+}
+
+/// Runs `dataflow args…` in a pseudo-terminal, waits for the `[y/N]` question, types
+/// `keys`, and returns the exit code and what the terminal showed.
+fn at_the_prompt(args: &[&str], keys: Keys) -> (i32, String) {
+    use rexpect::process::WaitStatus;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dataflow"));
+    command.args(args).env_remove("DATABASE_URL").env("NO_COLOR", "1").env("TERM", "xterm");
+    let mut session =
+        rexpect::session::spawn_command(command, Some(30_000)).expect("spawn in a pty");
+    let before = session.exp_string("[y/N]").expect("the question");
+    match keys {
+        Keys::Line(line) => {
+            session.send_line(line).expect("type a line");
+        }
+        Keys::Control(key) => session.send_control(key).expect("press a control key"),
+    }
+    let after = session.exp_eof().expect("the command ends");
+    let code = match session.process().wait().expect("exit status") {
+        WaitStatus::Exited(_, code) => code,
+        other => panic!("{keys:?}: ended by {other:?} instead of exiting\n{before}{after}"),
+    };
+    (code, format!("{before}[y/N]{after}"))
+}
+
+/// Every class of answer at the apply prompt, each on its own file: only `y`/`yes` (any
+/// case) applies; another word, an empty line, Ctrl-D or Ctrl-C declines with
+/// "Not applied." and exit 2, changes nothing, and the typed text is echoed.
+#[tokio::test]
+async fn only_y_or_yes_at_the_prompt_applies() {
+    let target = TestFile::new("prompt_target").await;
+    target.exec(TARGET).await;
+    let cases = [
+        (Keys::Line("y"), true),
+        (Keys::Line("yes"), true),
+        (Keys::Line("Y"), true),
+        (Keys::Line("n"), false),
+        (Keys::Line("no"), false),
+        (Keys::Line("not today"), false),
+        (Keys::Line("no way"), false),
+        (Keys::Line("maybe"), false),
+        (Keys::Line(""), false),
+        (Keys::Control('d'), false),
+        (Keys::Control('c'), false),
+    ];
+    let columns = "SELECT name FROM pragma_table_info('users') ORDER BY cid";
+    for (keys, applies) in cases {
+        let current = TestFile::new("prompt_current").await;
+        current.exec(CURRENT).await;
+        let before = current.rows(columns).await;
+        let args = ["apply", "--db", &current.url, "--target", &target.url, "--max-risk", "high"];
+        let (code, screen) = at_the_prompt(&args, keys);
+        if let Keys::Line(typed) = keys {
+            let echoed = screen.split("[y/N]").nth(1).unwrap_or_default();
+            assert!(echoed.contains(typed), "{keys:?}: the typed text is echoed\n{screen}");
+        }
+        if applies {
+            assert_eq!(code, 0, "{keys:?} confirms\n{screen}");
+            assert!(screen.contains("Applied 2 step(s)"), "{keys:?}\n{screen}");
+            assert_eq!(current.rows(columns).await, vec!["id", "email", "active"], "{keys:?}");
+        } else {
+            assert_eq!(code, 2, "{keys:?} declines with exit 2\n{screen}");
+            assert!(screen.contains("Not applied."), "{keys:?} says so\n{screen}");
+            assert!(!screen.contains("Applied"), "{keys:?}\n{screen}");
+            assert_eq!(current.rows(columns).await, before, "{keys:?} changed nothing");
+            assert!(
+                current.rows("SELECT name FROM sqlite_master WHERE name = 'orgs'").await.is_empty(),
+                "{keys:?} created no table"
+            );
+        }
+    }
+}
+
+/// `rollback` asks the same question the same way: "not today" keeps the migration.
+#[tokio::test]
+async fn not_today_at_the_rollback_prompt_keeps_the_migration() {
+    let (current, target) =
+        (TestFile::new("prompt_rb_a").await, TestFile::new("prompt_rb_b").await);
+    current.exec(CURRENT).await;
+    target.exec(TARGET).await;
+    let (db, to) = (current.url.as_str(), target.url.as_str());
+    let applied = dataflow(&["apply", "--db", db, "--target", to, "--yes", "--max-risk", "high"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
+    let version = current.rows("SELECT version FROM _dataflow_migrations").await;
+    let (code, screen) =
+        at_the_prompt(&["rollback", &version[0], "--db", db], Keys::Line("not today"));
+    assert_eq!(code, 2, "{screen}");
+    assert!(screen.contains("Not applied.") && screen.contains("not today"), "{screen}");
+    assert_eq!(
+        current.rows("SELECT status FROM _dataflow_migrations").await,
+        vec!["applied"],
+        "the migration stays applied"
+    );
+    let diff = dataflow(&["diff", "--db", db, "--target", to, "--check"]);
+    assert_eq!(diff.status.code(), Some(0), "still converged: {}", text(&diff.stdout));
+}

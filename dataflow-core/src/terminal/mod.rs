@@ -1,5 +1,7 @@
 //! The person at the terminal: whether there is one to ask, how wide and colourful the
-//! preview may be, and the `[y/N]` prompt (dialoguer, on stderr).
+//! preview may be, and the `[y/N]` prompt (on stderr; see [`answer`]).
+
+pub mod answer;
 
 use dataflow_schema::PreviewOptions;
 use std::io::IsTerminal;
@@ -32,16 +34,12 @@ pub fn print_preview(plan: &dataflow_schema::Plan, show_sql: bool, show_rollback
     eprint!("{}", plan.preview(preview_options(show_sql, show_rollback_plan)));
 }
 
-/// Asks `question [y/N]` on the terminal; anything but yes — including no terminal, end of
-/// input or Ctrl-C — is no.
+/// Asks `question [y/N]` on the terminal and waits for a line. Only `y` or `yes`
+/// (case-insensitive) is a yes; anything else — another word, an empty line, end of input
+/// (Ctrl-D), an interrupt (Ctrl-C) or no terminal at all — is no. What is typed is echoed.
 pub fn confirm(question: &str) -> bool {
     if !is_interactive() {
         return false;
     }
-    dialoguer::Confirm::new()
-        .with_prompt(question)
-        .default(false)
-        .wait_for_newline(true)
-        .interact_on(&console::Term::stderr())
-        .unwrap_or(false)
+    answer::ask_terminal(question).is_yes()
 }
