@@ -3,4 +3,5 @@
 pub mod evolutions;
 pub mod hostile;
 pub mod replicas;
+pub mod skip;
 pub mod soak;

@@ -35,10 +35,6 @@ const OTHER_SERVERS: &[&str] = &["mysql", "tidb", "!mariadb"];
 const SKIP_FLAGS: &[&str] = &["error", "offline", "max_version"];
 const WORKERS: usize = 3;
 
-fn corpus_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/sqldef/mysql.jsonl")
-}
-
 #[derive(Debug, Clone)]
 struct Case {
     name: String,
@@ -56,16 +52,7 @@ enum Outcome {
 }
 
 fn read_cases() -> Option<(Vec<Case>, BTreeMap<String, usize>)> {
-    let text = match std::fs::read_to_string(corpus_path()) {
-        Ok(text) => text,
-        Err(error) => {
-            if std::env::var("CI").is_ok() {
-                panic!("the corpus is missing under CI: {}: {error}", corpus_path().display());
-            }
-            eprintln!("SKIPPED: corpus not found at {} ({error})", corpus_path().display());
-            return None;
-        }
-    };
+    let text = crate::common::skip::read_corpus("mysql.jsonl")?;
     let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
     let mut cases = Vec::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {

@@ -180,10 +180,7 @@ fn is_root() -> bool {
 async fn restart_trials(target: &str) -> (usize, usize, Vec<String>) {
     let Some(cluster) = PrivateCluster::start() else {
         let message = "could not start a private PostgreSQL cluster (initdb/pg_ctl)";
-        if std::env::var("CI").is_ok() {
-            panic!("{message} under CI");
-        }
-        eprintln!("SKIPPED: {message}");
+        crate::common::skip::skip(message);
         return (0, 0, Vec::new());
     };
     let mut rng = Rng(0x0e57_a27e);

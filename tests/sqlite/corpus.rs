@@ -16,10 +16,6 @@ use std::path::PathBuf;
 
 const OUT_OF_SCOPE: &[&str] = &["tests_triggers"];
 
-fn corpus_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/sqldef/sqlite.jsonl")
-}
-
 #[derive(Debug, Clone)]
 struct Case {
     name: String,
@@ -37,16 +33,7 @@ enum Outcome {
 }
 
 fn read_cases() -> Option<(Vec<Case>, usize)> {
-    let text = match std::fs::read_to_string(corpus_path()) {
-        Ok(text) => text,
-        Err(error) => {
-            if std::env::var("CI").is_ok() {
-                panic!("the corpus is missing under CI: {}: {error}", corpus_path().display());
-            }
-            eprintln!("SKIPPED: corpus not found at {} ({error})", corpus_path().display());
-            return None;
-        }
-    };
+    let text = crate::common::skip::read_corpus("sqlite.jsonl")?;
     let mut skipped = 0;
     let mut cases = Vec::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
