@@ -7,6 +7,7 @@
 mod offline {
     pub mod support;
 
+    mod assertion_path;
     mod determinism;
     mod evolutions;
     mod mysql;

@@ -155,6 +155,14 @@ impl WriteLock {
                 Err(error) => return Err(begin_error(error)),
             }
         }
+        // `BEGIN IMMEDIATE` does not check the schema cookie, and SQLite validates an
+        // ALTER TABLE against the connection's cached schema when it prepares it, before
+        // any check: on a pooled connection that last looked before another connection
+        // changed the schema, `DROP COLUMN "new"` fails with "no such column". Reading
+        // the catalog inside the transaction reloads a stale schema first.
+        execute(&mut connection, "SELECT count(*) FROM sqlite_master")
+            .await
+            .map_err(begin_error)?;
         tracing::info!(
             target: "dataflow::lock",
             waited_ms = started.elapsed().as_millis() as u64,

@@ -1,5 +1,6 @@
 //! Code shared by the database suites (included by path: not a test target).
 
+pub mod applied;
 pub mod evolutions;
 pub mod hostile;
 pub mod replicas;

@@ -1,7 +1,9 @@
 //! Test databases for the MySQL suite: one database per test on the shared server.
 
+use crate::common::applied::{auto_migrate_and_reverse, Inspect, Reversal};
 use dataflow::{
-    schema_of, DataFlow, MigrateOptions, MigrationReport, Mode, ModelDef, RiskLevel, Schema,
+    schema_of, DataFlow, Dialect, MigrateOptions, MigrationReport, Mode, ModelDef, QualifiedName,
+    RiskLevel, Schema,
 };
 use sqlx::{Connection, Executor, MySqlConnection, Row};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -144,14 +146,17 @@ impl TestDb {
         DataFlow::connect(&self.url).await.expect("connect").models(defs.iter().cloned())
     }
 
-    /// Migrates to `defs` and checks convergence (a second plan is empty).
+    /// Migrates to `defs` and checks convergence (a second plan is empty), through the
+    /// assertion path: rolled back to the exact schema and rows it started from, then
+    /// applied again (see [`crate::common::applied`]). Returns the final report.
     pub async fn migrate(&self, defs: &[ModelDef]) -> MigrationReport {
+        self.migrate_with(defs, Reversal::Restores).await
+    }
+
+    /// [`TestDb::migrate`], with the rollback check given by `reversal`.
+    pub async fn migrate_with(&self, defs: &[ModelDef], reversal: Reversal) -> MigrationReport {
         let flow = self.flow(defs).await;
-        let report =
-            flow.auto_migrate(unattended()).await.unwrap_or_else(|e| panic!("migrate: {e}"));
-        let again = flow.plan().await.expect("plan");
-        assert!(again.is_empty(), "not converged, re-plan:\n{again}\nafter:\n{}", report.plan);
-        report
+        auto_migrate_and_reverse(self, &flow, unattended(), reversal).await
     }
 
     /// Rolls `version` back and checks the database matches `defs` again.
@@ -168,6 +173,34 @@ impl TestDb {
     }
 }
 
+impl Inspect for TestDb {
+    const DIALECT: Dialect = Dialect::Mysql;
+
+    async fn live_schema(&self) -> Schema {
+        let db = dataflow::Mysql::connect(&self.url).await.expect("connect");
+        let schema = db.introspect().await.expect("introspection").schema;
+        db.pool().close().await;
+        schema
+    }
+
+    /// `QUOTE()` keeps NULL (`NULL`) apart from text; the row is cast to text so that
+    /// binary columns read as text too, and a value that cannot be decoded fails.
+    async fn table_rows(&self, table: &QualifiedName, columns: &[String]) -> Vec<String> {
+        let list: Vec<String> =
+            columns.iter().map(|c| format!("QUOTE(`{}`)", c.replace('`', "``"))).collect();
+        let sql = format!(
+            "SELECT CAST(CONCAT_WS('|', {}) AS CHAR) FROM `{}` ORDER BY 1",
+            list.join(", "),
+            table.name.replace('`', "``")
+        );
+        let mut connection = self.connection.lock().await;
+        sqlx::query_scalar(&sql)
+            .fetch_all(&mut *connection)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+}
+
 /// Migrates a populated database from `v1` to `v2` and back: `seed` fills it under v1,
 /// `probe` (a query over columns both versions share, cast to CHAR) returns the same rows
 /// after the upgrade and after the rollback; then forward again. Returns the upgrade.
@@ -178,12 +211,25 @@ pub async fn round_trip(
     seed: &str,
     probe: &str,
 ) -> (TestDb, MigrationReport) {
+    round_trip_with(label, v1, v2, seed, probe, Reversal::Restores).await
+}
+
+/// [`round_trip`], with the assertion path's rollback check of v1 → v2 given by
+/// `reversal` (the probe's rows are compared either way).
+pub async fn round_trip_with(
+    label: &str,
+    v1: &[ModelDef],
+    v2: &[ModelDef],
+    seed: &str,
+    probe: &str,
+    reversal: Reversal,
+) -> (TestDb, MigrationReport) {
     let db = TestDb::new(label).await;
     db.migrate(v1).await;
     db.exec(seed).await;
     let before = db.rows(probe).await;
     assert!(!before.is_empty(), "the probe sees the seeded rows");
-    let report = db.migrate(v2).await;
+    let report = db.migrate_with(v2, reversal).await;
     assert!(report.applied, "v1 → v2 has changes");
     assert_eq!(db.rows(probe).await, before, "the upgrade kept the rows\n{}", report.plan);
     let version = report.version.clone().expect("a version");

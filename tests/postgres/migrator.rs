@@ -1,6 +1,7 @@
 //! The migrator: history, the migration lock, modes and refusals, concurrent replicas.
 
 use super::support::{models, server_available, unattended, TestDb, TracedEvents};
+use crate::common::applied::{auto_migrate_and_reverse, Reversal, Snapshot};
 use dataflow::{model, DataFlow, Error, MigrateOptions, Mode, Model, RiskLevel};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -56,11 +57,15 @@ async fn auto_migrate_records_history_and_is_idempotent() {
     let again = flow(&db).model::<UserV1>().auto_migrate(unattended()).await.expect("no-op");
     assert!(!again.applied && again.plan.is_empty() && again.version.is_none());
 
-    let second = flow(&db).model::<UserV2>().auto_migrate(unattended()).await.expect("v2");
+    let v2 = flow(&db).model::<UserV2>();
+    let second = auto_migrate_and_reverse(&db, &v2, unattended(), Reversal::Restores).await;
     let history = flow(&db).history(None).await.expect("history");
-    assert_eq!(history.len(), 2, "a run with nothing to do writes nothing: {history:?}");
+    // v1; then v2 through the assertion path: applied, rolled back, applied again. The
+    // run with nothing to do wrote nothing.
+    let statuses: Vec<&str> = history.iter().map(|row| row.status.as_str()).collect();
+    assert_eq!(statuses, ["applied", "rolled_back", "applied"], "{history:?}");
     assert_eq!(history[0].version, second.version.clone().expect("v2 version"));
-    assert!(history.iter().all(|row| row.status == "applied" && row.execution_ms.is_some()));
+    assert!(history.iter().all(|row| row.execution_ms.is_some()));
     db.assert_converged(&models(&[model::<UserV2>()])).await;
     db.drop_db().await;
 }
@@ -95,13 +100,17 @@ async fn high_risk_is_refused_by_default_and_dry_run_changes_nothing() {
     let error = flow(&db).model::<UserV3>().auto_migrate(declined).await.expect_err("declined");
     assert!(matches!(error, Error::Declined), "{error}");
 
+    // Allowed, the drop keeps `legacy`'s values: the rollback restores them.
     let allowed = MigrateOptions { max_risk: RiskLevel::High, ..unattended() };
-    let report = flow(&db).model::<UserV3>().auto_migrate(allowed).await.expect("allowed");
+    let v3 = flow(&db).model::<UserV3>();
+    let report = auto_migrate_and_reverse(&db, &v3, allowed, Reversal::Restores).await;
     assert!(report.applied);
-    assert_eq!(flow(&db).history(None).await.expect("history").len(), 2);
+    assert_eq!(flow(&db).history(None).await.expect("history").len(), 3);
     db.drop_db().await;
 }
 
+// assertion path: about waiting (WaitOnly, a held lock); its one plan creates a table on an empty
+// database, which the path covers in convergence.rs
 #[tokio::test]
 async fn wait_only_returns_once_another_process_migrated_and_the_lock_times_out_naming_its_holder()
 {
@@ -140,6 +149,8 @@ async fn wait_only_returns_once_another_process_migrated_and_the_lock_times_out_
     db.drop_db().await;
 }
 
+// assertion path: about concurrency (exactly one of eight applies); the CLI rollback of a
+// DB-vs-DB apply is covered by cli.rs
 /// Eight processes run `dataflow apply` on the same database at once: exactly one applies,
 /// the others find nothing to do; one history row; every process exits 0.
 #[tokio::test]
@@ -214,6 +225,7 @@ async fn rollback_restores_dropped_columns_and_tables_with_their_data() {
     .await;
     let users_before = db.rows("SELECT id, email, legacy, active FROM users").await;
     let notes_before = db.rows("SELECT * FROM notes").await;
+    let before = Snapshot::take(&db).await;
 
     // v2 (models): drop users.legacy — its values go to a backup table first.
     let v2 = flow(&db).model::<UserV3>().model::<Note>().auto_migrate(high()).await.expect("v2");
@@ -234,6 +246,7 @@ async fn rollback_restores_dropped_columns_and_tables_with_their_data() {
     assert_eq!(db.rows("SELECT * FROM notes").await, notes_before);
     flow(&db).rollback_migration(&v2_version).await.expect("rollback v2");
     assert_eq!(db.rows("SELECT id, email, legacy, active FROM users").await, users_before);
+    before.assert_restored(&db, "v2 and v3 rolled back").await;
     db.assert_converged(&models(&[model::<UserV2>(), model::<Note>()])).await;
 
     // The next replica with the v2 models must not undo the rollback.
@@ -260,6 +273,8 @@ async fn rollback_restores_dropped_columns_and_tables_with_their_data() {
     db.drop_db().await;
 }
 
+// assertion path: about the lock queue and retries; its ADD COLUMN … DEFAULT goes through the
+// path in auto_migrate_records_history_and_is_idempotent
 /// The lock queue (RISK.md §6): a transaction holds ACCESS SHARE on the table; adding a
 /// column must give up after `lock_timeout` (55P03), retry with backoff, and succeed once
 /// the holder commits — while another client's reads keep flowing.
@@ -371,6 +386,8 @@ async fn a_blocked_ddl_times_out_retries_and_never_stalls_readers() {
     db.drop_db().await;
 }
 
+// assertion path: about closing a run left `running`; it rolls that run back and applies it
+// again by hand, checking the table is gone and the plan converges
 /// A migrator that died after its last step, before recording it, leaves its run
 /// `running` with the database at its target. The next run has nothing to do, yet closes
 /// it — `applied`, since the target is reached — unless the lock is held (the migrator
@@ -434,6 +451,8 @@ async fn a_run_left_running_at_its_target_is_closed_as_applied() {
     db.drop_db().await;
 }
 
+// assertion path: about adoption, filters and orphans (partial plans by design); dropping an
+// orphan into the trash and restoring it is covered by rollback_restores_dropped_columns…
 /// Adoption, orphans, include_tables and exclude_operations.
 #[tokio::test]
 async fn adoption_orphans_and_filters() {
@@ -491,6 +510,8 @@ async fn adoption_orphans_and_filters() {
     db.drop_db().await;
 }
 
+// assertion path: about SIGKILL and resume; rows and values are counted after every resume,
+// and kill_anywhere.rs checks consistency at random moments
 /// SIGKILL a `dataflow apply` at several moments of a multi-group plan on a 200k-row
 /// table: the next run ends with the target schema, every row intact, no run left
 /// `running`, and exactly one `applied` row.
@@ -577,6 +598,7 @@ fn too_long() -> dataflow::ModelDef {
     def
 }
 
+// assertion path: every apply here is refused; the test asserts nothing was recorded or created
 /// Bad input changes nothing and says what, where, why and what to do.
 #[tokio::test]
 async fn bad_input_is_refused_with_a_clear_error() {
@@ -641,6 +663,8 @@ pub mod explicit {
         pub bio: Option<String>,
     }
 
+    // assertion path: explicit plans cannot be rolled back (asserted: Error::ExplicitPlan); the
+    // resumed copy is checked row by row
     /// Seed 003: move users.profile_json into a new user_profiles table — a schema step,
     /// a data step in keyset batches, raw SQL, and a schema step that drops the column.
     /// A run that fails half-way resumes from its last committed batch.
@@ -761,6 +785,8 @@ mod lost_connection {
         pub id: i64,
     }
 
+    // assertion path: about a terminated connection and the resume; rows are counted after it,
+    // and connection_faults.rs checks every row at random moments
     /// The migrator's connections are terminated mid-plan (`pg_terminate_backend`): a
     /// clear error, the run recorded (closed as failed by the next run), and the next
     /// run resumes to the models with every row intact.
@@ -859,6 +885,7 @@ async fn rollback_to_version_reviewed_plans_busy_locks_and_timings() {
     let v1 = flow(&db).model::<UserV1>().auto_migrate(high()).await.expect("v1");
     db.exec("INSERT INTO users (email, legacy) VALUES ('a', 'x'), ('b', 'y')").await;
     let before = db.rows("SELECT id, email, legacy FROM users").await;
+    let snapshot = Snapshot::take(&db).await;
     let v2 = flow(&db).model::<UserV2>().auto_migrate(high()).await.expect("v2");
     assert!(!v2.timings.is_empty() && v2.timings[0].steps == [1], "{:?}", v2.timings);
     flow(&db).model::<UserV3>().auto_migrate(high()).await.expect("v3");
@@ -869,6 +896,7 @@ async fn rollback_to_version_reviewed_plans_busy_locks_and_timings() {
         .expect("back to v1");
     assert_eq!(undone.len(), 3, "{undone:?}");
     assert_eq!(db.rows("SELECT id, email, legacy FROM users").await, before);
+    snapshot.assert_restored(&db, "rolled back to v1").await;
     db.assert_converged(&models(&[model::<UserV1>()])).await;
 
     // A reviewed plan's checksum pins what runs.
@@ -937,6 +965,7 @@ mod killed_data_step {
         MigrateOptions { max_risk: RiskLevel::High, ..unattended() }
     }
 
+    // assertion path: the body of a child process that is killed (see the test below)
     /// Not a test of its own: the body of the child process the test below kills.
     #[tokio::test]
     #[ignore = "runs only as the child process of a_killed_data_migration_resumes_from_its_last_batch"]
@@ -946,6 +975,8 @@ mod killed_data_step {
         flow.apply_plan(plan(), high()).await.expect("the child's run");
     }
 
+    // assertion path: explicit plans cannot be rolled back; every user is checked to have
+    // exactly one profile after the resume
     /// SIGKILL the process running a plan with a non-transactional (batched) data step,
     /// before, during and after that step: the next run resumes from the last committed
     /// batch; every user gets exactly one profile; no run is left `running`.

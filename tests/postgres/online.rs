@@ -4,6 +4,7 @@
 //! concurrent build leaves an INVALID index that the next run replaces.
 
 use super::support::{models, server_available, TestDb, TracedEvents};
+use crate::common::applied::Reversal;
 use dataflow::{model, Model, Operation};
 
 #[derive(Model)]
@@ -104,7 +105,9 @@ async fn a_failed_concurrent_unique_build_is_replaced_by_the_next_run() {
     for index in half_way.tables.iter_mut().flat_map(|t| t.indexes.iter_mut()) {
         index.invalid = false;
     }
-    let second = db.migrate(&v2).await;
+    let one_way =
+        Reversal::OneWay("the state before holds an INVALID index; its undo builds a valid one");
+    let second = db.migrate_with(&v2, one_way).await;
     assert_eq!(db.scalar::<i64>("SELECT count(*) FROM pg_index WHERE NOT indisvalid").await, 0);
     db.rollback_to(&second, &half_way).await;
     db.drop_db().await;
@@ -145,7 +148,8 @@ async fn set_not_null_online_fills_proves_and_converges() {
     db.migrate(&v1).await;
     db.exec(SEED).await;
     db.exec("UPDATE events SET note = 'n' || id WHERE id % 3 = 0; ANALYZE events").await;
-    let plan = db.migrate(&models(&[model::<Org>(), model::<EventNotNull>()])).await;
+    let one_way = Reversal::OneWay("the NULLs the fill gave a value keep it");
+    let plan = db.migrate_with(&models(&[model::<Org>(), model::<EventNotNull>()]), one_way).await;
     let step =
         plan.steps.iter().find(|s| s.operation == Operation::SetNotNull).expect("SET NOT NULL");
     assert!(!step.transactional, "{plan}");
@@ -231,7 +235,8 @@ async fn batches_walk_a_composite_text_key() {
          FROM generate_series(0, 24999) g; ANALYZE stock",
     )
     .await;
-    let plan = db.migrate(&models(&[model::<StockV2>()])).await;
+    let one_way = Reversal::OneWay("the NULLs the fill gave a value keep it");
+    let plan = db.migrate_with(&models(&[model::<StockV2>()]), one_way).await;
     let step = plan.steps.iter().find(|s| s.operation == Operation::SetNotNull).expect("step");
     assert_eq!(step.batched.as_ref().map(|b| b.key_columns), Some(2), "{plan}");
     // 12,500 NULLs filled, plus the row whose own value was 0.
@@ -399,7 +404,8 @@ async fn a_widening_type_change_swaps_in_a_shadow_column() {
         })
     };
     let wide = models(&[model::<Org>(), model::<EventWideAmount>()]);
-    let plan = db.migrate(&wide).await;
+    let one_way = Reversal::OneWay("a concurrent writer adds rows while the change runs");
+    let plan = db.migrate_with(&wide, one_way).await;
     let written = writer.await.expect("the writer");
     assert!(written > 0, "the writer ran during the change");
     let step = plan

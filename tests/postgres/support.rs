@@ -112,7 +112,10 @@ impl TestDb {
     }
 }
 
-use dataflow::{schema_of, ModelDef, Plan, PlanOptions, Schema};
+use crate::common::applied::{
+    apply_and_reverse, double_quoted, double_quoted_table, Inspect, Reversal,
+};
+use dataflow::{schema_of, Dialect, ModelDef, Plan, PlanOptions, QualifiedName, Schema};
 use dataflow_core::ApplyOptions;
 
 /// The desired schema of a model set.
@@ -126,15 +129,31 @@ impl TestDb {
         self.db.plan_models(desired, &PlanOptions::default()).await.expect("planning")
     }
 
-    /// Plans, applies and checks convergence (a second plan is empty). Returns the plan.
+    /// Plans, applies and checks convergence (a second plan is empty), through the
+    /// assertion path: rolled back to the exact schema and rows it started from, then
+    /// applied again (see [`crate::common::applied`]). Returns the final plan.
     pub async fn migrate(&self, desired: &Schema) -> Plan {
-        let plan = self.plan(desired).await;
-        self.db
-            .apply(&plan, &ApplyOptions::default())
-            .await
-            .unwrap_or_else(|e| panic!("apply: {e}\n{plan}"));
-        self.assert_converged(desired).await;
-        plan
+        self.migrate_with(desired, Reversal::Restores).await
+    }
+
+    /// [`TestDb::migrate`], with the rollback check given by `reversal`.
+    pub async fn migrate_with(&self, desired: &Schema, reversal: Reversal) -> Plan {
+        let apply = async || {
+            let plan = self.plan(desired).await;
+            self.db
+                .apply(&plan, &ApplyOptions::default())
+                .await
+                .unwrap_or_else(|e| panic!("apply: {e}\n{plan}"));
+            self.assert_converged(desired).await;
+            plan
+        };
+        let roll_back = async |plan: &Plan| {
+            self.db
+                .rollback(plan, &ApplyOptions::default())
+                .await
+                .unwrap_or_else(|e| panic!("rollback: {e}\n{plan}"));
+        };
+        apply_and_reverse(self, reversal, apply, roll_back).await
     }
 
     /// Invariant 4: introspecting again and diffing yields no changes.
@@ -160,6 +179,35 @@ impl TestDb {
             .fetch_all(self.db.pool())
             .await
             .unwrap_or_else(|e| panic!("{wrapped}: {e}"))
+    }
+}
+
+impl Inspect for TestDb {
+    const DIALECT: Dialect = Dialect::Postgres;
+
+    /// Every namespace but the system ones.
+    async fn live_schema(&self) -> Schema {
+        let namespaces: Vec<String> = sqlx::query_scalar(
+            "SELECT nspname::text FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' \
+             AND nspname <> 'information_schema' ORDER BY 1",
+        )
+        .fetch_all(self.db.pool())
+        .await
+        .expect("namespaces");
+        self.db.introspect(&namespaces).await.expect("introspection").schema
+    }
+
+    async fn table_rows(&self, table: &QualifiedName, columns: &[String]) -> Vec<String> {
+        let list: Vec<String> = columns.iter().map(|c| double_quoted(c)).collect();
+        let sql = format!(
+            "SELECT ROW({})::text FROM {} ORDER BY 1",
+            list.join(", "),
+            double_quoted_table(table)
+        );
+        sqlx::query_scalar(&sql)
+            .fetch_all(self.db.pool())
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 }
 

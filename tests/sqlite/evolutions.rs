@@ -2,6 +2,7 @@
 //! compared, applied again.
 
 use super::support::{models, round_trip, TestFile};
+use crate::common::applied::Reversal;
 use dataflow::{model, Model, Operation, RiskLevel};
 
 const SEED: &str =
@@ -101,7 +102,8 @@ async fn type_change_not_null_and_default_rebuild() {
     let v1 = models(&[model::<User>()]);
     file.migrate(&v1).await;
     file.exec(SEED).await;
-    let plan = file.migrate(&models(&[model::<V2>()])).await;
+    let one_way = Reversal::OneWay("the NULL age filled from the new default stays 18");
+    let plan = file.migrate_with(&models(&[model::<V2>()]), one_way).await;
     assert_eq!(ops(&plan), vec![Operation::RebuildTable], "{plan}");
     assert_eq!(plan.steps[0].shown_level, RiskLevel::Medium, "{plan}");
     // The NULL age was filled from the new default; the rest kept.
@@ -139,7 +141,10 @@ async fn drop_columns_in_place_and_by_rebuild() {
         "INSERT INTO users (email, age, note) VALUES ('a@x.io', 30, 'n1'), ('b@x.io', NULL, NULL)",
     )
     .await;
-    let plan = file.migrate(&models(&[model::<V2>()])).await;
+    let one_way = Reversal::OneWay(
+        "`Sqlite::apply` drops without the migrator's backup (migrator.rs covers that)",
+    );
+    let plan = file.migrate_with(&models(&[model::<V2>()]), one_way).await;
     // `age` is indexed: SQLite cannot drop it in place, so the table is rebuilt.
     assert_eq!(ops(&plan), vec![Operation::RebuildTable], "{plan}");
     assert_eq!(plan.steps[0].risk.policy_level(), RiskLevel::High, "{plan}");
@@ -301,7 +306,8 @@ async fn a_rebuild_keeps_indexes_triggers_incoming_keys_and_rows() {
     .await;
     file.exec("CREATE TABLE audit (user_id integer); CREATE TRIGGER users_audit AFTER INSERT ON users BEGIN INSERT INTO audit VALUES (new.id); END; INSERT INTO posts (user_id) VALUES (1), (2)").await;
     file.exec("CREATE VIEW adults AS SELECT id, email FROM users WHERE age >= 18").await;
-    let plan = file.migrate(&models(&[model::<ParentV2>(), model::<Post>()])).await;
+    let one_way = Reversal::OneWay("the NULL ages filled with the new default stay 0");
+    let plan = file.migrate_with(&models(&[model::<ParentV2>(), model::<Post>()]), one_way).await;
     assert_eq!(ops(&plan), vec![Operation::RebuildTable], "{plan}");
     assert_eq!(file.rows("SELECT count(*), sum(age) FROM users").await, vec!["1000|0"]);
     assert_eq!(
@@ -416,4 +422,32 @@ async fn enum_values_and_primary_keys_change_by_rebuild() {
     let (file, plan) = round_trip("enum_pk", &[model::<V1>()], &[model::<V2>()], seed, probe).await;
     assert_eq!(ops(&plan), vec![Operation::RebuildTable], "{plan}");
     file.exec("INSERT INTO pairs (a, b, mood) VALUES (1, 2, 'glad')").await;
+}
+
+/// A connection that read the schema before another connection changed it still runs
+/// DDL against the current schema: SQLite validates `DROP COLUMN` against the schema it
+/// cached when it prepares the statement, so the write lock reloads it first.
+#[tokio::test]
+async fn ddl_on_a_connection_with_a_stale_schema_sees_the_current_one() {
+    #[derive(Model)]
+    #[dataflow(table = "users")]
+    struct V2 {
+        #[dataflow(primary_key, auto)]
+        id: i64,
+        email: String,
+        age: Option<i32>,
+        #[dataflow(default = "free")]
+        plan: String,
+    }
+    let file = TestFile::new("stale_schema").await;
+    let v1 = models(&[model::<User>()]);
+    file.db.apply(&file.plan(&v1).await).await.expect("v1");
+    // A second handle on the file: its connection caches the schema as of now.
+    let stale = dataflow::Sqlite::connect(&file.url).await.expect("a second handle");
+    assert!(stale.introspect().await.expect("introspect").schema.tables.len() == 1);
+    let plan = file.plan(&models(&[model::<V2>()])).await;
+    file.db.apply(&plan).await.expect("v2 through the first handle");
+    stale.rollback(&plan).await.expect("the rollback through the stale handle drops `plan`");
+    file.assert_converged(&v1).await;
+    stale.pool().close().await;
 }

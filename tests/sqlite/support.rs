@@ -1,6 +1,11 @@
 //! A database file per test, and the plan → apply → converge → roll back loop.
 
-use dataflow::{plan_models, schema_of, Dialect, ModelDef, Plan, PlanOptions, Schema, Sqlite};
+use crate::common::applied::{
+    apply_and_reverse, double_quoted, double_quoted_table, Inspect, Reversal,
+};
+use dataflow::{
+    plan_models, schema_of, Dialect, ModelDef, Plan, PlanOptions, QualifiedName, Schema, Sqlite,
+};
 use sqlx::Row;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -71,12 +76,25 @@ impl TestFile {
             .unwrap_or_else(|e| panic!("plan: {e}"))
     }
 
-    /// Plans, applies, and checks that planning again finds nothing to do.
+    /// Plans, applies, and checks that planning again finds nothing to do, through the
+    /// assertion path: rolled back to the exact schema and rows it started from, then
+    /// applied again (see [`crate::common::applied`]). Returns the final plan.
     pub async fn migrate(&self, desired: &Schema) -> Plan {
-        let plan = self.plan(desired).await;
-        self.db.apply(&plan).await.unwrap_or_else(|e| panic!("apply: {e}\n{plan}"));
-        self.assert_converged(desired).await;
-        plan
+        self.migrate_with(desired, Reversal::Restores).await
+    }
+
+    /// [`TestFile::migrate`], with the rollback check given by `reversal`.
+    pub async fn migrate_with(&self, desired: &Schema, reversal: Reversal) -> Plan {
+        let apply = async || {
+            let plan = self.plan(desired).await;
+            self.db.apply(&plan).await.unwrap_or_else(|e| panic!("apply: {e}\n{plan}"));
+            self.assert_converged(desired).await;
+            plan
+        };
+        let roll_back = async |plan: &Plan| {
+            self.db.rollback(plan).await.unwrap_or_else(|e| panic!("rollback: {e}\n{plan}"));
+        };
+        apply_and_reverse(self, reversal, apply, roll_back).await
     }
 
     pub async fn assert_converged(&self, desired: &Schema) {
@@ -88,6 +106,29 @@ impl TestFile {
     pub async fn rollback_to(&self, plan: &Plan, before: &Schema) {
         self.db.rollback(plan).await.unwrap_or_else(|e| panic!("rollback: {e}\n{plan}"));
         self.assert_converged(before).await;
+    }
+}
+
+impl Inspect for TestFile {
+    const DIALECT: Dialect = Dialect::Sqlite;
+
+    async fn live_schema(&self) -> Schema {
+        self.schema().await
+    }
+
+    /// `quote()` keeps NULL, text, integers, reals and blobs apart.
+    async fn table_rows(&self, table: &QualifiedName, columns: &[String]) -> Vec<String> {
+        let list: Vec<String> =
+            columns.iter().map(|c| format!("quote({})", double_quoted(c))).collect();
+        let sql = format!(
+            "SELECT {} FROM {} ORDER BY 1",
+            list.join(" || '|' || "),
+            double_quoted_table(table)
+        );
+        sqlx::query_scalar(&sql)
+            .fetch_all(self.db.pool())
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 }
 
