@@ -581,7 +581,20 @@ async fn converged(
 pub async fn run_case(db: &dyn Db, case: &Case, counts: &mut Counts) -> Result<(), TestCaseError> {
     let fail = |e: dataflow::Error| TestCaseError::fail(e.to_string());
     let first = &case.versions[0];
-    flow(db, case, first, None).await?.auto_migrate(options()).await.map_err(fail)?;
+    // The first version too goes apply → converge → rollback → as before → apply again.
+    let created = flow(db, case, first, None).await?.auto_migrate(options()).await.map_err(fail)?;
+    converged(db, case, first, None, "after creating the first version").await?;
+    if let Some(version) = created.version.filter(|_| created.applied) {
+        let first_flow = flow(db, case, first, None).await?;
+        first_flow.rollback_migration(&version).await.map_err(fail)?;
+        counts.rollbacks += 1;
+        let again = first_flow.plan().await.map_err(fail)?;
+        ensure(again.from_checksum == created.plan.from_checksum, || {
+            format!("the rollback of the first version left a schema behind:\n{again}")
+        })?;
+        first_flow.auto_migrate(options()).await.map_err(fail)?;
+        converged(db, case, first, None, "after creating the first version again").await?;
+    }
     let parents: Vec<String> = (1..=50).map(|i| format!("({i})")).collect();
     db.exec(&format!("INSERT INTO parent (id) VALUES {}", parents.join(", "))).await;
     db.exec(&insert(first, 1, 3)).await;

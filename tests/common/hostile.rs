@@ -259,7 +259,8 @@ pub fn cases(payload: &str) -> Vec<Case> {
 }
 
 /// What one case's task returned: `(kind, detail)`, kind being `refused` (by the
-/// planner), `server`, `applied` or `not converged`; an inner `Err` is the harness's.
+/// planner), `server`, `applied` (converged, rolled back, schema as before), `not
+/// converged` or `not reversed`; an inner `Err` is the harness's.
 pub type Outcome = Result<Result<(&'static str, String), String>, tokio::task::JoinError>;
 
 /// What the suite counts.
@@ -276,7 +277,8 @@ pub struct Tally {
     pub panics: usize,
     /// Must-refuse cases that were not refused by the planner.
     pub missed: Vec<String>,
-    /// Applied cases whose re-plan was not empty.
+    /// Applied cases whose re-plan was not empty, or whose rollback failed or left the
+    /// schema different from before.
     pub not_converged: Vec<String>,
 }
 
@@ -295,7 +297,7 @@ impl Tally {
                     }
                     "server" => self.refused_by_server += 1,
                     "applied" => self.applied += 1,
-                    _ => self.not_converged.push(format!("{}: {detail}", case.label)),
+                    _ => self.not_converged.push(format!("{} ({kind}): {detail}", case.label)),
                 }
                 if case.must_refuse && kind != "refused" {
                     self.missed.push(format!("{} → {kind}: {detail}", case.label));
@@ -311,7 +313,7 @@ pub fn report(database: &str, tally: &Tally) {
     let figure = serde_json::json!({
         "database": database,
         "cases": tally.cases,
-        "applied_and_converged": tally.applied,
+        "applied_converged_and_rolled_back": tally.applied,
         "refused_by_the_planner": tally.refused_clearly,
         "refused_by_the_server": tally.refused_by_server,
         "injections": tally.injections,

@@ -316,6 +316,7 @@ async fn checks_uniques_indexes_foreign_keys_and_enum_values() {
     db.drop_db().await;
 }
 
+// assertion path: every apply here is refused; the test asserts nothing changed
 #[tokio::test]
 async fn what_mysql_cannot_hold_is_a_clear_error_that_changes_nothing() {
     if !server_available().await {

@@ -26,6 +26,7 @@ const PATH_TAKEN: &[&str] = &[
     "round_trip(",
     "round_trip_with(",
     "apply_and_reverse(",
+    "auto_migrate_and_reverse(",
     "assert_restored(",
 ];
 

@@ -1,6 +1,7 @@
 //! The `dataflow` command line against real databases: output streams and exit codes.
 
 use super::support::{models, server_available, TestDb};
+use crate::common::applied::Snapshot;
 use dataflow::{model, plan_models, Dialect, Model, PlanOptions, Schema};
 use std::process::{Command, Output};
 
@@ -32,6 +33,7 @@ async fn diff_check_apply_and_exit_codes() {
     current.exec("CREATE TABLE users (id bigint PRIMARY KEY, email text, obsolete int); INSERT INTO users VALUES (1, 'a', 2)").await;
     target.exec(TARGET).await;
     let (db, to) = (current.url.as_str(), target.url.as_str());
+    let before = Snapshot::take(&current).await;
 
     let diff = dataflow(&["diff", "--db", db, "--target", to, "--check"]);
     assert_eq!(diff.status.code(), Some(3), "{}", text(&diff.stderr));
@@ -99,6 +101,7 @@ async fn diff_check_apply_and_exit_codes() {
     let rolled = dataflow(&["rollback", &version, "--db", db, "--yes"]);
     assert_eq!(rolled.status.code(), Some(0), "{}", text(&rolled.stderr));
     assert_eq!(current.scalar::<i32>("SELECT obsolete FROM users").await, 2, "the value is back");
+    before.assert_restored(&current, "dataflow rollback").await;
     let pending = dataflow(&["diff", "--db", db, "--target", to, "--check"]);
     assert_eq!(pending.status.code(), Some(3));
     let again = dataflow(&["rollback", &version, "--db", db, "--yes"]);
@@ -218,6 +221,8 @@ async fn database_url_is_read_when_no_db_is_given() {
     db.drop_db().await;
 }
 
+// assertion path: about pinning a reviewed plan; applying one and rolling it back is checked
+// in an_application_runs_the_commands_for_its_own_models
 /// `dataflow plan --out` writes a reviewed plan; `dataflow apply --plan` runs exactly it,
 /// and refuses (exit 2, nothing changed) when the database changed since.
 #[tokio::test]
@@ -263,6 +268,7 @@ async fn reviewed_plans_apply_exactly_and_refuse_a_drifted_database() {
     target.drop_db().await;
 }
 
+// assertion path: the purge is what makes the rollback impossible (asserted: refused)
 /// `dataflow purge` drops kept data older than the given age; a purged run's rollback is
 /// refused with a clear error.
 #[tokio::test]
@@ -311,6 +317,8 @@ async fn purge_drops_old_trash_and_backups() {
     target.drop_db().await;
 }
 
+// assertion path: about status and drift; the same kind of DB-vs-DB apply is rolled back and
+// compared in diff_check_apply_and_exit_codes
 #[tokio::test]
 async fn status_reports_pending_steps_and_drift() {
     if !server_available().await {
@@ -395,6 +403,7 @@ async fn the_prompt_applies_on_yes_and_changes_nothing_on_no() {
     target.exec("CREATE TABLE users (id bigint PRIMARY KEY, phone text)").await;
     let args = ["apply", "--db", current.url.as_str(), "--target", target.url.as_str()];
 
+    let before = Snapshot::take(&current).await;
     let (code, screen) = answer_prompt(&args, "n", &[]);
     if let Ok(path) = std::env::var("DATAFLOW_SHOW_PROMPT") {
         let _ = std::fs::write(path, &screen);
@@ -435,6 +444,7 @@ async fn the_prompt_applies_on_yes_and_changes_nothing_on_no() {
         vec!["(1)".to_owned()],
         "the row survived apply and rollback"
     );
+    before.assert_restored(&current, "rollback confirmed at the prompt").await;
     let pending = dataflow(&["diff", "--db", &current.url, "--target", &target.url, "--check"]);
     assert_eq!(pending.status.code(), Some(3), "rolled back: the change is pending again");
 
@@ -488,6 +498,7 @@ async fn an_application_runs_the_commands_for_its_own_models() {
     assert_eq!(run_from(&v1, app(&["diff", "--check"])).await, code(0));
 
     // New models: pending; a reviewed plan applies exactly.
+    let before = Snapshot::take(&db).await;
     assert_eq!(run_from(&v2, app(&["status", "--check"])).await, code(3), "pending");
     let path = std::env::temp_dir().join(format!("df_app_plan_{}.json", std::process::id()));
     let path = path.to_str().unwrap_or_default().to_owned();
@@ -517,6 +528,7 @@ async fn an_application_runs_the_commands_for_its_own_models() {
         vec!["(a@example.com)".to_owned()],
         "rolled back with its row"
     );
+    before.assert_restored(&db, "the application's rollback").await;
     assert_eq!(run_from(&v1, app(&["status", "--check"])).await, code(0), "back to v1");
     assert_eq!(run_from(&v2, app(&["snapshot"])).await, code(0));
     assert_eq!(run_from(&v2, app(&["purge", "--older-than", "0s", "--yes"])).await, code(0));
@@ -555,6 +567,7 @@ async fn apply_json_report_snapshot() {
         .exec("CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, price int, \
                CONSTRAINT items_price_check CHECK (price >= 0)); CREATE INDEX items_name_idx ON items (name)")
         .await;
+    let before = Snapshot::take(&current).await;
     let applied = dataflow(&[
         "apply",
         "--db",
@@ -580,6 +593,7 @@ async fn apply_json_report_snapshot() {
     let version = rows[0]["version"].as_str().expect("a version").to_owned();
     let rolled = dataflow(&["rollback", &version, "--db", db, "--yes"]);
     assert_eq!(rolled.status.code(), Some(0), "{}", text(&rolled.stderr));
+    before.assert_restored(&current, "dataflow rollback").await;
     let pending = dataflow(&["diff", "--db", db, "--target", to, "--check"]);
     assert_eq!(pending.status.code(), Some(3), "rolled back: pending again");
     current.drop_db().await;
@@ -606,6 +620,7 @@ async fn an_enum_dropped_with_its_column_is_kept_until_purge() {
     target.exec("CREATE TABLE t (id bigint PRIMARY KEY)").await;
     let (db, to) = (current.url.as_str(), target.url.as_str());
     let before = current.rows("SELECT id, m FROM t").await;
+    let snapshot = Snapshot::take(&current).await;
     let applied = dataflow(&["apply", "--db", db, "--target", to, "--yes", "--max-risk", "high"]);
     assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
     let check = dataflow(&["diff", "--db", db, "--target", to, "--check"]);
@@ -617,6 +632,7 @@ async fn an_enum_dropped_with_its_column_is_kept_until_purge() {
     let rollback = dataflow(&["rollback", &version, "--db", db, "--yes"]);
     assert_eq!(rollback.status.code(), Some(0), "{}", text(&rollback.stderr));
     assert_eq!(current.rows("SELECT id, m FROM t").await, before);
+    snapshot.assert_restored(&current, "the column and its enum type back").await;
     assert_eq!(current.scalar::<String>("SELECT 'a'::mood::text").await, "a");
 
     let again =

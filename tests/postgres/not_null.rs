@@ -236,6 +236,7 @@ async fn an_existing_nullable_column_gets_its_nulls_filled() {
     db.drop_db().await;
 }
 
+// assertion path: the execution is refused before any change (asserted)
 #[tokio::test]
 async fn validation_reports_what_would_fail_before_anything_changes() {
     if !server_available().await {
@@ -307,6 +308,7 @@ async fn validation_reports_what_would_fail_before_anything_changes() {
     db.drop_db().await;
 }
 
+// assertion path: the execution fails and undoes itself; the test asserts the column is gone
 #[tokio::test]
 async fn a_fill_that_fails_half_way_is_undone() {
     if !server_available().await {

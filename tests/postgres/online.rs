@@ -261,6 +261,7 @@ mod killed_backfill {
         DataFlow::from_pool(url_or_db.db.pool().clone()).model::<Org>().model::<EventBackfilled>()
     }
 
+    // assertion path: the body of a child process that is killed (see the test below)
     /// Not a test of its own: the body of the child process the test below kills.
     #[tokio::test]
     #[ignore = "runs only as the child process of a_killed_backfill_resumes_after_its_last_batch"]

@@ -94,6 +94,7 @@ fn violations(error: Error) -> Vec<dataflow::Violation> {
     }
 }
 
+// assertion path: the plan is refused before any change (asserted)
 #[tokio::test]
 async fn a_check_that_existing_rows_break_is_refused_with_a_count() {
     if !server_available().await {
@@ -126,6 +127,7 @@ async fn a_check_that_existing_rows_break_is_refused_with_a_count() {
     db.drop_db().await;
 }
 
+// assertion path: the plan is refused before any change (asserted)
 #[tokio::test]
 async fn missing_referenced_rows_and_duplicates_are_listed_together() {
     if !server_available().await {
@@ -147,6 +149,7 @@ async fn missing_referenced_rows_and_duplicates_are_listed_together() {
     db.drop_db().await;
 }
 
+// assertion path: the plan is refused before any change (asserted)
 #[tokio::test]
 async fn a_foreign_key_fill_whose_lookup_finds_no_row_fails_before_any_change() {
     if !server_available().await {

@@ -40,6 +40,7 @@ async fn shape(db: &TestDb) -> Vec<String> {
     .await
 }
 
+// assertion path: every apply here is refused for want of a privilege (asserted: nothing changed)
 #[tokio::test]
 async fn roles_without_the_privileges_get_a_clear_error_and_change_nothing() {
     if !server_available().await {

@@ -2,6 +2,7 @@
 //! status; eight processes applying to one file at once.
 
 use super::support::TestFile;
+use crate::common::applied::Snapshot;
 use std::process::{Command, Output, Stdio};
 
 fn dataflow(args: &[&str]) -> Output {
@@ -29,6 +30,7 @@ async fn diff_apply_history_rollback_and_status_on_files() {
     current.exec(CURRENT).await;
     target.exec(TARGET).await;
     let (db, to) = (current.url.as_str(), target.url.as_str());
+    let before = Snapshot::take(&current).await;
 
     let diff = dataflow(&["diff", "--db", db, "--target", to, "--check"]);
     assert_eq!(diff.status.code(), Some(3), "{}", text(&diff.stderr));
@@ -75,6 +77,7 @@ async fn diff_apply_history_rollback_and_status_on_files() {
         vec!["1|a@x.io|l1", "2|b@x.io|∅"],
         "the dropped column is back with its values"
     );
+    before.assert_restored(&current, "dataflow rollback").await;
     let pending = dataflow(&["diff", "--db", db, "--target", to, "--check"]);
     assert_eq!(pending.status.code(), Some(3));
     let status = dataflow(&["status", "--db", db]);
@@ -82,6 +85,8 @@ async fn diff_apply_history_rollback_and_status_on_files() {
     assert!(said.contains("none applied (newest:") && said.contains("rolled_back"), "{said}");
 }
 
+// assertion path: about concurrency (exactly one of eight applies); the same plan is rolled
+// back and compared in diff_apply_history_rollback_and_status_on_files
 /// Eight processes run `dataflow apply` on the same file at once: exactly one applies,
 /// the others find nothing to do; one history row; every process exits 0.
 #[tokio::test]
@@ -155,6 +160,8 @@ fn at_the_prompt(args: &[&str], keys: Keys) -> (i32, String) {
     (code, format!("{before}[y/N]{after}"))
 }
 
+// assertion path: about the answers at the prompt; the same plan is rolled back and compared
+// in diff_apply_history_rollback_and_status_on_files
 /// Every class of answer at the apply prompt, each on its own file: only `y`/`yes` (any
 /// case) applies; another word, an empty line, Ctrl-D or Ctrl-C declines with
 /// "Not applied." and exit 2, changes nothing, and the typed text is echoed.
@@ -203,6 +210,8 @@ async fn only_y_or_yes_at_the_prompt_applies() {
     }
 }
 
+// assertion path: about declining a rollback; the rollback itself is compared in
+// diff_apply_history_rollback_and_status_on_files
 /// `rollback` asks the same question the same way: "not today" keeps the migration.
 #[tokio::test]
 async fn not_today_at_the_rollback_prompt_keeps_the_migration() {

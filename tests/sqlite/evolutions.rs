@@ -424,6 +424,7 @@ async fn enum_values_and_primary_keys_change_by_rebuild() {
     file.exec("INSERT INTO pairs (a, b, mood) VALUES (1, 2, 'glad')").await;
 }
 
+// assertion path: a regression test of the rollback itself; it converges back to v1
 /// A connection that read the schema before another connection changed it still runs
 /// DDL against the current schema: SQLite validates `DROP COLUMN` against the schema it
 /// cached when it prepares the statement, so the write lock reloads it first.

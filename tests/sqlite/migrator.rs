@@ -2,6 +2,7 @@
 //! migrators on one file, a read-only database.
 
 use super::support::TestFile;
+use crate::common::applied::Snapshot;
 use dataflow::{DataFlow, Error, MigrateOptions, Mode, Model, RiskLevel};
 use std::sync::Arc;
 
@@ -58,6 +59,7 @@ async fn auto_migrate_records_history_rolls_back_and_refuses_to_undo_a_rollback(
         vec!["2"],
         "dry run changed nothing"
     );
+    let before = Snapshot::take(&file).await;
     let report = v2.auto_migrate(unattended()).await.expect("v2");
     let version = report.version.clone().expect("a version");
     assert!(v2.plan().await.expect("plan").is_empty(), "converged");
@@ -77,6 +79,7 @@ async fn auto_migrate_records_history_rolls_back_and_refuses_to_undo_a_rollback(
     assert!(analysis.fully_reversible, "{analysis:?}");
     v2.rollback_migration(&version).await.expect("rollback");
     assert!(v1.plan().await.expect("plan").is_empty(), "back to v1");
+    before.assert_restored(&file, "v2 rolled back").await;
     assert_eq!(
         file.rows("SELECT id, email FROM users ORDER BY id").await,
         vec!["1|a@x.io", "2|b@x.io"]
@@ -107,6 +110,7 @@ async fn high_risk_is_refused_and_a_declined_prompt_changes_nothing() {
     };
     assert!(matches!(dropping.auto_migrate(declined).await, Err(Error::Declined)));
     assert_eq!(file.rows("SELECT email FROM users").await, vec!["a@x.io"], "nothing changed");
+    let before = Snapshot::take(&file).await;
     let allowed = dropping
         .auto_migrate(MigrateOptions { max_risk: RiskLevel::High, ..unattended() })
         .await
@@ -116,6 +120,7 @@ async fn high_risk_is_refused_and_a_declined_prompt_changes_nothing() {
     assert!(dropping.plan().await.expect("plan").is_empty(), "converged");
     dropping.rollback_migration(&allowed.version.expect("a version")).await.expect("rollback");
     assert!(flow(&file).await.model::<UserV1>().plan().await.expect("plan").is_empty());
+    before.assert_restored(&file, "the drop rolled back").await;
     assert_eq!(
         file.rows("SELECT email FROM users").await,
         vec!["a@x.io"],
@@ -123,6 +128,8 @@ async fn high_risk_is_refused_and_a_declined_prompt_changes_nothing() {
     );
 }
 
+// assertion path: about concurrency (exactly one of eight applies); the same kind of plan
+// is rolled back and compared in auto_migrate_records_history_rolls_back…
 #[tokio::test]
 async fn eight_migrators_on_one_file_apply_exactly_once() {
     let file = TestFile::new("concurrent").await;
@@ -151,6 +158,7 @@ async fn eight_migrators_on_one_file_apply_exactly_once() {
     assert_eq!(file.rows("SELECT email FROM users").await, vec!["a@x.io"]);
 }
 
+// assertion path: the apply is refused (read-only); the test asserts nothing changed
 #[tokio::test]
 async fn a_read_only_database_gives_a_clear_error_and_changes_nothing() {
     let file = TestFile::new("readonly").await;
@@ -167,6 +175,7 @@ async fn a_read_only_database_gives_a_clear_error_and_changes_nothing() {
     );
 }
 
+// assertion path: about adoption (a baseline, nothing applied)
 /// An existing database without history: matching tables are adopted (a baseline row),
 /// also in memory, where the database lives in its one connection.
 #[tokio::test]
@@ -239,6 +248,7 @@ async fn dropped_tables_and_columns_come_back_with_their_data() {
         email: String,
         score: i32,
     }
+    let snapshot = Snapshot::take(&file).await;
     let v2 = flow(&file).await.model::<Slim>().model::<Note>();
     let high = MigrateOptions { max_risk: RiskLevel::High, ..unattended() };
     let report = v2.auto_migrate(high).await.expect("v2");
@@ -261,6 +271,7 @@ async fn dropped_tables_and_columns_come_back_with_their_data() {
         file.rows("SELECT id, user_id, body FROM notes ORDER BY id").await,
     );
     assert_eq!(after, before, "rows and values are back");
+    snapshot.assert_restored(&file, "v2 rolled back").await;
 
     // Forward again, then purge: the kept data goes and the rollback is refused.
     let again = v2
@@ -287,6 +298,7 @@ async fn a_dropped_table_comes_back_with_its_rows() {
     )
     .await;
     let before = file.schema().await;
+    let snapshot = Snapshot::take(&file).await;
     let mut target = before.clone();
     target.tables.retain(|t| t.name.name == "users");
     let high = MigrateOptions { max_risk: RiskLevel::High, ..unattended() };
@@ -318,8 +330,11 @@ async fn a_dropped_table_comes_back_with_its_rows() {
         dataflow::plan_offline(&restored, &before, dataflow::Dialect::Sqlite, &Default::default())
             .expect("plan");
     assert!(again.is_empty(), "the table, its key and its index are back:\n{again}");
+    snapshot.assert_restored(&file, "the dropped table rolled back").await;
 }
 
+// assertion path: about sharing the application's one in-memory connection; it rolls back
+// and checks the table is gone
 /// The application's own in-memory pool: the migration and the application see one
 /// database.
 #[tokio::test]
@@ -363,6 +378,7 @@ async fn an_orphan_is_reported_kept_and_dropped_only_when_asked() {
     assert!(warnings.iter().any(|w| w.starts_with("table legacy is not named")), "{warnings:?}");
     assert_eq!(file.rows("SELECT body FROM notes").await, vec!["kept"]);
 
+    let before = Snapshot::take(&file).await;
     let drop = MigrateOptions { drop_orphans: true, max_risk: RiskLevel::High, ..unattended() };
     let dropped = v1.auto_migrate(drop.clone()).await.expect("orphan dropped");
     let tables: Vec<&str> = dropped.plan.steps.iter().map(|s| s.table.as_str()).collect();
@@ -379,4 +395,5 @@ async fn an_orphan_is_reported_kept_and_dropped_only_when_asked() {
     assert_eq!(file.rows("SELECT id FROM legacy").await, vec!["7"]);
     let back = flow(&file).await.model::<UserV1>().model::<Note>().plan().await.expect("plan");
     assert!(back.is_empty(), "the rollback restored notes as it was:\n{back}");
+    before.assert_restored(&file, "the orphan rolled back").await;
 }
