@@ -62,12 +62,13 @@ pub enum Error {
         source: sqlx::Error,
     },
     /// Existing rows would break a constraint the plan adds; nothing was changed.
-    #[error("{}", crate::preflight::describe(violations))]
+    #[error("{}", describe(violations))]
     ConstraintViolations {
         /// Each constraint with the rows that break it.
-        violations: Vec<crate::preflight::Violation>,
+        violations: Vec<Violation>,
     },
-    /// A pre-flight query (see [`crate::preflight`]) failed; nothing was changed.
+    /// A pre-flight query (counting the rows a new constraint would reject) failed; nothing was
+    /// changed.
     #[error(
         "checking the existing rows for step {step} ({what}) failed: {source}\n  \
          query: {statement}\n  nothing was changed; the step itself would fail the same way"
@@ -479,4 +480,39 @@ mod tests {
         assert_eq!(super::redact("postgres://u:pw@h:5432/d"), "postgres://u:***@h:5432/d");
         assert_eq!(super::redact("postgres://u@h/d"), "postgres://u@h/d");
     }
+}
+
+/// A constraint existing rows break.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Violation {
+    /// The plan step that adds it.
+    pub step: usize,
+    /// The table.
+    pub table: String,
+    /// The constraint, e.g. `CHECK events_amount_check (amount >= 0)`.
+    pub constraint: String,
+    /// How many rows break it.
+    pub rows: i64,
+    /// Some of them (or their values).
+    pub sample: Vec<String>,
+    /// What to do about it.
+    pub fix: String,
+}
+
+/// The message of [`Error::ConstraintViolations`].
+fn describe(violations: &[Violation]) -> String {
+    let mut text =
+        String::from("existing rows break constraints the plan adds; nothing was changed:");
+    for v in violations {
+        text.push_str(&format!(
+            "\n  step {} · {} · {}: {} row(s), e.g. {}\n    fix: {}",
+            v.step,
+            v.table,
+            v.constraint,
+            v.rows,
+            v.sample.join(", "),
+            v.fix
+        ));
+    }
+    text
 }

@@ -7,36 +7,25 @@
 
 #![warn(missing_docs)]
 
-pub mod backfill;
 pub mod cli;
+pub mod connector;
 pub mod error;
-pub mod explicit;
-pub mod history;
-pub mod lock;
 pub mod migrator;
-pub mod mysql;
-pub mod mysql_history;
-mod mysql_migrator;
-pub mod not_null;
+pub mod options;
 mod orphans;
-pub mod postgres;
-pub mod preflight;
+mod policy;
+pub mod report;
 mod reverse;
-pub mod sqlite;
-pub mod sqlite_history;
-mod sqlite_migrator;
 pub mod terminal;
 
-pub use backfill::{BackfillOptions, BackfillStats, BatchSize};
-pub use error::{Error, Result};
-pub use explicit::{ExplicitStep, MigrationPlan};
-pub use history::HistoryRow;
-pub use migrator::{
-    migrate_to, DataFlow, Database, MigrateOptions, MigrationReport, Mode, RollbackAnalysis,
-};
-pub use mysql::Mysql;
-pub use mysql_migrator::migrate_mysql_to;
-pub use postgres::{ApplyOptions, ApplyReport, GroupTiming, Postgres};
-pub use preflight::Violation;
-pub use sqlite::Sqlite;
-pub use sqlite_migrator::migrate_sqlite_to;
+pub use connector::mysql::migrator::migrate_mysql_to;
+pub use connector::mysql::Mysql;
+pub use connector::postgres::explicit::{ExplicitStep, MigrationPlan};
+pub use connector::postgres::history::HistoryRow;
+pub use connector::postgres::{lock, not_null, Postgres};
+pub use connector::sqlite::migrator::migrate_sqlite_to;
+pub use connector::sqlite::Sqlite;
+pub use error::{Error, Result, Violation};
+pub use migrator::{migrate_to, DataFlow, Database};
+pub use options::{ApplyOptions, BackfillOptions, BatchSize, ConfirmHook, MigrateOptions, Mode};
+pub use report::{ApplyReport, BackfillStats, GroupTiming, MigrationReport, RollbackAnalysis};

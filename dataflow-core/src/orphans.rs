@@ -5,7 +5,7 @@
 //! recorded plans, this module decides.
 
 use crate::error::Result;
-use crate::migrator::MigrateOptions;
+use crate::options::MigrateOptions;
 use dataflow_schema::{plan_offline, scope_to_models, Dialect, Plan, QualifiedName, Schema};
 
 /// Model mode's plan: to the models, from the tables they own plus, with `drop_orphans`,

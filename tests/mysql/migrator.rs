@@ -223,8 +223,9 @@ async fn the_migration_lock_times_out_naming_its_holder() {
         return;
     }
     let db = TestDb::new("getlock").await;
-    let name =
-        dataflow::schema::dialect::mysql::quote_literal(&dataflow_core::mysql::lock_name(&db.name));
+    let name = dataflow::schema::dialect::mysql::quote_literal(
+        &dataflow_core::connector::mysql::lock_name(&db.name),
+    );
     let mut holder = sqlx::MySqlConnection::connect(&db.url).await.expect("holder");
     holder.execute(format!("SELECT GET_LOCK({name}, 0)").as_str()).await.expect("take the lock");
     let options =

@@ -6,9 +6,11 @@ use super::args::{
 };
 use super::session::{Desired, Session};
 use super::{EXIT_OK, EXIT_PENDING, EXIT_REFUSED};
+use crate::connector::postgres::history::{status as history_status, HistoryRow};
+use crate::connector::postgres::migrator::as_it_would_run;
 use crate::error::{Error, Result};
-use crate::history::{status as history_status, HistoryRow};
-use crate::migrator::{as_it_would_run, check_risk, MigrateOptions, Mode};
+use crate::options::{MigrateOptions, Mode};
+use crate::policy::check_risk;
 use crate::terminal;
 use dataflow_schema::{schema_checksum, Plan, RiskLevel, Rollback, Schema};
 use std::io::Write;
@@ -70,11 +72,21 @@ async fn as_run(session: &Session, plan: &Plan) -> Result<Plan> {
     match (session.flow.postgres(), session.flow.sqlite()) {
         (Some(db), _) => as_it_would_run(db, plan, &MigrateOptions::default()).await,
         (None, Some(db)) => {
-            crate::sqlite_migrator::as_it_would_run(db, plan, &MigrateOptions::default()).await
+            crate::connector::sqlite::migrator::as_it_would_run(
+                db,
+                plan,
+                &MigrateOptions::default(),
+            )
+            .await
         }
         (None, None) => match session.flow.mysql() {
             Some(db) => {
-                crate::mysql_migrator::as_it_would_run(db, plan, &MigrateOptions::default()).await
+                crate::connector::mysql::migrator::as_it_would_run(
+                    db,
+                    plan,
+                    &MigrateOptions::default(),
+                )
+                .await
             }
             None => Ok(plan.clone()),
         },
@@ -175,7 +187,12 @@ async fn apply(session: &Session, args: ApplyArgs) -> Result<u8> {
         if let Some(db) = session.flow.mysql() {
             // A killed run may have finished its steps without recording its end.
             let timeout = MigrateOptions::default().migration_lock_timeout;
-            crate::mysql_migrator::close_interrupted_runs(db, &plan.to_checksum, timeout).await?;
+            crate::connector::mysql::migrator::close_interrupted_runs(
+                db,
+                &plan.to_checksum,
+                timeout,
+            )
+            .await?;
         }
         eprintln!("No changes.");
         if let Format::Json = args.format {

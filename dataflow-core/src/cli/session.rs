@@ -3,12 +3,14 @@
 //! so both front ends behave the same.
 
 use super::args::{Database, ModelCommand, Namespaces, ToolCommand};
+use crate::connector::mysql::migrator::migrate_mysql_to;
+use crate::connector::postgres::Postgres;
+use crate::connector::sqlite::migrator::migrate_sqlite_to;
 use crate::error::{Error, Result};
 use crate::migrator::Database as Connected;
-use crate::migrator::{migrate_to, DataFlow, MigrateOptions, MigrationReport};
-use crate::mysql_migrator::migrate_mysql_to;
-use crate::postgres::Postgres;
-use crate::sqlite_migrator::migrate_sqlite_to;
+use crate::migrator::{migrate_to, DataFlow};
+use crate::options::MigrateOptions;
+use crate::report::MigrationReport;
 use dataflow_schema::introspect::postgres::{Introspected, DEFAULT_NAMESPACE};
 use dataflow_schema::{plan_offline, Dialect, Plan, PlanOptions, Schema};
 
@@ -210,11 +212,11 @@ impl Session {
 /// A target given as a database URL or a schema.json path.
 async fn read_target(target: &str, namespaces: &[String]) -> Result<(Schema, Vec<String>)> {
     if target.starts_with("sqlite:") {
-        let found = crate::sqlite::Sqlite::connect(target).await?.introspect().await?;
+        let found = crate::connector::sqlite::Sqlite::connect(target).await?.introspect().await?;
         return Ok((found.schema, found.unmanaged));
     }
     if target.starts_with("mysql://") || target.starts_with("mariadb://") {
-        let found = crate::mysql::Mysql::connect(target).await?.introspect().await?;
+        let found = crate::connector::mysql::Mysql::connect(target).await?.introspect().await?;
         return Ok((found.schema, found.unmanaged));
     }
     if target.contains("://") {

@@ -9,9 +9,13 @@
 //! falls back to the next one (`dialect::mysql::render::fallback`) when the risk policy
 //! allows what that one blocks.
 
+pub mod history;
+pub(crate) mod migrator;
+
+use crate::connector::postgres::backoff;
 use crate::error::redact;
 use crate::error::{Error, Result};
-use crate::postgres::{backoff, ApplyOptions};
+use crate::options::ApplyOptions;
 use dataflow_schema::dialect::mysql::render::{blocks_writes, fallback};
 use dataflow_schema::introspect::mysql::{self as catalog, Catalog, Introspected};
 use dataflow_schema::{RiskLevel, Step};

@@ -8,15 +8,15 @@
 //! `drop_orphans`) as on every database (`crate::orphans`). Not yet on SQLite
 //! (documented): explicit plans.
 
+use crate::connector::postgres::history::status;
+use crate::connector::sqlite::history::{self as history, NewRow};
+use crate::connector::sqlite::{report, Sqlite, WriteLock};
 use crate::error::{Error, Result};
-use crate::history::status;
-use crate::migrator::{
-    check_risk, retain_selected, Baseline, MigrateOptions, MigrationReport, Mode, RollbackAnalysis,
-};
+use crate::options::{MigrateOptions, Mode};
 use crate::orphans;
+use crate::policy::{check_risk, retain_selected, Baseline};
+use crate::report::{MigrationReport, RollbackAnalysis};
 use crate::reverse::reversed;
-use crate::sqlite::{report, Sqlite, WriteLock};
-use crate::sqlite_history::{self as history, NewRow};
 use dataflow_schema::{plan_offline, Dialect, Plan, QualifiedName, Schema};
 use std::time::{Duration, Instant};
 
@@ -105,10 +105,7 @@ pub(crate) async fn migrate(
     let preview = plan(db, desired, scope, &options).await?;
     match &options.mode {
         Mode::DryRun => {
-            crate::migrator::print_preview(
-                &as_it_would_run(db, &preview, &options).await?,
-                &options,
-            );
+            crate::policy::print_preview(&as_it_would_run(db, &preview, &options).await?, &options);
             return Ok(finish(preview, None, Duration::ZERO, false));
         }
         Mode::WaitOnly => {
@@ -137,10 +134,7 @@ pub(crate) async fn migrate(
     if let Mode::Interactive(confirm) = &options.mode {
         if !preview.is_empty() {
             check_risk(&preview, options.max_risk)?;
-            crate::migrator::print_preview(
-                &as_it_would_run(db, &preview, &options).await?,
-                &options,
-            );
+            crate::policy::print_preview(&as_it_would_run(db, &preview, &options).await?, &options);
             if !confirm(&preview) {
                 return Err(Error::Declined);
             }
@@ -313,7 +307,7 @@ pub async fn migrate_sqlite_to(
 pub(crate) async fn history_rows(
     db: &Sqlite,
     limit: Option<usize>,
-) -> Result<Vec<crate::history::HistoryRow>> {
+) -> Result<Vec<crate::connector::postgres::history::HistoryRow>> {
     let mut connection = db.connection().await?;
     history::list(&mut connection, limit).await.map_err(history_error(db))
 }
@@ -391,7 +385,7 @@ pub(crate) async fn purge(db: &Sqlite, older_than: Duration) -> Result<Vec<Strin
         for version in old {
             let tables: Vec<String> = kept
                 .iter()
-                .filter(|t| crate::history::owner(t, &all) == Some(&version))
+                .filter(|t| crate::connector::postgres::history::owner(t, &all) == Some(&version))
                 .cloned()
                 .collect();
             if tables.is_empty() {

@@ -2,7 +2,7 @@
 //! (JSON and timestamps as text, DESIGN.md "Pinned details"), written in the migration's
 //! own transaction, so a schema change and its history row commit together.
 
-use crate::history::{applied_by, status, HistoryRow, TABLE};
+use crate::connector::postgres::history::{applied_by, status, HistoryRow, TABLE};
 use dataflow_schema::dialect::sqlite::quote_ident;
 use sqlx::{Row, SqliteConnection};
 

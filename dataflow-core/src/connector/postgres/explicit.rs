@@ -3,11 +3,13 @@
 //! the escape hatch. Seed 003's example, "move users.profile_json into a new
 //! user_profiles table", is a schema step, a data step and a schema step.
 
+use crate::connector::postgres::history::{self, status};
+use crate::connector::postgres::lock::LockGuard;
+use crate::connector::postgres::Postgres;
 use crate::error::{Error, Result};
-use crate::history::{self, status};
-use crate::lock::LockGuard;
-use crate::migrator::{DataFlow, MigrateOptions, MigrationReport};
-use crate::postgres::Postgres;
+use crate::migrator::DataFlow;
+use crate::options::MigrateOptions;
+use crate::report::MigrationReport;
 use dataflow_schema::dialect::postgres::{keep, qualified, quote_ident};
 use dataflow_schema::{plan_models, Dialect, Plan, PlanOptions, QualifiedName, RiskLevel, Schema};
 use serde::{Deserialize, Serialize};
@@ -293,7 +295,7 @@ fn apply_error(index: usize, what: &str, statement: &str, source: sqlx::Error) -
 async fn schema_step(db: &Postgres, desired: &Schema, options: &MigrateOptions) -> Result<Plan> {
     let current = db.introspect(&[NAMESPACE.to_owned()]).await?;
     let plan = plan_models(&current.schema, desired, Dialect::Postgres, &options.plan)?;
-    crate::migrator::check_risk(&plan, options.max_risk)?;
+    crate::policy::check_risk(&plan, options.max_risk)?;
     Ok(plan)
 }
 

@@ -5,8 +5,19 @@
 //! backoff and full jitter. History, the advisory lock and data-keeping drops come with
 //! the migrator.
 
-use crate::backfill::{BackfillOptions, BackfillStats, Recorder};
+pub mod backfill;
+pub mod explicit;
+pub mod history;
+pub mod lock;
+pub(crate) mod migrator;
+pub mod not_null;
+pub mod preflight;
+mod statement;
+
+use crate::connector::postgres::backfill::Recorder;
 use crate::error::{redact, Error, Result};
+use crate::options::ApplyOptions;
+use crate::report::{ApplyReport, BackfillStats, GroupTiming};
 use dataflow_schema::introspect::postgres::DEFAULT_NAMESPACE;
 use dataflow_schema::introspect::postgres::{
     build, Catalog, ColumnRow, ConstraintRow, EnumRow, IndexRow, Introspected, SequenceRow,
@@ -16,69 +27,15 @@ use dataflow_schema::{plan_models, Dialect, Plan, PlanOptions, Schema, Step};
 use sqlx::postgres::PgRow;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Executor, Row};
+pub(crate) use statement::execute;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::Instrument;
 
-/// Timeouts and retries for applying a plan (DESIGN.md defaults).
-#[derive(Debug, Clone)]
-pub struct ApplyOptions {
-    /// How long one statement may wait for a lock (default 2 s).
-    pub lock_timeout: Duration,
-    /// Attempts after a lock timeout (default 10).
-    pub retries: u32,
-    /// First backoff (default 100 ms), doubled per attempt up to `max_backoff` (5 s).
-    pub base_backoff: Duration,
-    /// Longest backoff.
-    pub max_backoff: Duration,
-    /// How fills on populated tables run (keyset batches).
-    pub backfill: BackfillOptions,
-}
-
-impl Default for ApplyOptions {
-    fn default() -> Self {
-        ApplyOptions {
-            lock_timeout: Duration::from_secs(2),
-            retries: 10,
-            base_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_secs(5),
-            backfill: BackfillOptions::default(),
-        }
-    }
-}
-
-/// What applying did.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ApplyReport {
-    /// Steps applied.
-    pub steps: usize,
-    /// Groups (transactions) committed.
-    pub groups: usize,
-    /// Lock-timeout retries that were needed.
-    pub retries: u32,
-    /// Wall-clock time.
-    pub elapsed_ms: u128,
-    /// Per group (transaction): its steps and how long it took, retries included.
-    pub timings: Vec<GroupTiming>,
-    /// Every fill run in keyset batches.
-    pub backfills: Vec<BackfillStats>,
-}
-
 /// (pid, state, transaction age, query) of a session holding a lock.
 type LockHolderRow = (i32, Option<String>, Option<String>, Option<String>);
-
-/// How long one group of steps took.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct GroupTiming {
-    /// The group number.
-    pub group: usize,
-    /// Its step numbers.
-    pub steps: Vec<usize>,
-    /// Milliseconds, lock-timeout retries included.
-    pub ms: u128,
-}
 
 /// A PostgreSQL database.
 #[derive(Debug, Clone)]
@@ -597,10 +554,14 @@ async fn run_outside_transaction(
         for (position, statement) in step.up.iter().enumerate() {
             match &step.batched {
                 Some(batched) if batched.statement == position => {
-                    let mut stats =
-                        crate::backfill::run(connection, batched, &options.backfill, run.recorder)
-                            .await
-                            .map_err(|(sql, e)| fail(&sql, e))?;
+                    let mut stats = crate::connector::postgres::backfill::run(
+                        connection,
+                        batched,
+                        &options.backfill,
+                        run.recorder,
+                    )
+                    .await
+                    .map_err(|(sql, e)| fail(&sql, e))?;
                     stats.step = step.number;
                     backfills.push(stats);
                 }
@@ -631,16 +592,6 @@ fn step_span(step: &Step) -> tracing::Span {
         table = %step.table,
         operation = step.operation.label()
     )
-}
-
-/// One statement (or several, `;`-separated) over the simple query protocol.
-pub(crate) async fn execute(
-    connection: &mut sqlx::PgConnection,
-    sql: &str,
-) -> std::result::Result<(), sqlx::Error> {
-    // `connection.execute(raw_sql(..))`, not `raw_sql(..).execute(connection)`: the
-    // latter's future is not `Send` for every lifetime (sqlx issue #3150).
-    connection.execute(sqlx::raw_sql(sql)).await.map(|_| ())
 }
 
 /// SQLSTATE 55P03 (lock_not_available): `lock_timeout` expired; nothing was changed.

@@ -3,8 +3,11 @@
 //! nothing is batched), foreign keys off while tables are rebuilt and checked with
 //! `PRAGMA foreign_key_check` before commit (RISK.md §4).
 
+pub mod history;
+pub(crate) mod migrator;
+
 use crate::error::{Error, Result};
-use crate::postgres::{ApplyReport, GroupTiming};
+use crate::report::{ApplyReport, GroupTiming};
 use dataflow_schema::change::Operation;
 use dataflow_schema::dialect::sqlite::quote_ident;
 use dataflow_schema::introspect::sqlite::{

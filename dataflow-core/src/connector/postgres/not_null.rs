@@ -24,10 +24,11 @@
 //! for a model with that field (online recipes, keyset backfill, constraint validator),
 //! applied under the migration lock and recorded in history, so it can be rolled back.
 
-use crate::backfill::BackfillStats;
+use crate::error::Violation;
 use crate::error::{Error, Result};
-use crate::migrator::{DataFlow, MigrateOptions, Mode};
-use crate::preflight::Violation;
+use crate::migrator::DataFlow;
+use crate::options::{MigrateOptions, Mode};
+use crate::report::BackfillStats;
 use dataflow_schema::introspect::postgres::DEFAULT_NAMESPACE;
 pub use dataflow_schema::not_null::{
     recommend_strategy, ColumnTraits, Recommendation, Strategy, StrategyKind,
@@ -320,7 +321,7 @@ impl NotNullHandler<'_> {
         if plan.plan.is_empty() {
             safety.issues.push(format!("{}.{}: nothing to do", plan.table, plan.column));
         }
-        match crate::preflight::violations(&mut connection, &plan.plan).await {
+        match crate::connector::postgres::preflight::violations(&mut connection, &plan.plan).await {
             Ok(violations) => {
                 safety.issues.extend(violations.iter().map(|v| {
                     format!(
@@ -440,7 +441,11 @@ impl NotNullHandler<'_> {
     async fn measured_rate(&self) -> Option<f64> {
         let db = self.flow.pg("the NOT NULL handler").ok()?;
         let mut connection = db.pool().acquire().await.ok()?;
-        crate::history::measured_fill_rate(&mut connection, self.flow.history_namespace()).await
+        crate::connector::postgres::history::measured_fill_rate(
+            &mut connection,
+            self.flow.history_namespace(),
+        )
+        .await
     }
 
     /// Back to the schema from before the plan: a new column's half-filled values are

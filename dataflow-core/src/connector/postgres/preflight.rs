@@ -3,27 +3,10 @@
 //! the row count and a sample, instead of failing half-way through the plan (or, for a
 //! `NOT VALID` constraint, after it was added).
 
+use crate::error::Violation;
 use crate::error::{Error, Result};
 use dataflow_schema::dialect::postgres::preflight::{probes, Probe};
 use dataflow_schema::Plan;
-use serde::Serialize;
-
-/// A constraint existing rows break.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Violation {
-    /// The plan step that adds it.
-    pub step: usize,
-    /// The table.
-    pub table: String,
-    /// The constraint, e.g. `CHECK events_amount_check (amount >= 0)`.
-    pub constraint: String,
-    /// How many rows break it.
-    pub rows: i64,
-    /// Some of them (or their values).
-    pub sample: Vec<String>,
-    /// What to do about it.
-    pub fix: String,
-}
 
 /// Counts, for every constraint `plan` adds to a populated table, the rows that break it.
 pub async fn violations(
@@ -71,22 +54,4 @@ pub async fn check(connection: &mut sqlx::PgConnection, plan: &Plan) -> Result<(
     } else {
         Err(Error::ConstraintViolations { violations })
     }
-}
-
-/// The message of [`Error::ConstraintViolations`].
-pub(crate) fn describe(violations: &[Violation]) -> String {
-    let mut text =
-        String::from("existing rows break constraints the plan adds; nothing was changed:");
-    for v in violations {
-        text.push_str(&format!(
-            "\n  step {} · {} · {}: {} row(s), e.g. {}\n    fix: {}",
-            v.step,
-            v.table,
-            v.constraint,
-            v.rows,
-            v.sample.join(", "),
-            v.fix
-        ));
-    }
-    text
 }

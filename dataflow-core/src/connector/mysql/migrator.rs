@@ -6,15 +6,15 @@
 //! it ends. A failed run stops at its step; `rollback` runs the recorded down steps of
 //! the steps it finished, newest first, recording each as it goes.
 
+use crate::connector::mysql::history::{self as history, NewRow, Progress};
+use crate::connector::mysql::{introspect_on, run_statement, MigrationLock, Mysql};
+use crate::connector::postgres::history::status;
+use crate::connector::sqlite::migrator::Scope;
 use crate::error::{Error, Result};
-use crate::history::status;
-use crate::migrator::{
-    check_risk, retain_selected, Baseline, MigrateOptions, MigrationReport, Mode, RollbackAnalysis,
-};
-use crate::mysql::{introspect_on, run_statement, MigrationLock, Mysql};
-use crate::mysql_history::{self as history, NewRow, Progress};
+use crate::options::{MigrateOptions, Mode};
 use crate::orphans;
-use crate::sqlite_migrator::Scope;
+use crate::policy::{check_risk, retain_selected, Baseline};
+use crate::report::{MigrationReport, RollbackAnalysis};
 use dataflow_schema::introspect::mysql::Introspected;
 use dataflow_schema::{plan_offline, Dialect, Plan, QualifiedName, Rollback, Schema};
 use sqlx::MySqlConnection;
@@ -100,10 +100,7 @@ pub(crate) async fn migrate(
     let preview = plan(db, desired, scope, &options).await?;
     match &options.mode {
         Mode::DryRun => {
-            crate::migrator::print_preview(
-                &as_it_would_run(db, &preview, &options).await?,
-                &options,
-            );
+            crate::policy::print_preview(&as_it_would_run(db, &preview, &options).await?, &options);
             return Ok(finish(preview, None, Duration::ZERO, false, 0));
         }
         Mode::WaitOnly => {
@@ -133,10 +130,7 @@ pub(crate) async fn migrate(
     if let Mode::Interactive(confirm) = &options.mode {
         if !preview.is_empty() {
             check_risk(&preview, options.max_risk)?;
-            crate::migrator::print_preview(
-                &as_it_would_run(db, &preview, &options).await?,
-                &options,
-            );
+            crate::policy::print_preview(&as_it_would_run(db, &preview, &options).await?, &options);
             if !confirm(&preview) {
                 return Err(Error::Declined);
             }
@@ -376,7 +370,7 @@ pub async fn migrate_mysql_to(
 pub(crate) async fn history_rows(
     db: &Mysql,
     limit: Option<usize>,
-) -> Result<Vec<crate::history::HistoryRow>> {
+) -> Result<Vec<crate::connector::postgres::history::HistoryRow>> {
     let mut connection = db.dedicated().await?;
     history::list(&mut connection, limit).await.map_err(history_error(db))
 }

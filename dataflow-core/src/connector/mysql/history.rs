@@ -4,7 +4,7 @@
 //! `progress` names the step being run and the steps done, and it is marked `applied`
 //! after the last. A killed run leaves `running` with the exact step it was in.
 
-use crate::history::{applied_by, status, HistoryRow, TABLE};
+use crate::connector::postgres::history::{applied_by, status, HistoryRow, TABLE};
 use dataflow_schema::dialect::mysql::quote_ident;
 use serde::{Deserialize, Serialize};
 use sqlx::{MySqlConnection, Row};

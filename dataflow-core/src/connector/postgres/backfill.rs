@@ -10,100 +10,14 @@
 //! - Progress: an indicatif bar on a terminal, `dataflow::batch` tracing events otherwise,
 //!   with rows/s and the time left estimated from the table's row estimate.
 
-use crate::postgres::execute;
+use crate::connector::postgres::statement::execute;
+use crate::options::BackfillOptions;
+use crate::report::BackfillStats;
 use dataflow_schema::Batched;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use std::time::{Duration, Instant};
-
-/// How the executor sizes batches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BatchSize {
-    /// Starts at `start` rows and aims at `target` per batch, never more than doubling at
-    /// once, between `min` and `max` (DESIGN.md: 10,000, ~100 ms, 100, 50,000).
-    Adaptive {
-        /// The first batch's size.
-        start: u32,
-        /// The time a batch should take.
-        target: Duration,
-        /// The smallest batch.
-        min: u32,
-        /// The largest batch.
-        max: u32,
-    },
-    /// Always this many rows.
-    Fixed(u32),
-}
-
-impl Default for BatchSize {
-    fn default() -> Self {
-        BatchSize::Adaptive {
-            start: 10_000,
-            target: Duration::from_millis(100),
-            min: 100,
-            max: 50_000,
-        }
-    }
-}
-
-impl BatchSize {
-    fn first(&self) -> u32 {
-        match *self {
-            BatchSize::Adaptive { start, min, max, .. } => start.clamp(min, max.max(min)),
-            BatchSize::Fixed(rows) => rows.max(1),
-        }
-    }
-
-    /// The size after a batch of `size` rows took `took`.
-    fn next(&self, size: u32, took: Duration) -> u32 {
-        match *self {
-            BatchSize::Fixed(rows) => rows.max(1),
-            BatchSize::Adaptive { target, min, max, .. } => {
-                let took = took.as_micros().max(1);
-                let scaled =
-                    (u128::from(size) * target.as_micros() / took).min(u128::from(size) * 2);
-                u32::try_from(scaled).unwrap_or(u32::MAX).clamp(min, max.max(min))
-            }
-        }
-    }
-}
-
-/// Options of the backfill executor (part of [`crate::postgres::ApplyOptions`]).
-#[derive(Debug, Clone)]
-pub struct BackfillOptions {
-    /// Batch sizing (default adaptive).
-    pub batch_size: BatchSize,
-    /// A pause after every batch, to leave the server room (default none).
-    pub throttle: Duration,
-    /// `VACUUM` the table each time this fraction of its rows has been rewritten, so the
-    /// space of the old row versions is reused (default 0.1, at most ~10 vacuums per fill);
-    /// `None` leaves it to autovacuum.
-    pub vacuum_every: Option<f64>,
-    /// `statement_timeout` of one batch (default 60 s).
-    pub batch_timeout: Duration,
-    /// Draw a progress bar when stderr is a terminal (default true).
-    pub progress_bar: bool,
-}
-
-impl Default for BackfillOptions {
-    fn default() -> Self {
-        BackfillOptions {
-            batch_size: BatchSize::default(),
-            throttle: Duration::ZERO,
-            vacuum_every: Some(0.1),
-            batch_timeout: Duration::from_secs(60),
-            progress_bar: true,
-        }
-    }
-}
-
-impl BackfillOptions {
-    /// The first batch's size.
-    pub fn first_batch(&self) -> u32 {
-        self.batch_size.first()
-    }
-}
 
 /// Where the executor records its progress: the history row of the run.
 #[derive(Debug, Clone, Copy)]
@@ -134,38 +48,6 @@ pub struct FillProgress {
     /// Milliseconds spent so far (with `rows`, the rate a later estimate uses).
     #[serde(default)]
     pub ms: u64,
-}
-
-/// What a fill did.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct BackfillStats {
-    /// The plan step it belongs to.
-    pub step: usize,
-    /// The table filled.
-    pub table: String,
-    /// Rows walked (this run).
-    pub rows: u64,
-    /// Rows changed (this run).
-    pub changed: u64,
-    /// Batches committed (this run).
-    pub batches: u64,
-    /// `VACUUM`s run.
-    pub vacuums: u64,
-    /// Wall-clock milliseconds.
-    pub ms: u64,
-    /// Where it resumed from, when an earlier run had been stopped part-way.
-    pub resumed_after: Option<Vec<String>>,
-}
-
-impl BackfillStats {
-    /// Average milliseconds per batch.
-    pub fn average_batch_ms(&self) -> f64 {
-        if self.batches == 0 {
-            0.0
-        } else {
-            self.ms as f64 / self.batches as f64
-        }
-    }
 }
 
 /// The key progress is stored under: the same fill (table, column, value, key) in any run.
@@ -429,19 +311,6 @@ fn eta(estimate: Option<u64>, done: u64, rate: f64) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_adaptive_size_aims_at_the_target_and_stays_in_bounds() {
-        let size = BatchSize::default();
-        assert_eq!(size.first(), 10_000);
-        // Twice as fast as the target: doubles, but no more.
-        assert_eq!(size.next(10_000, Duration::from_millis(10)), 20_000);
-        assert_eq!(size.next(10_000, Duration::from_millis(50)), 20_000);
-        assert_eq!(size.next(10_000, Duration::from_millis(200)), 5_000);
-        assert_eq!(size.next(40_000, Duration::from_millis(50)), 50_000);
-        assert_eq!(size.next(200, Duration::from_secs(10)), 100);
-        assert_eq!(BatchSize::Fixed(1_000).next(1_000, Duration::from_secs(1)), 1_000);
-    }
 
     #[test]
     fn eta_needs_an_estimate_and_a_rate() {
