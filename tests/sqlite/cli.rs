@@ -235,3 +235,26 @@ async fn not_today_at_the_rollback_prompt_keeps_the_migration() {
     let diff = dataflow(&["diff", "--db", db, "--target", to, "--check"]);
     assert_eq!(diff.status.code(), Some(0), "still converged: {}", text(&diff.stdout));
 }
+
+/// `--help` names `DATABASE_URL` but never shows its value: it holds a password.
+// assertion path: applies nothing
+#[test]
+fn help_never_prints_the_database_url() {
+    for args in [&["--help"][..], &["diff", "--help"], &["apply", "--help"], &["status", "--help"]]
+    {
+        let help = Command::new(env!("CARGO_BIN_EXE_dataflow"))
+            .args(args)
+            .env("DATABASE_URL", "mysql://root:S3cret-pw@db.internal:3306/app")
+            .output()
+            .expect("the dataflow binary runs");
+        let shown = format!("{}{}", text(&help.stdout), text(&help.stderr));
+        assert_eq!(help.status.code(), Some(0), "{args:?}: {shown}");
+        assert!(
+            !shown.contains("S3cret-pw") && !shown.contains("db.internal"),
+            "{args:?}: {shown}"
+        );
+        if args.len() > 1 {
+            assert!(shown.contains("DATABASE_URL"), "{args:?} names the variable: {shown}");
+        }
+    }
+}

@@ -22,7 +22,7 @@ pub(super) struct Tool {
 pub(super) struct Database {
     /// The database: postgres://user@host:port/database, mysql://user@host:port/database
     /// or sqlite://path/to/file.db
-    #[arg(long, env = "DATABASE_URL")]
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub db: String,
 }
 
