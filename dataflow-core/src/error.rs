@@ -46,21 +46,6 @@ pub enum Error {
         /// The URL, password removed.
         url: String,
     },
-    /// SQLite: a statement of a plan failed; the whole plan was rolled back.
-    #[error(
-        "step {step} ({what}) failed: {source}\n  statement: {statement}\n  \
-         the whole plan was rolled back: nothing changed"
-    )]
-    SqliteApply {
-        /// The step number (0: the transaction itself).
-        step: usize,
-        /// `table · operation`.
-        what: String,
-        /// The statement that failed.
-        statement: String,
-        /// The driver's error.
-        source: sqlx::Error,
-    },
     /// Existing rows would break a constraint the plan adds; nothing was changed.
     #[error("{}", describe(violations))]
     ConstraintViolations {
@@ -112,21 +97,6 @@ pub enum Error {
         rolled_back: bool,
         /// What failed.
         source: Box<Error>,
-    },
-    /// A statement of a plan failed; the group it belongs to was rolled back.
-    #[error(
-        "step {step} ({what}) failed: {source}\n  statement: {statement}\n  \
-         the step's group was rolled back; steps before it are applied"
-    )]
-    Apply {
-        /// The step number.
-        step: usize,
-        /// Table and operation.
-        what: String,
-        /// The statement that failed.
-        statement: String,
-        /// The server's error.
-        source: sqlx::Error,
     },
     /// A rollback was asked for a plan with a step that cannot be undone.
     #[error("step {step} ({what}) cannot be undone: {reason}; nothing was rolled back")]
@@ -263,7 +233,7 @@ pub enum Error {
         /// The version.
         version: String,
         /// Its status.
-        status: String,
+        status: crate::history::RunStatus,
     },
     /// SQLite: after the plan, rows break foreign keys; the whole plan was rolled back.
     #[error(
@@ -323,22 +293,17 @@ pub enum Error {
         /// `SQLite` or `MySQL`.
         database: &'static str,
     },
-    /// A MySQL step failed. DDL commits itself there: the steps before it stay applied.
-    #[error(
-        "step {step} ({what}) failed: {source}\n  statement: {statement}\n  \
-         MySQL DDL is not transactional: the steps before it are applied and recorded in run \
-         {version}; run the migration again to go on from the live schema, or \
-         `dataflow rollback {version}` to undo them"
-    )]
+    /// A statement of a plan failed; `left` says what the database was left holding.
+    #[error("step {step} ({what}) failed: {source}\n  statement: {statement}\n  {left}")]
     StepFailed {
-        /// The step number.
+        /// The step number (0: the run's own transaction, e.g. taking SQLite's write lock).
         step: usize,
         /// Table and operation.
         what: String,
         /// The statement that failed.
         statement: String,
-        /// The run's history version.
-        version: String,
+        /// What the failure left applied.
+        left: LeftBehind,
         /// The server's error.
         source: sqlx::Error,
     },
@@ -515,4 +480,37 @@ fn describe(violations: &[Violation]) -> String {
         ));
     }
     text
+}
+
+/// What a failed step left behind: it depends on how the database runs a plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeftBehind {
+    /// The whole plan ran in one transaction, rolled back: nothing changed (SQLite).
+    Nothing,
+    /// The step's group (transaction) was rolled back; the groups before it are applied
+    /// (PostgreSQL; run the migration again to go on from the live schema).
+    EarlierGroups,
+    /// DDL commits itself: the steps before it are applied and recorded in run `version`
+    /// (MySQL/MariaDB).
+    EarlierSteps {
+        /// The run's history version.
+        version: String,
+    },
+}
+
+impl std::fmt::Display for LeftBehind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LeftBehind::Nothing => f.write_str("the whole plan was rolled back: nothing changed"),
+            LeftBehind::EarlierGroups => {
+                f.write_str("the step's group was rolled back; steps before it are applied")
+            }
+            LeftBehind::EarlierSteps { version } => write!(
+                f,
+                "MySQL DDL is not transactional: the steps before it are applied and recorded in \
+                 run {version}; run the migration again to go on from the live schema, or \
+                 `dataflow rollback {version}` to undo them"
+            ),
+        }
+    }
 }

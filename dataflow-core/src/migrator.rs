@@ -3,7 +3,7 @@
 //! migrator.rs`) and holds the rules they share: the risk policy, the operation and
 //! table filters, the baseline row, the preview.
 
-use crate::connector::postgres::history::{self, status, HistoryRow};
+use crate::connector::postgres::history;
 use crate::connector::postgres::lock::LockGuard;
 pub use crate::connector::postgres::migrator::migrate_to;
 use crate::connector::postgres::migrator::{lock_error, migrate, plan_for, Target};
@@ -11,6 +11,7 @@ use crate::connector::postgres::Postgres;
 use crate::connector::sqlite::migrator::Scope;
 use crate::connector::sqlite::Sqlite;
 use crate::error::{Error, Result};
+use crate::history::{HistoryRow, RunStatus, StoredRun};
 use crate::options::{ApplyOptions, MigrateOptions};
 use crate::report::{MigrationReport, RollbackAnalysis};
 use dataflow_schema::introspect::postgres::DEFAULT_NAMESPACE;
@@ -334,12 +335,13 @@ impl DataFlow {
         &self,
         connection: &mut sqlx::PgConnection,
         version: &str,
-    ) -> Result<(String, Plan)> {
+    ) -> Result<(RunStatus, Plan)> {
         let history_error = |source| Error::History { url: self.url(), source };
-        let (row_status, json) = history::stored_plan(connection, &self.history_namespace, version)
-            .await
-            .map_err(history_error)?
-            .ok_or_else(|| Error::UnknownVersion { version: version.to_owned() })?;
+        let StoredRun { status: row_status, plan: json } =
+            history::stored_plan(connection, &self.history_namespace, version)
+                .await
+                .map_err(history_error)?
+                .ok_or_else(|| Error::UnknownVersion { version: version.to_owned() })?;
         if json.starts_with("{\"explicit\"") {
             return Err(Error::ExplicitPlan { version: version.to_owned() });
         }
@@ -436,7 +438,7 @@ impl DataFlow {
             return Err(Error::Purged { version: version.to_owned() });
         }
         let (row_status, plan) = self.stored_plan(guard.connection(), version).await?;
-        if row_status != status::APPLIED {
+        if row_status != RunStatus::Applied {
             return Err(Error::NotRollbackable { version: version.to_owned(), status: row_status });
         }
         self.pg("rollback")?.rollback(&plan, &ApplyOptions::default()).await?;

@@ -5,7 +5,7 @@
 
 use super::support::{server_available, unattended, TestDb};
 use crate::common::applied::{auto_migrate_and_reverse, Reversal};
-use dataflow::{model, ApplyOptions, Error, MigrateOptions, Model};
+use dataflow::{model, ApplyOptions, Error, LeftBehind, MigrateOptions, Model};
 use sqlx::{Connection, Executor};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -120,7 +120,9 @@ async fn a_failed_step_stops_the_run_and_its_finished_steps_roll_back() {
     let flow = db.flow(&[model::<Unique>()]).await;
     let options = MigrateOptions { check_existing_rows: false, ..unattended() };
     let error = flow.auto_migrate(options).await.expect_err("duplicates");
-    let Error::StepFailed { step, version, .. } = &error else { panic!("{error:?}") };
+    let Error::StepFailed { step, left: LeftBehind::EarlierSteps { version }, .. } = &error else {
+        panic!("{error:?}")
+    };
     assert!(error.to_string().contains("MySQL DDL is not transactional"), "{error}");
     let row = db.rows(&format!("SELECT status, CAST(progress AS CHAR) FROM _dataflow_migrations WHERE version = '{version}'")).await;
     assert_eq!(row.len(), 1);

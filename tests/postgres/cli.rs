@@ -647,3 +647,38 @@ async fn an_enum_dropped_with_its_column_is_kept_until_purge() {
     current.drop_db().await;
     target.drop_db().await;
 }
+
+/// A run its migrator left `running` after its last step (killed, or its connection cut,
+/// before recording the end) is closed by the next `dataflow apply`, even though that
+/// one has nothing to do — not left to read as drift forever (issue 26.3).
+// assertion path: about closing a left-running run; the apply itself is rolled back and
+// compared in diff_check_apply_and_exit_codes
+#[tokio::test]
+async fn the_next_apply_closes_a_run_left_running_at_its_target() {
+    if !server_available().await {
+        return;
+    }
+    let current = TestDb::new("cli_left_a").await;
+    let target = TestDb::new("cli_left_b").await;
+    current.exec("CREATE TABLE users (id bigint PRIMARY KEY); INSERT INTO users VALUES (1)").await;
+    target.exec("CREATE TABLE users (id bigint PRIMARY KEY, phone text)").await;
+    let (db, to) = (current.url.as_str(), target.url.as_str());
+    let applied = dataflow(&["apply", "--db", db, "--target", to, "--yes"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
+    current.exec("UPDATE _dataflow_migrations SET status = 'running', finished_at = NULL").await;
+    let left = dataflow(&["status", "--db", db, "--target", to]);
+    assert!(text(&left.stdout).contains("(running)"), "{}", text(&left.stdout));
+
+    let again = dataflow(&["apply", "--db", db, "--target", to, "--yes"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    assert!(text(&again.stderr).contains("No changes."), "{}", text(&again.stderr));
+    assert_eq!(
+        current.scalar::<String>("SELECT status || ' ' || (progress ->> 'note') FROM _dataflow_migrations").await,
+        "applied the migrator stopped after its last step, before recording it; the next run found the database at this target"
+    );
+    let status = dataflow(&["status", "--db", db, "--target", to, "--check"]);
+    assert_eq!(status.status.code(), Some(0), "{}", text(&status.stdout));
+    assert!(!text(&status.stdout).contains("running"), "{}", text(&status.stdout));
+    current.drop_db().await;
+    target.drop_db().await;
+}

@@ -67,6 +67,13 @@ async fn terminated_connections_then_resume_keep_every_row() {
             problems.push(format!("resume: {}", String::from_utf8_lossy(&resumed.stderr)));
         }
         problems.extend(check(&db, &target, &before).await);
+        if !problems.is_empty() {
+            problems.push(format!(
+                "the interrupted run said: {}\nthe resume said: {}",
+                String::from_utf8_lossy(&interrupted.stderr),
+                String::from_utf8_lossy(&resumed.stderr)
+            ));
+        }
         if problems.is_empty() {
             consistent += 1;
         } else {

@@ -110,7 +110,14 @@ pub(super) async fn check(db: &TestDb, target: &str, before: &str) -> Vec<String
         problems.push(format!("{engine_columns} engine column(s) left"));
     }
     if running != 0 || applied != 1 {
-        problems.push(format!("history: {running} running, {applied} applied"));
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT version || ' ' || status || ' ' || coalesce(progress::text, '') \
+             FROM _dataflow_migrations ORDER BY started_at",
+        )
+        .fetch_all(db.db.pool())
+        .await
+        .unwrap_or_else(|e| vec![format!("history unreadable: {e}")]);
+        problems.push(format!("history: {running} running, {applied} applied: {rows:#?}"));
     }
     if after != before || wrong_w != 0 {
         problems.push(format!("data changed: checksum {before} → {after}, {wrong_w} wrong w"));

@@ -2,7 +2,7 @@
 
 use super::support::{models, server_available, unattended, TestDb, TracedEvents};
 use crate::common::applied::{auto_migrate_and_reverse, Reversal, Snapshot};
-use dataflow::{model, DataFlow, Error, MigrateOptions, Mode, Model, RiskLevel};
+use dataflow::{model, DataFlow, Error, MigrateOptions, Mode, Model, RiskLevel, RunStatus};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
@@ -267,9 +267,10 @@ async fn rollback_restores_dropped_columns_and_tables_with_their_data() {
         .expect("to v1");
     assert_eq!(undone.len(), 1);
     assert_eq!(db.rows("SELECT id, email, legacy, active FROM users").await, users_before);
-    let statuses: Vec<String> =
+    let statuses: Vec<RunStatus> =
         flow(&db).history(None).await.expect("history").into_iter().map(|r| r.status).collect();
-    assert_eq!(statuses, ["rolled_back", "rolled_back", "rolled_back", "applied"]);
+    use RunStatus::{Applied, RolledBack};
+    assert_eq!(statuses, [RolledBack, RolledBack, RolledBack, Applied]);
     db.drop_db().await;
 }
 

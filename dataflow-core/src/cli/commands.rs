@@ -6,9 +6,9 @@ use super::args::{
 };
 use super::session::{Desired, Session};
 use super::{EXIT_OK, EXIT_PENDING, EXIT_REFUSED};
-use crate::connector::postgres::history::{status as history_status, HistoryRow};
 use crate::connector::postgres::migrator::as_it_would_run;
 use crate::error::{Error, Result};
+use crate::history::{HistoryRow, RunStatus};
 use crate::options::{MigrateOptions, Mode};
 use crate::policy::check_risk;
 use crate::terminal;
@@ -184,8 +184,9 @@ async fn apply(session: &Session, args: ApplyArgs) -> Result<u8> {
     }
     print_warnings(&plan);
     if plan.is_empty() {
+        // A run a killed or disconnected migrator left `running` may have finished its
+        // steps without recording its end: it is closed now, not left to look like drift.
         if let Some(db) = session.flow.mysql() {
-            // A killed run may have finished its steps without recording its end.
             let timeout = MigrateOptions::default().migration_lock_timeout;
             crate::connector::mysql::migrator::close_interrupted_runs(
                 db,
@@ -193,6 +194,16 @@ async fn apply(session: &Session, args: ApplyArgs) -> Result<u8> {
                 timeout,
             )
             .await?;
+        } else if session.flow.postgres().is_some() {
+            // The migrator's fast path: no lock and no history unless a run is left
+            // `running`, which it then closes. The empty plan is pinned, so a change
+            // made meanwhile is refused, never applied unasked.
+            let closing = MigrateOptions {
+                mode: Mode::AutoConfirm,
+                expected_plan: Some(plan.plan_checksum.clone()),
+                ..MigrateOptions::default()
+            };
+            session.migrate(closing).await?;
         }
         eprintln!("No changes.");
         if let Format::Json = args.format {
@@ -271,9 +282,9 @@ struct PendingStep {
 async fn status(session: &Session, args: StatusArgs) -> Result<u8> {
     let rows = session.flow.history(None).await?;
     let newest = rows.first().map(|row| format!("{} ({})", row.version, row.status));
-    let last_applied = rows.into_iter().find(|row| {
-        row.status == history_status::APPLIED || row.status == history_status::BASELINE
-    });
+    let last_applied = rows
+        .into_iter()
+        .find(|row| row.status == RunStatus::Applied || row.status == RunStatus::Baseline);
     let (live_checksum, drift, pending) = match &session.desired {
         Desired::Nothing => {
             let live = schema_checksum(&session.live().await?.0);

@@ -4,7 +4,7 @@
 //! `progress` names the step being run and the steps done, and it is marked `applied`
 //! after the last. A killed run leaves `running` with the exact step it was in.
 
-use crate::connector::postgres::history::{applied_by, status, HistoryRow, TABLE};
+use crate::history::{applied_by, HistoryRow, RunStatus, StoredRun, TABLE};
 use dataflow_schema::dialect::mysql::quote_ident;
 use serde::{Deserialize, Serialize};
 use sqlx::{MySqlConnection, Row};
@@ -116,12 +116,12 @@ pub struct NewRow<'a> {
     /// The plan, as JSON.
     pub plan: &'a str,
     /// `running` or `baseline`.
-    pub status: &'a str,
+    pub status: RunStatus,
 }
 
 /// Records a run as it starts (or a baseline, finished at once).
 pub async fn insert(connection: &mut MySqlConnection, row: &NewRow<'_>) -> Result<(), sqlx::Error> {
-    let finished = if row.status == status::BASELINE { "UTC_TIMESTAMP(6)" } else { "NULL" };
+    let finished = if row.status == RunStatus::Baseline { "UTC_TIMESTAMP(6)" } else { "NULL" };
     sqlx::query(&format!(
         "INSERT INTO {} (version, description, checksum, plan, status, progress, started_at, finished_at, execution_ms, applied_by) \
          VALUES (?, ?, ?, ?, ?, '{{}}', UTC_TIMESTAMP(6), {finished}, 0, ?)",
@@ -131,7 +131,7 @@ pub async fn insert(connection: &mut MySqlConnection, row: &NewRow<'_>) -> Resul
     .bind(row.description)
     .bind(row.checksum)
     .bind(row.plan)
-    .bind(row.status)
+    .bind(row.status.as_str())
     .bind(applied_by())
     .execute(connection)
     .await
@@ -171,14 +171,14 @@ pub async fn progress(
 pub async fn finish(
     connection: &mut MySqlConnection,
     version: &str,
-    state: &str,
+    state: RunStatus,
     execution_ms: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(&format!(
         "UPDATE {} SET status = ?, finished_at = UTC_TIMESTAMP(6), execution_ms = ? WHERE version = ?",
         table()
     ))
-    .bind(state)
+    .bind(state.as_str())
     .bind(execution_ms)
     .bind(version)
     .execute(connection)
@@ -194,13 +194,13 @@ pub async fn finish(
 pub async fn close_interrupted(
     connection: &mut MySqlConnection,
     reached: Option<&str>,
-) -> Result<Vec<(String, &'static str)>, sqlx::Error> {
+) -> Result<Vec<(String, RunStatus)>, sqlx::Error> {
     let rows = sqlx::query(&format!(
         "SELECT CAST(version AS CHAR), CAST(plan AS CHAR), CAST(progress AS CHAR), \
          CAST(checksum AS CHAR) FROM {} WHERE status = ? ORDER BY seq",
         table()
     ))
-    .bind(status::RUNNING)
+    .bind(RunStatus::Running.as_str())
     .fetch_all(&mut *connection)
     .await?;
     let mut closed = Vec::new();
@@ -211,12 +211,12 @@ pub async fn close_interrupted(
         let progress: Progress = serde_json::from_str(&progress).unwrap_or_default();
         let finished = steps.is_ok_and(|n| progress.done.len() == n && progress.running.is_none())
             || reached == Some(checksum.as_str());
-        let state = if finished { status::APPLIED } else { status::FAILED };
+        let state = if finished { RunStatus::Applied } else { RunStatus::Failed };
         sqlx::query(&format!(
             "UPDATE {} SET status = ?, finished_at = UTC_TIMESTAMP(6) WHERE version = ?",
             table()
         ))
-        .bind(state)
+        .bind(state.as_str())
         .bind(&version)
         .execute(&mut *connection)
         .await?;
@@ -232,7 +232,7 @@ pub async fn any_running(connection: &mut MySqlConnection) -> Result<bool, sqlx:
     }
     let found: Option<i64> =
         sqlx::query_scalar(&format!("SELECT 1 FROM {} WHERE status = ? LIMIT 1", table()))
-            .bind(status::RUNNING)
+            .bind(RunStatus::Running.as_str())
             .fetch_optional(connection)
             .await?;
     Ok(found.is_some())
@@ -242,7 +242,7 @@ pub async fn any_running(connection: &mut MySqlConnection) -> Result<bool, sqlx:
 pub async fn stored_plan(
     connection: &mut MySqlConnection,
     version: &str,
-) -> Result<Option<(String, String)>, sqlx::Error> {
+) -> Result<Option<StoredRun>, sqlx::Error> {
     let row = sqlx::query(&format!(
         "SELECT CAST(plan AS CHAR), CAST(status AS CHAR) FROM {} WHERE version = ?",
         table()
@@ -250,7 +250,13 @@ pub async fn stored_plan(
     .bind(version)
     .fetch_optional(connection)
     .await?;
-    row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+    row.map(|r| {
+        Ok(StoredRun {
+            plan: r.try_get(0)?,
+            status: RunStatus::decode(&r.try_get::<String, _>(1)?)?,
+        })
+    })
+    .transpose()
 }
 
 /// Tables that applied (or adopted) runs created: if no model names one any more, it is
@@ -265,8 +271,8 @@ pub async fn created_tables(
         "SELECT CAST(plan AS CHAR) FROM {} WHERE status IN (?, ?) ORDER BY seq",
         table()
     ))
-    .bind(status::APPLIED)
-    .bind(status::BASELINE)
+    .bind(RunStatus::Applied.as_str())
+    .bind(RunStatus::Baseline.as_str())
     .fetch_all(connection)
     .await?;
     Ok(crate::orphans::created_in(plans.iter().map(String::as_str)))
@@ -282,7 +288,7 @@ pub async fn applied_after(
          AND seq > (SELECT seq FROM {t} WHERE version = ?) ORDER BY seq DESC",
         t = table()
     ))
-    .bind(status::APPLIED)
+    .bind(RunStatus::Applied.as_str())
     .bind(version)
     .fetch_all(connection)
     .await
@@ -297,7 +303,7 @@ pub async fn rolled_back_target(
         "SELECT CAST(version AS CHAR) FROM {} WHERE status = ? AND checksum = ? ORDER BY seq DESC LIMIT 1",
         table()
     ))
-    .bind(status::ROLLED_BACK)
+    .bind(RunStatus::RolledBack.as_str())
     .bind(checksum)
     .fetch_optional(connection)
     .await
@@ -312,7 +318,7 @@ pub async fn mark_rolled_back(
         "UPDATE {} SET status = ?, rolled_back_at = UTC_TIMESTAMP(6) WHERE version = ?",
         table()
     ))
-    .bind(status::ROLLED_BACK)
+    .bind(RunStatus::RolledBack.as_str())
     .bind(version)
     .execute(connection)
     .await
@@ -352,7 +358,7 @@ pub async fn list(
                 version: r.try_get(0)?,
                 description: r.try_get(1)?,
                 checksum: r.try_get(2)?,
-                status: r.try_get(3)?,
+                status: RunStatus::decode(&r.try_get::<String, _>(3)?)?,
                 started_at: r.try_get(4)?,
                 finished_at: r.try_get(5)?,
                 execution_ms: r.try_get(6)?,

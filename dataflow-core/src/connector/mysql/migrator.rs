@@ -8,9 +8,9 @@
 
 use crate::connector::mysql::history::{self as history, NewRow, Progress};
 use crate::connector::mysql::{introspect_on, run_statement, MigrationLock, Mysql};
-use crate::connector::postgres::history::status;
 use crate::connector::sqlite::migrator::Scope;
-use crate::error::{Error, Result};
+use crate::error::{Error, LeftBehind, Result};
+use crate::history::{RunStatus, StoredRun};
 use crate::options::{MigrateOptions, Mode};
 use crate::orphans;
 use crate::policy::{check_risk, retain_selected, Baseline};
@@ -235,7 +235,7 @@ async fn migrate_locked(
         description: &description,
         checksum: &plan.to_checksum,
         plan: &plan.to_json(),
-        status: status::RUNNING,
+        status: RunStatus::Running,
     };
     history::insert(connection, &row).await.map_err(&history_error)?;
     let mut progress = Progress::default();
@@ -259,12 +259,12 @@ async fn migrate_locked(
                     let elapsed = elapsed_ms(started);
                     // Best effort: the error below matters more than a failed record.
                     let _ = history::set_progress(connection, &version, &progress).await;
-                    let _ = history::finish(connection, &version, status::FAILED, elapsed).await;
+                    let _ = history::finish(connection, &version, RunStatus::Failed, elapsed).await;
                     return Err(Error::StepFailed {
                         step: step.number,
                         what: format!("{} · {}", step.table, step.operation.label()),
                         statement,
-                        version,
+                        left: LeftBehind::EarlierSteps { version },
                         source,
                     });
                 }
@@ -274,7 +274,7 @@ async fn migrate_locked(
         progress.done.push(step.number);
         history::set_progress(connection, &version, &progress).await.map_err(&history_error)?;
     }
-    history::finish(connection, &version, status::APPLIED, elapsed_ms(started))
+    history::finish(connection, &version, RunStatus::Applied, elapsed_ms(started))
         .await
         .map_err(&history_error)?;
     Ok((plan, Some(version), retries))
@@ -308,7 +308,7 @@ async fn close_interrupted(
     for (version, state) in
         history::close_interrupted(connection, reached).await.map_err(history_error)?
     {
-        tracing::warn!(target: "dataflow::migrate", version, state, "closed a run a stopped migrator left running");
+        tracing::warn!(target: "dataflow::migrate", version, state = state.as_str(), "closed a run a stopped migrator left running");
     }
     Ok(())
 }
@@ -348,7 +348,7 @@ async fn adopt(
         description: &baseline.description,
         checksum: &baseline.checksum,
         plan: &baseline.record,
-        status: status::BASELINE,
+        status: RunStatus::Baseline,
     };
     history::insert(connection, &row).await?;
     Ok(Some(version))
@@ -370,7 +370,7 @@ pub async fn migrate_mysql_to(
 pub(crate) async fn history_rows(
     db: &Mysql,
     limit: Option<usize>,
-) -> Result<Vec<crate::connector::postgres::history::HistoryRow>> {
+) -> Result<Vec<crate::history::HistoryRow>> {
     let mut connection = db.dedicated().await?;
     history::list(&mut connection, limit).await.map_err(history_error(db))
 }
@@ -386,17 +386,17 @@ async fn stored_run(
     if !history::exists(connection).await.map_err(history_error(db))? {
         return Err(unknown());
     }
-    let (json, state) = history::stored_plan(connection, version)
+    let StoredRun { plan: json, status: state } = history::stored_plan(connection, version)
         .await
         .map_err(history_error(db))?
         .ok_or_else(unknown)?;
-    if state != status::APPLIED && state != status::FAILED {
+    if state != RunStatus::Applied && state != RunStatus::Failed {
         return Err(Error::NotRollbackable { version: version.to_owned(), status: state });
     }
     let plan: Plan = serde_json::from_str(&json)
         .map_err(|source| Error::CorruptHistory { version: version.to_owned(), source })?;
     let mut progress = history::progress(connection, version).await.map_err(history_error(db))?;
-    if state == status::APPLIED {
+    if state == RunStatus::Applied {
         progress.done = plan.steps.iter().map(|s| s.number).collect();
     }
     Ok((plan, progress))
@@ -446,7 +446,7 @@ async fn rollback_locked(
                     step: step.number,
                     what: format!("rollback of {} · {}", step.table, step.operation.label()),
                     statement,
-                    version: version.to_owned(),
+                    left: LeftBehind::EarlierSteps { version: version.to_owned() },
                     source,
                 })?;
         }

@@ -3,10 +3,11 @@
 //! the escape hatch. Seed 003's example, "move users.profile_json into a new
 //! user_profiles table", is a schema step, a data step and a schema step.
 
-use crate::connector::postgres::history::{self, status};
+use crate::connector::postgres::history;
 use crate::connector::postgres::lock::LockGuard;
 use crate::connector::postgres::Postgres;
-use crate::error::{Error, Result};
+use crate::error::{Error, LeftBehind, Result};
+use crate::history::RunStatus;
 use crate::migrator::DataFlow;
 use crate::options::MigrateOptions;
 use crate::report::MigrationReport;
@@ -170,14 +171,14 @@ async fn run(
                 &checksum,
                 &plan.description,
                 &record,
-                status::RUNNING,
+                RunStatus::Running,
             )
             .await
             .map_err(history_error)?;
             (version, Progress::default())
         }
     };
-    set_status(guard, &version, status::RUNNING, None).await.map_err(history_error)?;
+    set_status(guard, &version, RunStatus::Running, None).await.map_err(history_error)?;
     let started = Instant::now();
     let mut schema_plans = Vec::new();
     let outcome = async {
@@ -244,7 +245,7 @@ async fn run(
                 guard.connection(),
                 NAMESPACE,
                 &version,
-                status::APPLIED,
+                RunStatus::Applied,
                 elapsed,
                 None,
             )
@@ -255,7 +256,7 @@ async fn run(
         }
         Err(error) => {
             let message = error.to_string();
-            let _ = set_status(guard, &version, status::FAILED, Some(&message)).await;
+            let _ = set_status(guard, &version, RunStatus::Failed, Some(&message)).await;
             Err(error)
         }
     }
@@ -289,7 +290,13 @@ fn empty_plan() -> Plan {
 }
 
 fn apply_error(index: usize, what: &str, statement: &str, source: sqlx::Error) -> Error {
-    Error::Apply { step: index + 1, what: what.to_owned(), statement: statement.to_owned(), source }
+    Error::StepFailed {
+        step: index + 1,
+        what: what.to_owned(),
+        statement: statement.to_owned(),
+        left: LeftBehind::EarlierGroups,
+        source,
+    }
 }
 
 async fn schema_step(db: &Postgres, desired: &Schema, options: &MigrateOptions) -> Result<Plan> {
@@ -385,16 +392,16 @@ async fn save_progress(
 async fn set_status(
     guard: &mut LockGuard,
     version: &str,
-    row_status: &str,
+    row_status: RunStatus,
     error: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(&format!(
         "UPDATE {}.{} SET status = $2, progress = progress || $3::jsonb WHERE version = $1",
         quote_ident(NAMESPACE),
-        quote_ident(history::TABLE)
+        quote_ident(crate::history::TABLE)
     ))
     .bind(version)
-    .bind(row_status)
+    .bind(row_status.as_str())
     .bind(serde_json::json!({ "error": error }).to_string())
     .execute(guard.connection())
     .await
@@ -409,10 +416,10 @@ async fn applied_before(
     sqlx::query_scalar(&format!(
         "SELECT version FROM {}.{} WHERE checksum = $1 AND status = $2 LIMIT 1",
         quote_ident(NAMESPACE),
-        quote_ident(history::TABLE)
+        quote_ident(crate::history::TABLE)
     ))
     .bind(checksum)
-    .bind(status::APPLIED)
+    .bind(RunStatus::Applied.as_str())
     .fetch_optional(connection)
     .await
 }
@@ -426,10 +433,10 @@ async fn resumable(
         "SELECT version, (progress -> 'resume')::text FROM {}.{} \
          WHERE checksum = $1 AND status = $2 ORDER BY started_at DESC LIMIT 1",
         quote_ident(NAMESPACE),
-        quote_ident(history::TABLE)
+        quote_ident(crate::history::TABLE)
     ))
     .bind(checksum)
-    .bind(status::FAILED)
+    .bind(RunStatus::Failed.as_str())
     .fetch_optional(connection)
     .await?;
     Ok(row.map(|(version, resume)| {

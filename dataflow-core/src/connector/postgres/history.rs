@@ -1,49 +1,9 @@
 //! The history table `_dataflow_migrations` (DESIGN.md "Running a plan" / "Pinned
 //! details"): one row per applied run; a run with nothing to do writes nothing.
 
+use crate::history::{applied_by, HistoryRow, RunStatus, StoredRun, TABLE};
 use dataflow_schema::dialect::postgres::quote_ident;
-use serde::Serialize;
 use sqlx::{PgConnection, Row};
-
-/// The history table's name.
-pub const TABLE: &str = "_dataflow_migrations";
-
-/// The status of a history row.
-pub mod status {
-    /// Planned, not started.
-    pub const PENDING: &str = "pending";
-    /// Being applied (or killed while it was).
-    pub const RUNNING: &str = "running";
-    /// Applied.
-    pub const APPLIED: &str = "applied";
-    /// Failed; the error is in `progress`.
-    pub const FAILED: &str = "failed";
-    /// Rolled back.
-    pub const ROLLED_BACK: &str = "rolled_back";
-    /// An adopted schema.
-    pub const BASELINE: &str = "baseline";
-}
-
-/// One history row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct HistoryRow {
-    /// `YYYYMMDDHHMMSS_<8 hex of the target checksum>` (UTC), `_2`… on collision.
-    pub version: String,
-    /// What the run did, in a line.
-    pub description: String,
-    /// Checksum of the target schema.
-    pub checksum: String,
-    /// `pending`, `running`, `applied`, `failed`, `rolled_back` or `baseline`.
-    pub status: String,
-    /// When it started (UTC, RFC 3339).
-    pub started_at: String,
-    /// When it finished.
-    pub finished_at: Option<String>,
-    /// How long it took.
-    pub execution_ms: Option<i64>,
-    /// Host and process that ran it.
-    pub applied_by: String,
-}
 
 fn table(namespace: &str) -> String {
     format!("{}.{}", quote_ident(namespace), quote_ident(TABLE))
@@ -68,16 +28,6 @@ pub async fn ensure(connection: &mut PgConnection, namespace: &str) -> Result<()
         table(namespace)
     );
     sqlx::query(&sql).execute(connection).await.map(|_| ())
-}
-
-/// Who is running: `host:pid`.
-pub fn applied_by() -> String {
-    let host = std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "unknown-host".into());
-    format!("{host}:{}", std::process::id())
 }
 
 /// `YYYYMMDDHHMMSS_<first 8 hex of checksum>` at the server's clock (UTC): a run's
@@ -125,7 +75,7 @@ pub async fn insert(
     checksum: &str,
     description: &str,
     plan_json: &str,
-    row_status: &str,
+    row_status: RunStatus,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(&format!(
         "INSERT INTO {} (version, description, checksum, plan, status, applied_by) \
@@ -136,26 +86,28 @@ pub async fn insert(
     .bind(description)
     .bind(checksum)
     .bind(plan_json)
-    .bind(row_status)
+    .bind(row_status.as_str())
     .bind(applied_by())
     .execute(connection)
     .await
     .map(|_| ())
 }
 
-/// The stored plan and status of `version`, if the row exists.
+/// The stored status and plan of `version`, if the row exists.
 pub async fn stored_plan(
     connection: &mut PgConnection,
     namespace: &str,
     version: &str,
-) -> Result<Option<(String, String)>, sqlx::Error> {
-    sqlx::query_as(&format!(
+) -> Result<Option<StoredRun>, sqlx::Error> {
+    let row: Option<(String, String)> = sqlx::query_as(&format!(
         "SELECT status, plan::text FROM {} WHERE version = $1",
         table(namespace)
     ))
     .bind(version)
     .fetch_optional(connection)
-    .await
+    .await?;
+    row.map(|(status, plan)| Ok(StoredRun { status: RunStatus::decode(&status)?, plan }))
+        .transpose()
 }
 
 /// Applied versions newer than `version`, newest first.
@@ -172,7 +124,7 @@ pub async fn applied_after(
         t = table(namespace)
     ))
     .bind(version)
-    .bind(status::APPLIED)
+    .bind(RunStatus::Applied.as_str())
     .fetch_all(connection)
     .await
 }
@@ -189,7 +141,7 @@ pub async fn rolled_back_target(
         table(namespace)
     ))
     .bind(checksum)
-    .bind(status::ROLLED_BACK)
+    .bind(RunStatus::RolledBack.as_str())
     .fetch_optional(connection)
     .await
 }
@@ -205,7 +157,7 @@ pub async fn mark_rolled_back(
         table(namespace)
     ))
     .bind(version)
-    .bind(status::ROLLED_BACK)
+    .bind(RunStatus::RolledBack.as_str())
     .execute(connection)
     .await
     .map(|_| ())
@@ -216,7 +168,7 @@ pub async fn finish(
     connection: &mut PgConnection,
     namespace: &str,
     version: &str,
-    final_status: &str,
+    final_status: RunStatus,
     execution_ms: i64,
     error: Option<&str>,
 ) -> Result<(), sqlx::Error> {
@@ -227,7 +179,7 @@ pub async fn finish(
         table(namespace)
     ))
     .bind(version)
-    .bind(final_status)
+    .bind(final_status.as_str())
     .bind(execution_ms)
     .bind(progress)
     .execute(connection)
@@ -270,7 +222,7 @@ pub async fn list(
                 version: r.try_get(0)?,
                 description: r.try_get(1)?,
                 checksum: r.try_get(2)?,
-                status: r.try_get(3)?,
+                status: RunStatus::decode(&r.try_get::<String, _>(3)?)?,
                 started_at: r.try_get(4)?,
                 finished_at: r.try_get(5)?,
                 execution_ms: r.try_get(6)?,
@@ -314,26 +266,27 @@ pub async fn close_interrupted(
     connection: &mut PgConnection,
     namespace: &str,
     reached: Option<&str>,
-) -> Result<Vec<(String, String)>, sqlx::Error> {
+) -> Result<Vec<(String, RunStatus)>, sqlx::Error> {
     let failed = serde_json::json!({ "error": "interrupted: the migrator stopped before finishing; the next run re-planned from the live schema" })
         .to_string();
     let applied = serde_json::json!({ "note": "the migrator stopped after its last step, before recording it; the next run found the database at this target" })
         .to_string();
-    sqlx::query_as(&format!(
+    let closed: Vec<(String, String)> = sqlx::query_as(&format!(
         "UPDATE {} SET finished_at = now(), \
            status = CASE WHEN checksum = $3 THEN $1 ELSE $2 END, \
            progress = progress || CASE WHEN checksum = $3 THEN $5 ELSE $6 END::jsonb \
          WHERE status = $4 RETURNING version, status",
         table(namespace)
     ))
-    .bind(status::APPLIED)
-    .bind(status::FAILED)
+    .bind(RunStatus::Applied.as_str())
+    .bind(RunStatus::Failed.as_str())
     .bind(reached)
-    .bind(status::RUNNING)
+    .bind(RunStatus::Running.as_str())
     .bind(applied)
     .bind(failed)
     .fetch_all(connection)
-    .await
+    .await?;
+    closed.into_iter().map(|(version, status)| Ok((version, RunStatus::decode(&status)?))).collect()
 }
 
 /// Whether a run is recorded `running` (a migrator is applying, or one died doing so).
@@ -348,7 +301,7 @@ pub async fn any_running(
         "SELECT EXISTS (SELECT 1 FROM {} WHERE status = $1)",
         table(namespace)
     ))
-    .bind(status::RUNNING)
+    .bind(RunStatus::Running.as_str())
     .fetch_one(connection)
     .await
 }

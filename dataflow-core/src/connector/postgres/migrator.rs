@@ -5,10 +5,11 @@
 //! row, apply the plan group by group, mark the row, release the lock on every path.
 
 use crate::connector::postgres::backfill::Recorder;
-use crate::connector::postgres::history::{self, status};
+use crate::connector::postgres::history;
 use crate::connector::postgres::lock::{LockError, LockGuard};
 use crate::connector::postgres::Postgres;
 use crate::error::{Error, Result};
+use crate::history::RunStatus;
 use crate::options::{MigrateOptions, Mode};
 use crate::orphans;
 use crate::policy::{check_risk, print_preview, retain_selected, Baseline};
@@ -264,7 +265,7 @@ pub(crate) async fn adopt(
         &baseline.checksum,
         &baseline.description,
         &baseline.record,
-        status::BASELINE,
+        RunStatus::Baseline,
     )
     .await
     .map_err(history_error)
@@ -289,7 +290,7 @@ pub(crate) async fn migrate_locked(
         .await
         .map_err(history_error)?;
     for (version, state) in closed {
-        tracing::warn!(target: "dataflow::migrate", version, state, "closed a run a stopped migrator left running");
+        tracing::warn!(target: "dataflow::migrate", version, state = state.as_str(), "closed a run a stopped migrator left running");
     }
     if plan.is_empty() {
         return Ok((plan, None, None));
@@ -338,7 +339,7 @@ pub(crate) async fn migrate_locked(
         &plan.to_checksum,
         &description,
         &plan.to_json(),
-        status::RUNNING,
+        RunStatus::Running,
     )
     .await
     .map_err(history_error)?;
@@ -354,7 +355,7 @@ pub(crate) async fn migrate_locked(
                 guard.connection(),
                 history_namespace,
                 &version,
-                status::APPLIED,
+                RunStatus::Applied,
                 elapsed,
                 None,
             )
@@ -368,7 +369,7 @@ pub(crate) async fn migrate_locked(
                 guard.connection(),
                 history_namespace,
                 &version,
-                status::FAILED,
+                RunStatus::Failed,
                 elapsed,
                 Some(&message),
             )

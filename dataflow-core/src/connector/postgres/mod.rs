@@ -15,7 +15,7 @@ pub mod preflight;
 mod statement;
 
 use crate::connector::postgres::backfill::Recorder;
-use crate::error::{redact, Error, Result};
+use crate::error::{redact, Error, LeftBehind, Result};
 use crate::options::ApplyOptions;
 use crate::report::{ApplyReport, BackfillStats, GroupTiming};
 use dataflow_schema::introspect::postgres::DEFAULT_NAMESPACE;
@@ -313,10 +313,11 @@ impl Postgres {
                 }
                 Err(GroupError { step, statement, source }) => {
                     let step = &plan.steps[step];
-                    return Err(Error::Apply {
+                    return Err(Error::StepFailed {
                         step: step.number,
                         what: format!("{} · {}", step.table, step.operation.label()),
                         statement,
+                        left: LeftBehind::EarlierGroups,
                         source,
                     });
                 }

@@ -2,7 +2,7 @@
 //! (JSON and timestamps as text, DESIGN.md "Pinned details"), written in the migration's
 //! own transaction, so a schema change and its history row commit together.
 
-use crate::connector::postgres::history::{applied_by, status, HistoryRow, TABLE};
+use crate::history::{applied_by, HistoryRow, RunStatus, StoredRun, TABLE};
 use dataflow_schema::dialect::sqlite::quote_ident;
 use sqlx::{Row, SqliteConnection};
 
@@ -79,7 +79,7 @@ pub async fn insert(
     .bind(row.description)
     .bind(row.checksum)
     .bind(row.plan)
-    .bind(row.status)
+    .bind(row.status.as_str())
     .bind(row.execution_ms)
     .bind(applied_by())
     .execute(connection)
@@ -98,7 +98,7 @@ pub struct NewRow<'a> {
     /// The plan, as JSON.
     pub plan: &'a str,
     /// `applied` or `baseline`.
-    pub status: &'a str,
+    pub status: RunStatus,
     /// How long it took.
     pub execution_ms: i64,
 }
@@ -107,12 +107,18 @@ pub struct NewRow<'a> {
 pub async fn stored_plan(
     connection: &mut SqliteConnection,
     version: &str,
-) -> Result<Option<(String, String)>, sqlx::Error> {
+) -> Result<Option<StoredRun>, sqlx::Error> {
     let row = sqlx::query(&format!("SELECT plan, status FROM {} WHERE version = ?", table()))
         .bind(version)
         .fetch_optional(connection)
         .await?;
-    row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+    row.map(|r| {
+        Ok(StoredRun {
+            plan: r.try_get(0)?,
+            status: RunStatus::decode(&r.try_get::<String, _>(1)?)?,
+        })
+    })
+    .transpose()
 }
 
 /// Tables that applied (or adopted) runs created: if no model names one any more, it is
@@ -127,8 +133,8 @@ pub async fn created_tables(
         "SELECT plan FROM {} WHERE status IN (?, ?) ORDER BY rowid",
         table()
     ))
-    .bind(status::APPLIED)
-    .bind(status::BASELINE)
+    .bind(RunStatus::Applied.as_str())
+    .bind(RunStatus::Baseline.as_str())
     .fetch_all(connection)
     .await?;
     Ok(crate::orphans::created_in(plans.iter().map(String::as_str)))
@@ -145,7 +151,7 @@ pub async fn applied_after(
          AND rowid > (SELECT rowid FROM {t} WHERE version = ?) ORDER BY rowid DESC",
         t = table()
     ))
-    .bind(status::APPLIED)
+    .bind(RunStatus::Applied.as_str())
     .bind(version)
     .fetch_all(connection)
     .await
@@ -160,7 +166,7 @@ pub async fn rolled_back_target(
         "SELECT version FROM {} WHERE status = ? AND checksum = ? ORDER BY rowid DESC LIMIT 1",
         table()
     ))
-    .bind(status::ROLLED_BACK)
+    .bind(RunStatus::RolledBack.as_str())
     .bind(checksum)
     .fetch_optional(connection)
     .await
@@ -175,7 +181,7 @@ pub async fn mark_rolled_back(
         "UPDATE {} SET status = ?, rolled_back_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE version = ?",
         table()
     ))
-    .bind(status::ROLLED_BACK)
+    .bind(RunStatus::RolledBack.as_str())
     .bind(version)
     .execute(connection)
     .await
@@ -213,7 +219,7 @@ pub async fn list(
                 version: r.try_get(0)?,
                 description: r.try_get(1)?,
                 checksum: r.try_get(2)?,
-                status: r.try_get(3)?,
+                status: RunStatus::decode(&r.try_get::<String, _>(3)?)?,
                 started_at: r.try_get(4)?,
                 finished_at: r.try_get(5)?,
                 execution_ms: r.try_get(6)?,

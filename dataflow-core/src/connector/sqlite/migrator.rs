@@ -8,10 +8,10 @@
 //! `drop_orphans`) as on every database (`crate::orphans`). Not yet on SQLite
 //! (documented): explicit plans.
 
-use crate::connector::postgres::history::status;
 use crate::connector::sqlite::history::{self as history, NewRow};
 use crate::connector::sqlite::{report, Sqlite, WriteLock};
 use crate::error::{Error, Result};
+use crate::history::{RunStatus, StoredRun};
 use crate::options::{MigrateOptions, Mode};
 use crate::orphans;
 use crate::policy::{check_risk, retain_selected, Baseline};
@@ -245,7 +245,7 @@ async fn migrate_locked(
         description: &description,
         checksum: &plan.to_checksum,
         plan: &plan.to_json(),
-        status: status::APPLIED,
+        status: RunStatus::Applied,
         execution_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
     };
     history::insert(lock.connection(), &row).await.map_err(&history_error)?;
@@ -286,7 +286,7 @@ async fn adopt(
         description: &baseline.description,
         checksum: &baseline.checksum,
         plan: &baseline.record,
-        status: status::BASELINE,
+        status: RunStatus::Baseline,
         execution_ms: 0,
     };
     history::insert(lock.connection(), &row).await?;
@@ -307,7 +307,7 @@ pub async fn migrate_sqlite_to(
 pub(crate) async fn history_rows(
     db: &Sqlite,
     limit: Option<usize>,
-) -> Result<Vec<crate::connector::postgres::history::HistoryRow>> {
+) -> Result<Vec<crate::history::HistoryRow>> {
     let mut connection = db.connection().await?;
     history::list(&mut connection, limit).await.map_err(history_error(db))
 }
@@ -321,12 +321,12 @@ async fn stored_plan(
     if !history::exists(&mut *connection).await.map_err(history_error(db))? {
         return Err(Error::UnknownVersion { version: version.to_owned() });
     }
-    let Some((json, state)) =
+    let Some(StoredRun { plan: json, status: state }) =
         history::stored_plan(connection, version).await.map_err(history_error(db))?
     else {
         return Err(Error::UnknownVersion { version: version.to_owned() });
     };
-    if state != status::APPLIED {
+    if state != RunStatus::Applied {
         return Err(Error::NotRollbackable { version: version.to_owned(), status: state });
     }
     serde_json::from_str(&json)

@@ -6,7 +6,7 @@
 pub mod history;
 pub(crate) mod migrator;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, LeftBehind, Result};
 use crate::report::{ApplyReport, GroupTiming};
 use dataflow_schema::change::Operation;
 use dataflow_schema::dialect::sqlite::quote_ident;
@@ -138,10 +138,11 @@ impl WriteLock {
         let started = Instant::now();
         // Pooled, not detached: an in-memory database lives in its one connection.
         let mut connection = db.connection().await?;
-        let begin_error = |source| Error::SqliteApply {
+        let begin_error = |source| Error::StepFailed {
             step: 0,
             what: "taking the write lock".into(),
             statement: "BEGIN IMMEDIATE".into(),
+            left: LeftBehind::Nothing,
             source,
         };
         execute(&mut connection, "PRAGMA foreign_keys = OFF").await.map_err(begin_error)?;
@@ -207,10 +208,11 @@ impl WriteLock {
         self.finished = true;
         let outcome = async {
             foreign_key_check(&mut self.connection).await?;
-            execute(&mut self.connection, "COMMIT").await.map_err(|source| Error::SqliteApply {
+            execute(&mut self.connection, "COMMIT").await.map_err(|source| Error::StepFailed {
                 step: 0,
                 what: "commit".into(),
                 statement: "COMMIT".into(),
+                left: LeftBehind::Nothing,
                 source,
             })
         }
@@ -256,7 +258,7 @@ impl Drop for WriteLock {
 /// how to fix it.
 fn read_only(url: &str, error: Error) -> Error {
     match error {
-        Error::SqliteApply { ref source, .. } if primary_code(source) == Some(8) => {
+        Error::StepFailed { ref source, .. } if primary_code(source) == Some(8) => {
             Error::ReadOnlyDatabase { url: url.to_owned() }
         }
         other => other,
@@ -331,10 +333,11 @@ async fn run_step(
 /// Rows that break a foreign key roll the whole plan back.
 async fn foreign_key_check(connection: &mut SqliteConnection) -> Result<()> {
     let rows = sqlx::query("PRAGMA foreign_key_check").fetch_all(&mut *connection).await.map_err(
-        |source| Error::SqliteApply {
+        |source| Error::StepFailed {
             step: 0,
             what: "foreign key check".into(),
             statement: "PRAGMA foreign_key_check".into(),
+            left: LeftBehind::Nothing,
             source,
         },
     )?;
@@ -360,7 +363,13 @@ fn apply_error(plan: &Plan, index: usize, statement: &str, source: sqlx::Error) 
         .get(index)
         .map(|s| (s.number, format!("{} · {}", s.table, s.operation.label())))
         .unwrap_or((0, "transaction".into()));
-    Error::SqliteApply { step: number, what, statement: statement.to_owned(), source }
+    Error::StepFailed {
+        step: number,
+        what,
+        statement: statement.to_owned(),
+        left: LeftBehind::Nothing,
+        source,
+    }
 }
 
 async fn execute(

@@ -1,0 +1,134 @@
+//! The history table's vocabulary, the same on every database: its name, a row, a
+//! run's status. Each connector's `history.rs` holds its SQL.
+
+use serde::Serialize;
+use std::fmt;
+
+/// The history table's name.
+pub const TABLE: &str = "_dataflow_migrations";
+
+/// Where a recorded run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Planned, not started.
+    Pending,
+    /// Being applied (or its migrator died while it was).
+    Running,
+    /// Applied.
+    Applied,
+    /// Failed; the error is in `progress`.
+    Failed,
+    /// Rolled back.
+    RolledBack,
+    /// An adopted schema: tables that existed before the first run.
+    Baseline,
+}
+
+impl RunStatus {
+    /// Every status, as stored.
+    pub const ALL: [RunStatus; 6] = [
+        RunStatus::Pending,
+        RunStatus::Running,
+        RunStatus::Applied,
+        RunStatus::Failed,
+        RunStatus::RolledBack,
+        RunStatus::Baseline,
+    ];
+
+    /// The text stored in the `status` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Pending => "pending",
+            RunStatus::Running => "running",
+            RunStatus::Applied => "applied",
+            RunStatus::Failed => "failed",
+            RunStatus::RolledBack => "rolled_back",
+            RunStatus::Baseline => "baseline",
+        }
+    }
+
+    /// The status stored as `text`, if it is one.
+    pub fn parse(text: &str) -> Option<RunStatus> {
+        RunStatus::ALL.into_iter().find(|status| status.as_str() == text)
+    }
+
+    /// Reads a stored status; an unknown one is a decode error naming it.
+    pub(crate) fn decode(text: &str) -> Result<RunStatus, sqlx::Error> {
+        RunStatus::parse(text).ok_or_else(|| {
+            sqlx::Error::Decode(
+                format!(
+                    "unknown status {text:?} in {TABLE} (known: {})",
+                    RunStatus::ALL.map(RunStatus::as_str).join(", ")
+                )
+                .into(),
+            )
+        })
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for RunStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// One history row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryRow {
+    /// `YYYYMMDDHHMMSS_<8 hex of the target checksum>` (UTC), `_2`… on collision.
+    pub version: String,
+    /// What the run did, in a line.
+    pub description: String,
+    /// Checksum of the target schema.
+    pub checksum: String,
+    /// Where the run stands.
+    pub status: RunStatus,
+    /// When it started (UTC, RFC 3339).
+    pub started_at: String,
+    /// When it finished.
+    pub finished_at: Option<String>,
+    /// How long it took.
+    pub execution_ms: Option<i64>,
+    /// Host and process that ran it.
+    pub applied_by: String,
+}
+
+/// Who is running: `host:pid`.
+pub fn applied_by() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown-host".into());
+    format!("{host}:{}", std::process::id())
+}
+
+/// A run's status and the plan it recorded (JSON), as a rollback reads them.
+#[derive(Debug, Clone)]
+pub struct StoredRun {
+    /// Where the run stands.
+    pub status: RunStatus,
+    /// The recorded plan, as JSON.
+    pub plan: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_reads_back_as_stored() {
+        for status in RunStatus::ALL {
+            assert_eq!(RunStatus::parse(status.as_str()), Some(status));
+            assert_eq!(serde_json::to_value(status).ok(), Some(status.as_str().into()));
+        }
+        assert!(RunStatus::decode("half_done").is_err());
+    }
+}
