@@ -11,11 +11,13 @@ mod common;
 mod postgres {
     pub mod support;
 
+    mod cancellation;
     mod cli;
     mod connection_faults;
     mod convergence;
     mod corpus;
     mod hostile;
+    mod interrupt;
     mod introspection;
     mod kill_anywhere;
     mod migrator;

@@ -307,6 +307,22 @@ pub enum Error {
         /// The server's error.
         source: sqlx::Error,
     },
+    /// A rollback of a run that newer applied runs build on.
+    #[error(
+        "refused: {} newer migration(s) are applied on top of {version}: {}. Undoing {version} \
+         alone would leave them on a schema they were not planned for (and `status` would \
+         call it drift). Roll them back first, newest first (`dataflow rollback {version} \
+         --with-newer` does it: each newer run, then {version}), or undo {version} alone \
+         with `--out-of-order` if you know the newer ones do not depend on it",
+        newer.len(),
+        newer.join(", ")
+    )]
+    NewerApplied {
+        /// The run asked for.
+        version: String,
+        /// The applied runs after it, newest first.
+        newer: Vec<String>,
+    },
     /// A command that compares needs something to compare with.
     #[error("nothing to compare with: give --target URL|schema.json, or --plan FILE")]
     NoTarget,

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod connector;
 pub mod error;
 pub mod history;
+pub mod interrupt;
 pub mod migrator;
 pub mod options;
 mod orphans;

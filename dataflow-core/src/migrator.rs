@@ -13,6 +13,7 @@ use crate::connector::sqlite::Sqlite;
 use crate::error::{Error, Result};
 use crate::history::{HistoryRow, RunStatus, StoredRun};
 use crate::options::{ApplyOptions, MigrateOptions};
+use crate::policy::refuse_newer;
 use crate::report::{MigrationReport, RollbackAnalysis};
 use dataflow_schema::introspect::postgres::DEFAULT_NAMESPACE;
 use dataflow_schema::{schema_of, Model, ModelDef, Plan, Schema};
@@ -252,22 +253,59 @@ impl DataFlow {
     /// Undoes an applied run with its recorded down steps (under the migration lock):
     /// dropped tables come back from the trash and dropped columns from their backups.
     /// Refuses, changing nothing, when a step cannot be undone.
+    ///
+    /// Refuses ([`Error::NewerApplied`]) while newer applied runs build on `version`:
+    /// roll those back first ([`DataFlow::rollback_to_version`]), or undo this one alone
+    /// with [`DataFlow::rollback_migration_out_of_order`].
     pub async fn rollback_migration(&self, version: &str) -> Result<()> {
+        self.rollback(version, false).await
+    }
+
+    /// [`DataFlow::rollback_migration`] even while newer applied runs build on `version`:
+    /// only this run's steps are undone. For when you know the newer runs do not depend
+    /// on it; `status` reports the result as drift from the newest run.
+    pub async fn rollback_migration_out_of_order(&self, version: &str) -> Result<()> {
+        self.rollback(version, true).await
+    }
+
+    async fn rollback(&self, version: &str, out_of_order: bool) -> Result<()> {
         let span = tracing::info_span!(target: "dataflow::migrate", "rollback", version);
         if let Database::Sqlite(db) = &self.database {
-            return crate::connector::sqlite::migrator::rollback_migration(db, version)
-                .instrument(span)
-                .await;
+            return crate::connector::sqlite::migrator::rollback_migration(
+                db,
+                version,
+                out_of_order,
+            )
+            .instrument(span)
+            .await;
         }
         if let Database::Mysql(db) = &self.database {
             let options = MigrateOptions::default();
-            return crate::connector::mysql::migrator::rollback_migration(db, version, &options)
-                .instrument(span)
-                .await;
+            return crate::connector::mysql::migrator::rollback_migration(
+                db,
+                version,
+                &options,
+                out_of_order,
+            )
+            .instrument(span)
+            .await;
         }
         async {
             let mut guard = self.lock(Duration::from_secs(15 * 60)).await?;
-            let outcome = self.rollback_locked(&mut guard, version).await;
+            let outcome = async {
+                if !out_of_order {
+                    let newer = history::applied_after(
+                        guard.connection(),
+                        &self.history_namespace,
+                        version,
+                    )
+                    .await
+                    .map_err(|source| Error::History { url: self.url(), source })?;
+                    refuse_newer(version, newer)?;
+                }
+                self.rollback_locked(&mut guard, version).await
+            }
+            .await;
             let _ = guard.release().await;
             outcome
         }

@@ -70,3 +70,11 @@ impl Baseline {
 pub(crate) fn print_preview(plan: &Plan, options: &MigrateOptions) {
     crate::terminal::print_preview(plan, options.show_sql, options.show_rollback_plan);
 }
+
+/// Refuses to undo `version` alone while `newer` applied runs (newest first) build on it.
+pub(crate) fn refuse_newer(version: &str, newer: Vec<String>) -> Result<()> {
+    if newer.is_empty() {
+        return Ok(());
+    }
+    Err(Error::NewerApplied { version: version.to_owned(), newer })
+}

@@ -258,3 +258,41 @@ fn help_never_prints_the_database_url() {
         }
     }
 }
+
+/// `dataflow rollback` of a migration that a newer one builds on is refused before the
+/// question, naming the newer one; `--with-newer` rolls both back, newest first.
+#[tokio::test]
+async fn rollback_under_a_newer_migration_is_refused_or_takes_it_along() {
+    let current = TestFile::new("order_a").await;
+    let (second, third) = (TestFile::new("order_b").await, TestFile::new("order_c").await);
+    current.exec("CREATE TABLE users (id integer PRIMARY KEY, email text NOT NULL); INSERT INTO users (email) VALUES ('a@x.io')").await;
+    second
+        .exec("CREATE TABLE users (id integer PRIMARY KEY, email text NOT NULL, phone text)")
+        .await;
+    third.exec("CREATE TABLE users (id integer PRIMARY KEY, email text NOT NULL, phone text); CREATE TABLE orgs (id integer PRIMARY KEY)").await;
+    let before = Snapshot::take(&current).await;
+    let db = current.url.as_str();
+    for target in [&second.url, &third.url] {
+        let applied = dataflow(&["apply", "--db", db, "--target", target, "--yes"]);
+        assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
+    }
+    let versions =
+        current.rows("SELECT version FROM _dataflow_migrations ORDER BY started_at").await;
+    let (older, newer) = (&versions[0], &versions[1]);
+
+    let refused = dataflow(&["rollback", older, "--db", db, "--yes"]);
+    let said = text(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{said}");
+    assert!(said.starts_with("refused:") && said.contains(newer.as_str()), "{said}");
+    assert!(said.contains("--with-newer") && said.contains("--out-of-order"), "{said}");
+    assert_eq!(
+        current.rows("SELECT status FROM _dataflow_migrations ORDER BY started_at").await,
+        vec!["applied", "applied"],
+        "nothing rolled back"
+    );
+
+    let both = dataflow(&["rollback", older, "--db", db, "--with-newer", "--yes"]);
+    assert_eq!(both.status.code(), Some(0), "{}", text(&both.stderr));
+    assert!(text(&both.stderr).contains(newer.as_str()), "{}", text(&both.stderr));
+    before.assert_restored(&current, "both rolled back, newest first").await;
+}

@@ -397,3 +397,53 @@ async fn an_orphan_is_reported_kept_and_dropped_only_when_asked() {
     assert!(back.is_empty(), "the rollback restored notes as it was:\n{back}");
     before.assert_restored(&file, "the orphan rolled back").await;
 }
+
+/// Rolling back an older migration while a newer one is applied on top of it is refused,
+/// naming the newer one, and changes nothing; rolling back the newer one first, or
+/// `rollback_to_version`, gives the schema and rows from before; undoing the older one
+/// alone takes `rollback_migration_out_of_order`.
+#[tokio::test]
+async fn an_older_migration_is_not_rolled_back_under_a_newer_one() {
+    #[derive(Model)]
+    #[dataflow(table = "users", index(columns("email")))]
+    struct UserV3 {
+        #[dataflow(primary_key, auto)]
+        id: i64,
+        email: String,
+        #[dataflow(default = 0)]
+        logins: i32,
+        nickname: Option<String>,
+    }
+    let file = TestFile::new("order").await;
+    flow(&file).await.model::<UserV1>().auto_migrate(unattended()).await.expect("v1");
+    file.exec("INSERT INTO users (email) VALUES ('a@x.io'), ('b@x.io')").await;
+    let before_v2 = Snapshot::take(&file).await;
+    let v2 = flow(&file).await.model::<UserV2>().auto_migrate(unattended()).await.expect("v2");
+    let v2 = v2.version.expect("a version");
+    let v3 = flow(&file).await.model::<UserV3>().auto_migrate(unattended()).await.expect("v3");
+    let v3 = v3.version.expect("a version");
+    let at_v3 = Snapshot::take(&file).await;
+
+    let any = flow(&file).await;
+    let refused = any.rollback_migration(&v2).await.expect_err("v3 builds on v2");
+    let Error::NewerApplied { version, newer } = &refused else { panic!("{refused}") };
+    assert_eq!((version, newer), (&v2, &vec![v3.clone()]));
+    let message = refused.to_string();
+    assert!(message.contains(&v3) && message.contains("--with-newer"), "{message}");
+    at_v3.assert_restored(&file, "a refused rollback changes nothing").await;
+
+    // Newest first is allowed; then v2 is the newest.
+    assert_eq!(any.rollback_to_version(&v2).await.expect("back to v2"), vec![v3.clone()]);
+    any.rollback_migration(&v2).await.expect("v2, now the newest");
+    before_v2.assert_restored(&file, "v3 then v2 rolled back").await;
+
+    // Out of order, on purpose: v2 again, v3 again, then v2 alone.
+    let force = MigrateOptions { force: true, ..unattended() };
+    let v2 = flow(&file).await.model::<UserV2>().auto_migrate(force.clone()).await.expect("v2");
+    flow(&file).await.model::<UserV3>().auto_migrate(force).await.expect("v3");
+    any.rollback_migration_out_of_order(&v2.version.expect("a version"))
+        .await
+        .expect("v2 alone, asked for");
+    let columns = file.rows("SELECT name FROM pragma_table_info('users') ORDER BY cid").await;
+    assert!(!columns.contains(&"logins".to_owned()), "v2's column is gone: {columns:?}");
+}

@@ -253,6 +253,12 @@ pub struct RollbackArgs {
     /// Roll back without asking.
     #[arg(long)]
     pub(super) yes: bool,
+    /// Also roll back every applied migration newer than VERSION, newest first.
+    #[arg(long, conflicts_with = "out_of_order")]
+    pub(super) with_newer: bool,
+    /// Undo VERSION alone although newer applied migrations build on it.
+    #[arg(long)]
+    pub(super) out_of_order: bool,
 }
 
 /// Options of `purge`.

@@ -400,15 +400,43 @@ async fn rollback(session: &Session, args: RollbackArgs) -> Result<u8> {
     if let Some(warning) = &analysis.data_loss_warning {
         eprintln!("warning: {warning}");
     }
-    eprintln!(
-        "Rolling back {} restores the schema (and the data drops kept) from before it.",
-        args.version
-    );
-    if !args.yes && !ask(&format!("Roll back {}?", args.version)) {
+    // Newer applied runs (history is newest first): refused before asking, unless the
+    // user chose how (the migrator checks again under its lock).
+    let newer: Vec<String> = session
+        .flow
+        .history(None)
+        .await?
+        .into_iter()
+        .take_while(|row| row.version != args.version)
+        .filter(|row| row.status == RunStatus::Applied)
+        .map(|row| row.version)
+        .collect();
+    if !newer.is_empty() && !args.with_newer && !args.out_of_order {
+        return Err(Error::NewerApplied { version: args.version, newer });
+    }
+    let what = if args.with_newer && !newer.is_empty() {
+        format!(
+            "{} and the {} newer migration(s) after it ({})",
+            args.version,
+            newer.len(),
+            newer.join(", ")
+        )
+    } else {
+        args.version.clone()
+    };
+    eprintln!("Rolling back {what} restores the schema (and the data drops kept) from before it.");
+    if !args.yes && !ask(&format!("Roll back {what}?")) {
         return Ok(EXIT_REFUSED);
     }
-    session.flow.rollback_migration(&args.version).await?;
-    eprintln!("Rolled back {}.", args.version);
+    if args.with_newer {
+        session.flow.rollback_to_version(&args.version).await?;
+    }
+    if args.out_of_order {
+        session.flow.rollback_migration_out_of_order(&args.version).await?;
+    } else {
+        session.flow.rollback_migration(&args.version).await?;
+    }
+    eprintln!("Rolled back {what}.");
     Ok(EXIT_OK)
 }
 

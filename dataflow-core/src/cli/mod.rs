@@ -48,7 +48,47 @@ where
             return ExitCode::from(EXIT_ERROR);
         }
     };
-    ExitCode::from(runtime.block_on(async { finish(dispatch_tool(tool.command).await) }))
+    crate::interrupt::track_sessions();
+    ExitCode::from(runtime.block_on(async {
+        tokio::select! {
+            outcome = dispatch_tool(tool.command) => finish(outcome),
+            // At the `[y/N]` question Ctrl-C is a key that declines (`terminal::answer`);
+            // anywhere else it ends the run here, and the server's part of it too.
+            _ = tokio::signal::ctrl_c() => interrupted().await,
+        }
+    }))
+}
+
+/// Ctrl-C during a command: the command's future is gone; end its sessions on the
+/// server, close the run it recorded, say where things stand. Exit 130 (128 + SIGINT).
+async fn interrupted() -> u8 {
+    eprintln!("\nInterrupted: stopping what this run started on the server…");
+    let stopped = crate::interrupt::stop_server_work().await;
+    if stopped.sessions_ended > 0 {
+        eprintln!(
+            "  ended {} session(s) of this run on the server: its running statement was cancelled, \
+             its open transaction rolled back, the migration lock released",
+            stopped.sessions_ended
+        );
+    }
+    for version in &stopped.runs_closed {
+        eprintln!(
+            "  run {version} is recorded as failed; the steps it finished stay applied. \
+             Run the same command again to go on from the live schema (an interrupted index \
+             build is replaced, a fill resumes after its last batch), or `dataflow rollback \
+             {version}` to undo what it finished; `dataflow status` shows where things stand"
+        );
+    }
+    if stopped.runs_closed.is_empty() && stopped.problems.is_empty() {
+        eprintln!("  no run was recorded: nothing was changed by this command");
+    }
+    for problem in &stopped.problems {
+        eprintln!(
+            "  could not reach the server to stop it ({problem}): a statement may still be \
+             running there; the next run closes this one once its session is gone"
+        );
+    }
+    130
 }
 
 /// Runs the command line of an application for its registered models: parses the
@@ -114,7 +154,8 @@ fn finish(outcome: crate::error::Result<u8>) -> u8 {
         Err(
             error @ (Error::RiskRefused { .. }
             | Error::PlanChanged { .. }
-            | Error::RolledBackTarget { .. }),
+            | Error::RolledBackTarget { .. }
+            | Error::NewerApplied { .. }),
         ) => {
             eprintln!("{error}");
             EXIT_REFUSED

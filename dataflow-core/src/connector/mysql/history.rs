@@ -367,3 +367,29 @@ pub async fn list(
         })
         .collect()
 }
+
+/// Closes the runs this process recorded `running` as `failed` with `note` (it is
+/// abandoning them: see `crate::interrupt`); returns their versions.
+pub async fn close_own_running(
+    connection: &mut MySqlConnection,
+    note: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    if !exists(&mut *connection).await? {
+        return Ok(Vec::new());
+    }
+    let versions: Vec<String> = sqlx::query_scalar(&format!(
+        "SELECT CAST(version AS CHAR) FROM {} WHERE status = ? AND applied_by = ? ORDER BY seq",
+        table()
+    ))
+    .bind(RunStatus::Running.as_str())
+    .bind(applied_by())
+    .fetch_all(&mut *connection)
+    .await?;
+    for version in &versions {
+        let mut progress = progress(&mut *connection, version).await?;
+        progress.error = Some(note.to_owned());
+        set_progress(&mut *connection, version, &progress).await?;
+        finish(&mut *connection, version, RunStatus::Failed, 0).await?;
+    }
+    Ok(versions)
+}

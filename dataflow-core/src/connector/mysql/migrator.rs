@@ -13,7 +13,7 @@ use crate::error::{Error, LeftBehind, Result};
 use crate::history::{RunStatus, StoredRun};
 use crate::options::{MigrateOptions, Mode};
 use crate::orphans;
-use crate::policy::{check_risk, retain_selected, Baseline};
+use crate::policy::{check_risk, refuse_newer, retain_selected, Baseline};
 use crate::report::{MigrationReport, RollbackAnalysis};
 use dataflow_schema::introspect::mysql::Introspected;
 use dataflow_schema::{plan_offline, Dialect, Plan, QualifiedName, Rollback, Schema};
@@ -408,9 +408,19 @@ pub(crate) async fn rollback_migration(
     db: &Mysql,
     version: &str,
     options: &MigrateOptions,
+    out_of_order: bool,
 ) -> Result<()> {
     let mut lock = MigrationLock::acquire(db, options.migration_lock_timeout).await?;
-    let outcome = rollback_locked(db, lock.connection(), version, options).await;
+    let outcome = async {
+        if !out_of_order {
+            let newer = history::applied_after(lock.connection(), version)
+                .await
+                .map_err(history_error(db))?;
+            refuse_newer(version, newer)?;
+        }
+        rollback_locked(db, lock.connection(), version, options).await
+    }
+    .await;
     lock.release().await;
     outcome
 }
@@ -488,5 +498,5 @@ pub(crate) async fn analyze_rollback(db: &Mysql, version: &str) -> Result<Rollba
 fn futures_are_send(db: &Mysql, desired: &Schema) {
     fn send<T: Send>(_: T) {}
     send(migrate(db, desired, Scope::Models, MigrateOptions::default()));
-    send(rollback_migration(db, "v", &MigrateOptions::default()));
+    send(rollback_migration(db, "v", &MigrateOptions::default(), false));
 }

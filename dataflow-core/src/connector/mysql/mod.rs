@@ -54,11 +54,14 @@ impl Mysql {
                 url: format!("{} (name the database: mysql://user@host/DATABASE)", redact(url)),
             });
         };
+        let server = crate::interrupt::Server::Mysql(Box::new(options.clone()));
         let pool = MySqlPoolOptions::new()
             .max_connections(4)
-            .after_connect(|conn, _| {
+            .after_connect(move |conn, _| {
+                let server = server.clone();
                 Box::pin(async move {
                     conn.execute(SESSION).await?;
+                    note_session(conn, &server).await?;
                     Ok(())
                 })
             })
@@ -106,6 +109,10 @@ impl Mysql {
             .map_err(|source| Error::Connect { url: self.url.clone(), source })?;
         connection
             .execute(SESSION)
+            .await
+            .map_err(|source| Error::Connect { url: self.url.clone(), source })?;
+        let server = crate::interrupt::Server::Mysql(self.options.clone());
+        note_session(&mut connection, &server)
             .await
             .map_err(|source| Error::Connect { url: self.url.clone(), source })?;
         Ok(connection)
@@ -439,4 +446,16 @@ async fn is_mariadb(connection: &mut MySqlConnection) -> bool {
     let version: std::result::Result<String, _> =
         sqlx::query_scalar("SELECT CAST(VERSION() AS CHAR)").fetch_one(connection).await;
     version.is_ok_and(|v| v.to_ascii_lowercase().contains("mariadb"))
+}
+
+/// Notes `connection`'s session for the command line's Ctrl-C (`crate::interrupt`).
+async fn note_session(
+    connection: &mut MySqlConnection,
+    server: &crate::interrupt::Server,
+) -> std::result::Result<(), sqlx::Error> {
+    if crate::interrupt::tracking() {
+        let id: u64 = sqlx::query_scalar("SELECT CONNECTION_ID()").fetch_one(connection).await?;
+        crate::interrupt::note_session(server, i64::try_from(id).unwrap_or(i64::MAX));
+    }
+    Ok(())
 }

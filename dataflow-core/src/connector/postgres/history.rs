@@ -408,6 +408,30 @@ pub async fn versions(
         .await
 }
 
+/// Closes the runs this process recorded `running` as `failed` with `note` (it is
+/// abandoning them: see `crate::interrupt`); returns their versions.
+pub async fn close_own_running(
+    connection: &mut PgConnection,
+    namespace: &str,
+    note: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    if !exists(&mut *connection, namespace).await? {
+        return Ok(Vec::new());
+    }
+    let error = serde_json::json!({ "error": note }).to_string();
+    sqlx::query_scalar(&format!(
+        "UPDATE {} SET status = $1, finished_at = now(), progress = progress || $2::jsonb \
+         WHERE status = $3 AND applied_by = $4 RETURNING version",
+        table(namespace)
+    ))
+    .bind(RunStatus::Failed.as_str())
+    .bind(error)
+    .bind(RunStatus::Running.as_str())
+    .bind(applied_by())
+    .fetch_all(connection)
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

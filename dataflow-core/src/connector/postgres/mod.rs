@@ -55,9 +55,22 @@ impl Postgres {
         let options = PgConnectOptions::from_str(url)
             .map_err(|source| Error::Connect { url: shown.clone(), source })?
             .application_name("dataflow");
+        let server = crate::interrupt::Server::Postgres(Box::new(options.clone()));
         let pool = PgPoolOptions::new()
             .max_connections(2)
             .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |connection, _| {
+                let server = server.clone();
+                Box::pin(async move {
+                    if crate::interrupt::tracking() {
+                        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+                            .fetch_one(connection)
+                            .await?;
+                        crate::interrupt::note_session(&server, i64::from(pid));
+                    }
+                    Ok(())
+                })
+            })
             .connect_with(options)
             .await
             .map_err(|source| Error::Connect { url: shown.clone(), source })?;
@@ -135,7 +148,7 @@ impl Postgres {
         use dataflow_schema::introspect::postgres::queries;
         // BEGIN, eight catalog queries, COMMIT.
         self.count(10);
-        let mut connection = self.pool.acquire().await?;
+        let mut connection = statement::Lent::new(self.pool.acquire().await?);
         connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
         let rows = |sql: &'static str| sqlx::query(sql).bind(namespaces);
         let result = async {
@@ -207,6 +220,7 @@ impl Postgres {
         .await;
         // Read-only: ending it either way changes nothing.
         connection.execute("COMMIT").await?;
+        connection.give_back();
         result
     }
 
@@ -227,7 +241,7 @@ impl Postgres {
         let started = Instant::now();
         let mut retries = 0;
         let mut groups = 0;
-        let mut connection = self.connection().await?;
+        let mut connection = statement::Lent::new(self.connection().await?);
         let mut timings = Vec::new();
         let mut backfills = Vec::new();
         for group in group_steps(&plan.steps) {
@@ -259,6 +273,7 @@ impl Postgres {
                 ms: group_started.elapsed().as_millis(),
             });
         }
+        connection.give_back();
         Ok(ApplyReport {
             steps: plan.steps.len(),
             groups,
@@ -540,6 +555,17 @@ async fn run_outside_transaction(
     let (step, options) = (&run.plan.steps[index], run.options);
     let span = step_span(step);
     let started = Instant::now();
+    // The session's own values (the application's, when the pool is its own), put back
+    // afterwards rather than reset to the server's defaults.
+    let saved: (String, String) = match sqlx::query_as(
+        "SELECT current_setting('lock_timeout'), current_setting('statement_timeout')",
+    )
+    .fetch_one(&mut *connection)
+    .await
+    {
+        Ok(saved) => saved,
+        Err(source) => return Err(GroupError { step: index, statement: "SHOW".into(), source }),
+    };
     // A number we produce, not user input.
     let settings = format!(
         "SET lock_timeout = {}; SET statement_timeout = 0",
@@ -580,8 +606,20 @@ async fn run_outside_transaction(
     }
     .instrument(span)
     .await;
-    let _ = execute(connection, "RESET lock_timeout; RESET statement_timeout").await;
-    outcome
+    let restored = sqlx::query(
+        "SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)",
+    )
+    .bind(&saved.0)
+    .bind(&saved.1)
+    .execute(&mut *connection)
+    .await;
+    match (outcome, restored) {
+        (Err(failed), _) => Err(failed),
+        (Ok(()), Err(source)) => {
+            Err(GroupError { step: index, statement: "set_config".into(), source })
+        }
+        (Ok(()), Ok(_)) => Ok(()),
+    }
 }
 
 /// The `step` span every step runs in.

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::history::{RunStatus, StoredRun};
 use crate::options::{MigrateOptions, Mode};
 use crate::orphans;
-use crate::policy::{check_risk, retain_selected, Baseline};
+use crate::policy::{check_risk, refuse_newer, retain_selected, Baseline};
 use crate::report::{MigrationReport, RollbackAnalysis};
 use crate::reverse::reversed;
 use dataflow_schema::{plan_offline, Dialect, Plan, QualifiedName, Schema};
@@ -333,10 +333,24 @@ async fn stored_plan(
         .map_err(|source| Error::CorruptHistory { version: version.to_owned(), source })
 }
 
-/// Undoes `version` in one transaction with its recorded down steps.
-pub(crate) async fn rollback_migration(db: &Sqlite, version: &str) -> Result<()> {
+/// Undoes `version` in one transaction with its recorded down steps; refuses while newer
+/// applied runs build on it unless `out_of_order`.
+pub(crate) async fn rollback_migration(
+    db: &Sqlite,
+    version: &str,
+    out_of_order: bool,
+) -> Result<()> {
     let mut lock = WriteLock::acquire(db, Duration::from_secs(15 * 60)).await?;
-    let outcome = rollback_locked(db, &mut lock, version).await;
+    let outcome = async {
+        if !out_of_order {
+            let newer = history::applied_after(lock.connection(), version)
+                .await
+                .map_err(history_error(db))?;
+            refuse_newer(version, newer)?;
+        }
+        rollback_locked(db, &mut lock, version).await
+    }
+    .await;
     lock.finish(outcome).await
 }
 
@@ -417,5 +431,5 @@ pub(crate) async fn analyze_rollback(db: &Sqlite, version: &str) -> Result<Rollb
 fn futures_are_send(db: &Sqlite, desired: &Schema) {
     fn send<T: Send>(_: T) {}
     send(migrate(db, desired, Scope::Models, MigrateOptions::default()));
-    send(rollback_migration(db, "v"));
+    send(rollback_migration(db, "v", false));
 }

@@ -1,0 +1,166 @@
+//! What Ctrl-C does to a run of the `dataflow` command.
+//!
+//! Dropping the run's future is not enough: a server keeps executing the statement a
+//! vanished client sent (a `CREATE INDEX CONCURRENTLY`, a batch of a fill) until it
+//! finishes, holding its locks, and the history row would stay `running`. So while the
+//! command line runs, every server session the connectors open is noted here; on an
+//! interrupt the run is dropped, those sessions are ended on the server (their statement
+//! cancelled, their transaction rolled back, the migration lock freed), the run this
+//! process recorded is closed as `failed`, and the user is told where things stand.
+//!
+//! Tracking is off unless the command line turns it on, so an application's long-lived
+//! pools note nothing.
+
+use sqlx::mysql::MySqlConnectOptions;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::Connection;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+static TRACKING: AtomicBool = AtomicBool::new(false);
+
+/// A server, as a connector reaches it (its options hold the password: never printed).
+#[derive(Clone)]
+pub(crate) enum Server {
+    /// A PostgreSQL database.
+    Postgres(Box<PgConnectOptions>),
+    /// A MySQL/MariaDB database.
+    Mysql(Box<MySqlConnectOptions>),
+}
+
+impl Server {
+    /// Host, port and database, for messages.
+    fn describe(&self) -> String {
+        match self {
+            Server::Postgres(o) => {
+                format!("{}:{}/{}", o.get_host(), o.get_port(), o.get_database().unwrap_or("?"))
+            }
+            Server::Mysql(o) => {
+                format!("{}:{}/{}", o.get_host(), o.get_port(), o.get_database().unwrap_or("?"))
+            }
+        }
+    }
+}
+
+/// The server sessions this process opened, with the server they are on.
+static SESSIONS: Mutex<Vec<(Server, i64)>> = Mutex::new(Vec::new());
+
+/// Notes the server sessions opened from now on (the command line calls this).
+pub fn track_sessions() {
+    TRACKING.store(true, Ordering::SeqCst);
+}
+
+/// Whether sessions are being noted (connectors ask before they look up their id).
+pub(crate) fn tracking() -> bool {
+    TRACKING.load(Ordering::SeqCst)
+}
+
+/// Notes a session of `server` (PostgreSQL backend pid, MySQL connection id).
+pub(crate) fn note_session(server: &Server, id: i64) {
+    if let Ok(mut sessions) = SESSIONS.lock() {
+        sessions.push((server.clone(), id));
+    }
+}
+
+/// What ending the interrupted run did.
+#[derive(Debug, Default)]
+pub struct Stopped {
+    /// Sessions that were still on the server and were ended.
+    pub sessions_ended: usize,
+    /// Runs this process had recorded `running`, now `failed`.
+    pub runs_closed: Vec<String>,
+    /// What could not be done (the server is unreachable, say), for the message.
+    pub problems: Vec<String>,
+}
+
+/// Ends the server sessions this process opened and closes the runs it recorded.
+pub async fn stop_server_work() -> Stopped {
+    let sessions = SESSIONS.lock().map(|s| s.clone()).unwrap_or_default();
+    // Group the sessions by server (a run touches one; DB-vs-DB reads a second).
+    let mut servers: Vec<(Server, Vec<i64>)> = Vec::new();
+    for (server, id) in sessions {
+        let key = server.describe();
+        match servers.iter_mut().find(|(s, _)| s.describe() == key) {
+            Some((_, ids)) => ids.push(id),
+            None => servers.push((server, vec![id])),
+        }
+    }
+    let mut stopped = Stopped::default();
+    for (server, ids) in servers {
+        let outcome = match &server {
+            Server::Postgres(options) => stop_postgres(options, &ids).await,
+            Server::Mysql(options) => stop_mysql(options, &ids).await,
+        };
+        match outcome {
+            Ok((ended, closed)) => {
+                stopped.sessions_ended += ended;
+                stopped.runs_closed.extend(closed);
+            }
+            Err(error) => stopped.problems.push(format!("{}: {error}", server.describe())),
+        }
+    }
+    stopped
+}
+
+const INTERRUPTED: &str = "interrupted by the operator (Ctrl-C): the running statement was \
+    cancelled; the next run re-plans from the live schema";
+
+async fn stop_postgres(
+    options: &PgConnectOptions,
+    pids: &[i64],
+) -> Result<(usize, Vec<String>), sqlx::Error> {
+    let mut connection = sqlx::PgConnection::connect_with(options).await?;
+    // Ending the session cancels its statement, rolls its transaction back and frees the
+    // session-level migration lock; the server does it asynchronously, so wait (briefly)
+    // until the sessions are gone.
+    let pids: Vec<i32> = pids.iter().filter_map(|p| i32::try_from(*p).ok()).collect();
+    // The filter runs on the rows WHERE kept: only this process's sessions are ended.
+    let ended: i64 = sqlx::query_scalar(
+        "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity \
+         WHERE pid = ANY($1) AND pid <> pg_backend_pid()",
+    )
+    .bind(&pids)
+    .fetch_one(&mut connection)
+    .await?;
+    for _ in 0..100 {
+        let left: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1)")
+                .bind(&pids)
+                .fetch_one(&mut connection)
+                .await?;
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let closed = crate::connector::postgres::history::close_own_running(
+        &mut connection,
+        dataflow_schema::introspect::postgres::DEFAULT_NAMESPACE,
+        INTERRUPTED,
+    )
+    .await?;
+    let _ = connection.close().await;
+    Ok((usize::try_from(ended).unwrap_or(0), closed))
+}
+
+async fn stop_mysql(
+    options: &MySqlConnectOptions,
+    ids: &[i64],
+) -> Result<(usize, Vec<String>), sqlx::Error> {
+    let mut connection = sqlx::MySqlConnection::connect_with(options).await?;
+    let mut ended = 0;
+    for id in ids {
+        let alive: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM information_schema.PROCESSLIST WHERE ID = ?")
+                .bind(id)
+                .fetch_one(&mut connection)
+                .await?;
+        if alive > 0 && sqlx::query(&format!("KILL {id}")).execute(&mut connection).await.is_ok() {
+            ended += 1;
+        }
+    }
+    let closed =
+        crate::connector::mysql::history::close_own_running(&mut connection, INTERRUPTED).await?;
+    let _ = connection.close().await;
+    Ok((ended, closed))
+}
