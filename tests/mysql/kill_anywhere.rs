@@ -138,3 +138,81 @@ async fn sigkill_at_any_moment_then_resume_keeps_every_row() {
     assert!(failures.is_empty(), "{failures:#?}");
     assert_eq!(rows_lost, 0);
 }
+
+/// Ctrl-C (SIGINT) at a random moment of the same plan: the command exits 130 saying so
+/// (or 0, finished), nothing of it is left on the server (no session of it running a
+/// statement, the migration lock free), its run is closed, and the next run converges
+/// with every row (the same check as above).
+// assertion path: about interrupts; the next run's state is checked as after a kill, and
+// this plan's kinds roll back through `migrate` in convergence.rs
+#[tokio::test]
+async fn ctrl_c_at_any_moment_leaves_nothing_running_and_the_next_run_converges() {
+    if !server_available().await {
+        return;
+    }
+    let target = TestDb::new("int_t").await;
+    target
+        .exec("CREATE TABLE big (id bigint PRIMARY KEY, v int NOT NULL, note varchar(20) NOT NULL DEFAULT 'x', INDEX big_v_idx (v), INDEX big_note_idx (note));\n\
+               CREATE TABLE small (id int PRIMARY KEY, name varchar(10), extra tinyint(1) DEFAULT 0);\n\
+               CREATE TABLE added (id int PRIMARY KEY)")
+        .await;
+    let calibration = populated().await;
+    let started = Instant::now();
+    let run = apply(&calibration.url, &target.url).output().expect("calibration run");
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    let full = started.elapsed().as_millis() as u64;
+    calibration.drop_db().await;
+
+    let mut rng = Rng(seed(0x1c7e_0db1));
+    let (trials, mut exited_130, mut consistent) = (trials(4), 0usize, 0usize);
+    let mut failures = Vec::new();
+    for trial in 0..trials {
+        let db = populated().await;
+        let before = db.rows(DATA).await.concat();
+        let child = apply(&db.url, &target.url).spawn().expect("spawn");
+        tokio::time::sleep(Duration::from_millis(150 + rng.below(full))).await;
+        let signal = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+        assert!(signal.is_ok_and(|s| s.success()), "SIGINT sent");
+        let interrupted = child.wait_with_output().expect("wait");
+        let said = String::from_utf8_lossy(&interrupted.stderr).into_owned();
+        let mut problems = Vec::new();
+        match interrupted.status.code() {
+            Some(130) if said.contains("Interrupted") => exited_130 += 1,
+            Some(0) => {}
+            other => problems.push(format!("exit {other:?}: {said}")),
+        }
+        let busy = db
+            .count("SELECT count(*) FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND ID <> CONNECTION_ID() AND COMMAND <> 'Sleep'")
+            .await;
+        let lock = dataflow::schema::dialect::mysql::quote_literal(
+            &dataflow_core::connector::mysql::lock_name(&db.name),
+        );
+        let free = db.count(&format!("SELECT IS_FREE_LOCK({lock})")).await;
+        if busy != 0 || free != 1 {
+            problems.push(format!("left on the server: {busy} busy session(s), lock free: {free}"));
+        }
+        let running =
+            db.count("SELECT count(*) FROM _dataflow_migrations WHERE status = 'running'").await;
+        if running != 0 {
+            problems.push("a run is still recorded running".into());
+        }
+        let resumed = apply(&db.url, &target.url).output().expect("the next run");
+        if resumed.status.code() != Some(0) {
+            problems.push(format!("next run: {}", String::from_utf8_lossy(&resumed.stderr)));
+        }
+        problems.extend(check(&db, &target.url, &before).await);
+        if problems.is_empty() {
+            consistent += 1;
+            db.drop_db().await;
+        } else {
+            failures.push(format!("trial {trial} (database {}): {problems:?}", db.name));
+        }
+    }
+    target.drop_db().await;
+    let figure = serde_json::json!({
+        "trials": trials, "exited_130": exited_130, "consistent": consistent,
+    });
+    publish("interrupts (mysql)", "interrupt-mysql", &figure);
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert!(exited_130 > 0, "no trial interrupted a running command: {figure}");
+}
