@@ -59,10 +59,10 @@ pub use dataflow_schema::{DbEnum, Model};
 
 /// Talking to databases: connect, introspect, plan against models, apply, roll back.
 pub use dataflow_core::{
-    migrate_mysql_to, migrate_sqlite_to, migrate_to, ApplyOptions, ApplyReport, BackfillOptions,
-    BackfillStats, BatchSize, DataFlow, Error, ExplicitStep, HistoryRow, LeftBehind,
-    MigrateOptions, MigrationPlan, MigrationReport, Mode, Mysql, Postgres, RollbackAnalysis,
-    RunStatus, Sqlite, Violation,
+    migrate_mysql_to, migrate_sqlite_to, migrate_to, AfterRollback, ApplyOptions, ApplyReport,
+    BackfillOptions, BackfillStats, BatchSize, DataFlow, Error, ExplicitStep, HistoryRow,
+    LeftBehind, MigrateOptions, MigrationPlan, MigrationReport, Mode, Mysql, Postgres,
+    RollbackAnalysis, RunStatus, Sqlite, Violation,
 };
 
 /// The NOT NULL handler: `flow.not_null_handler()`, six strategies, `recommend_strategy`.

@@ -4,7 +4,7 @@ use dataflow_schema::{ModelError, PlanError};
 use thiserror::Error;
 
 /// Everything that can go wrong talking to a database.
-#[derive(Debug, Error)]
+#[derive(Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The URL names no supported database.
@@ -528,5 +528,15 @@ impl std::fmt::Display for LeftBehind {
                  `dataflow rollback {version}` to undo them"
             ),
         }
+    }
+}
+
+/// The message, not the fields: `fn main() -> Result<(), dataflow::Error>` and
+/// `.expect()` print an error's `Debug`, and a user there needs what happened and what to
+/// do (`Error: refused: …`), not `RiskRefused { max_risk: Medium, … }`. Match on the
+/// variants to read the fields.
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
     }
 }

@@ -67,8 +67,9 @@ pub(crate) fn note_session(server: &Server, id: i64) {
 pub struct Stopped {
     /// Sessions that were still on the server and were ended.
     pub sessions_ended: usize,
-    /// Runs this process had recorded `running`, now `failed`.
-    pub runs_closed: Vec<String>,
+    /// Runs this process had recorded `running`, now closed: `failed`, or `applied` when
+    /// every step had finished before the interrupt took effect.
+    pub runs_closed: Vec<(String, crate::history::RunStatus)>,
     /// What could not be done (the server is unreachable, say), for the message.
     pub problems: Vec<String>,
 }
@@ -108,7 +109,7 @@ const INTERRUPTED: &str = "interrupted by the operator (Ctrl-C): the running sta
 async fn stop_postgres(
     options: &PgConnectOptions,
     pids: &[i64],
-) -> Result<(usize, Vec<String>), sqlx::Error> {
+) -> Result<(usize, Vec<(String, crate::history::RunStatus)>), sqlx::Error> {
     let mut connection = sqlx::PgConnection::connect_with(options).await?;
     // Ending the session cancels its statement, rolls its transaction back and frees the
     // session-level migration lock; the server does it asynchronously, so wait (briefly)
@@ -146,7 +147,7 @@ async fn stop_postgres(
 async fn stop_mysql(
     options: &MySqlConnectOptions,
     ids: &[i64],
-) -> Result<(usize, Vec<String>), sqlx::Error> {
+) -> Result<(usize, Vec<(String, crate::history::RunStatus)>), sqlx::Error> {
     let mut connection = sqlx::MySqlConnection::connect_with(options).await?;
     let mut ended = 0;
     for id in ids {
@@ -158,6 +159,20 @@ async fn stop_mysql(
         if alive > 0 && sqlx::query(&format!("KILL {id}")).execute(&mut connection).await.is_ok() {
             ended += 1;
         }
+    }
+    // KILL sets a flag the session checks between rows or statements: wait (briefly)
+    // until the sessions are gone, so their locks are too.
+    for _ in 0..200 {
+        let left: i64 = sqlx::query_scalar(&format!(
+            "SELECT count(*) FROM information_schema.PROCESSLIST WHERE ID IN ({})",
+            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+        ))
+        .fetch_one(&mut connection)
+        .await?;
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let closed =
         crate::connector::mysql::history::close_own_running(&mut connection, INTERRUPTED).await?;

@@ -29,5 +29,7 @@ pub use connector::sqlite::Sqlite;
 pub use error::{Error, LeftBehind, Result, Violation};
 pub use history::{HistoryRow, RunStatus};
 pub use migrator::{migrate_to, DataFlow, Database};
-pub use options::{ApplyOptions, BackfillOptions, BatchSize, ConfirmHook, MigrateOptions, Mode};
+pub use options::{
+    AfterRollback, ApplyOptions, BackfillOptions, BatchSize, ConfirmHook, MigrateOptions, Mode,
+};
 pub use report::{ApplyReport, BackfillStats, GroupTiming, MigrationReport, RollbackAnalysis};

@@ -12,7 +12,7 @@ use crate::connector::sqlite::migrator::Scope;
 use crate::connector::sqlite::Sqlite;
 use crate::error::{Error, Result};
 use crate::history::{HistoryRow, RunStatus, StoredRun};
-use crate::options::{ApplyOptions, MigrateOptions};
+use crate::options::{AfterRollback, ApplyOptions, MigrateOptions};
 use crate::policy::refuse_newer;
 use crate::report::{MigrationReport, RollbackAnalysis};
 use dataflow_schema::introspect::postgres::DEFAULT_NAMESPACE;
@@ -161,6 +161,7 @@ impl DataFlow {
     /// Brings the database to the registered models (see the module docs).
     pub async fn auto_migrate(&self, options: MigrateOptions) -> Result<MigrationReport> {
         let desired = self.desired_schema()?;
+        let options_after_rollback = options.after_rollback;
         let outcome = match &self.database {
             Database::Postgres(db) => {
                 migrate(db, Target::Models(desired), &self.history_namespace, options).await
@@ -174,7 +175,32 @@ impl DataFlow {
                     .await
             }
         };
-        outcome.map_err(|error| crate::error::explain(error, &self.url()))
+        match outcome {
+            Err(Error::RolledBackTarget { version })
+                if options_after_rollback == AfterRollback::Continue =>
+            {
+                let plan = self.plan().await?;
+                tracing::warn!(
+                    target: "dataflow::migrate",
+                    version,
+                    pending = plan.steps.len(),
+                    "the models' target was rolled back ({version}); starting without migrating \
+                     (apply it again with `force`, or set after_rollback: Refuse to fail instead)"
+                );
+                Ok(MigrationReport {
+                    version: None,
+                    applied: false,
+                    lock_wait_ms: 0,
+                    retries: 0,
+                    timings: Vec::new(),
+                    backfills: Vec::new(),
+                    elapsed_ms: 0,
+                    safety: plan.safety(),
+                    plan,
+                })
+            }
+            outcome => outcome.map_err(|error| crate::error::explain(error, &self.url())),
+        }
     }
 
     /// The plan `auto_migrate` would apply now with the default options (no lock, nothing

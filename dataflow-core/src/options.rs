@@ -76,9 +76,12 @@ pub struct MigrateOptions {
     pub apply: ApplyOptions,
     /// Size thresholds for the shown risk.
     pub plan: PlanOptions,
-    /// Re-apply a target that was rolled back (otherwise refused: the next replica would
-    /// silently undo the rollback).
+    /// Re-apply a target that was rolled back (otherwise not applied: the next replica
+    /// would silently undo the rollback).
     pub force: bool,
+    /// When the models' target was rolled back and `force` is off: start anyway without
+    /// migrating (the default) or fail.
+    pub after_rollback: AfterRollback,
     /// Only these tables (empty: all).
     pub include_tables: Vec<String>,
     /// Never these operations (they stay pending).
@@ -109,6 +112,7 @@ impl Default for MigrateOptions {
             apply: ApplyOptions::default(),
             plan: PlanOptions::default(),
             force: false,
+            after_rollback: AfterRollback::default(),
             include_tables: Vec::new(),
             exclude_operations: Vec::new(),
             drop_orphans: false,
@@ -118,6 +122,20 @@ impl Default for MigrateOptions {
             check_existing_rows: true,
         }
     }
+}
+
+/// What `auto_migrate` does when the models describe a target an operator rolled back
+/// (a replica starting, or restarting, with the models the rollback undid).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AfterRollback {
+    /// Log a warning (`dataflow::migrate`) and return without migrating
+    /// (`MigrationReport::applied` false, the pending plan in the report): the service
+    /// starts on the rolled-back schema, and the rollback is not undone behind the
+    /// operator's back. Apply the target again with `force` when that is wanted.
+    #[default]
+    Continue,
+    /// Return [`crate::Error::RolledBackTarget`] (what `dataflow apply` does: exit 2).
+    Refuse,
 }
 
 /// Timeouts and retries for applying a plan (DESIGN.md defaults).

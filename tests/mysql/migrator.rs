@@ -73,7 +73,10 @@ async fn runs_are_recorded_step_by_step_and_rolled_back() {
         "back to v1"
     );
     assert_eq!(db.rows("SELECT email FROM users ORDER BY id").await, vec!["a@x.io", "b@x.io"]);
-    let refused = flow.auto_migrate(unattended()).await.expect_err("a rolled-back target");
+    let started = flow.auto_migrate(unattended()).await.expect("a replica starts after a rollback");
+    assert!(!started.applied && !started.plan.is_empty(), "not re-applied: {}", started.plan);
+    let refuse = MigrateOptions { after_rollback: dataflow::AfterRollback::Refuse, ..unattended() };
+    let refused = flow.auto_migrate(refuse).await.expect_err("a rolled-back target");
     assert!(matches!(refused, Error::RolledBackTarget { .. }), "{refused}");
     db.drop_db().await;
 }

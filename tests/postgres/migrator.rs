@@ -249,11 +249,17 @@ async fn rollback_restores_dropped_columns_and_tables_with_their_data() {
     before.assert_restored(&db, "v2 and v3 rolled back").await;
     db.assert_converged(&models(&[model::<UserV2>(), model::<Note>()])).await;
 
-    // The next replica with the v2 models must not undo the rollback.
+    // The next replica with the v2 models must not undo the rollback: by default it
+    // starts without migrating (a warning), or it fails when asked to.
+    let started = flow(&db).model::<UserV3>().model::<Note>().auto_migrate(high()).await;
+    let started = started.expect("a replica starts after a rollback");
+    assert!(!started.applied && !started.plan.is_empty(), "not applied, still pending");
+    assert_eq!(db.rows("SELECT id, email, legacy, active FROM users").await, users_before);
+    let refuse = MigrateOptions { after_rollback: dataflow::AfterRollback::Refuse, ..high() };
     let error = flow(&db)
         .model::<UserV3>()
         .model::<Note>()
-        .auto_migrate(high())
+        .auto_migrate(refuse)
         .await
         .expect_err("rolled back");
     assert!(matches!(error, Error::RolledBackTarget { .. }), "{error}");

@@ -85,9 +85,13 @@ async fn auto_migrate_records_history_rolls_back_and_refuses_to_undo_a_rollback(
         vec!["1|a@x.io", "2|b@x.io"]
     );
     assert_eq!(v2.history(Some(1)).await.expect("history")[0].status, "rolled_back");
-    let again =
-        v2.auto_migrate(unattended()).await.expect_err("a rolled-back target is not re-applied");
+    let started = v2.auto_migrate(unattended()).await.expect("a replica starts after a rollback");
+    assert!(!started.applied && !started.plan.is_empty(), "not re-applied: {}", started.plan);
+    let refuse = MigrateOptions { after_rollback: dataflow::AfterRollback::Refuse, ..unattended() };
+    let again = v2.auto_migrate(refuse).await.expect_err("a rolled-back target is not re-applied");
     assert!(matches!(again, Error::RolledBackTarget { .. }), "{again}");
+    // What `fn main() -> Result<(), Error>` prints is the message, not the fields.
+    assert!(format!("{again:?}").starts_with("refused:"), "{again:?}");
     let forced =
         v2.auto_migrate(MigrateOptions { force: true, ..unattended() }).await.expect("forced");
     assert!(forced.applied);

@@ -9,7 +9,7 @@ use super::{EXIT_OK, EXIT_PENDING, EXIT_REFUSED};
 use crate::connector::postgres::migrator::as_it_would_run;
 use crate::error::{Error, Result};
 use crate::history::{HistoryRow, RunStatus};
-use crate::options::{MigrateOptions, Mode};
+use crate::options::{AfterRollback, MigrateOptions, Mode};
 use crate::policy::check_risk;
 use crate::terminal;
 use dataflow_schema::{schema_checksum, Plan, RiskLevel, Rollback, Schema};
@@ -234,6 +234,7 @@ async fn apply(session: &Session, args: ApplyArgs) -> Result<u8> {
         max_risk: max,
         expected_plan: reviewed.as_ref().map(|_| plan.plan_checksum.clone()),
         force: args.force,
+        after_rollback: AfterRollback::Refuse,
         show_sql: !args.no_sql,
         show_rollback_plan: !args.no_rollback_plan,
         ..MigrateOptions::default()

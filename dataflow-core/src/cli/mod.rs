@@ -71,7 +71,11 @@ async fn interrupted() -> u8 {
             stopped.sessions_ended
         );
     }
-    for version in &stopped.runs_closed {
+    for (version, status) in &stopped.runs_closed {
+        if *status == crate::history::RunStatus::Applied {
+            eprintln!("  run {version} had finished every step: recorded as applied");
+            continue;
+        }
         eprintln!(
             "  run {version} is recorded as failed; the steps it finished stay applied. \
              Run the same command again to go on from the live schema (an interrupted index \

@@ -368,28 +368,38 @@ pub async fn list(
         .collect()
 }
 
-/// Closes the runs this process recorded `running` as `failed` with `note` (it is
-/// abandoning them: see `crate::interrupt`); returns their versions.
+/// Closes the runs this process recorded `running` (it is abandoning them: see
+/// `crate::interrupt`): `applied` when every step is recorded done, else `failed` with
+/// `note`. Returns each version with its new status.
 pub async fn close_own_running(
     connection: &mut MySqlConnection,
     note: &str,
-) -> Result<Vec<String>, sqlx::Error> {
+) -> Result<Vec<(String, RunStatus)>, sqlx::Error> {
     if !exists(&mut *connection).await? {
         return Ok(Vec::new());
     }
-    let versions: Vec<String> = sqlx::query_scalar(&format!(
-        "SELECT CAST(version AS CHAR) FROM {} WHERE status = ? AND applied_by = ? ORDER BY seq",
+    let rows: Vec<(String, String)> = sqlx::query_as(&format!(
+        "SELECT CAST(version AS CHAR), CAST(plan AS CHAR) FROM {} \
+         WHERE status = ? AND applied_by = ? ORDER BY seq",
         table()
     ))
     .bind(RunStatus::Running.as_str())
     .bind(applied_by())
     .fetch_all(&mut *connection)
     .await?;
-    for version in &versions {
-        let mut progress = progress(&mut *connection, version).await?;
-        progress.error = Some(note.to_owned());
-        set_progress(&mut *connection, version, &progress).await?;
-        finish(&mut *connection, version, RunStatus::Failed, 0).await?;
+    let mut closed = Vec::new();
+    for (version, plan) in rows {
+        let mut progress = progress(&mut *connection, &version).await?;
+        let steps = serde_json::from_str::<dataflow_schema::Plan>(&plan).map(|p| p.steps.len());
+        // Every step recorded done: it finished before the interrupt took effect.
+        let finished = steps.is_ok_and(|n| progress.done.len() == n && progress.running.is_none());
+        if !finished {
+            progress.error = Some(note.to_owned());
+            set_progress(&mut *connection, &version, &progress).await?;
+        }
+        let status = if finished { RunStatus::Applied } else { RunStatus::Failed };
+        finish(&mut *connection, &version, status, 0).await?;
+        closed.push((version, status));
     }
-    Ok(versions)
+    Ok(closed)
 }

@@ -26,6 +26,9 @@ pub(crate) struct Recorder<'a> {
     pub update: &'a str,
     /// The newest progress stored under `$1`, from any run.
     pub lookup: &'a str,
+    /// `UPDATE history SET progress.done = progress.done || $2 WHERE version = $1`: the
+    /// steps finished, recorded in the transaction that finishes them.
+    pub done: &'a str,
     /// This run's version.
     pub version: &'a str,
 }

@@ -273,8 +273,8 @@ pub async fn close_interrupted(
         .to_string();
     let closed: Vec<(String, String)> = sqlx::query_as(&format!(
         "UPDATE {} SET finished_at = now(), \
-           status = CASE WHEN checksum = $3 THEN $1 ELSE $2 END, \
-           progress = progress || CASE WHEN checksum = $3 THEN $5 ELSE $6 END::jsonb \
+           status = CASE WHEN checksum = $3 OR {ALL_STEPS_DONE} THEN $1 ELSE $2 END, \
+           progress = progress || CASE WHEN checksum = $3 OR {ALL_STEPS_DONE} THEN $5 ELSE $6 END::jsonb \
          WHERE status = $4 RETURNING version, status",
         table(namespace)
     ))
@@ -327,6 +327,19 @@ pub async fn older_than(
 pub fn progress_update(namespace: &str) -> String {
     format!("UPDATE {} SET progress = progress || $2::jsonb WHERE version = $1", table(namespace))
 }
+
+/// Adds the step numbers `$2` (a JSON array) to the run `$1`'s `progress.done`.
+pub fn progress_done(namespace: &str) -> String {
+    format!(
+        "UPDATE {} SET progress = jsonb_set(progress, '{{done}}', \
+         coalesce(progress -> 'done', '[]'::jsonb) || $2::jsonb) WHERE version = $1",
+        table(namespace)
+    )
+}
+
+/// Whether every step of the row's plan is recorded done (SQL over the row's columns).
+const ALL_STEPS_DONE: &str = "coalesce(jsonb_array_length(progress -> 'done'), 0) \
+    >= coalesce(jsonb_array_length(plan -> 'steps'), -1)";
 
 /// The newest value stored under progress key `$1` by any run.
 pub fn progress_lookup(namespace: &str) -> String {
@@ -408,28 +421,34 @@ pub async fn versions(
         .await
 }
 
-/// Closes the runs this process recorded `running` as `failed` with `note` (it is
-/// abandoning them: see `crate::interrupt`); returns their versions.
+/// Closes the runs this process recorded `running` (it is abandoning them: see
+/// `crate::interrupt`): `applied` when every step is recorded done, else `failed` with
+/// `note`. Returns each version with its new status.
 pub async fn close_own_running(
     connection: &mut PgConnection,
     namespace: &str,
     note: &str,
-) -> Result<Vec<String>, sqlx::Error> {
+) -> Result<Vec<(String, RunStatus)>, sqlx::Error> {
     if !exists(&mut *connection, namespace).await? {
         return Ok(Vec::new());
     }
+    // Every step recorded done: it finished before the interrupt took effect.
     let error = serde_json::json!({ "error": note }).to_string();
-    sqlx::query_scalar(&format!(
-        "UPDATE {} SET status = $1, finished_at = now(), progress = progress || $2::jsonb \
-         WHERE status = $3 AND applied_by = $4 RETURNING version",
+    let closed: Vec<(String, String)> = sqlx::query_as(&format!(
+        "UPDATE {} SET finished_at = now(), \
+           status = CASE WHEN {ALL_STEPS_DONE} THEN $5 ELSE $1 END, \
+           progress = CASE WHEN {ALL_STEPS_DONE} THEN progress ELSE progress || $2::jsonb END \
+         WHERE status = $3 AND applied_by = $4 RETURNING version, status",
         table(namespace)
     ))
     .bind(RunStatus::Failed.as_str())
     .bind(error)
     .bind(RunStatus::Running.as_str())
     .bind(applied_by())
+    .bind(RunStatus::Applied.as_str())
     .fetch_all(connection)
-    .await
+    .await?;
+    closed.into_iter().map(|(version, status)| Ok((version, RunStatus::decode(&status)?))).collect()
 }
 
 #[cfg(test)]

@@ -344,9 +344,12 @@ pub(crate) async fn migrate_locked(
     .await
     .map_err(history_error)?;
     let started = Instant::now();
-    let (update, lookup) =
-        (history::progress_update(history_namespace), history::progress_lookup(history_namespace));
-    let recorder = Recorder { update: &update, lookup: &lookup, version: &version };
+    let (update, lookup, done) = (
+        history::progress_update(history_namespace),
+        history::progress_lookup(history_namespace),
+        history::progress_done(history_namespace),
+    );
+    let recorder = Recorder { update: &update, lookup: &lookup, done: &done, version: &version };
     let applied = db.apply_recorded(&plan, &options.apply, Some(recorder)).await;
     let elapsed = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
     match applied {

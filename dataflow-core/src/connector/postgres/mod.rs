@@ -535,11 +535,33 @@ async fn run_group(
             return Err(fail(index, statement, source));
         }
     }
+    // The steps are recorded done in the transaction that does them: exactly once.
+    if let Some(recorder) = run.recorder {
+        let numbers: Vec<usize> = group.iter().map(|&i| steps[i].number).collect();
+        if let Err(source) = record_done(connection, recorder, &numbers).await {
+            let _ = execute(connection, "ROLLBACK").await;
+            return Err(fail(first, recorder.done.to_owned(), source));
+        }
+    }
     if let Err(source) = execute(connection, "COMMIT").await {
         let _ = execute(connection, "ROLLBACK").await;
         return Err(fail(first, "COMMIT".to_owned(), source));
     }
     Ok(())
+}
+
+/// Adds `numbers` to the run's `progress.done`.
+async fn record_done(
+    connection: &mut sqlx::PgConnection,
+    recorder: Recorder<'_>,
+    numbers: &[usize],
+) -> std::result::Result<(), sqlx::Error> {
+    sqlx::query(recorder.done)
+        .bind(recorder.version)
+        .bind(serde_json::json!(numbers).to_string())
+        .execute(connection)
+        .await
+        .map(|_| ())
 }
 
 /// A step that cannot run in a transaction (`CONCURRENTLY`): each statement commits on
@@ -602,6 +624,12 @@ async fn run_outside_transaction(
             ms = started.elapsed().as_millis() as u64,
             "step executed"
         );
+        // Its statements are idempotent: recorded after they all ran.
+        if let Some(recorder) = run.recorder {
+            record_done(connection, recorder, &[step.number])
+                .await
+                .map_err(|source| fail(recorder.done, source))?;
+        }
         Ok(())
     }
     .instrument(span)
