@@ -505,10 +505,33 @@ impl DataFlow {
         if row_status != RunStatus::Applied {
             return Err(Error::NotRollbackable { version: version.to_owned(), status: row_status });
         }
-        self.pg("rollback")?.rollback(&plan, &ApplyOptions::default()).await?;
+        let db = self.pg("rollback")?;
+        db.rollback(&plan, &ApplyOptions::default()).await?;
+        let history_error = |source| Error::History { url: self.url(), source };
         history::mark_rolled_back(guard.connection(), &self.history_namespace, version)
             .await
-            .map_err(|source| Error::History { url: self.url(), source })
+            .map_err(history_error)?;
+        // A run that went on from a failed one owns the whole change: the failed run's
+        // finished steps are undone too, newest run first.
+        let mut resumed = history::resumes(guard.connection(), &self.history_namespace, version)
+            .await
+            .map_err(history_error)?;
+        while let Some(earlier) = resumed {
+            let (_, mut plan) = self.stored_plan(guard.connection(), &earlier).await?;
+            let started =
+                history::steps_started(guard.connection(), &self.history_namespace, &earlier)
+                    .await
+                    .map_err(history_error)?;
+            plan.steps.retain(|step| started.contains(&step.number));
+            db.rollback(&plan, &ApplyOptions::default()).await?;
+            history::mark_rolled_back(guard.connection(), &self.history_namespace, &earlier)
+                .await
+                .map_err(history_error)?;
+            resumed = history::resumes(guard.connection(), &self.history_namespace, &earlier)
+                .await
+                .map_err(history_error)?;
+        }
+        Ok(())
     }
 
     async fn connection(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>> {

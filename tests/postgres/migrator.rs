@@ -451,10 +451,11 @@ async fn a_run_left_running_at_its_target_is_closed_as_applied() {
     assert!(again.applied);
     assert!(flow(&db).model::<UserV1>().plan().await.expect("plan").is_empty(), "converged");
 
-    // A run left running for another target (its steps undone since) closes as failed.
+    // A run left running for another target, before its steps were done, closes as
+    // failed.
     db.exec(&format!(
-        "UPDATE _dataflow_migrations SET status = 'running', checksum = 'elsewhere' \
-         WHERE version = '{version}'"
+        "UPDATE _dataflow_migrations SET status = 'running', checksum = 'elsewhere', \
+         progress = progress - 'done' WHERE version = '{version}'"
     ))
     .await;
     flow(&db).model::<UserV1>().auto_migrate(unattended()).await.expect("closed");

@@ -304,6 +304,7 @@ mod killed_backfill {
         ))
         .await;
         let before = db.rows("SELECT id, org_id, kind, amount FROM events").await;
+        let snapshot = crate::common::applied::Snapshot::take(&db).await;
         let mut child = spawn_child_test(
             "postgres::online::killed_backfill::kill_child_runs_a_slow_backfill",
             CHILD_URL,
@@ -351,18 +352,18 @@ mod killed_backfill {
         assert_eq!(statuses[statuses.len() - 2..], ["failed", "applied"], "{statuses:?}");
         db.assert_converged(&models(&[model::<Org>(), model::<EventBackfilled>()])).await;
 
-        // Rolling the resumed run back undoes its SET NOT NULL; the values stay.
+        // The resumed run owns the whole change (issue 26.4): its rollback undoes what it
+        // did (SET NOT NULL) and what the killed run started (the column and its fill).
         let version = report.version.expect("a version");
         flow(&db).rollback_migration(&version).await.expect("rollback");
-        assert_eq!(
-            db.scalar::<String>(
-                "SELECT is_nullable FROM information_schema.columns WHERE table_name = 'events' \
-                 AND column_name = 'kind_upper'"
-            )
-            .await,
-            "YES"
-        );
+        snapshot.assert_restored(&db, "the resumed run and the killed one rolled back").await;
         assert_eq!(db.rows("SELECT id, org_id, kind, amount FROM events").await, before);
+        let statuses: Vec<String> =
+            sqlx::query_scalar("SELECT status FROM _dataflow_migrations ORDER BY started_at")
+                .fetch_all(db.db.pool())
+                .await
+                .expect("history");
+        assert_eq!(statuses[statuses.len() - 2..], ["rolled_back", "rolled_back"], "{statuses:?}");
         db.drop_db().await;
     }
 }

@@ -84,7 +84,10 @@ async fn interrupted() -> u8 {
         );
     }
     if stopped.runs_closed.is_empty() && stopped.problems.is_empty() {
-        eprintln!("  no run was recorded: nothing was changed by this command");
+        eprintln!(
+            "  no run of this command was left in progress (it had not started, or had \
+             finished): `dataflow history` shows what it recorded"
+        );
     }
     for problem in &stopped.problems {
         eprintln!(

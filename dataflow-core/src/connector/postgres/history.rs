@@ -338,8 +338,9 @@ pub fn progress_done(namespace: &str) -> String {
 }
 
 /// Whether every step of the row's plan is recorded done (SQL over the row's columns).
+/// An explicit plan's row has no `steps` array: never "all done" by this test.
 const ALL_STEPS_DONE: &str = "coalesce(jsonb_array_length(progress -> 'done'), 0) \
-    >= coalesce(jsonb_array_length(plan -> 'steps'), -1)";
+    >= coalesce(jsonb_array_length(plan -> 'steps'), 2147483647)";
 
 /// The newest value stored under progress key `$1` by any run.
 pub fn progress_lookup(namespace: &str) -> String {
@@ -449,6 +450,70 @@ pub async fn close_own_running(
     .fetch_all(connection)
     .await?;
     closed.into_iter().map(|(version, status)| Ok((version, RunStatus::decode(&status)?))).collect()
+}
+
+/// The run `version` goes on from: the newest run before it, when that one failed (or
+/// was interrupted) on its way to the same target `checksum`. Its finished steps are
+/// part of the change `version` completes, so `version`'s rollback undoes them too.
+pub async fn resumed_run(
+    connection: &mut PgConnection,
+    namespace: &str,
+    version: &str,
+    checksum: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let newest: Option<(String, String, String)> = sqlx::query_as(&format!(
+        "SELECT version, status, checksum FROM {} WHERE version <> $1 \
+         ORDER BY started_at DESC, version DESC LIMIT 1",
+        table(namespace)
+    ))
+    .bind(version)
+    .fetch_optional(connection)
+    .await?;
+    Ok(newest.and_then(|(earlier, status, target)| {
+        (status == RunStatus::Failed.as_str() && target == checksum).then_some(earlier)
+    }))
+}
+
+/// The run `version` resumed (`progress.resumes`) and the steps it recorded done, if any.
+pub async fn resumes(
+    connection: &mut PgConnection,
+    namespace: &str,
+    version: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(&format!(
+        "SELECT progress ->> 'resumes' FROM {} WHERE version = $1",
+        table(namespace)
+    ))
+    .bind(version)
+    .fetch_optional(connection)
+    .await
+    .map(Option::flatten)
+}
+
+/// The steps `version` started: those recorded done, and the one recorded running (a
+/// non-transactional step, maybe half done; its down is written to run again).
+pub async fn steps_started(
+    connection: &mut PgConnection,
+    namespace: &str,
+    version: &str,
+) -> Result<Vec<usize>, sqlx::Error> {
+    let row: Option<(Option<String>, Option<i64>)> = sqlx::query_as(&format!(
+        "SELECT (progress -> 'done')::text, (progress ->> 'running')::bigint FROM {} \
+         WHERE version = $1",
+        table(namespace)
+    ))
+    .bind(version)
+    .fetch_optional(connection)
+    .await?;
+    let Some((done, running)) = row else { return Ok(Vec::new()) };
+    let mut started: Vec<usize> =
+        done.and_then(|d| serde_json::from_str(&d).ok()).unwrap_or_default();
+    if let Some(running) = running.and_then(|r| usize::try_from(r).ok()) {
+        if !started.contains(&running) {
+            started.push(running);
+        }
+    }
+    Ok(started)
 }
 
 #[cfg(test)]

@@ -343,6 +343,20 @@ pub(crate) async fn migrate_locked(
     )
     .await
     .map_err(history_error)?;
+    // Going on from a run that failed (or was interrupted) on its way to this target:
+    // this run owns the whole change, and its rollback undoes that run's steps too.
+    let resumed =
+        history::resumed_run(guard.connection(), history_namespace, &version, &plan.to_checksum)
+            .await
+            .map_err(history_error)?;
+    if let Some(earlier) = resumed {
+        sqlx::query(&history::progress_update(history_namespace))
+            .bind(&version)
+            .bind(serde_json::json!({ "resumes": earlier }).to_string())
+            .execute(guard.connection())
+            .await
+            .map_err(history_error)?;
+    }
     let started = Instant::now();
     let (update, lookup, done) = (
         history::progress_update(history_namespace),

@@ -599,6 +599,16 @@ async fn run_outside_transaction(
             statement: statement.to_owned(),
             source,
         };
+        // Started, so possibly half done: a rollback of the run that goes on from this
+        // one undoes it too (its statements, and its down, are written to run again).
+        if let Some(recorder) = run.recorder {
+            sqlx::query(recorder.update)
+                .bind(recorder.version)
+                .bind(serde_json::json!({ "running": step.number }).to_string())
+                .execute(&mut *connection)
+                .await
+                .map_err(|source| fail(recorder.update, source))?;
+        }
         execute(connection, &settings).await.map_err(|source| fail(&settings, source))?;
         for (position, statement) in step.up.iter().enumerate() {
             match &step.batched {
