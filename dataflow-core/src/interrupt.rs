@@ -8,59 +8,12 @@
 //! cancelled, their transaction rolled back, the migration lock freed), the run this
 //! process recorded is closed as `failed`, and the user is told where things stand.
 //!
-//! Tracking is off unless the command line turns it on, so an application's long-lived
-//! pools note nothing.
+//! The sessions are noted by `sessions.rs`, which the connectors call.
 
+use crate::sessions::{sessions, Server};
 use sqlx::mysql::MySqlConnectOptions;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::Connection;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
-
-static TRACKING: AtomicBool = AtomicBool::new(false);
-
-/// A server, as a connector reaches it (its options hold the password: never printed).
-#[derive(Clone)]
-pub(crate) enum Server {
-    /// A PostgreSQL database.
-    Postgres(Box<PgConnectOptions>),
-    /// A MySQL/MariaDB database.
-    Mysql(Box<MySqlConnectOptions>),
-}
-
-impl Server {
-    /// Host, port and database, for messages.
-    fn describe(&self) -> String {
-        match self {
-            Server::Postgres(o) => {
-                format!("{}:{}/{}", o.get_host(), o.get_port(), o.get_database().unwrap_or("?"))
-            }
-            Server::Mysql(o) => {
-                format!("{}:{}/{}", o.get_host(), o.get_port(), o.get_database().unwrap_or("?"))
-            }
-        }
-    }
-}
-
-/// The server sessions this process opened, with the server they are on.
-static SESSIONS: Mutex<Vec<(Server, i64)>> = Mutex::new(Vec::new());
-
-/// Notes the server sessions opened from now on (the command line calls this).
-pub fn track_sessions() {
-    TRACKING.store(true, Ordering::SeqCst);
-}
-
-/// Whether sessions are being noted (connectors ask before they look up their id).
-pub(crate) fn tracking() -> bool {
-    TRACKING.load(Ordering::SeqCst)
-}
-
-/// Notes a session of `server` (PostgreSQL backend pid, MySQL connection id).
-pub(crate) fn note_session(server: &Server, id: i64) {
-    if let Ok(mut sessions) = SESSIONS.lock() {
-        sessions.push((server.clone(), id));
-    }
-}
 
 /// What ending the interrupted run did.
 #[derive(Debug, Default)]
@@ -76,7 +29,7 @@ pub struct Stopped {
 
 /// Ends the server sessions this process opened and closes the runs it recorded.
 pub async fn stop_server_work() -> Stopped {
-    let sessions = SESSIONS.lock().map(|s| s.clone()).unwrap_or_default();
+    let sessions = sessions();
     // Group the sessions by server (a run touches one; DB-vs-DB reads a second).
     let mut servers: Vec<(Server, Vec<i64>)> = Vec::new();
     for (server, id) in sessions {

@@ -18,6 +18,7 @@ mod orphans;
 mod policy;
 pub mod report;
 mod reverse;
+pub mod sessions;
 pub mod terminal;
 
 pub use connector::mysql::migrator::migrate_mysql_to;

@@ -48,7 +48,7 @@ where
             return ExitCode::from(EXIT_ERROR);
         }
     };
-    crate::interrupt::track_sessions();
+    crate::sessions::track_sessions();
     ExitCode::from(runtime.block_on(async {
         tokio::select! {
             outcome = dispatch_tool(tool.command) => finish(outcome),

@@ -369,7 +369,7 @@ pub async fn list(
 }
 
 /// Closes the runs this process recorded `running` (it is abandoning them: see
-/// `crate::interrupt`): `applied` when every step is recorded done, else `failed` with
+/// interrupt.rs): `applied` when every step is recorded done, else `failed` with
 /// `note`. Returns each version with its new status.
 pub async fn close_own_running(
     connection: &mut MySqlConnection,

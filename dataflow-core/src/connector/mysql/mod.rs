@@ -54,7 +54,7 @@ impl Mysql {
                 url: format!("{} (name the database: mysql://user@host/DATABASE)", redact(url)),
             });
         };
-        let server = crate::interrupt::Server::Mysql(Box::new(options.clone()));
+        let server = crate::sessions::Server::Mysql(Box::new(options.clone()));
         let pool = MySqlPoolOptions::new()
             .max_connections(4)
             .after_connect(move |conn, _| {
@@ -111,7 +111,7 @@ impl Mysql {
             .execute(SESSION)
             .await
             .map_err(|source| Error::Connect { url: self.url.clone(), source })?;
-        let server = crate::interrupt::Server::Mysql(self.options.clone());
+        let server = crate::sessions::Server::Mysql(self.options.clone());
         note_session(&mut connection, &server)
             .await
             .map_err(|source| Error::Connect { url: self.url.clone(), source })?;
@@ -448,14 +448,14 @@ async fn is_mariadb(connection: &mut MySqlConnection) -> bool {
     version.is_ok_and(|v| v.to_ascii_lowercase().contains("mariadb"))
 }
 
-/// Notes `connection`'s session for the command line's Ctrl-C (`crate::interrupt`).
+/// Notes `connection`'s session for the command line's Ctrl-C (see sessions.rs).
 async fn note_session(
     connection: &mut MySqlConnection,
-    server: &crate::interrupt::Server,
+    server: &crate::sessions::Server,
 ) -> std::result::Result<(), sqlx::Error> {
-    if crate::interrupt::tracking() {
+    if crate::sessions::tracking() {
         let id: u64 = sqlx::query_scalar("SELECT CONNECTION_ID()").fetch_one(connection).await?;
-        crate::interrupt::note_session(server, i64::try_from(id).unwrap_or(i64::MAX));
+        crate::sessions::note_session(server, i64::try_from(id).unwrap_or(i64::MAX));
     }
     Ok(())
 }

@@ -423,7 +423,7 @@ pub async fn versions(
 }
 
 /// Closes the runs this process recorded `running` (it is abandoning them: see
-/// `crate::interrupt`): `applied` when every step is recorded done, else `failed` with
+/// interrupt.rs): `applied` when every step is recorded done, else `failed` with
 /// `note`. Returns each version with its new status.
 pub async fn close_own_running(
     connection: &mut PgConnection,

@@ -55,18 +55,18 @@ impl Postgres {
         let options = PgConnectOptions::from_str(url)
             .map_err(|source| Error::Connect { url: shown.clone(), source })?
             .application_name("dataflow");
-        let server = crate::interrupt::Server::Postgres(Box::new(options.clone()));
+        let server = crate::sessions::Server::Postgres(Box::new(options.clone()));
         let pool = PgPoolOptions::new()
             .max_connections(2)
             .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |connection, _| {
                 let server = server.clone();
                 Box::pin(async move {
-                    if crate::interrupt::tracking() {
+                    if crate::sessions::tracking() {
                         let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
                             .fetch_one(connection)
                             .await?;
-                        crate::interrupt::note_session(&server, i64::from(pid));
+                        crate::sessions::note_session(&server, i64::from(pid));
                     }
                     Ok(())
                 })
