@@ -6,7 +6,7 @@
 //! table was renamed to `users`). Column order is not compared.
 
 use crate::change::{sort_changes, Change};
-use crate::model::{Column, DefaultExpr, QualifiedName, Schema, Table};
+use crate::model::{CheckConstraint, Column, DefaultExpr, QualifiedName, Schema, Table};
 use crate::normalize::expression_key;
 use std::collections::BTreeMap;
 
@@ -498,6 +498,34 @@ fn same_when_valid<T: Validity + Keyed>(a: &T, b: &T) -> bool {
     a.same(&b)
 }
 
+/// Whether `check` is the proof the online NOT NULL recipe adds and drops again
+/// (`<table>_<column>_not_null`, `CHECK (column IS NOT NULL)`), left behind by a run cut
+/// short, on a column the target declares NOT NULL and under a name the target does not
+/// use. It is not the user's: the recipe's own `DROP CONSTRAINT IF EXISTS` removes it
+/// when it makes the column NOT NULL, and on a column that already is it guards nothing
+/// more. Planned as a user check's drop it would be rated HIGH, and the default policy
+/// would refuse every restart after an interrupted migration.
+fn is_leftover_not_null_proof(current: &Table, desired: &Table, check: &CheckConstraint) -> bool {
+    let squeeze = |text: &str| -> String {
+        text.chars()
+            .filter(|c| !matches!(c, '(' | ')' | '"') && !c.is_whitespace())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    !desired.checks.iter().any(|c| c.name == check.name)
+        && desired.columns.iter().any(|column| {
+            !column.nullable
+                && current.columns.iter().any(|c| c.name == column.name)
+                && check.name
+                    == crate::naming::object_name(
+                        &current.name.name,
+                        Some(&column.name),
+                        "not_null",
+                    )
+                && squeeze(&check.expression) == squeeze(&format!("{} IS NOT NULL", column.name))
+        })
+}
+
 fn without_validity<T: Validity>(items: &[T]) -> Vec<T> {
     items
         .iter()
@@ -612,8 +640,9 @@ fn push_keyed_changes(
     );
     // Validity is compared apart: a NOT VALID constraint that should be valid is
     // validated in place; a valid one where NOT VALID is asked for already does more.
-    let (current_checks, desired_checks) =
+    let (mut current_checks, desired_checks) =
         (without_validity(&current.checks), without_validity(&desired.checks));
+    current_checks.retain(|check| !is_leftover_not_null_proof(current, desired, check));
     diff_keyed(
         changes,
         table,

@@ -209,6 +209,8 @@ async fn a_cancelled_auto_migrate_gives_the_applications_pool_back_clean() {
         sqlx::query("INSERT INTO app_rows VALUES (1)").execute(&mut *tx).await.expect("app insert");
         tx.commit().await.expect("the app's commit");
         let next = v2(&pool);
+        // With the default policy: a run cut short mid-recipe must not leave anything the
+        // next start refuses (a leftover NOT NULL proof check was, before).
         match next.auto_migrate(unattended()).await {
             Ok(_) => {
                 if !next.plan().await.map(|p| p.is_empty()).unwrap_or(false) {

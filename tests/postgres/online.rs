@@ -3,7 +3,7 @@
 //! concurrent index, foreign keys and checks added NOT VALID then validated; a failed
 //! concurrent build leaves an INVALID index that the next run replaces.
 
-use super::support::{models, server_available, TestDb, TracedEvents};
+use super::support::{models, server_available, unattended, TestDb, TracedEvents};
 use crate::common::applied::Reversal;
 use dataflow::{model, Model, Operation};
 
@@ -656,4 +656,53 @@ async fn a_stopped_type_swap_is_planned_again_and_finishes() {
     db.rollback_to(&plan, &v1).await;
     assert_eq!(db.rows("SELECT id, org_id, kind, amount FROM events").await, before);
     db.drop_db().await;
+}
+
+/// A run cut short inside the online NOT NULL recipe leaves its proof check
+/// (`events_kind_upper_not_null`, `CHECK (kind_upper IS NOT NULL)`) behind — before or
+/// after `SET NOT NULL`. The next start, with the default policy, must not take it for a
+/// user's check to drop (HIGH, refused): it finishes the recipe and converges.
+// assertion path: a restart after an interruption; the recipe's apply and rollback are
+// compared in set_not_null_online_fills_proves_and_converges
+#[tokio::test]
+async fn a_leftover_not_null_proof_does_not_stop_the_next_start() {
+    if !server_available().await {
+        return;
+    }
+    for set_not_null in [false, true] {
+        let db = TestDb::new("proof_left").await;
+        db.migrate(&models(&[model::<Org>(), model::<EventV1>()])).await;
+        db.exec(
+            "INSERT INTO orgs VALUES (1); \
+             INSERT INTO events (org_id, kind, amount) SELECT 1, 'k' || g, g FROM generate_series(1, 20000) g; \
+             ALTER TABLE events ADD COLUMN kind_upper text; UPDATE events SET kind_upper = upper(kind); \
+             ALTER TABLE events ADD CONSTRAINT events_kind_upper_not_null CHECK (kind_upper IS NOT NULL) NOT VALID; \
+             ALTER TABLE events VALIDATE CONSTRAINT events_kind_upper_not_null; ANALYZE",
+        )
+        .await;
+        if set_not_null {
+            db.exec("ALTER TABLE events ALTER COLUMN kind_upper SET NOT NULL").await;
+        }
+        let flow = dataflow::DataFlow::from_pool(db.db.pool().clone())
+            .model::<Org>()
+            .model::<EventBackfilled>();
+        let report = flow.auto_migrate(unattended()).await.unwrap_or_else(|e| {
+            panic!("set_not_null={set_not_null}: the next start is refused: {e}")
+        });
+        assert!(
+            report.plan.steps.iter().all(|s| s.operation != dataflow::Operation::DropCheck),
+            "set_not_null={set_not_null}: the proof is not planned as a user check's drop:\n{}",
+            report.plan
+        );
+        assert!(flow.plan().await.expect("plan").is_empty(), "converged");
+        assert_eq!(
+            db.scalar::<String>(
+                "SELECT is_nullable FROM information_schema.columns \
+                 WHERE table_name = 'events' AND column_name = 'kind_upper'"
+            )
+            .await,
+            "NO"
+        );
+        db.drop_db().await;
+    }
 }
