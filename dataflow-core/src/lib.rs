@@ -12,6 +12,7 @@ pub mod connector;
 pub mod error;
 pub mod history;
 pub mod interrupt;
+mod lent;
 pub mod migrator;
 pub mod options;
 mod orphans;

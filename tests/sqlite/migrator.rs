@@ -451,3 +451,91 @@ async fn an_older_migration_is_not_rolled_back_under_a_newer_one() {
     let columns = file.rows("SELECT name FROM pragma_table_info('users') ORDER BY cid").await;
     assert!(!columns.contains(&"logins".to_owned()), "v2's column is gone: {columns:?}");
 }
+
+/// `tokio::time::timeout` around `auto_migrate` on the application's own pool, fired at
+/// random moments (the catalog read, the write transaction with a table rebuild of 20,000
+/// rows): the pool comes back outside any transaction, the application's own transaction
+/// commits its row, nothing changed half-way, and the next `auto_migrate` converges.
+// assertion path: about cancellation; the rebuild's apply and rollback are compared in
+// evolutions.rs
+#[tokio::test]
+async fn a_cancelled_auto_migrate_gives_the_applications_pool_back_clean() {
+    #[derive(Model)]
+    #[dataflow(table = "users", check = "logins >= 0")]
+    struct UserChecked {
+        #[dataflow(primary_key, auto)]
+        id: i64,
+        email: String,
+        #[dataflow(default = 0)]
+        logins: i64,
+    }
+    let seed = "WITH RECURSIVE n(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM n WHERE v < 20000) \
+        INSERT INTO users (email, logins) SELECT 'u' || v, v FROM n; CREATE TABLE app_rows (n int)";
+    // How long an uncut run takes here: the moments are drawn within it.
+    let span = {
+        let file = TestFile::new("cancel_calibrate").await;
+        let flow = DataFlow::from_sqlite_pool(file.db.pool().clone());
+        flow.clone().model::<UserV2>().auto_migrate(unattended()).await.expect("v2");
+        file.exec(seed).await;
+        let started = std::time::Instant::now();
+        flow.model::<UserChecked>().auto_migrate(unattended()).await.expect("checked");
+        started.elapsed().as_micros() as u64
+    };
+    let mut rng = crate::common::soak::Rng(crate::common::soak::seed(0x5c1_17e));
+    let trials = crate::common::soak::trials(10);
+    let (mut failures, mut cut_short) = (Vec::new(), 0usize);
+    for trial in 0..trials {
+        let file = TestFile::new("cancel").await;
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect(&file.url)
+            .await
+            .expect("the application's pool");
+        let flow = || DataFlow::from_sqlite_pool(pool.clone());
+        flow().model::<UserV2>().auto_migrate(unattended()).await.expect("v2");
+        file.exec(seed).await;
+        let budget = std::time::Duration::from_micros(rng.below(span));
+        let cut =
+            tokio::time::timeout(budget, flow().model::<UserChecked>().auto_migrate(unattended()))
+                .await
+                .is_err();
+        cut_short += usize::from(cut);
+        let mut problems = Vec::new();
+        // BEGIN inside a transaction is an error on SQLite: accepted means clean.
+        let mut connections = Vec::new();
+        for _ in 0..2 {
+            connections.push(pool.acquire().await.expect("a pool connection"));
+        }
+        for connection in &mut connections {
+            match sqlx::raw_sql("BEGIN; ROLLBACK").execute(&mut **connection).await {
+                Ok(_) => {}
+                Err(error) => problems.push(format!("a pool connection is dirty: {error}")),
+            }
+        }
+        drop(connections);
+        let mut tx = pool.begin().await.expect("the app's transaction");
+        sqlx::query("INSERT INTO app_rows VALUES (1)").execute(&mut *tx).await.expect("insert");
+        tx.commit().await.expect("the app's commit");
+        let next = flow().model::<UserChecked>();
+        if let Err(error) = next.auto_migrate(unattended()).await {
+            problems.push(format!("the next auto_migrate failed: {error}"));
+        }
+        if !next.plan().await.expect("plan").is_empty() {
+            problems.push("not converged".into());
+        }
+        let rows = file.rows("SELECT count(*), sum(logins) FROM users").await;
+        if rows != ["20000|200010000"] {
+            problems.push(format!("rows {rows:?}"));
+        }
+        if file.rows("SELECT count(*) FROM app_rows").await != ["1"] {
+            problems.push("the app's row".into());
+        }
+        if !problems.is_empty() {
+            failures
+                .push(format!("trial {trial} (cut short: {cut}, after {budget:?}): {problems:?}"));
+        }
+        pool.close().await;
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert!(cut_short * 2 >= trials, "most trials must cut the run short: {cut_short}/{trials}");
+}

@@ -148,7 +148,7 @@ impl Postgres {
         use dataflow_schema::introspect::postgres::queries;
         // BEGIN, eight catalog queries, COMMIT.
         self.count(10);
-        let mut connection = statement::Lent::new(self.pool.acquire().await?);
+        let mut connection = crate::lent::Lent::new(self.pool.acquire().await?);
         connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
         let rows = |sql: &'static str| sqlx::query(sql).bind(namespaces);
         let result = async {
@@ -241,7 +241,7 @@ impl Postgres {
         let started = Instant::now();
         let mut retries = 0;
         let mut groups = 0;
-        let mut connection = statement::Lent::new(self.connection().await?);
+        let mut connection = crate::lent::Lent::new(self.connection().await?);
         let mut timings = Vec::new();
         let mut backfills = Vec::new();
         for group in group_steps(&plan.steps) {

@@ -74,11 +74,15 @@ impl Sqlite {
     /// Reads the schema: tables with columns, keys, checks, indexes, foreign keys and row
     /// counts, in one read transaction (a fixed number of queries plus one count).
     pub async fn introspect(&self) -> Result<Introspected> {
-        let mut connection = self.connection().await?;
+        // Lent: a read cut short (a cancelled future) closes the connection instead of
+        // handing it back to the pool inside the read transaction.
+        let mut connection = crate::lent::Lent::new(self.connection().await?);
         let error = |source| Error::Introspect { url: self.url.clone(), source };
         connection.execute("BEGIN").await.map_err(error)?;
         let catalog = read_catalog(&mut connection).await;
-        let _ = connection.execute("COMMIT").await;
+        if connection.execute("COMMIT").await.is_ok() {
+            connection.give_back();
+        }
         Ok(build(catalog.map_err(error)?))
     }
 
@@ -136,8 +140,17 @@ impl WriteLock {
     /// Waits up to `wait` for other writers, then holds the write lock.
     pub async fn acquire(db: &Sqlite, wait: Duration) -> Result<WriteLock> {
         let started = Instant::now();
-        // Pooled, not detached: an in-memory database lives in its one connection.
-        let mut connection = db.connection().await?;
+        // Pooled, not detached: an in-memory database lives in its one connection. The
+        // guard exists before the first statement: dropped anywhere from here on (an
+        // error, a cancelled future) it closes the connection, so neither an open write
+        // transaction nor `foreign_keys = OFF` goes back to the pool.
+        let mut lock = WriteLock {
+            connection: db.connection().await?,
+            finished: false,
+            url: db.url.clone(),
+            waited: Duration::ZERO,
+        };
+        let connection = &mut lock.connection;
         let begin_error = |source| Error::StepFailed {
             step: 0,
             what: "taking the write lock".into(),
@@ -145,9 +158,9 @@ impl WriteLock {
             left: LeftBehind::Nothing,
             source,
         };
-        execute(&mut connection, "PRAGMA foreign_keys = OFF").await.map_err(begin_error)?;
+        execute(connection, "PRAGMA foreign_keys = OFF").await.map_err(begin_error)?;
         loop {
-            match execute(&mut connection, "BEGIN IMMEDIATE").await {
+            match execute(connection, "BEGIN IMMEDIATE").await {
                 Ok(()) => break,
                 Err(error) if is_busy(&error) && started.elapsed() < wait => {
                     tracing::debug!(
@@ -164,20 +177,14 @@ impl WriteLock {
         // any check: on a pooled connection that last looked before another connection
         // changed the schema, `DROP COLUMN "new"` fails with "no such column". Reading
         // the catalog inside the transaction reloads a stale schema first.
-        execute(&mut connection, "SELECT count(*) FROM sqlite_master")
-            .await
-            .map_err(begin_error)?;
+        execute(connection, "SELECT count(*) FROM sqlite_master").await.map_err(begin_error)?;
         tracing::info!(
             target: "dataflow::lock",
             waited_ms = started.elapsed().as_millis() as u64,
             "migration lock acquired"
         );
-        Ok(WriteLock {
-            connection,
-            finished: false,
-            url: db.url.clone(),
-            waited: started.elapsed(),
-        })
+        lock.waited = started.elapsed();
+        Ok(lock)
     }
 
     /// The locked connection.
@@ -205,7 +212,6 @@ impl WriteLock {
 
     /// Checks foreign keys and commits; rows that break one roll everything back.
     pub async fn commit(mut self) -> Result<()> {
-        self.finished = true;
         let outcome = async {
             foreign_key_check(&mut self.connection).await?;
             execute(&mut self.connection, "COMMIT").await.map_err(|source| Error::StepFailed {
@@ -217,10 +223,13 @@ impl WriteLock {
             })
         }
         .await;
-        if outcome.is_err() {
-            let _ = execute(&mut self.connection, "ROLLBACK").await;
-        }
-        let _ = execute(&mut self.connection, "PRAGMA foreign_keys = ON").await;
+        let ended = match outcome {
+            Ok(()) => true,
+            Err(_) => execute(&mut self.connection, "ROLLBACK").await.is_ok(),
+        };
+        let restored = execute(&mut self.connection, "PRAGMA foreign_keys = ON").await.is_ok();
+        // Back to the pool only clean; otherwise dropping closes the connection.
+        self.finished = ended && restored;
         outcome
     }
 
@@ -240,9 +249,10 @@ impl WriteLock {
 
     /// Gives the lock up, changing nothing.
     pub async fn rollback(mut self) {
-        self.finished = true;
-        let _ = execute(&mut self.connection, "ROLLBACK").await;
-        let _ = execute(&mut self.connection, "PRAGMA foreign_keys = ON").await;
+        let ended = execute(&mut self.connection, "ROLLBACK").await.is_ok();
+        let restored = execute(&mut self.connection, "PRAGMA foreign_keys = ON").await.is_ok();
+        // Back to the pool only clean; otherwise dropping closes the connection.
+        self.finished = ended && restored;
     }
 }
 
