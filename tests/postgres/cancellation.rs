@@ -6,9 +6,9 @@
 //! table or advisory lock is left held, the application's own `begin()/commit()` commits
 //! only its own rows, and the next `auto_migrate` on the same pool converges.
 
-use super::support::{server_available, TestDb};
+use super::support::{server_available, unattended, TestDb};
 use crate::common::soak::{seed, trials, Rng};
-use dataflow::{DataFlow, MigrateOptions, Mode, Model};
+use dataflow::{DataFlow, Model};
 use sqlx::postgres::PgPoolOptions;
 use std::time::{Duration, Instant};
 
@@ -80,10 +80,6 @@ async fn app_pool(db: &TestDb) -> sqlx::PgPool {
         .expect("the application's pool")
 }
 
-fn unattended() -> MigrateOptions {
-    MigrateOptions { mode: Mode::AutoConfirm, ..MigrateOptions::default() }
-}
-
 /// What is wrong with the application's pool and the database after a cancellation.
 async fn dirty(db: &TestDb, pool: &sqlx::PgPool) -> Vec<String> {
     let mut problems = Vec::new();
@@ -151,18 +147,20 @@ async fn a_cancelled_auto_migrate_gives_the_applications_pool_back_clean() {
     let span = {
         let db = TestDb::new("cancel_calibrate").await;
         let pool = app_pool(&db).await;
-        DataFlow::from_pool(pool.clone())
-            .model::<EventsV1>()
-            .auto_migrate(unattended())
-            .await
-            .expect("v1");
-        db.exec("INSERT INTO events SELECT g, g % 1000, 'n' || g FROM generate_series(1, 30000) g; ANALYZE events").await;
+        v1(&pool).auto_migrate(unattended()).await.expect("v1");
+        db.exec(SEED).await;
         let started = Instant::now();
-        DataFlow::from_pool(pool.clone())
-            .model::<EventsV2>()
-            .auto_migrate(unattended())
-            .await
-            .expect("v2");
+        let report = v2(&pool).auto_migrate(unattended()).await.expect("v2");
+        // The moments must fall among these: a transactional group rewriting `accounts`,
+        // a keyset fill and a concurrent index build on `events`.
+        let kinds: Vec<(&str, &str)> =
+            report.plan.steps.iter().map(|s| (s.table.as_str(), s.operation.label())).collect();
+        for expected in
+            [("accounts", "ALTER COLUMN TYPE"), ("events", "ADD COLUMN"), ("events", "ADD INDEX")]
+        {
+            assert!(kinds.contains(&expected), "{expected:?} in the plan:\n{}", report.plan);
+        }
+        assert!(!report.backfills.is_empty(), "a keyset fill ran:\n{}", report.plan);
         let span = started.elapsed().as_millis() as u64;
         pool.close().await;
         db.drop_db().await;
@@ -173,12 +171,9 @@ async fn a_cancelled_auto_migrate_gives_the_applications_pool_back_clean() {
     for trial in 0..trials {
         let db = TestDb::new("cancel").await;
         let pool = app_pool(&db).await;
-        DataFlow::from_pool(pool.clone())
-            .model::<EventsV1>()
-            .auto_migrate(unattended())
-            .await
-            .expect("v1");
-        db.exec("INSERT INTO events SELECT g, g % 1000, 'n' || g FROM generate_series(1, 30000) g; ANALYZE events; CREATE TABLE app_rows (n int)").await;
+        v1(&pool).auto_migrate(unattended()).await.expect("v1");
+        db.exec(SEED).await;
+        db.exec("CREATE TABLE app_rows (n int)").await;
         let sum_before: i64 = db.scalar("SELECT sum(amount)::bigint FROM events").await;
         // Every other trial, another session holds the migration lock for a while, so
         // the cancellation can land while waiting for it.
@@ -228,6 +223,14 @@ async fn a_cancelled_auto_migrate_gives_the_applications_pool_back_clean() {
         if (rows, sum, wrong) != (30_000, sum_before, 0) {
             problems
                 .push(format!("rows {rows}, sum {sum} (was {sum_before}), {wrong} wrong fills"));
+        }
+        let balances: (i64, i64) =
+            sqlx::query_as("SELECT count(*), sum(balance)::bigint FROM accounts")
+                .fetch_one(&pool)
+                .await
+                .expect("accounts");
+        if balances != (200, 20_100) {
+            problems.push(format!("accounts {balances:?}"));
         }
         let app_rows: i64 = db.scalar("SELECT count(*) FROM app_rows").await;
         if app_rows != 1 {
