@@ -516,12 +516,7 @@ fn is_leftover_not_null_proof(current: &Table, desired: &Table, check: &CheckCon
         && desired.columns.iter().any(|column| {
             !column.nullable
                 && current.columns.iter().any(|c| c.name == column.name)
-                && check.name
-                    == crate::naming::object_name(
-                        &current.name.name,
-                        Some(&column.name),
-                        "not_null",
-                    )
+                && check.name == crate::naming::not_null_proof(&current.name.name, &column.name)
                 && squeeze(&check.expression) == squeeze(&format!("{} IS NOT NULL", column.name))
         })
 }

@@ -8,6 +8,13 @@ use crate::model::{IndexPart, Table};
 /// PostgreSQL's `NAMEDATALEN - 1`: the longest identifier, in bytes.
 pub const POSTGRES_MAX_IDENTIFIER: usize = 63;
 
+/// The temporary `CHECK (column IS NOT NULL)` by which the online NOT NULL recipe proves a
+/// column before `SET NOT NULL` (and drops again): `<table>_<column>_not_null`. The
+/// differ knows it by this name when a run cut short left it behind.
+pub fn not_null_proof(table: &str, column: &str) -> String {
+    object_name(table, Some(column), "not_null")
+}
+
 /// `<name1>_<name2>_<label>`, shortening the longer of `name1`/`name2` a byte at a time
 /// until the whole fits in 63 bytes, then clipping each part at a character boundary.
 pub fn object_name(name1: &str, name2: Option<&str>, label: &str) -> String {

@@ -74,12 +74,10 @@ async fn check(db: &TestDb, target: &str, before: &str) -> Vec<String> {
     problems
 }
 
-#[tokio::test]
-async fn sigkill_at_any_moment_then_resume_keeps_every_row() {
-    if !server_available().await {
-        return;
-    }
-    let target = TestDb::new("kill_t").await;
+/// The target database (the new schema) and how long an uninterrupted run to it takes
+/// here: the random moments are drawn within it.
+async fn target_and_a_full_run(label: &str) -> (TestDb, Duration) {
+    let target = TestDb::new(label).await;
     target
         .exec("CREATE TABLE big (id bigint PRIMARY KEY, v int NOT NULL, note varchar(20) NOT NULL DEFAULT 'x', INDEX big_v_idx (v), INDEX big_note_idx (note));\n\
                CREATE TABLE small (id int PRIMARY KEY, name varchar(10), extra tinyint(1) DEFAULT 0);\n\
@@ -91,6 +89,15 @@ async fn sigkill_at_any_moment_then_resume_keeps_every_row() {
     assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
     let full = started.elapsed();
     calibration.drop_db().await;
+    (target, full)
+}
+
+#[tokio::test]
+async fn sigkill_at_any_moment_then_resume_keeps_every_row() {
+    if !server_available().await {
+        return;
+    }
+    let (target, full) = target_and_a_full_run("kill_t").await;
 
     let seed = seed(0x6d61_7269);
     let mut rng = Rng(seed);
@@ -150,18 +157,8 @@ async fn ctrl_c_at_any_moment_leaves_nothing_running_and_the_next_run_converges(
     if !server_available().await {
         return;
     }
-    let target = TestDb::new("int_t").await;
-    target
-        .exec("CREATE TABLE big (id bigint PRIMARY KEY, v int NOT NULL, note varchar(20) NOT NULL DEFAULT 'x', INDEX big_v_idx (v), INDEX big_note_idx (note));\n\
-               CREATE TABLE small (id int PRIMARY KEY, name varchar(10), extra tinyint(1) DEFAULT 0);\n\
-               CREATE TABLE added (id int PRIMARY KEY)")
-        .await;
-    let calibration = populated().await;
-    let started = Instant::now();
-    let run = apply(&calibration.url, &target.url).output().expect("calibration run");
-    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
-    let full = started.elapsed().as_millis() as u64;
-    calibration.drop_db().await;
+    let (target, full) = target_and_a_full_run("int_t").await;
+    let full = full.as_millis() as u64;
 
     let mut rng = Rng(seed(0x1c7e_0db1));
     let (trials, mut exited_130, mut consistent) = (trials(4), 0usize, 0usize);

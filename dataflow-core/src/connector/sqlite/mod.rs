@@ -7,6 +7,7 @@ pub mod history;
 pub(crate) mod migrator;
 
 use crate::error::{Error, LeftBehind, Result};
+use crate::lent::Lent;
 use crate::report::{ApplyReport, GroupTiming};
 use dataflow_schema::change::Operation;
 use dataflow_schema::dialect::sqlite::quote_ident;
@@ -76,7 +77,7 @@ impl Sqlite {
     pub async fn introspect(&self) -> Result<Introspected> {
         // Lent: a read cut short (a cancelled future) closes the connection instead of
         // handing it back to the pool inside the read transaction.
-        let mut connection = crate::lent::Lent::new(self.connection().await?);
+        let mut connection = Lent::new(self.connection().await?);
         let error = |source| Error::Introspect { url: self.url.clone(), source };
         connection.execute("BEGIN").await.map_err(error)?;
         let catalog = read_catalog(&mut connection).await;
@@ -125,12 +126,12 @@ pub(crate) fn report(plan: &Plan, started: Instant) -> ApplyReport {
 
 /// SQLite's one writer: a `BEGIN IMMEDIATE` transaction on a connection of its own, with
 /// foreign keys off until it ends (the pragma is ignored inside a transaction, so it is
-/// set before). It is the migration lock: a second migrator waits in `acquire`. Dropped
-/// without `commit` or `rollback` (a panic), the connection is closed instead of going
-/// back to the pool, and SQLite rolls the transaction back.
+/// set before). It is the migration lock: a second migrator waits in `acquire`. Its
+/// connection is `Lent`: given back to the pool only by a `commit` or `rollback` that
+/// ended cleanly; dropped otherwise (an error, a cancelled future, a panic), it is closed
+/// and SQLite rolls the transaction back.
 pub(crate) struct WriteLock {
-    connection: sqlx::pool::PoolConnection<sqlx::Sqlite>,
-    finished: bool,
+    connection: Lent<sqlx::Sqlite>,
     url: String,
     /// How long `acquire` waited.
     pub waited: Duration,
@@ -140,13 +141,11 @@ impl WriteLock {
     /// Waits up to `wait` for other writers, then holds the write lock.
     pub async fn acquire(db: &Sqlite, wait: Duration) -> Result<WriteLock> {
         let started = Instant::now();
-        // Pooled, not detached: an in-memory database lives in its one connection. The
-        // guard exists before the first statement: dropped anywhere from here on (an
-        // error, a cancelled future) it closes the connection, so neither an open write
-        // transaction nor `foreign_keys = OFF` goes back to the pool.
+        // Pooled, not detached: an in-memory database lives in its one connection. Lent
+        // before the first statement: neither an open write transaction nor
+        // `foreign_keys = OFF` can go back to the pool from here on.
         let mut lock = WriteLock {
-            connection: db.connection().await?,
-            finished: false,
+            connection: Lent::new(db.connection().await?),
             url: db.url.clone(),
             waited: Duration::ZERO,
         };
@@ -228,8 +227,9 @@ impl WriteLock {
             Err(_) => execute(&mut self.connection, "ROLLBACK").await.is_ok(),
         };
         let restored = execute(&mut self.connection, "PRAGMA foreign_keys = ON").await.is_ok();
-        // Back to the pool only clean; otherwise dropping closes the connection.
-        self.finished = ended && restored;
+        if ended && restored {
+            self.connection.give_back();
+        }
         outcome
     }
 
@@ -251,15 +251,8 @@ impl WriteLock {
     pub async fn rollback(mut self) {
         let ended = execute(&mut self.connection, "ROLLBACK").await.is_ok();
         let restored = execute(&mut self.connection, "PRAGMA foreign_keys = ON").await.is_ok();
-        // Back to the pool only clean; otherwise dropping closes the connection.
-        self.finished = ended && restored;
-    }
-}
-
-impl Drop for WriteLock {
-    fn drop(&mut self) {
-        if !self.finished {
-            self.connection.close_on_drop();
+        if ended && restored {
+            self.connection.give_back();
         }
     }
 }

@@ -440,7 +440,7 @@ fn swappable(table: &Table, column: &Column) -> bool {
 /// SET NOT NULL without its blocking scan: a `CHECK (col IS NOT NULL) NOT VALID`, validated
 /// without blocking, proves it; the check goes afterwards (row 12b). Safe to run again.
 fn prove_not_null(table: &QualifiedName, column: &str) -> Vec<String> {
-    let check = crate::naming::object_name(&table.name, Some(column), "not_null");
+    let check = crate::naming::not_null_proof(&table.name, column);
     let constraint =
         |action: &str| format!("ALTER TABLE {} {action} {}", qualified(table), quote_ident(&check));
     vec![
