@@ -187,6 +187,7 @@ fn apply_one(schema: &mut Schema, change: &Change) -> Result<(), String> {
                 .chain(t.checks.iter_mut().map(|k| &mut k.name))
                 .chain(t.foreign_keys.iter_mut().map(|k| &mut k.name))
                 .chain(t.exclusions.iter_mut().map(|k| &mut k.name))
+                .chain(t.columns.iter_mut().filter_map(|c| c.not_null_constraint.as_mut()))
             {
                 if name == from {
                     *name = to.clone();
@@ -265,7 +266,11 @@ fn apply_one(schema: &mut Schema, change: &Change) -> Result<(), String> {
         Change::DropDefault { table, column, .. } => {
             column_mut(schema, table, column)?.default = None
         }
-        Change::DropNotNull { table, column } => column_mut(schema, table, column)?.nullable = true,
+        Change::DropNotNull { table, column, .. } => {
+            let column = column_mut(schema, table, column)?;
+            column.nullable = true;
+            column.not_null_constraint = None;
+        }
         Change::SetNotNull { table, column, .. } => {
             column_mut(schema, table, &column.name)?.nullable = false;
         }

@@ -176,6 +176,9 @@ pub enum Change {
         table: QualifiedName,
         /// Column.
         column: String,
+        /// PostgreSQL 18: the NOT NULL constraint's name, which the rollback gives back.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        constraint: Option<String>,
     },
     /// Identity (auto-increment) added, removed or changed.
     AlterIdentity {

@@ -64,6 +64,12 @@ pub fn schema_checksum(schema: &Schema) -> String {
         for column in &mut table.columns {
             column.renamed_from.clear();
             column.backfill = None;
+            // PostgreSQL 18's own name for a NOT NULL constraint says nothing a model or an
+            // older server's schema does not: the same checksum on every version.
+            let implicit = crate::naming::not_null_constraint(&table.name.name, &column.name);
+            if column.not_null_constraint.as_deref() == Some(implicit.as_str()) {
+                column.not_null_constraint = None;
+            }
         }
     }
     // The model has no maps, only structs and sorted lists, so serde's field order is

@@ -441,7 +441,22 @@ fn push_column_changes(
             primary_key: pk_columns.to_vec(),
         });
     } else if !current.nullable && desired.nullable {
-        changes.push(Change::DropNotNull { table: table.clone(), column: column.clone() });
+        changes.push(Change::DropNotNull {
+            table: table.clone(),
+            column: column.clone(),
+            constraint: current.not_null_constraint.clone(),
+        });
+    } else if let (false, Some(from)) = (desired.nullable, &current.not_null_constraint) {
+        // PostgreSQL 18: a NOT NULL constraint under another name than the one wanted (the
+        // server's own, `<table>_<column>_not_null`, unless the target names it) — after a
+        // rename of its table or column, or made by hand under a name of one's own.
+        let to = desired
+            .not_null_constraint
+            .clone()
+            .unwrap_or_else(|| crate::naming::not_null_constraint(&table.name, &column));
+        if *from != to {
+            changes.push(Change::RenameConstraint { table: table.clone(), from: from.clone(), to });
+        }
     }
     if current.comment != desired.comment {
         changes.push(Change::SetComment {
@@ -499,7 +514,7 @@ fn same_when_valid<T: Validity + Keyed>(a: &T, b: &T) -> bool {
 }
 
 /// Whether `check` is the proof the online NOT NULL recipe adds and drops again
-/// (`<table>_<column>_not_null`, `CHECK (column IS NOT NULL)`), left behind by a run cut
+/// (`<table>_<column>_nn_proof`, `CHECK (column IS NOT NULL)`), left behind by a run cut
 /// short, on a column the target declares NOT NULL and under a name the target does not
 /// use. It is not the user's: the recipe's own `DROP CONSTRAINT IF EXISTS` removes it
 /// when it makes the column NOT NULL, and on a column that already is it guards nothing
@@ -516,7 +531,9 @@ fn is_leftover_not_null_proof(current: &Table, desired: &Table, check: &CheckCon
         && desired.columns.iter().any(|column| {
             !column.nullable
                 && current.columns.iter().any(|c| c.name == column.name)
-                && check.name == crate::naming::not_null_proof(&current.name.name, &column.name)
+                && [crate::naming::not_null_proof, crate::naming::legacy_not_null_proof]
+                    .iter()
+                    .any(|name| check.name == name(&current.name.name, &column.name))
                 && squeeze(&check.expression) == squeeze(&format!("{} IS NOT NULL", column.name))
         })
 }

@@ -240,6 +240,12 @@ pub struct Column {
     /// `GENERATED ALWAYS AS (expression) STORED`: the expression (then no default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generated: Option<String>,
+    /// PostgreSQL 18 and later keep NOT NULL as a named constraint: its name, as
+    /// introspection read it (older servers have none). `None` in a model: the name the
+    /// server gives, `<table>_<column>_not_null` ([`crate::naming::not_null_constraint`]),
+    /// which a table or column rename is followed by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_null_constraint: Option<String>,
 }
 
 impl Column {
@@ -256,6 +262,7 @@ impl Column {
             renamed_from: Vec::new(),
             backfill: None,
             generated: None,
+            not_null_constraint: None,
         }
     }
 

@@ -9,9 +9,23 @@ use crate::model::{IndexPart, Table};
 pub const POSTGRES_MAX_IDENTIFIER: usize = 63;
 
 /// The temporary `CHECK (column IS NOT NULL)` by which the online NOT NULL recipe proves a
-/// column before `SET NOT NULL` (and drops again): `<table>_<column>_not_null`. The
-/// differ knows it by this name when a run cut short left it behind.
+/// column before `SET NOT NULL` (and drops again): `<table>_<column>_nn_proof`. Not
+/// `…_not_null`: PostgreSQL 18 gives that name to the NOT NULL constraint itself, and a
+/// proof holding it would push the constraint to `…_not_null1`. The differ knows the
+/// proof by this name (or the one dataflow used before, [`legacy_not_null_proof`]) when a
+/// run cut short left it behind.
 pub fn not_null_proof(table: &str, column: &str) -> String {
+    object_name(table, Some(column), "nn_proof")
+}
+
+/// The proof's name in dataflow releases before PostgreSQL 18 support.
+pub fn legacy_not_null_proof(table: &str, column: &str) -> String {
+    not_null_constraint(table, column)
+}
+
+/// The name PostgreSQL 18 gives a column's NOT NULL constraint when none is asked for:
+/// `<table>_<column>_not_null` (`ChooseConstraintName`, when the name is free).
+pub fn not_null_constraint(table: &str, column: &str) -> String {
     object_name(table, Some(column), "not_null")
 }
 

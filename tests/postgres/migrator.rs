@@ -629,7 +629,9 @@ async fn bad_input_is_refused_with_a_clear_error() {
     );
     assert!(flow(&db).history(None).await.expect("history").is_empty(), "nothing recorded");
 
-    // A role that may connect but not create anything.
+    // A role that may connect but not create anything (before PostgreSQL 15 every role
+    // may create in `public` unless that is revoked).
+    db.exec("REVOKE CREATE ON SCHEMA public FROM PUBLIC").await;
     let role = format!("df_readonly_{}", std::process::id());
     super::support::admin(&[
         &format!("DROP ROLE IF EXISTS {role}"),

@@ -156,7 +156,10 @@ async fn set_not_null_online_fills_proves_and_converges() {
     assert!(step.up.iter().any(|s| s.contains("VALIDATE CONSTRAINT")), "{plan}");
     assert_eq!(db.scalar::<i64>("SELECT count(*) FROM events WHERE note = 'none'").await, 13_334);
     assert_eq!(
-        db.scalar::<i64>("SELECT count(*) FROM pg_constraint WHERE conname LIKE '%not_null'").await,
+        db.scalar::<i64>(
+            "SELECT count(*) FROM pg_constraint WHERE conrelid = 'events'::regclass AND contype = 'c'"
+        )
+        .await,
         0,
         "the proving check was dropped"
     );
@@ -659,7 +662,7 @@ async fn a_stopped_type_swap_is_planned_again_and_finishes() {
 }
 
 /// A run cut short inside the online NOT NULL recipe leaves its proof check
-/// (`events_kind_upper_not_null`, `CHECK (kind_upper IS NOT NULL)`) behind — before or
+/// (`events_kind_upper_nn_proof`, `CHECK (kind_upper IS NOT NULL)`) behind — before or
 /// after `SET NOT NULL`. The next start, with the default policy, must not take it for a
 /// user's check to drop (HIGH, refused): it finishes the recipe and converges.
 // assertion path: a restart after an interruption; the recipe's apply and rollback are
@@ -676,8 +679,8 @@ async fn a_leftover_not_null_proof_does_not_stop_the_next_start() {
             "INSERT INTO orgs VALUES (1); \
              INSERT INTO events (org_id, kind, amount) SELECT 1, 'k' || g, g FROM generate_series(1, 20000) g; \
              ALTER TABLE events ADD COLUMN kind_upper text; UPDATE events SET kind_upper = upper(kind); \
-             ALTER TABLE events ADD CONSTRAINT events_kind_upper_not_null CHECK (kind_upper IS NOT NULL) NOT VALID; \
-             ALTER TABLE events VALIDATE CONSTRAINT events_kind_upper_not_null; ANALYZE",
+             ALTER TABLE events ADD CONSTRAINT events_kind_upper_nn_proof CHECK (kind_upper IS NOT NULL) NOT VALID; \
+             ALTER TABLE events VALIDATE CONSTRAINT events_kind_upper_nn_proof; ANALYZE",
         )
         .await;
         if set_not_null {

@@ -11,7 +11,8 @@ use serde::Deserialize;
 
 /// The catalog queries, one per object kind: a fixed number of round trips whatever
 /// the table count. Each takes `$1` = the namespaces to read (`text[]`) and returns the
-/// columns of its row type below, in order.
+/// columns of its row type below, in order. Those that read a catalog column some
+/// server versions lack are written for one version by [`Queries::for_version`].
 pub mod queries {
     /// Rows: the namespace names that exist.
     pub const NAMESPACES: &str = include_str!("postgres_sql/namespaces.sql");
@@ -19,16 +20,56 @@ pub mod queries {
     pub const TABLES: &str = include_str!("postgres_sql/tables.sql");
     /// Rows: [`super::ColumnRow`].
     pub const COLUMNS: &str = include_str!("postgres_sql/columns.sql");
-    /// Rows: [`super::ConstraintRow`].
-    pub const CONSTRAINTS: &str = include_str!("postgres_sql/constraints.sql");
-    /// Rows: [`super::IndexRow`].
-    pub const INDEXES: &str = include_str!("postgres_sql/indexes.sql");
     /// Rows: [`super::EnumRow`].
     pub const ENUMS: &str = include_str!("postgres_sql/enums.sql");
     /// Rows: [`super::SequenceRow`].
     pub const SEQUENCES: &str = include_str!("postgres_sql/sequences.sql");
     /// Rows: one description per unmanaged object.
     pub const UNMANAGED: &str = include_str!("postgres_sql/unmanaged.sql");
+
+    /// Catalog columns newer than the oldest supported server (13): the `{table.column}`
+    /// placeholder in the SQL, the `server_version_num` that added the column, the SQL
+    /// read from it there, and what stands in for it on older servers.
+    pub const LATER_CATALOG_COLUMNS: &[(&str, u32, &str, &str)] = &[
+        ("{pg_index.indnullsnotdistinct}", 150_000, "i.indnullsnotdistinct", "false"),
+        ("{pg_constraint.conenforced}", 180_000, "con.conenforced", "true"),
+    ];
+
+    /// The queries written for one server version.
+    #[derive(Debug, Clone)]
+    pub struct Queries {
+        /// Rows: [`super::ConstraintRow`].
+        pub constraints: String,
+        /// Rows: [`super::IndexRow`].
+        pub indexes: String,
+    }
+
+    impl Queries {
+        /// The queries for a server whose `server_version_num` is `version`.
+        pub fn for_version(version: u32) -> Queries {
+            let write = |sql: &str| {
+                LATER_CATALOG_COLUMNS.iter().fold(sql.to_owned(), |sql, (mark, since, new, old)| {
+                    sql.replace(mark, if version >= *since { new } else { old })
+                })
+            };
+            Queries {
+                constraints: write(include_str!("postgres_sql/constraints.sql")),
+                indexes: write(include_str!("postgres_sql/indexes.sql")),
+            }
+        }
+    }
+}
+
+/// The oldest PostgreSQL release dataflow reads and writes (`server_version_num`).
+pub const OLDEST_SUPPORTED: u32 = 130_000;
+
+/// `server_version_num` as people write it: 140023 → "14.23", 90624 → "9.6.24".
+pub fn version_name(version: u32) -> String {
+    if version >= 100_000 {
+        format!("{}.{}", version / 10_000, version % 10_000)
+    } else {
+        format!("{}.{}.{}", version / 10_000, version / 100 % 100, version % 100)
+    }
 }
 
 /// The default namespace: its objects get no schema qualifier in the model.
@@ -37,6 +78,9 @@ pub const DEFAULT_NAMESPACE: &str = "public";
 /// Everything the catalog queries returned.
 #[derive(Debug, Default, Deserialize)]
 pub struct Catalog {
+    /// The server's `server_version_num` (0 when unknown).
+    #[serde(default)]
+    pub server_version: u32,
     /// Namespaces that exist.
     pub namespaces: Vec<String>,
     /// Tables.
@@ -85,9 +129,18 @@ pub struct ColumnRow {
     pub collation: Option<String>,
     pub comment: Option<String>,
     pub owns_sequence: bool,
+    /// PostgreSQL 18: the NOT NULL constraint's name and whether it is validated.
+    #[serde(default)]
+    pub not_null_constraint: Option<String>,
+    #[serde(default)]
+    pub not_null_validated: Option<bool>,
 }
 
-/// A row of [`queries::CONSTRAINTS`].
+fn enforced() -> bool {
+    true
+}
+
+/// A row of [`queries::Queries::constraints`].
 #[derive(Debug, Deserialize)]
 #[allow(missing_docs)]
 pub struct ConstraintRow {
@@ -103,6 +156,9 @@ pub struct ConstraintRow {
     pub no_inherit: bool,
     pub match_full: bool,
     pub nulls_not_distinct: bool,
+    /// False for PostgreSQL 18's `NOT ENFORCED` constraints.
+    #[serde(default = "enforced")]
+    pub enforced: bool,
     pub columns: Vec<String>,
     pub ref_schema: Option<String>,
     pub ref_table: Option<String>,
@@ -111,7 +167,7 @@ pub struct ConstraintRow {
     pub on_update: String,
 }
 
-/// A row of [`queries::INDEXES`]: the last three lists have one entry per key part.
+/// A row of [`queries::Queries::indexes`]: the last three lists have one entry per key part.
 #[derive(Debug, Deserialize)]
 #[allow(missing_docs)]
 pub struct IndexRow {
@@ -154,6 +210,8 @@ pub struct SequenceRow {
 pub struct Introspected {
     /// Tables, columns, constraints, indexes, enums and sequences.
     pub schema: Schema,
+    /// The server's `server_version_num` (0 when unknown).
+    pub server_version: u32,
     /// The namespaces that were asked for and exist (the default one included).
     pub namespaces: Vec<String>,
     /// Objects outside dataflow's scope (views, functions, triggers, extensions, policies,
@@ -169,16 +227,17 @@ fn qualified(schema: &str, name: &str) -> QualifiedName {
 
 /// Builds the schema from the catalog document.
 pub fn build(catalog: Catalog) -> Introspected {
-    let unmanaged = catalog.unmanaged;
+    let mut unmanaged = catalog.unmanaged;
     let mut tables: Vec<Table> = catalog
         .tables
         .iter()
         .map(|row| Table {
             comment: row.comment.clone(),
             // reltuples is -1 until the table is first vacuumed or analyzed: unknown,
-            // never "small".
+            // never "small". Before PostgreSQL 14 it is 0 then, as for an empty table, so
+            // 0 is unknown there too (an empty table is planned as a large one: safe).
             stats: Some(TableStats {
-                rows: (row.rows >= 0.0).then_some(row.rows as u64),
+                rows: known_rows(row.rows, catalog.server_version),
                 bytes: row.bytes.and_then(|b| u64::try_from(b).ok()),
             }),
             ..Table::new(qualified(&row.schema, &row.name))
@@ -195,10 +254,28 @@ pub fn build(catalog: Catalog) -> Introspected {
     };
     for row in catalog.columns {
         let Some(i) = position(&row.schema, &row.table) else { continue };
+        let table = tables[i].name.clone();
+        let subject = format!("{}.{}", table, row.name);
+        if row.generated.as_deref() == Some("v") {
+            unmanaged.push(format!(
+                "virtual generated column {subject} (PostgreSQL 18): compared and re-created as a stored one"
+            ));
+        }
+        if row.not_null_validated == Some(false) {
+            unmanaged.push(format!(
+                "NOT NULL NOT VALID on {subject} (PostgreSQL 18): compared as a validated NOT NULL"
+            ));
+        }
         tables[i].columns.push(column(row));
     }
     for row in catalog.constraints {
         let Some(i) = position(&row.schema, &row.table) else { continue };
+        if !row.enforced {
+            unmanaged.push(format!(
+                "NOT ENFORCED constraint {} on {} (PostgreSQL 18): compared as an enforced one",
+                row.name, tables[i].name
+            ));
+        }
         add_constraint(&mut tables[i], row);
     }
     for row in catalog.indexes {
@@ -252,9 +329,22 @@ pub fn build(catalog: Catalog) -> Introspected {
             .collect(),
     };
     schema.canonicalize();
-    Introspected { schema, namespaces: catalog.namespaces, unmanaged }
+    Introspected {
+        schema,
+        server_version: catalog.server_version,
+        namespaces: catalog.namespaces,
+        unmanaged,
+    }
 }
 
+/// The row count `reltuples` tells, if it tells one (see `build`).
+fn known_rows(reltuples: f64, server_version: u32) -> Option<u64> {
+    let never_counted =
+        reltuples < 0.0 || (reltuples == 0.0 && server_version != 0 && server_version < 140_000);
+    (!never_counted).then_some(reltuples as u64)
+}
+
+/// The column a catalog row describes.
 fn column(row: ColumnRow) -> Column {
     let ty = match (&row.enum_schema, &row.enum_name) {
         (Some(schema), Some(name)) => {
@@ -281,11 +371,12 @@ fn column(row: ColumnRow) -> Column {
     // model's literal through `normalize::expression_key`.
     let (default, generated) = match (identity, row.generated.as_deref()) {
         (Some(Identity::Serial), _) => (None, None),
-        (_, Some("s")) => (None, row.default),
+        (_, Some("s" | "v")) => (None, row.default),
         _ => (row.default.map(DefaultExpr::Sql), None),
     };
     Column {
         nullable: !row.not_null,
+        not_null_constraint: row.not_null_constraint,
         default,
         generated,
         identity,

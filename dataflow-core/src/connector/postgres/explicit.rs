@@ -300,8 +300,8 @@ fn apply_error(index: usize, what: &str, statement: &str, source: sqlx::Error) -
 }
 
 async fn schema_step(db: &Postgres, desired: &Schema, options: &MigrateOptions) -> Result<Plan> {
-    let current = db.introspect(&[NAMESPACE.to_owned()]).await?;
-    let plan = plan_models(&current.schema, desired, Dialect::Postgres, &options.plan)?;
+    let (current, desired) = db.current_for(desired).await?;
+    let plan = plan_models(&current.schema, &desired, Dialect::Postgres, &options.plan)?;
     crate::policy::check_risk(&plan, options.max_risk)?;
     Ok(plan)
 }

@@ -57,11 +57,8 @@ pub(crate) async fn plan_for(
     let mut plan = match target {
         Target::Models(desired) => plan_models_with_orphans(db, desired, options).await?,
         Target::Namespace(desired) => {
-            let mut namespaces = vec![DEFAULT_NAMESPACE.to_owned()];
-            let existing = db.user_namespaces().await?;
-            namespaces.extend(desired.namespaces.iter().filter(|n| existing.contains(n)).cloned());
-            let current = db.introspect(&namespaces).await?;
-            plan_offline(&current.schema, desired, Dialect::Postgres, &options.plan)?
+            let (current, desired) = db.current_for(desired).await?;
+            plan_offline(&current.schema, &desired, Dialect::Postgres, &options.plan)?
         }
     };
     retain_selected(&mut plan, options);
@@ -75,10 +72,7 @@ pub(crate) async fn plan_models_with_orphans(
     desired: &Schema,
     options: &MigrateOptions,
 ) -> Result<Plan> {
-    let existing = db.user_namespaces().await?;
-    let mut namespaces = vec![DEFAULT_NAMESPACE.to_owned()];
-    namespaces.extend(desired.namespaces.iter().filter(|n| existing.contains(n)).cloned());
-    let current = db.introspect(&namespaces).await?;
+    let (current, desired) = db.current_for(desired).await?;
     let created = {
         let mut connection = db.connection().await?;
         history::created_tables(&mut connection, DEFAULT_NAMESPACE)
@@ -86,11 +80,8 @@ pub(crate) async fn plan_models_with_orphans(
             .map_err(|source| Error::History { url: db.url().to_owned(), source })?
     };
     let mut plan =
-        orphans::plan_models(&current.schema, desired, &created, Dialect::Postgres, options)?;
-    if !current.unmanaged.is_empty() {
-        plan.warnings
-            .push(format!("not managed by dataflow, left alone: {}", current.unmanaged.join(", ")));
-    }
+        orphans::plan_models(&current.schema, &desired, &created, Dialect::Postgres, options)?;
+    super::warn_unmanaged(&mut plan, &current);
     Ok(plan)
 }
 

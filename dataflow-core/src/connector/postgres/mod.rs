@@ -34,6 +34,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::Instrument;
 
+/// The plan's warning listing what the database holds that dataflow leaves alone.
+pub(crate) fn warn_unmanaged(plan: &mut Plan, current: &Introspected) {
+    if !current.unmanaged.is_empty() {
+        plan.warnings
+            .push(format!("not managed by dataflow, left alone: {}", current.unmanaged.join(", ")));
+    }
+}
+
 /// (pid, state, transaction age, query) of a session holding a lock.
 type LockHolderRow = (i32, Option<String>, Option<String>, Option<String>);
 
@@ -149,10 +157,14 @@ impl Postgres {
         // BEGIN, eight catalog queries, COMMIT.
         self.count(10);
         let mut connection = crate::lent::Lent::new(self.pool.acquire().await?);
+        // The server reports its version when the session starts: no query needed.
+        let server_version = connection.server_version_num().unwrap_or(0);
+        let versioned = queries::Queries::for_version(server_version);
         connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
         let rows = |sql: &'static str| sqlx::query(sql).bind(namespaces);
         let result = async {
             let catalog = Catalog {
+                server_version,
                 namespaces: rows(queries::NAMESPACES)
                     .fetch_all(&mut *connection)
                     .await?
@@ -171,13 +183,15 @@ impl Postgres {
                     .iter()
                     .map(column_row)
                     .collect::<std::result::Result<_, _>>()?,
-                constraints: rows(queries::CONSTRAINTS)
+                constraints: sqlx::query(&versioned.constraints)
+                    .bind(namespaces)
                     .fetch_all(&mut *connection)
                     .await?
                     .iter()
                     .map(constraint_row)
                     .collect::<std::result::Result<_, _>>()?,
-                indexes: rows(queries::INDEXES)
+                indexes: sqlx::query(&versioned.indexes)
+                    .bind(namespaces)
                     .fetch_all(&mut *connection)
                     .await?
                     .iter()
@@ -344,18 +358,28 @@ impl Postgres {
     /// models name are altered or dropped; the rest is reported in the plan's warnings.
     /// Reads the default namespace and every namespace the models use that exists.
     pub async fn plan_models(&self, desired: &Schema, options: &PlanOptions) -> Result<Plan> {
+        let (current, desired) = self.current_for(desired).await?;
+        let mut plan = plan_models(&current.schema, &desired, Dialect::Postgres, options)?;
+        warn_unmanaged(&mut plan, &current);
+        Ok(plan)
+    }
+
+    /// What a plan to `desired` starts from: the default namespace and each namespace
+    /// `desired` uses that exists, read in one catalog round; and `desired` as this
+    /// server's release can hold it (a feature it lacks is an error naming both releases).
+    pub(crate) async fn current_for<'a>(
+        &self,
+        desired: &'a Schema,
+    ) -> Result<(Introspected, std::borrow::Cow<'a, Schema>)> {
         let existing = self.user_namespaces().await?;
         let mut namespaces = vec![DEFAULT_NAMESPACE.to_owned()];
         namespaces.extend(desired.namespaces.iter().filter(|n| existing.contains(n)).cloned());
         let current = self.introspect(&namespaces).await?;
-        let mut plan = plan_models(&current.schema, desired, Dialect::Postgres, options)?;
-        if !current.unmanaged.is_empty() {
-            plan.warnings.push(format!(
-                "not managed by dataflow, left alone: {}",
-                current.unmanaged.join(", ")
-            ));
-        }
-        Ok(plan)
+        let desired = match current.server_version {
+            0 => std::borrow::Cow::Borrowed(desired),
+            version => dataflow_schema::dialect::postgres::server::fit(desired, version)?,
+        };
+        Ok((current, desired))
     }
 
     /// Who holds locks on `table` (pid, state, transaction age, query), for the error
@@ -418,6 +442,8 @@ fn column_row(r: &PgRow) -> std::result::Result<ColumnRow, sqlx::Error> {
         collation: r.try_get(11)?,
         comment: r.try_get(12)?,
         owns_sequence: r.try_get(13)?,
+        not_null_constraint: r.try_get(14)?,
+        not_null_validated: r.try_get(15)?,
     })
 }
 
@@ -434,12 +460,13 @@ fn constraint_row(r: &PgRow) -> std::result::Result<ConstraintRow, sqlx::Error> 
         no_inherit: r.try_get(8)?,
         match_full: r.try_get(9)?,
         nulls_not_distinct: r.try_get(10)?,
-        columns: r.try_get(11)?,
-        ref_schema: r.try_get(12)?,
-        ref_table: r.try_get(13)?,
-        ref_columns: r.try_get(14)?,
-        on_delete: r.try_get(15)?,
-        on_update: r.try_get(16)?,
+        enforced: r.try_get(11)?,
+        columns: r.try_get(12)?,
+        ref_schema: r.try_get(13)?,
+        ref_table: r.try_get(14)?,
+        ref_columns: r.try_get(15)?,
+        on_delete: r.try_get(16)?,
+        on_update: r.try_get(17)?,
     })
 }
 

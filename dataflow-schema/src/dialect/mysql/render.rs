@@ -73,7 +73,7 @@ pub fn render(change: &Change, current: &Schema, desired: &Schema) -> Rendered {
             reversible(vec![drop_column(table, column)], vec![add_plain_column(table, column)])
         }
         Change::AlterColumnType { table, column, .. }
-        | Change::DropNotNull { table, column }
+        | Change::DropNotNull { table, column, .. }
         | Change::AlterIdentity { table, column, .. }
         | Change::SetComment { table, column: Some(column), .. } => {
             columns.modify(table, column, algorithm_of(change), &[])

@@ -65,7 +65,9 @@ fn trash_enum(name: &QualifiedName, version: &str) -> Kept {
 use crate::dialect::Kept;
 
 /// Renames the table and its index-backed names (indexes, primary key, unique and
-/// exclusion constraints live in the namespace-wide relation namespace) out of the way.
+/// exclusion constraints live in the namespace-wide relation namespace) out of the way,
+/// and its NOT NULL constraints (PostgreSQL 18 picks a free name namespace-wide: a table
+/// re-created beside the trash would get `…_not_null1`).
 fn trash_table(table: &Table, version: &str) -> Kept {
     let trash = QualifiedName {
         schema: table.name.schema.clone(),
@@ -77,7 +79,8 @@ fn trash_table(table: &Table, version: &str) -> Kept {
         quote_ident(&trash.name)
     )];
     let mut down = Vec::new();
-    for constraint in create_table_constraint_names(table) {
+    let not_nulls = table.columns.iter().filter_map(|c| c.not_null_constraint.clone());
+    for constraint in create_table_constraint_names(table).into_iter().chain(not_nulls) {
         let moved = engine_name("_dataflow_trash_", version, &constraint);
         up.push(format!(
             "ALTER TABLE {} RENAME CONSTRAINT {} TO {}",
@@ -159,7 +162,11 @@ fn backup_column(
         ),
     ];
     if !column.nullable {
-        down.push(format!("ALTER TABLE {} ALTER COLUMN {col} SET NOT NULL", qualified(table)));
+        down.push(super::render::set_not_null(
+            table,
+            &column.name,
+            column.not_null_constraint.as_deref(),
+        ));
     }
     if let Some(text) = &column.comment {
         down.push(format!(

@@ -6,6 +6,7 @@ pub mod online;
 pub mod preflight;
 pub mod render;
 pub mod risk;
+pub mod server;
 
 use crate::model::{Backfill, Column, ColumnType, DefaultExpr, Identity, Literal, QualifiedName};
 
@@ -183,6 +184,11 @@ pub fn column_definition(column: &Column) -> String {
         sql.push_str(render_identity(identity));
     }
     if !column.nullable {
+        // A name of its own (read from a PostgreSQL 18 database); older servers accept
+        // the clause and ignore the name.
+        if let Some(name) = &column.not_null_constraint {
+            sql.push_str(&format!(" CONSTRAINT {}", quote_ident(name)));
+        }
         sql.push_str(" NOT NULL");
     }
     sql

@@ -133,6 +133,7 @@ pub fn render_concurrent(change: &Change, current: &crate::model::Schema) -> Opt
             let mut up: Vec<String> =
                 super::render::fill_nulls(table, column, primary_key).into_iter().collect();
             up.extend(prove_not_null(table, &column.name));
+            up.extend(super::render::name_not_null(table, column));
             Rendered {
                 up,
                 down: Rollback::Sql(vec![super::render::alter_column(
@@ -164,6 +165,7 @@ pub fn render_concurrent(change: &Change, current: &crate::model::Schema) -> Opt
             ));
             if !column.nullable {
                 up.extend(prove_not_null(table, &column.name));
+                up.extend(super::render::name_not_null(table, column));
             }
             if let Some(text) = &column.comment {
                 up.push(super::render::comment(table, Some(&column.name), Some(text)));
@@ -256,8 +258,11 @@ fn type_swap(change: &Change, schema: &crate::model::Schema) -> Option<Rendered>
             "UPDATE {t} SET {shadow_q} = CAST({col} AS {ty}) WHERE {shadow_q} IS NULL AND {col} IS NOT NULL"
         ),
     ];
-    if !current.nullable {
-        up.extend(prove_not_null(name, &shadow));
+    // The shadow is proven here and made NOT NULL in the swap, once it has the column's
+    // name: PostgreSQL 18 names the NOT NULL constraint after the column it is made on.
+    let proven = !current.nullable;
+    if proven {
+        up.extend(prove(name, &shadow));
     }
     let uses = |columns: &[String]| columns.iter().any(|c| c == column);
     let on_shadow = |columns: &[String]| -> Vec<String> {
@@ -286,6 +291,9 @@ fn type_swap(change: &Change, schema: &crate::model::Schema) -> Option<Rendered>
     }
     swap.push(format!("ALTER TABLE {t} DROP COLUMN {col}"));
     swap.push(format!("ALTER TABLE {t} RENAME COLUMN {shadow_q} TO {col}"));
+    if proven {
+        swap.extend(settle(name, column, &shadow, current.not_null_constraint.as_deref()));
+    }
     let mut validate = Vec::new();
     if let Some(key) = table.primary_key.as_ref().filter(|pk| uses(&pk.columns)) {
         let copy = Index {
@@ -440,20 +448,39 @@ fn swappable(table: &Table, column: &Column) -> bool {
 /// SET NOT NULL without its blocking scan: a `CHECK (col IS NOT NULL) NOT VALID`, validated
 /// without blocking, proves it; the check goes afterwards (row 12b). Safe to run again.
 fn prove_not_null(table: &QualifiedName, column: &str) -> Vec<String> {
-    let check = crate::naming::not_null_proof(&table.name, column);
-    let constraint =
-        |action: &str| format!("ALTER TABLE {} {action} {}", qualified(table), quote_ident(&check));
-    vec![
-        constraint("DROP CONSTRAINT IF EXISTS"),
+    let mut statements = prove(table, column).to_vec();
+    statements.extend(settle(table, column, column, None));
+    statements
+}
+
+/// The proof of [`prove_not_null`]: the check added `NOT VALID` (a leftover of a stopped
+/// run dropped first), then validated without blocking writes.
+fn prove(table: &QualifiedName, column: &str) -> [String; 3] {
+    let check = quote_ident(&crate::naming::not_null_proof(&table.name, column));
+    let t = qualified(table);
+    [
+        format!("ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {check}"),
         format!(
-            "ALTER TABLE {} ADD CONSTRAINT {} CHECK ({} IS NOT NULL) NOT VALID",
-            qualified(table),
-            quote_ident(&check),
+            "ALTER TABLE {t} ADD CONSTRAINT {check} CHECK ({} IS NOT NULL) NOT VALID",
             quote_ident(column)
         ),
-        constraint("VALIDATE CONSTRAINT"),
-        super::render::alter_column(table, column, "SET NOT NULL"),
-        constraint("DROP CONSTRAINT"),
+        format!("ALTER TABLE {t} VALIDATE CONSTRAINT {check}"),
+    ]
+}
+
+/// NOT NULL on `column`, under `constraint` if given (instant: the proof made for
+/// `proven_as` — the column's name when it was proven — shows there is no NULL), then the
+/// proof dropped.
+fn settle(
+    table: &QualifiedName,
+    column: &str,
+    proven_as: &str,
+    constraint: Option<&str>,
+) -> [String; 2] {
+    let check = quote_ident(&crate::naming::not_null_proof(&table.name, proven_as));
+    [
+        super::render::set_not_null(table, column, constraint),
+        format!("ALTER TABLE {} DROP CONSTRAINT {check}", qualified(table)),
     ]
 }
 

@@ -141,13 +141,14 @@ pub fn render(change: &Change) -> Rendered {
             vec![set_default(table, column, None)],
             vec![set_default(table, column, Some(from))],
         ),
-        Change::DropNotNull { table, column } => reversible(
+        Change::DropNotNull { table, column, constraint } => reversible(
             vec![alter_column(table, column, "DROP NOT NULL")],
-            vec![alter_column(table, column, "SET NOT NULL")],
+            vec![set_not_null(table, column, constraint.as_deref())],
         ),
         Change::SetNotNull { table, column, primary_key } => {
             let mut up: Vec<String> = fill_nulls(table, column, primary_key).into_iter().collect();
             up.push(alter_column(table, &column.name, "SET NOT NULL"));
+            up.extend(name_not_null(table, column));
             reversible(up, vec![alter_column(table, &column.name, "DROP NOT NULL")])
         }
         Change::AlterIdentity { table, column, from, to } => reversible(
@@ -159,6 +160,40 @@ pub fn render(change: &Change) -> Rendered {
             vec![comment(table, column.as_deref(), from.as_deref())],
         ),
     }
+}
+
+/// NOT NULL given back to `column`: under the constraint name it had, when it had one
+/// (only a PostgreSQL 18 database gives one; `SET NOT NULL` would name it after the
+/// table's name at that moment, which a rename may since have changed).
+pub(super) fn set_not_null(
+    table: &QualifiedName,
+    column: &str,
+    constraint: Option<&str>,
+) -> String {
+    match constraint {
+        Some(name) => format!(
+            "ALTER TABLE {} ADD CONSTRAINT {} NOT NULL {}",
+            qualified(table),
+            quote_ident(name),
+            quote_ident(column)
+        ),
+        None => alter_column(table, column, "SET NOT NULL"),
+    }
+}
+
+/// PostgreSQL 18: after `SET NOT NULL`, the constraint it made (under the server's name)
+/// renamed to the one the target gives it, if that is another.
+pub(super) fn name_not_null(table: &QualifiedName, column: &Column) -> Option<String> {
+    let wanted = column.not_null_constraint.as_ref()?;
+    let made = crate::naming::not_null_constraint(&table.name, &column.name);
+    (*wanted != made).then(|| {
+        format!(
+            "ALTER TABLE {} RENAME CONSTRAINT {} TO {}",
+            qualified(table),
+            quote_ident(&made),
+            quote_ident(wanted)
+        )
+    })
 }
 
 fn create_enum(e: &EnumType) -> String {

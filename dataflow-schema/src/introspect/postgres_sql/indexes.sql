@@ -1,7 +1,8 @@
 -- Indexes that no constraint owns. Per key part: the column (NULL for an expression),
 -- the expression, and what follows the key (collation, operator class, DESC, NULLS).
+-- {…} marks a catalog column some server versions lack (`queries::LATER_CATALOG_COLUMNS`).
 SELECT n.nspname::text, c.relname::text, ic.relname::text, i.indisunique, i.indisvalid, am.amname::text,
-       pg_get_expr(i.indpred, i.indrelid, true), i.indnullsnotdistinct,
+       pg_get_expr(i.indpred, i.indrelid, true), {pg_index.indnullsnotdistinct},
        coalesce(ic.reloptions, '{}')::text[],
        ARRAY(SELECT a.attname::text FROM generate_series(i.indnkeyatts + 1, i.indnatts) AS k(n)
              JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[k.n - 1] ORDER BY k.n),
