@@ -27,4 +27,5 @@ mod postgres {
     mod privileges;
     mod random_evolutions;
     mod replicas;
+    mod versions;
 }

@@ -4,7 +4,8 @@
 //! here, sharing no code with the engine's introspection) and a second plan to be empty.
 //!
 //! Prints `in-scope passed/total` and the duration, writes per-case results to
-//! `target/corpus-postgres.json`, and fails below the committed floor
+//! `target/corpus-postgres-<major>.json`, and fails below the committed floor for the
+//! server's major version
 //! (`corpus_floor.txt`, never lowered).
 
 use super::support::{create_database, drop_database, server_available, url_for};
@@ -33,7 +34,6 @@ const IN_SCOPE: &[&str] = &[
     "tests_types",
 ];
 const SKIP_FLAGS: &[&str] = &["error", "offline", "user", "managed_roles"];
-const SERVER_MAJOR: f64 = 15.0;
 const WORKERS: usize = 3;
 
 #[derive(Debug, Clone)]
@@ -52,7 +52,8 @@ enum Outcome {
     NotLoaded(String),
 }
 
-fn read_cases() -> Option<(Vec<Case>, BTreeMap<String, usize>)> {
+/// The cases this server can load: those whose `min_version` is above `major` are skipped.
+fn read_cases(major: u32) -> Option<(Vec<Case>, BTreeMap<String, usize>)> {
     let text = crate::common::skip::read_corpus("postgres.jsonl")?;
     let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
     let mut cases = Vec::new();
@@ -70,8 +71,8 @@ fn read_cases() -> Option<(Vec<Case>, BTreeMap<String, usize>)> {
         }
         let min_version =
             flags.get("min_version").and_then(Value::as_str).and_then(|v| v.parse::<f64>().ok());
-        if min_version.is_some_and(|v| v > SERVER_MAJOR) {
-            *skipped.entry("min_version above 15".into()).or_default() += 1;
+        if min_version.is_some_and(|v| v > f64::from(major)) {
+            *skipped.entry(format!("min_version above {major}")).or_default() += 1;
             continue;
         }
         cases.push(Case {
@@ -230,7 +231,8 @@ async fn sqldef_postgres_corpus() {
     if !server_available().await {
         return;
     }
-    let Some((cases, skipped)) = read_cases() else { return };
+    let major = server_major().await;
+    let Some((cases, skipped)) = read_cases(major) else { return };
     let started = Instant::now();
     let run = std::process::id();
     let mut workers = Vec::new();
@@ -310,17 +312,41 @@ async fn sqldef_postgres_corpus() {
     let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
     let _ = std::fs::create_dir_all(&target);
     let _ = std::fs::write(
-        target.join("corpus-postgres.json"),
+        target.join(format!("corpus-postgres-{major}.json")),
         serde_json::to_string_pretty(&report).unwrap_or_default(),
     );
     eprintln!(
-        "sqldef PostgreSQL corpus: in-scope passed {passed}/{total} ({:.1}%), @renamed cases {renamed_passed}/{renamed_total} \
+        "sqldef PostgreSQL corpus on PostgreSQL {major}: in-scope passed {passed}/{total} ({:.1}%), @renamed cases {renamed_passed}/{renamed_total} \
          (reported apart: DB-vs-DB mode has no hints), {not_loaded} did not load, skipped {skipped:?}, in {:.1} s",
         100.0 * passed as f64 / total.max(1) as f64,
         started.elapsed().as_secs_f64()
     );
-    eprintln!("failures by cause: {causes:?} (details in target/corpus-postgres.json)");
-    let floor: usize =
-        include_str!("corpus_floor.txt").trim().parse().expect("the floor is a number");
-    assert!(passed >= floor, "corpus pass count {passed} fell below the committed floor {floor}");
+    eprintln!("failures by cause: {causes:?} (details in target/corpus-postgres-{major}.json)");
+    let floor = floor_for(include_str!("corpus_floor.txt"), major).unwrap_or_else(|| {
+        panic!("corpus_floor.txt has no floor for PostgreSQL {major}: add `{major} {passed}`")
+    });
+    assert!(
+        passed >= floor,
+        "on PostgreSQL {major}, corpus pass count {passed} fell below the committed floor {floor}"
+    );
+}
+
+/// The server's major version (`server_version_num` / 10000).
+async fn server_major() -> u32 {
+    let db = Postgres::connect(&super::support::admin_url()).await.expect("connect");
+    let version: String = sqlx::query_scalar("SHOW server_version_num")
+        .fetch_one(db.pool())
+        .await
+        .expect("server_version_num");
+    db.pool().close().await;
+    version.parse::<u32>().expect("a number") / 10_000
+}
+
+/// The committed floor for one major version: lines `<major> <passed>`, `#` comments.
+fn floor_for(file: &str, major: u32) -> Option<usize> {
+    file.lines()
+        .map(|line| line.split('#').next().unwrap_or_default())
+        .filter_map(|line| line.split_once(' '))
+        .find(|(version, _)| version.trim().parse() == Ok(major))
+        .and_then(|(_, floor)| floor.trim().parse().ok())
 }

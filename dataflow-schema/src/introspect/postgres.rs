@@ -33,6 +33,7 @@ pub mod queries {
     pub const LATER_CATALOG_COLUMNS: &[(&str, u32, &str, &str)] = &[
         ("{pg_index.indnullsnotdistinct}", 150_000, "i.indnullsnotdistinct", "false"),
         ("{pg_constraint.conenforced}", 180_000, "con.conenforced", "true"),
+        ("{pg_constraint.conperiod}", 180_000, "con.conperiod", "false"),
     ];
 
     /// The queries written for one server version.
@@ -159,6 +160,9 @@ pub struct ConstraintRow {
     /// False for PostgreSQL 18's `NOT ENFORCED` constraints.
     #[serde(default = "enforced")]
     pub enforced: bool,
+    /// PostgreSQL 18's temporal keys: `WITHOUT OVERLAPS`, or a foreign key's `PERIOD`.
+    #[serde(default)]
+    pub period: bool,
     pub columns: Vec<String>,
     pub ref_schema: Option<String>,
     pub ref_table: Option<String>,
@@ -273,6 +277,13 @@ pub fn build(catalog: Catalog) -> Introspected {
         if !row.enforced {
             unmanaged.push(format!(
                 "NOT ENFORCED constraint {} on {} (PostgreSQL 18): compared as an enforced one",
+                row.name, tables[i].name
+            ));
+        }
+        if row.period {
+            unmanaged.push(format!(
+                "temporal constraint {} on {} (PostgreSQL 18 WITHOUT OVERLAPS / PERIOD): \
+                 compared as a plain key over the same columns",
                 row.name, tables[i].name
             ));
         }

@@ -461,12 +461,13 @@ fn constraint_row(r: &PgRow) -> std::result::Result<ConstraintRow, sqlx::Error> 
         match_full: r.try_get(9)?,
         nulls_not_distinct: r.try_get(10)?,
         enforced: r.try_get(11)?,
-        columns: r.try_get(12)?,
-        ref_schema: r.try_get(13)?,
-        ref_table: r.try_get(14)?,
-        ref_columns: r.try_get(15)?,
-        on_delete: r.try_get(16)?,
-        on_update: r.try_get(17)?,
+        period: r.try_get(12)?,
+        columns: r.try_get(13)?,
+        ref_schema: r.try_get(14)?,
+        ref_table: r.try_get(15)?,
+        ref_columns: r.try_get(16)?,
+        on_delete: r.try_get(17)?,
+        on_update: r.try_get(18)?,
     })
 }
 

@@ -5,7 +5,7 @@ SELECT n.nspname::text, c.relname::text, con.conname::text, con.contype::text,
        CASE WHEN con.contype IN ('c', 'x') THEN pg_get_constraintdef(con.oid, true) END,
        con.convalidated, con.condeferrable, con.condeferred, con.connoinherit,
        con.confmatchtype = 'f',
-       coalesce({pg_index.indnullsnotdistinct}, false), {pg_constraint.conenforced},
+       coalesce({pg_index.indnullsnotdistinct}, false), {pg_constraint.conenforced}, {pg_constraint.conperiod},
        ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY AS k(num, ord)
              JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num ORDER BY k.ord),
        fn.nspname::text, fc.relname::text,
