@@ -35,7 +35,7 @@ pub(crate) fn keep_drops(
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Dialect {
-    /// PostgreSQL 12 or later (tested on 15).
+    /// PostgreSQL 13 or later (tested on 13 to 18).
     Postgres,
     /// SQLite 3.35 or later.
     Sqlite,
