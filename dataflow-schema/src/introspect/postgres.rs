@@ -12,7 +12,7 @@ use serde::Deserialize;
 /// The catalog queries, one per object kind: a fixed number of round trips whatever
 /// the table count. Each takes `$1` = the namespaces to read (`text[]`) and returns the
 /// columns of its row type below, in order. Those that read a catalog column some
-/// server versions lack are written for one version by [`Queries::for_version`].
+/// server versions lack are written for one version by [`queries::Queries::for_version`].
 pub mod queries {
     /// Rows: the namespace names that exist.
     pub const NAMESPACES: &str = include_str!("postgres_sql/namespaces.sql");
