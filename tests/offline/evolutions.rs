@@ -3,7 +3,9 @@
 //! table, as one struct would before and after an edit.
 
 use super::support::{evolve, plan, schema, with_rows};
-use dataflow::{model, plan_offline, DbEnum, Dialect, Model, PlanOptions, Schema};
+use dataflow::{
+    model, plan_offline, DbEnum, Dialect, Hazard, Model, Operation, PlanOptions, RiskLevel, Schema,
+};
 use insta::assert_snapshot;
 
 #[derive(Model)]
@@ -712,4 +714,32 @@ fn tables_in_a_named_schema() {
 fn unchanged_models_plan_nothing() {
     let text = evolve(&[model::<UserV1>(), model::<Org>()], &[model::<Org>(), model::<UserV1>()]);
     assert_eq!(text, "No changes.\n");
+}
+
+/// Dropping a unique index on a populated table: the concurrent form blocks nobody, but
+/// the uniqueness guarantee is lost all the same — HIGH with CORRECTNESS, as the direct
+/// form on a small table (row 19b; a regression: the online rating had made it SAFE).
+#[test]
+fn dropping_a_unique_index_online_is_still_high() {
+    #[derive(Model)]
+    #[dataflow(table = "accounts", index(columns("email"), unique, name = "accounts_email_uidx"))]
+    struct WithIndex {
+        #[dataflow(primary_key, auto)]
+        id: i64,
+        email: String,
+    }
+    #[derive(Model)]
+    #[dataflow(table = "accounts")]
+    struct WithoutIndex {
+        #[dataflow(primary_key, auto)]
+        id: i64,
+        email: String,
+    }
+    for rows in [100, 1_000_000] {
+        let current = with_rows(schema(&[model::<WithIndex>()]), "accounts", rows);
+        let plan = plan(&current, &schema(&[model::<WithoutIndex>()]));
+        let step = plan.steps.iter().find(|s| s.operation == Operation::DropIndex).expect("a drop");
+        assert_eq!(step.risk.level, RiskLevel::High, "{rows} rows:\n{plan}");
+        assert!(step.risk.hazards.contains(&Hazard::Correctness), "{rows} rows:\n{plan}");
+    }
 }

@@ -516,12 +516,24 @@ pub fn rate(change: &Change, concurrent: bool, mut rated: Assessment) -> Assessm
                 rated.reasons.push("fails on duplicate values, changing nothing".into());
             }
         }
-        Change::DropIndex { .. } if concurrent => reset(
-            &mut rated,
-            RiskLevel::Safe,
-            &[Hazard::IndexDropped],
-            "DROP INDEX CONCURRENTLY: waits for queries using the index, blocks none (row 19b)",
-        ),
+        Change::DropIndex { index, .. } if concurrent => {
+            reset(
+                &mut rated,
+                RiskLevel::Safe,
+                &[Hazard::IndexDropped],
+                "DROP INDEX CONCURRENTLY: waits for queries using the index, blocks none (row 19b)",
+            );
+            // Dropping it without a lock does not keep what it guaranteed.
+            if index.unique && !index.invalid {
+                rated.level = RiskLevel::High;
+                rated.hazards.push(Hazard::Correctness);
+                rated.reasons.push(
+                    "the uniqueness guarantee is gone: INSERT … ON CONFLICT on these columns \
+                     starts failing"
+                        .into(),
+                );
+            }
+        }
         Change::AddUnique { .. } if concurrent => {
             reset(
                 &mut rated,
