@@ -61,9 +61,6 @@ pub mod queries {
     }
 }
 
-/// The oldest PostgreSQL release dataflow reads and writes (`server_version_num`).
-pub const OLDEST_SUPPORTED: u32 = 130_000;
-
 /// `server_version_num` as people write it: 140023 → "14.23", 90624 → "9.6.24".
 pub fn version_name(version: u32) -> String {
     if version >= 100_000 {
