@@ -444,22 +444,99 @@ pub fn explain_connection_loss(error: Error) -> Error {
     Error::ConnectionLost { server, advice, source: Box::new(error) }
 }
 
-/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`, for messages.
+/// A database URL with every secret masked, for anything a person or a log may read:
+/// the password in the user part (`postgres://user:***@host/db`) and the value of every
+/// query parameter that names one (`?password=***`, `sslpassword=***`, `ssl-key-password=***`,
+/// tokens and secrets). Works on malformed URLs too, since errors are where they appear; the
+/// one function every message, report and log line goes through.
 pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    let Some((credentials, host)) = rest.rsplit_once('@') else { return url.to_owned() };
-    match credentials.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, url),
+    };
+    // The query starts at the first `?` after the user part, which may itself hold a `?`.
+    let query_start = rest.rfind('@').map_or(0, |at| at + 1);
+    let (before_query, query) = match rest[query_start..].find('?') {
+        Some(i) => rest.split_at(query_start + i),
+        None => (rest, ""),
+    };
+    let mut shown = String::with_capacity(url.len());
+    if let Some(scheme) = scheme {
+        shown.push_str(scheme);
+        shown.push_str("://");
     }
+    match before_query.rsplit_once('@') {
+        Some((credentials, host)) => {
+            match credentials.split_once(':') {
+                Some((user, _)) => shown.push_str(&format!("{user}:***")),
+                None => shown.push_str(credentials),
+            }
+            shown.push('@');
+            shown.push_str(host);
+        }
+        None => shown.push_str(before_query),
+    }
+    if let Some(parameters) = query.strip_prefix('?') {
+        shown.push('?');
+        let masked: Vec<String> = parameters
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if names_a_secret(key) => format!("{key}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        shown.push_str(&masked.join("&"));
+    }
+    shown
+}
+
+/// Whether a URL query parameter carries a secret (`password`, `sslpassword`,
+/// `ssl-key-password`, `auth_token`, `client_secret`, `pwd`…).
+fn names_a_secret(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    ["password", "passwd", "secret", "token"].iter().any(|word| key.contains(word))
+        || key == "pwd"
+        || key == "pass"
 }
 
 #[cfg(test)]
 mod tests {
+    use super::redact;
+
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(super::redact("postgres://u:pw@h:5432/d"), "postgres://u:***@h:5432/d");
-        assert_eq!(super::redact("postgres://u@h/d"), "postgres://u@h/d");
+        assert_eq!(redact("postgres://u:pw@h:5432/d"), "postgres://u:***@h:5432/d");
+        assert_eq!(redact("postgres://u@h/d"), "postgres://u@h/d");
+        assert_eq!(redact("sqlite://data/app.db"), "sqlite://data/app.db");
+        assert_eq!(redact("sqlite::memory:"), "sqlite::memory:");
+    }
+
+    #[test]
+    fn secrets_in_query_parameters_are_redacted() {
+        assert_eq!(
+            redact("postgres://u@h/d?sslmode=require&password=hunter2&application_name=x"),
+            "postgres://u@h/d?sslmode=require&password=***&application_name=x"
+        );
+        assert_eq!(
+            redact("mysql://root:a@b@h:3306/t?ssl-mode=REQUIRED&PASSWORD=x&sslpassword=y"),
+            "mysql://root:***@h:3306/t?ssl-mode=REQUIRED&PASSWORD=***&sslpassword=***"
+        );
+        assert_eq!(redact("postgres://h/d?auth_token=abc&pwd=z"), "postgres://h/d?auth_token=***&pwd=***");
+    }
+
+    #[test]
+    fn malformed_urls_keep_their_secrets_hidden() {
+        // A `?`, `/` or `@` in an unencoded password must not leak the rest of it.
+        for url in [
+            "postgres://u:pa?ss@h/d",
+            "postgres://u:pa/ss@h/d",
+            "postgres://u:p@ss@h/d?password=pa?ss",
+            "postgres://u:pass@",
+            "u:pass@h/d",
+        ] {
+            let shown = redact(url);
+            assert!(!shown.contains("pa?ss") && !shown.contains("pa/ss") && !shown.contains("pass@"), "{url} -> {shown}");
+        }
     }
 }
 

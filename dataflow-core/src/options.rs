@@ -153,6 +153,17 @@ pub struct ApplyOptions {
     pub backfill: BackfillOptions,
 }
 
+impl ApplyOptions {
+    /// How long to wait before retry `attempt` (0-based) of a step that could not get its
+    /// lock: exponential backoff with full jitter, uniform in
+    /// [0, min(`max_backoff`, `base_backoff` · 2^attempt)], so replicas that collided once
+    /// do not collide again in step.
+    pub(crate) fn backoff(&self, attempt: u32) -> Duration {
+        let ceiling = self.base_backoff.saturating_mul(1 << attempt.min(16)).min(self.max_backoff);
+        ceiling.mul_f64(fastrand::f64())
+    }
+}
+
 impl Default for ApplyOptions {
     fn default() -> Self {
         ApplyOptions {
@@ -268,5 +279,20 @@ mod tests {
         assert_eq!(size.next(40_000, Duration::from_millis(50)), 50_000);
         assert_eq!(size.next(200, Duration::from_secs(10)), 100);
         assert_eq!(BatchSize::Fixed(1_000).next(1_000, Duration::from_secs(1)), 1_000);
+    }
+
+    #[test]
+    fn backoff_is_spread_over_its_whole_window() {
+        let options = ApplyOptions::default();
+        // Attempt 2: the window is [0, 400 ms]. Jitter from clock nanoseconds was zero on
+        // coarse clocks; real randomness gives distinct values over the whole window.
+        let pauses: Vec<Duration> = (0..1_000).map(|_| options.backoff(2)).collect();
+        assert!(pauses.iter().all(|p| *p <= Duration::from_millis(400)));
+        let distinct: std::collections::BTreeSet<Duration> = pauses.iter().copied().collect();
+        assert!(distinct.len() > 900, "only {} distinct pauses of 1000", distinct.len());
+        assert!(pauses.iter().any(|p| *p < Duration::from_millis(100)));
+        assert!(pauses.iter().any(|p| *p > Duration::from_millis(300)));
+        // The cap holds at any attempt.
+        assert!((0..1_000).all(|_| options.backoff(40) <= options.max_backoff));
     }
 }

@@ -12,7 +12,6 @@
 pub mod history;
 pub(crate) mod migrator;
 
-use crate::connector::postgres::backoff;
 use crate::error::redact;
 use crate::error::{Error, Result};
 use crate::options::ApplyOptions;
@@ -414,7 +413,7 @@ pub(crate) async fn run_statement(
             Ok(_) => return Ok(run),
             Err(error) if is_lock_error(&error) && run.retries < options.retries => {
                 run.retries += 1;
-                let delay = backoff(options, run.retries);
+                let delay = options.backoff(run.retries);
                 tracing::warn!(target: "dataflow::apply", step = step.number, attempt = run.retries, delay_ms = delay.as_millis() as u64, "lock wait timeout; retrying");
                 tokio::time::sleep(delay).await;
             }

@@ -320,7 +320,7 @@ impl Postgres {
                 {
                     attempt += 1;
                     *retries += 1;
-                    let pause = backoff(options, attempt);
+                    let pause = options.backoff(attempt);
                     tracing::warn!(
                         target: "dataflow::apply",
                         step = plan.steps[step].number,
@@ -702,18 +702,6 @@ fn step_span(step: &Step) -> tracing::Span {
 /// SQLSTATE 55P03 (lock_not_available): `lock_timeout` expired; nothing was changed.
 fn is_lock_timeout(error: &sqlx::Error) -> bool {
     error.as_database_error().and_then(|e| e.code()).as_deref() == Some("55P03")
-}
-
-/// Exponential backoff with full jitter: uniform in [0, min(cap, base · 2^attempt)]
-/// (shared with the MySQL connector).
-pub(crate) fn backoff(options: &ApplyOptions, attempt: u32) -> Duration {
-    let ceiling =
-        options.base_backoff.saturating_mul(1 << attempt.min(16)).min(options.max_backoff);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    ceiling.mul_f64(f64::from(nanos % 1000) / 1000.0)
 }
 
 /// Compile-time check: the connector's futures can be spawned on a multi-threaded runtime.
