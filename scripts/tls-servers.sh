@@ -131,7 +131,7 @@ if ! my_running; then
   for i in $(seq 1 120); do
     my_running && break
     if ! kill -0 "$pid" 2>/dev/null || [ "$i" = 120 ]; then
-      echo "tls-servers: MariaDB did not come up within 60 s; $my/error.log ends with:" >&2
+      echo "tls-servers: MariaDB exited or was not ready within 60 s; $my/error.log ends with:" >&2
       tail -n 20 "$my/error.log" >&2; exit 1
     fi
     sleep 0.5

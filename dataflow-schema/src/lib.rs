@@ -12,6 +12,7 @@ pub mod checksum;
 pub mod dialect;
 pub mod diff;
 pub mod error;
+pub mod file_format;
 pub mod fragment;
 pub mod introspect;
 #[doc(hidden)]

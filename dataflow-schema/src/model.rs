@@ -111,18 +111,18 @@ impl Schema {
     /// Reads a schema from its JSON form (as written by [`Schema::to_json`] or
     /// `dataflow snapshot`).
     pub fn from_json(text: &str) -> Result<Schema, serde_json::Error> {
-        let mut schema: Schema = serde_json::from_str(text)?;
+        let mut schema: Schema = crate::file_format::from_stamped_json(text, "schema.json")?;
         schema.canonicalize();
         Ok(schema)
     }
 
     /// The stable JSON form: canonical order, pretty-printed, object keys in declaration
-    /// order, so it can be committed as `schema.json` and diffed in review.
+    /// order, stamped with its `format_version`, so it can be committed as `schema.json`
+    /// and diffed in review.
     pub fn to_json(&self) -> String {
         let mut canonical = self.clone();
         canonical.canonicalize();
-        // Serialising plain data structures with string keys cannot fail.
-        serde_json::to_string_pretty(&canonical).unwrap_or_default()
+        crate::file_format::to_stamped_json(&canonical)
     }
 }
 

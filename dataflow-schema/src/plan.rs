@@ -211,9 +211,16 @@ impl Plan {
             .join("; ")
     }
 
-    /// The plan as pretty JSON (what `dataflow diff --format json` prints).
+    /// The plan as pretty JSON stamped with its `format_version` (what `dataflow diff
+    /// --format json` prints).
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_default()
+        crate::file_format::to_stamped_json(self)
+    }
+
+    /// Reads a plan written by [`Plan::to_json`] (older files without a stamp too; a newer
+    /// format is refused).
+    pub fn from_json(text: &str) -> Result<Plan, serde_json::Error> {
+        crate::file_format::from_stamped_json(text, "plan.json")
     }
 }
 

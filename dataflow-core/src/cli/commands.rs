@@ -132,7 +132,7 @@ async fn write_plan(session: &Session, args: PlanArgs) -> Result<u8> {
     let target = session.target_schema().await?.ok_or(Error::NoTarget)?;
     print_warnings(&plan);
     terminal::print_preview(&as_run(session, &plan).await?, true, true);
-    let json = serde_json::to_string_pretty(&ReviewedPlan { plan, target }).unwrap_or_default();
+    let json = dataflow_schema::file_format::to_stamped_json(&ReviewedPlan { plan, target });
     std::fs::write(&args.out, json)
         .map_err(|source| Error::ReadFile { path: args.out.clone(), source })?;
     eprintln!("Wrote {}: review it, then `apply --plan {}`.", args.out, args.out);
@@ -142,7 +142,8 @@ async fn write_plan(session: &Session, args: PlanArgs) -> Result<u8> {
 fn read_reviewed(path: &str) -> Result<ReviewedPlan> {
     let text = std::fs::read_to_string(path)
         .map_err(|source| Error::ReadFile { path: path.to_owned(), source })?;
-    serde_json::from_str(&text).map_err(|source| Error::Snapshot { path: path.to_owned(), source })
+    dataflow_schema::file_format::from_stamped_json(&text, path)
+        .map_err(|source| Error::Snapshot { path: path.to_owned(), source })
 }
 
 /// Why a reviewed plan no longer applies, if it does not.
