@@ -5,7 +5,8 @@
 # against each supported major version besides the system server's 15, each on a private
 # cluster from scripts/pg-versions.sh. Left out here, run on 15 by scripts/test.sh: the
 # process-level fault suites (Ctrl-C, SIGKILL, replicas, connection faults,
-# cancellation), which test dataflow's own process and session handling, not the catalog.
+# cancellation), which test dataflow's own process and session handling, not the catalog,
+# and TLS (its private server is a 15: scripts/tls-servers.sh).
 # Prints one line per version and a Markdown table; fails if any version fails or skips.
 #
 #   scripts/pg-matrix.sh [MAJORS...]     # default "13 14 16 17 18"
@@ -31,7 +32,8 @@ while read -r major port url; do
   echo "pg-matrix: PostgreSQL $server ($url)"
   if ! DATAFLOW_TEST_POSTGRES=$url cargo test --quiet --test postgres -- --test-threads 2 \
     --skip postgres::interrupt --skip postgres::kill_anywhere --skip postgres::replicas \
-    --skip postgres::connection_faults --skip postgres::cancellation >"$log" 2>&1; then
+    --skip postgres::connection_faults --skip postgres::cancellation --skip postgres::tls \
+    >"$log" 2>&1; then
     status=1
     sed -n '/^failures:$/,$p' "$log" | grep -v '^ *[0-9]*: \|^ *at ' | head -120 || true
   fi

@@ -11,6 +11,17 @@ trap 'rm -rf "$work"' EXIT
 export DATAFLOW_SKIP_LOG="$work/skipped"
 : >"$DATAFLOW_SKIP_LOG"
 
+# The TLS suites' private servers (a PostgreSQL and a MariaDB that refuse plain
+# connections); their addresses and test CA reach the tests through the environment.
+if tls=$(bash scripts/tls-servers.sh start 2>"$work/tls.err"); then
+  while IFS= read -r line; do
+    case $line in DATAFLOW_*=*) export "${line?}" ;; esac
+  done <<<"$tls"
+else
+  echo "test: the TLS test servers did not start; the TLS tests will skip:" >&2
+  cat "$work/tls.err" >&2
+fi
+
 status=0
 cargo test --workspace --no-fail-fast "$@" 2>&1 | tee "$work/output" || status=$?
 

@@ -19,4 +19,5 @@ mod mysql {
     mod migrator;
     mod random_evolutions;
     mod replicas;
+    mod tls;
 }

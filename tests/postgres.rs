@@ -27,5 +27,6 @@ mod postgres {
     mod privileges;
     mod random_evolutions;
     mod replicas;
+    mod tls;
     mod versions;
 }

@@ -17,10 +17,7 @@ pub enum Error {
         url: String,
     },
     /// The server could not be reached or refused the login.
-    #[error(
-        "cannot connect to {url}: {source}\n  check that the server runs, the URL is right, \
-         and the role may log in to that database"
-    )]
+    #[error("cannot connect to {url}: {source}\n  {}", connect_advice(source))]
     Connect {
         /// The URL, password removed.
         url: String,
@@ -442,6 +439,35 @@ pub fn explain_connection_loss(error: Error) -> Error {
                   invalid index). `dataflow status` shows where it stands"
         .to_owned();
     Error::ConnectionLost { server, advice, source: Box::new(error) }
+}
+
+/// What to check when a connection fails, by what failed.
+fn connect_advice(source: &sqlx::Error) -> &'static str {
+    let server_wants_tls = source.as_database_error().is_some_and(|error| {
+        // PostgreSQL's pg_hba.conf "no encryption" rejection (SQLSTATE 28000).
+        error.code().as_deref() == Some("28000") && error.message().contains("no encryption")
+    });
+    // rustls reports a certificate it rejects as an IO error of the handshake.
+    let handshake_failed = matches!(source, sqlx::Error::Tls(_))
+        || matches!(source, sqlx::Error::Io(io) if io.to_string().contains("certificate"));
+    match source {
+        _ if handshake_failed => {
+            "the TLS handshake failed: the server's certificate must be signed by a CA this \
+             client trusts and name the host in the URL. Give the CA file — PostgreSQL: \
+             ?sslmode=verify-full&sslrootcert=/path/ca.crt, MySQL/MariaDB: \
+             ?ssl-mode=VERIFY_IDENTITY&ssl-ca=/path/ca.crt — or add it to the system's \
+             certificates (sslmode=require encrypts without checking the certificate)"
+        }
+        _ if server_wants_tls => {
+            "the server accepts only encrypted connections: add ?sslmode=verify-full&\
+             sslrootcert=/path/ca.crt to the URL (or ?sslmode=require to encrypt without \
+             checking the certificate)"
+        }
+        _ => {
+            "check that the server runs, the URL is right, and the role may log in to that \
+             database"
+        }
+    }
 }
 
 /// A database URL with every secret masked, for anything a person or a log may read:

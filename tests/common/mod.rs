@@ -6,3 +6,4 @@ pub mod hostile;
 pub mod replicas;
 pub mod skip;
 pub mod soak;
+pub mod tls;

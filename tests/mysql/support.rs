@@ -96,6 +96,12 @@ impl TestDb {
         TestDb { name, url, connection: tokio::sync::Mutex::new(connection) }
     }
 
+    /// A database that exists already, at `url` (e.g. on another server).
+    pub async fn at(name: String, url: String) -> TestDb {
+        let connection = MySqlConnection::connect(&url).await.expect("connect to the test database");
+        TestDb { name, url, connection: tokio::sync::Mutex::new(connection) }
+    }
+
     /// Runs SQL (several statements allowed).
     pub async fn exec(&self, sql: &str) {
         let mut connection = self.connection.lock().await;
