@@ -13,6 +13,7 @@ mod offline {
     mod mysql;
     mod preview;
     mod quoting;
+    mod secrets;
     mod sqlite;
     mod workflow;
 }

@@ -53,9 +53,11 @@ impl Mysql {
                 url: format!("{} (name the database: mysql://user@host/DATABASE)", redact(url)),
             });
         };
+        super::probe::<sqlx::MySqlConnection>(&options).await.map_err(connect_error)?;
         let server = crate::sessions::Server::Mysql(Box::new(options.clone()));
         let pool = MySqlPoolOptions::new()
             .max_connections(4)
+            .acquire_timeout(super::CONNECT_TIMEOUT)
             .after_connect(move |conn, _| {
                 let server = server.clone();
                 Box::pin(async move {

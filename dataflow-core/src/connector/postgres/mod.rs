@@ -31,7 +31,7 @@ pub(crate) use statement::execute;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tracing::Instrument;
 
 /// The plan's warning listing what the database holds that dataflow leaves alone.
@@ -63,10 +63,13 @@ impl Postgres {
         let options = PgConnectOptions::from_str(url)
             .map_err(|source| Error::Connect { url: shown.clone(), source })?
             .application_name("dataflow");
+        super::probe::<sqlx::PgConnection>(&options)
+            .await
+            .map_err(|source| Error::Connect { url: shown.clone(), source })?;
         let server = crate::sessions::Server::Postgres(Box::new(options.clone()));
         let pool = PgPoolOptions::new()
             .max_connections(2)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(super::CONNECT_TIMEOUT)
             .after_connect(move |connection, _| {
                 let server = server.clone();
                 Box::pin(async move {
