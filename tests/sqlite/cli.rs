@@ -296,3 +296,51 @@ async fn rollback_under_a_newer_migration_is_refused_or_takes_it_along() {
     assert!(text(&both.stderr).contains(newer.as_str()), "{}", text(&both.stderr));
     before.assert_restored(&current, "both rolled back, newest first").await;
 }
+
+/// `dataflow` run in `dir` (where its `.env` and `dataflow.toml` are read).
+fn dataflow_in(dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dataflow"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("DATAFLOW_CONFIG")
+        .env_remove("DATAFLOW_MAX_RISK")
+        .env_remove("DATAFLOW_LOCK_TIMEOUT")
+        .output()
+        .expect("the dataflow binary runs")
+}
+
+/// `.env` names the database through the variable `dataflow.toml` points at, and the
+/// file's `max_risk` lets a HIGH drop through where the built-in default refuses it; a
+/// flag still wins, and a mistyped key is an error naming the file, changing nothing.
+#[tokio::test]
+async fn dotenv_and_dataflow_toml_give_the_defaults_and_flags_win() {
+    let (current, target) = (TestFile::new("cfg_a").await, TestFile::new("cfg_b").await);
+    current.exec(CURRENT).await;
+    target.exec(TARGET).await;
+    let dir = std::env::temp_dir().join(format!("df_cfg_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(".env"), format!("PRIMARY_DB={}\n", current.url)).unwrap();
+    let to = target.url.as_str();
+    let before = Snapshot::take(&current).await;
+
+    std::fs::write(dir.join("dataflow.toml"), "max_rsk = \"high\"\n").unwrap();
+    let typo = dataflow_in(&dir, &["apply", "--target", to, "--yes"]);
+    assert_eq!(typo.status.code(), Some(2));
+    assert!(text(&typo.stderr).contains("unknown field `max_rsk`"), "{}", text(&typo.stderr));
+
+    std::fs::write(
+        dir.join("dataflow.toml"),
+        "database_url_env = \"PRIMARY_DB\"\nmax_risk = \"high\"\nlock_timeout = \"750ms\"\n",
+    )
+    .unwrap();
+    let flag_wins = dataflow_in(&dir, &["apply", "--target", to, "--yes", "--max-risk", "medium"]);
+    assert_eq!(flag_wins.status.code(), Some(2), "{}", text(&flag_wins.stderr));
+    before.assert_restored(&current, "refused: nothing changed").await;
+
+    let applied = dataflow_in(&dir, &["apply", "--target", to, "--yes"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
+    let again = dataflow_in(&dir, &["diff", "--target", to, "--check"]);
+    assert_eq!(again.status.code(), Some(0), "converged: {}", text(&again.stdout));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -186,8 +186,13 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub(super) plan: Option<String>,
     /// The highest risk applied without refusing (HIGH drops need `--max-risk high`).
-    #[arg(long, value_enum, default_value = "medium")]
+    #[arg(long, value_enum, default_value = "medium", env = "DATAFLOW_MAX_RISK")]
     pub(super) max_risk: MaxRisk,
+    /// How long one statement may wait for its table lock before it is rolled back and
+    /// retried with backoff (500ms, 2s, 1m), so a long transaction elsewhere never makes
+    /// every query queue behind the migration.
+    #[arg(long, value_parser = parse_duration, default_value = "2s", env = "DATAFLOW_LOCK_TIMEOUT")]
+    pub(super) lock_timeout: Duration,
     /// Apply without asking (the preview is still printed on stderr).
     #[arg(long)]
     pub(super) yes: bool,
@@ -289,4 +294,18 @@ fn parse_age(text: &str) -> Result<Duration, String> {
         _ => return Err(format!("unknown unit {unit:?} in {text:?}: use s, m, h or d")),
     };
     Ok(Duration::from_secs(number.saturating_mul(seconds)))
+}
+
+/// `500ms`, `2s`, `1m` (a plain number is seconds).
+pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 =
+        number.parse().map_err(|_| format!("{text:?} is not a duration like 500ms, 2s or 1m"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(number)),
+        "s" | "" => Ok(Duration::from_secs(number)),
+        "m" => Ok(Duration::from_secs(number.saturating_mul(60))),
+        _ => Err(format!("unknown unit {unit:?} in {text:?}: use ms, s or m")),
+    }
 }

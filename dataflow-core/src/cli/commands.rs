@@ -9,7 +9,7 @@ use super::{EXIT_OK, EXIT_PENDING, EXIT_REFUSED};
 use crate::connector::postgres::migrator::as_it_would_run;
 use crate::error::{Error, Result};
 use crate::history::{HistoryRow, RunStatus};
-use crate::options::{AfterRollback, MigrateOptions, Mode};
+use crate::options::{AfterRollback, ApplyOptions, MigrateOptions, Mode};
 use crate::policy::check_risk;
 use crate::terminal;
 use dataflow_schema::{schema_checksum, Plan, RiskLevel, Rollback, Schema};
@@ -238,6 +238,7 @@ async fn apply(session: &Session, args: ApplyArgs) -> Result<u8> {
         after_rollback: AfterRollback::Refuse,
         show_sql: !args.no_sql,
         show_rollback_plan: !args.no_rollback_plan,
+        apply: ApplyOptions { lock_timeout: args.lock_timeout, ..ApplyOptions::default() },
         ..MigrateOptions::default()
     };
     let report = session.migrate(options).await?;

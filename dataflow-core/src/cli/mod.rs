@@ -8,6 +8,7 @@
 
 mod args;
 mod commands;
+mod config;
 mod session;
 
 pub use args::{
@@ -18,7 +19,7 @@ pub use commands::plan_as_sql;
 use crate::error::Error;
 use crate::migrator::DataFlow;
 use args::{Tool, ToolCommand};
-use clap::{FromArgMatches, Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Subcommand};
 use session::Session;
 use std::process::ExitCode;
 
@@ -37,7 +38,18 @@ where
     I: IntoIterator<Item = S>,
     S: Into<std::ffi::OsString> + Clone,
 {
-    let tool = match Tool::try_parse_from(args) {
+    let config = match config::Config::load() {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(EXIT_REFUSED);
+        }
+    };
+    let parsed = config
+        .apply_to(Tool::command())
+        .try_get_matches_from(args)
+        .and_then(|matches| Tool::from_arg_matches(&matches));
+    let tool = match parsed {
         Ok(tool) => tool,
         Err(error) => return usage_error(error),
     };
@@ -122,12 +134,20 @@ where
     I: IntoIterator<Item = S>,
     S: Into<std::ffi::OsString> + Clone,
 {
+    let config = match config::Config::load() {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(EXIT_REFUSED);
+        }
+    };
     // Usage lines show the program's own name (clap takes it from argv[0]).
     let command = clap::Command::new("app")
         .about("Keep the database in step with this application's models.")
         .subcommand_required(true)
         .arg_required_else_help(true);
-    let matches = match ModelCommand::augment_subcommands(command).try_get_matches_from(args) {
+    let command = config.apply_to(ModelCommand::augment_subcommands(command));
+    let matches = match command.try_get_matches_from(args) {
         Ok(matches) => matches,
         Err(error) => return usage_error(error),
     };

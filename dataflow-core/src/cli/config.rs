@@ -1,0 +1,102 @@
+//! The command line's defaults from the environment and a file, before any flag:
+//! `.env` (loaded into the environment, never overriding a variable already set) and an
+//! optional `dataflow.toml` in the working directory (or at `DATAFLOW_CONFIG`).
+//! Precedence: flag, then environment variable, then `dataflow.toml`, then built-in default.
+//!
+//! ```toml
+//! # dataflow.toml
+//! database_url_env = "PRIMARY_DATABASE_URL" # read --db from this variable, not DATABASE_URL
+//! schema = ["public", "billing"]             # --schema (DB-vs-DB namespaces)
+//! max_risk = "medium"                        # apply --max-risk: safe | medium | high
+//! lock_timeout = "2s"                        # apply --lock-timeout: 500ms, 2s, 1m
+//! ```
+
+use super::args::{parse_duration, MaxRisk};
+use clap::ValueEnum;
+use std::path::PathBuf;
+
+/// The file's keys; any other key is an error, so a typo is never silently ignored.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Config {
+    database_url_env: Option<String>,
+    schema: Option<Vec<String>>,
+    max_risk: Option<String>,
+    lock_timeout: Option<String>,
+}
+
+/// Where the file is looked for.
+fn location() -> (PathBuf, bool) {
+    match std::env::var_os("DATAFLOW_CONFIG") {
+        Some(path) => (PathBuf::from(path), true),
+        None => (PathBuf::from("dataflow.toml"), false),
+    }
+}
+
+impl Config {
+    /// Loads `.env`, then `dataflow.toml` when there is one (`DATAFLOW_CONFIG` must exist
+    /// when set). The error names the file, the key and the fix.
+    pub fn load() -> Result<Config, String> {
+        if let Err(error) = dotenvy::dotenv() {
+            if !error.not_found() {
+                return Err(format!("cannot read .env: {error}"));
+            }
+        }
+        let (path, named) = location();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound && !named => {
+                return Ok(Config::default());
+            }
+            Err(error) => return Err(format!("cannot read {}: {error}", path.display())),
+        };
+        let config: Config = toml::from_str(&text).map_err(|error| {
+            format!("{} is not a valid dataflow.toml: {}", path.display(), error.message().trim())
+        })?;
+        config.validate().map_err(|reason| format!("{}: {reason}", path.display()))?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if let Some(risk) = &self.max_risk {
+            MaxRisk::from_str(risk, true).map_err(|_| {
+                format!("max_risk = {risk:?} is not a risk level: use \"safe\", \"medium\" or \"high\"")
+            })?;
+        }
+        if let Some(timeout) = &self.lock_timeout {
+            parse_duration(timeout).map_err(|reason| format!("lock_timeout: {reason}"))?;
+        }
+        if let Some(name) = &self.database_url_env {
+            if name.is_empty() || name.contains('=') {
+                return Err(format!("database_url_env = {name:?} is not an environment variable name"));
+            }
+        }
+        Ok(())
+    }
+
+    /// `command` with this file's values as the defaults of the flags they name, in every
+    /// subcommand that has them.
+    pub fn apply_to(&self, mut command: clap::Command) -> clap::Command {
+        let names: Vec<String> =
+            command.get_subcommands().map(|sub| sub.get_name().to_owned()).collect();
+        for name in names {
+            command = command.mut_subcommand(name, |mut sub| {
+                let has = |sub: &clap::Command, id: &str| sub.get_arguments().any(|a| a.get_id() == id);
+                if let (Some(variable), true) = (&self.database_url_env, has(&sub, "db")) {
+                    sub = sub.mut_arg("db", |arg| arg.env(variable.clone()));
+                }
+                if let (Some(schemas), true) = (&self.schema, has(&sub, "schemas")) {
+                    sub = sub.mut_arg("schemas", |arg| arg.default_values(schemas.clone()));
+                }
+                if let (Some(risk), true) = (&self.max_risk, has(&sub, "max_risk")) {
+                    sub = sub.mut_arg("max_risk", |arg| arg.default_value(risk.to_ascii_lowercase()));
+                }
+                if let (Some(timeout), true) = (&self.lock_timeout, has(&sub, "lock_timeout")) {
+                    sub = sub.mut_arg("lock_timeout", |arg| arg.default_value(timeout.clone()));
+                }
+                sub
+            });
+        }
+        command
+    }
+}
