@@ -246,7 +246,14 @@ async fn reviewed_plans_apply_exactly_and_refuse_a_drifted_database() {
     current.exec("ALTER TABLE users ADD COLUMN note text").await;
     let drifted = dataflow(&["apply", "--db", &current.url, "--plan", &path, "--yes"]);
     assert_eq!(drifted.status.code(), Some(2), "{}", text(&drifted.stderr));
-    assert!(text(&drifted.stderr).contains("changed since"), "{}", text(&drifted.stderr));
+    let stderr = text(&drifted.stderr);
+    assert!(stderr.contains("changed since"), "{stderr}");
+    // It shows what changed: a unified diff of the reviewed SQL against the plan now.
+    assert!(stderr.contains(&format!("--- {path} (reviewed)\n+++ the plan made now")), "{stderr}");
+    assert!(
+        stderr.lines().any(|line| line.starts_with('+') && line.contains("DROP COLUMN \"note\"")),
+        "{stderr}"
+    );
     let columns: i64 = current
         .scalar("SELECT count(*) FROM information_schema.columns WHERE table_name = 'users'")
         .await;

@@ -53,6 +53,15 @@ pub fn plan_as_sql(plan: &Plan) -> String {
     out
 }
 
+/// A unified diff of two texts (three lines of context), for showing what changed.
+fn unified_diff(old: &str, new: &str, old_name: &str, new_name: &str) -> String {
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(old_name, new_name)
+        .to_string()
+}
+
 fn stdout(text: &str) {
     let _ = std::io::stdout().write_all(text.as_bytes());
 }
@@ -179,6 +188,15 @@ async fn apply(session: &Session, args: ApplyArgs) -> Result<u8> {
                  make and review a new plan",
                 short(&file.plan.from_checksum),
                 short(&plan.from_checksum)
+            );
+            eprint!(
+                "What would run differs from what was reviewed:\n{}",
+                unified_diff(
+                    &plan_as_sql(&file.plan),
+                    &plan_as_sql(&plan),
+                    &format!("{path} (reviewed)"),
+                    "the plan made now"
+                )
             );
             return Ok(EXIT_REFUSED);
         }
