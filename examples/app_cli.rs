@@ -35,7 +35,7 @@ async fn main() -> ExitCode {
     let flow = match DataFlow::connect("").await {
         Ok(flow) => flow.model::<User>().model::<Order>(),
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {error:?}");
             return ExitCode::FAILURE;
         }
     };

@@ -173,14 +173,14 @@ impl Lab {
             ..MigrateOptions::default()
         };
         if let Err(error) = flow.auto_migrate(preview).await {
-            eprintln!("Refused before anything ran:\n  {error}");
+            eprintln!("Refused before anything ran:\n  {error:?}");
             return Ok(());
         }
         let report =
             match flow.auto_migrate(MigrateOptions { mode: Mode::AutoConfirm, ..policy }).await {
                 Ok(report) => report,
                 Err(error) => {
-                    eprintln!("Refused (max_risk {max_risk}):\n  {error}");
+                    eprintln!("Refused (max_risk {max_risk}):\n  {error:?}");
                     return Ok(());
                 }
             };

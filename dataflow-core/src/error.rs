@@ -17,7 +17,7 @@ pub enum Error {
         url: String,
     },
     /// The server could not be reached or refused the login.
-    #[error("cannot connect to {url}: {source}\n  {}", connect_advice(source))]
+    #[error("cannot connect to {url}\n  {}", connect_advice(source))]
     Connect {
         /// The URL, password removed.
         url: String,
@@ -25,7 +25,7 @@ pub enum Error {
         source: sqlx::Error,
     },
     /// A catalog query failed. Introspection never returns an empty schema on error.
-    #[error("reading the catalog of {url} failed: {source}")]
+    #[error("reading the catalog of {url} failed")]
     Introspect {
         /// The URL, password removed.
         url: String,
@@ -52,7 +52,7 @@ pub enum Error {
     /// A pre-flight query (counting the rows a new constraint would reject) failed; nothing was
     /// changed.
     #[error(
-        "checking the existing rows for step {step} ({what}) failed: {source}\n  \
+        "checking the existing rows for step {step} ({what}) failed\n  \
          query: {statement}\n  nothing was changed; the step itself would fail the same way"
     )]
     Preflight {
@@ -81,7 +81,7 @@ pub enum Error {
     },
     /// A NOT NULL addition failed part-way.
     #[error(
-        "adding NOT NULL column {table}.{column} failed: {source}\n  {}",
+        "adding NOT NULL column {table}.{column} failed\n  {}",
         if *rolled_back { "what it did was undone: the table is as it was before" }
         else { "what it did stays (see `dataflow history`); running it again resumes the fill" }
     )]
@@ -123,7 +123,7 @@ pub enum Error {
         holders: Vec<String>,
     },
     /// A file could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     ReadFile {
         /// The path.
         path: String,
@@ -131,7 +131,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// A file is not a schema snapshot.
-    #[error("{path} is not a dataflow schema snapshot (as `dataflow snapshot` writes): {source}")]
+    #[error("{path} is not a file dataflow can read (a `dataflow snapshot` schema or a `dataflow plan` file)")]
     Snapshot {
         /// The path.
         path: String,
@@ -139,7 +139,7 @@ pub enum Error {
         source: serde_json::Error,
     },
     /// The history table could not be read or written.
-    #[error("the history table _dataflow_migrations of {url} failed: {source}")]
+    #[error("the history table _dataflow_migrations of {url} failed")]
     History {
         /// The URL, password removed.
         url: String,
@@ -193,7 +193,7 @@ pub enum Error {
         version: String,
     },
     /// A history row's plan cannot be read.
-    #[error("the plan recorded for migration {version} cannot be read: {source}")]
+    #[error("the plan recorded for migration {version} cannot be read")]
     CorruptHistory {
         /// The version.
         version: String,
@@ -256,8 +256,7 @@ pub enum Error {
     },
     /// The migrating role lacks a privilege (PostgreSQL 42501, MySQL 1142/1044).
     #[error(
-        "the role {role} lacks a privilege the migration needs: {server}\n  {advice}\n  \
-         what happened: {source}"
+        "the role {role} lacks a privilege the migration needs: {server}\n  {advice}"
     )]
     InsufficientPrivilege {
         /// The role (user) the migrator logged in as.
@@ -272,7 +271,7 @@ pub enum Error {
     /// The connection to the server was lost mid-operation (terminated, server restarted
     /// or unreachable).
     #[error(
-        "the connection to the database was lost: {server}\n  {advice}\n  what happened: {source}"
+        "the connection to the database was lost: {server}\n  {advice}"
     )]
     ConnectionLost {
         /// What the driver or the server said.
@@ -291,7 +290,7 @@ pub enum Error {
         database: &'static str,
     },
     /// A statement of a plan failed; `left` says what the database was left holding.
-    #[error("step {step} ({what}) failed: {source}\n  statement: {statement}\n  {left}")]
+    #[error("step {step} ({what}) failed\n  statement: {statement}\n  {left}")]
     StepFailed {
         /// The step number (0: the run's own transaction, e.g. taking SQLite's write lock).
         step: usize,
@@ -638,8 +637,27 @@ impl std::fmt::Display for LeftBehind {
 /// `.expect()` print an error's `Debug`, and a user there needs what happened and what to
 /// do (`Error: refused: …`), not `RiskRefused { max_risk: Medium, … }`. Match on the
 /// variants to read the fields.
+/// `Debug` is the whole report ([`report`]): what `fn main() -> Result<…>` prints.
 impl std::fmt::Debug for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Display::fmt(self, f)
+        f.write_str(&report(self))
     }
+}
+
+/// An error with its causes, one per line: the message (`Display` says what failed, where and
+/// what to do — never its cause's text, as Rust's convention asks, so that `anyhow`'s `{:#}`
+/// does not print it twice), then `caused by: …` for each source whose text the report does
+/// not hold already. What the command line prints.
+pub fn report(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = error.to_string();
+    let mut cause = error.source();
+    while let Some(current) = cause {
+        let text = current.to_string();
+        if !out.contains(&text) {
+            out.push_str("\n  caused by: ");
+            out.push_str(&text);
+        }
+        cause = current.source();
+    }
+    out
 }

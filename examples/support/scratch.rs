@@ -18,7 +18,7 @@ impl Scratch {
         let admin_url = std::env::var("DATAFLOW_EXAMPLE_POSTGRES")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
         let admin = dataflow::Postgres::connect(&admin_url).await.map_err(|e| {
-            format!("{e}\n(this example needs PostgreSQL; set DATAFLOW_EXAMPLE_POSTGRES to an admin URL)")
+            format!("{e:?}\n(this example needs PostgreSQL; set DATAFLOW_EXAMPLE_POSTGRES to an admin URL)")
         })?;
         // `name` is a constant of the example, not input.
         admin

@@ -358,7 +358,7 @@ async fn what_mysql_cannot_hold_is_a_clear_error_that_changes_nothing() {
             .await
             .expect_err("refused");
         assert!(matches!(error, Error::Plan(_)), "{error:?}");
-        assert!(error.to_string().contains(needle), "{error}");
+        assert!(format!("{error:?}").contains(needle), "{error:?}");
     }
     assert_eq!(
         db.count("SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()")

@@ -126,7 +126,7 @@ async fn a_failed_step_stops_the_run_and_its_finished_steps_roll_back() {
     let Error::StepFailed { step, left: LeftBehind::EarlierSteps { version }, .. } = &error else {
         panic!("{error:?}")
     };
-    assert!(error.to_string().contains("MySQL DDL is not transactional"), "{error}");
+    assert!(format!("{error:?}").contains("MySQL DDL is not transactional"), "{error:?}");
     let row = db.rows(&format!("SELECT status, CAST(progress AS CHAR) FROM _dataflow_migrations WHERE version = '{version}'")).await;
     assert_eq!(row.len(), 1);
     assert!(
@@ -211,7 +211,7 @@ async fn a_held_table_is_retried_then_reported_without_queueing() {
     };
     let started = std::time::Instant::now();
     let error = db.flow(&[model::<UserV2>()]).await.auto_migrate(options).await.expect_err("held");
-    assert!(error.to_string().contains("Lock wait timeout"), "{error}");
+    assert!(format!("{error:?}").contains("Lock wait timeout"), "{error:?}");
     assert!(started.elapsed() < Duration::from_secs(20), "bounded: {:?}", started.elapsed());
     // Meanwhile the application's reads were never queued behind the DDL.
     holder.execute("ROLLBACK").await.expect("release");
@@ -237,7 +237,7 @@ async fn the_migration_lock_times_out_naming_its_holder() {
         MigrateOptions { migration_lock_timeout: Duration::from_millis(600), ..unattended() };
     let error = db.flow(&[model::<UserV1>()]).await.auto_migrate(options).await.expect_err("busy");
     assert!(matches!(error, Error::LockTimeout { .. }), "{error:?}");
-    assert!(error.to_string().contains("session "), "names the holder: {error}");
+    assert!(format!("{error:?}").contains("session "), "names the holder: {error:?}");
     let _ = holder.close().await;
     assert!(
         db.migrate(&[model::<UserV1>()]).await.applied,
@@ -273,7 +273,7 @@ async fn a_refused_algorithm_falls_back_only_as_far_as_the_policy_allows() {
         .auto_migrate(safe_only)
         .await
         .expect_err("would block writes");
-    assert!(error.to_string().contains("LOCK=NONE is not supported"), "{error}");
+    assert!(format!("{error:?}").contains("LOCK=NONE is not supported"), "{error:?}");
     let report = db.migrate(&[model::<WithAge>()]).await;
     let version = report.version.expect("version");
     let progress = db

@@ -419,7 +419,7 @@ mod tables_and_types {
             .rollback(&plan, &Default::default())
             .await
             .expect_err("a row holds the added value");
-        assert!(error.to_string().contains("deleted"), "{error}");
+        assert!(format!("{error:?}").contains("deleted"), "{error:?}");
         db.assert_converged(&models(&[model::<TicketV4>()])).await;
         db.exec("UPDATE tickets SET extra = 'closed' WHERE title = 'a'").await;
         db.rollback_to(&plan, &models(&[model::<TicketV3>()])).await;

@@ -194,7 +194,7 @@ async fn introspection_failures_are_errors_not_empty_schemas() {
     .await;
     let url = url_for(&db.name).replacen("postgres@", &format!("{role}@"), 1);
     let error = Postgres::connect(&url).await.expect_err("the role may not connect");
-    let message = error.to_string();
+    let message = format!("{error:?}");
     assert!(message.contains("permission denied") && message.contains("may log in"), "{message}");
     let unsupported =
         Postgres::connect("mysql://root@localhost/test").await.expect_err("not postgres");

@@ -144,7 +144,7 @@ async fn wait_only_returns_once_another_process_migrated_and_the_lock_times_out_
         MigrateOptions { migration_lock_timeout: Duration::from_millis(600), ..unattended() };
     let error = flow(&db).model::<UserV2>().auto_migrate(options).await.expect_err("lock held");
     assert!(matches!(error, Error::LockTimeout { .. }), "{error}");
-    assert!(error.to_string().contains("backend pid"), "{error}");
+    assert!(format!("{error:?}").contains("backend pid"), "{error:?}");
     drop(holder);
     db.drop_db().await;
 }
@@ -641,7 +641,7 @@ async fn bad_input_is_refused_with_a_clear_error() {
     let url = db.url.replacen("postgres@", &format!("{role}@"), 1);
     let readonly = DataFlow::connect(&url).await.expect("the role may connect").model::<UserV1>();
     let error = readonly.auto_migrate(unattended()).await.expect_err("no privileges");
-    assert!(error.to_string().contains("permission denied"), "{error}");
+    assert!(format!("{error:?}").contains("permission denied"), "{error:?}");
     let tables: i64 = db.scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").await;
     assert_eq!(tables, 0, "nothing half-done");
     readonly.postgres().expect("postgres").pool().close().await;
@@ -711,7 +711,7 @@ pub mod explicit {
 
         // The batch holding the poisoned row violates the new table's check: the run stops.
         let error = flow(&db).apply_plan(plan.clone(), high()).await.expect_err("batch 2 fails");
-        assert!(error.to_string().contains("user_profiles_check"), "{error}");
+        assert!(format!("{error:?}").contains("user_profiles_check"), "{error:?}");
         assert_eq!(
             db.scalar::<i64>("SELECT count(*) FROM user_profiles").await,
             1000,

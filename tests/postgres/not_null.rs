@@ -331,7 +331,7 @@ async fn a_fill_that_fails_half_way_is_undone() {
         .expect("plan");
     let error = handler.execute(&plan).await.expect_err("value too long");
     assert!(matches!(error, Error::NotNullFailed { rolled_back: true, .. }), "{error}");
-    assert!(error.to_string().contains("undone"), "{error}");
+    assert!(format!("{error:?}").contains("undone"), "{error:?}");
     let back = db.plan(&before).await;
     assert!(back.is_empty(), "the table is as before:\n{back}");
     assert_eq!(db.rows(ORIGINAL).await, rows);

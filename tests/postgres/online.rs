@@ -92,7 +92,7 @@ async fn a_failed_concurrent_unique_build_is_replaced_by_the_next_run() {
         .apply(&plan, &Default::default())
         .await
         .expect_err("duplicate amounts fail the unique build");
-    assert!(error.to_string().contains("could not create unique index"), "{error}");
+    assert!(format!("{error:?}").contains("could not create unique index"), "{error:?}");
     assert_eq!(
         db.scalar::<i64>("SELECT count(*) FROM pg_index WHERE NOT indisvalid").await,
         1,

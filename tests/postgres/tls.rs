@@ -123,7 +123,9 @@ async fn a_plain_connection_to_a_tls_only_server_is_told_to_use_tls() {
     let error = DataFlow::connect(&server.url_for("postgres", "sslmode=disable"))
         .await
         .expect_err("the server refuses unencrypted connections");
-    let message = error.to_string();
+    // Debug is the whole report: the message, then the server's reason as its cause.
+    let message = format!("{error:?}");
+    assert!(message.contains("caused by: error returned from database: pg_hba.conf rejects"), "{message}");
     assert!(message.contains("no encryption"), "{message}");
     assert!(message.contains("the server accepts only encrypted connections"), "{message}");
 }

@@ -231,7 +231,7 @@ async fn a_change_existing_rows_violate_is_rolled_back_whole() {
     file.exec(SEED).await;
     let plan = file.plan(&models(&[model::<V2>()])).await;
     let error = file.db.apply(&plan).await.expect_err("age 30 violates the CHECK");
-    assert!(error.to_string().contains("CHECK constraint failed"), "{error}");
+    assert!(format!("{error:?}").contains("CHECK constraint failed"), "{error:?}");
     assert_eq!(file.rows(PROBE).await, vec!["1|a@x.io|30", "2|b@x.io|∅", "3|c@x.io|41"]);
     file.assert_converged(&models(&[model::<User>()])).await;
 }
@@ -265,7 +265,7 @@ async fn orphan_rows_fail_the_foreign_key_check_and_change_nothing() {
     file.exec("INSERT INTO orgs (id) VALUES (1); INSERT INTO users (org_id) VALUES (1), (7)").await;
     let plan = file.plan(&models(&[model::<Org>(), model::<V2>()])).await;
     let error = file.db.apply(&plan).await.expect_err("org 7 does not exist");
-    assert!(error.to_string().contains("break foreign keys"), "{error}");
+    assert!(format!("{error:?}").contains("break foreign keys"), "{error:?}");
     file.assert_converged(&v1).await;
     assert_eq!(file.rows("SELECT org_id FROM users ORDER BY id").await, vec!["1", "7"]);
 }
