@@ -59,17 +59,32 @@ pub use dataflow_schema::{DbEnum, Model};
 
 /// Talking to databases: connect, introspect, plan against models, apply, roll back.
 pub use dataflow_core::{
-    migrate_mysql_to, migrate_sqlite_to, migrate_to, AfterRollback, ApplyOptions, ApplyReport,
-    BackfillOptions, BackfillStats, BatchSize, DataFlow, Error, ExplicitStep, HistoryRow,
-    LeftBehind, MigrateOptions, MigrationPlan, MigrationReport, Mode, Mysql, Postgres,
-    RollbackAnalysis, RunStatus, Sqlite, Violation,
+    AfterRollback, ApplyOptions, ApplyReport, BackfillOptions, BackfillStats, BatchSize, DataFlow,
+    Error, HistoryRow, LeftBehind, MigrateOptions, MigrationReport, Mode, RollbackAnalysis,
+    RunStatus, Violation,
 };
+/// MySQL and MariaDB (cargo feature `mysql`).
+#[cfg(feature = "mysql")]
+pub use dataflow_core::{migrate_mysql_to, Mysql};
+/// PostgreSQL (cargo feature `postgres`).
+#[cfg(feature = "postgres")]
+pub use dataflow_core::{migrate_to, ExplicitStep, MigrationPlan, Postgres};
+/// SQLite (cargo feature `sqlite`).
+#[cfg(feature = "sqlite")]
+pub use dataflow_core::{migrate_sqlite_to, Sqlite};
 
 /// The NOT NULL handler: `flow.not_null_handler()`, six strategies, `recommend_strategy`.
+#[cfg(feature = "postgres")]
 pub use dataflow_core::not_null;
 
-/// The command line, for an application's own binary: `dataflow::cli::run(&flow)`.
+/// The command line, for an application's own binary: `dataflow::cli::run(&flow)`
+/// (cargo feature `cli`).
+#[cfg(feature = "cli")]
 pub use dataflow_core::cli;
+
+/// The sqlx this crate is built with: its pool types are the ones [`DataFlow::from_pool`]
+/// and friends take, so an application that uses `dataflow::sqlx` never has two versions.
+pub use sqlx;
 
 /// The pure layer, for everything not re-exported at the top (dialects, naming, risk).
 pub use dataflow_schema as schema;

@@ -289,6 +289,17 @@ pub enum Error {
         /// `SQLite` or `MySQL`.
         database: &'static str,
     },
+    /// The URL names a database this build was compiled without.
+    #[error(
+        "this build of dataflow has no {database} support: enable the cargo feature \
+         `{feature}` (e.g. dataflow-migrate = {{ version = \"…\", features = [\"{feature}\"] }})"
+    )]
+    DatabaseNotCompiled {
+        /// `PostgreSQL`, `SQLite` or `MySQL`.
+        database: &'static str,
+        /// The cargo feature that adds it.
+        feature: &'static str,
+    },
     /// A statement of a plan failed; `left` says what the database was left holding.
     #[error("step {step} ({what}) failed\n  statement: {statement}\n  {left}")]
     StepFailed {

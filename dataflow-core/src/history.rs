@@ -119,6 +119,19 @@ pub struct StoredRun {
     pub plan: String,
 }
 
+/// The run a trash or backup table belongs to: the longest of `versions` its name starts
+/// with (`…_ab12cd34_2_users` belongs to the second run of that second, not to the first
+/// run's table `2_users`).
+pub fn owner<'a>(table: &str, versions: &'a [String]) -> Option<&'a String> {
+    versions
+        .iter()
+        .filter(|v| {
+            table.starts_with(&format!("_dataflow_trash_{v}_"))
+                || table.starts_with(&format!("_dataflow_backup_{v}_"))
+        })
+        .max_by_key(|v| v.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

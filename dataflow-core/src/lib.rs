@@ -7,30 +7,38 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod connector;
 pub mod error;
 pub mod history;
+#[cfg(feature = "cli")]
 pub mod interrupt;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod lent;
 pub mod migrator;
 pub mod options;
 mod orphans;
 mod policy;
 pub mod report;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod reverse;
+// Server sessions exist on PostgreSQL and MySQL (SQLite is a file).
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 pub mod sessions;
 pub mod terminal;
 
-pub use connector::mysql::migrator::migrate_mysql_to;
-pub use connector::mysql::Mysql;
+#[cfg(feature = "mysql")]
+pub use connector::mysql::{migrator::migrate_mysql_to, Mysql};
+#[cfg(feature = "postgres")]
 pub use connector::postgres::explicit::{ExplicitStep, MigrationPlan};
-pub use connector::postgres::{lock, not_null, Postgres};
-pub use connector::sqlite::migrator::migrate_sqlite_to;
-pub use connector::sqlite::Sqlite;
+#[cfg(feature = "postgres")]
+pub use connector::postgres::{lock, migrator::migrate_to, not_null, Postgres};
+#[cfg(feature = "sqlite")]
+pub use connector::sqlite::{migrator::migrate_sqlite_to, Sqlite};
 pub use error::{Error, LeftBehind, Result, Violation};
 pub use history::{HistoryRow, RunStatus};
-pub use migrator::{migrate_to, DataFlow, Database};
+pub use migrator::{DataFlow, Database};
 pub use options::{
     AfterRollback, ApplyOptions, BackfillOptions, BatchSize, ConfirmHook, MigrateOptions, Mode,
 };

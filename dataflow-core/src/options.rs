@@ -138,6 +138,16 @@ pub enum AfterRollback {
     Refuse,
 }
 
+/// What the target describes.
+#[cfg(any(feature = "sqlite", feature = "mysql"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// The application's models: tables they do not name are left alone.
+    Models,
+    /// The whole database (DB-vs-DB): what the target lacks is dropped.
+    Database,
+}
+
 /// Timeouts and retries for applying a plan (DESIGN.md defaults).
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
@@ -158,6 +168,7 @@ impl ApplyOptions {
     /// lock: exponential backoff with full jitter, uniform in
     /// [0, min(`max_backoff`, `base_backoff` · 2^attempt)], so replicas that collided once
     /// do not collide again in step.
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
     pub(crate) fn backoff(&self, attempt: u32) -> Duration {
         let ceiling = self.base_backoff.saturating_mul(1 << attempt.min(16)).min(self.max_backoff);
         ceiling.mul_f64(fastrand::f64())
@@ -214,7 +225,8 @@ impl BatchSize {
         }
     }
 
-    /// The size after a batch of `size` rows took `took`.
+    /// The size after a batch of `size` rows took `took` (the PostgreSQL fill).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub(crate) fn next(&self, size: u32, took: Duration) -> u32 {
         match *self {
             BatchSize::Fixed(rows) => rows.max(1),
@@ -282,6 +294,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
     fn backoff_is_spread_over_its_whole_window() {
         let options = ApplyOptions::default();
         // Attempt 2: the window is [0, 400 ms]. Jitter from clock nanoseconds was zero on

@@ -54,6 +54,7 @@ fn scope_with_orphans(
 
 /// The tables the recorded plans (history rows' `plan` JSON) create. A plan that cannot
 /// be read names none: an unreadable row never makes a table droppable.
+#[cfg(any(feature = "sqlite", feature = "mysql"))]
 pub(crate) fn created_in<'a>(plans: impl IntoIterator<Item = &'a str>) -> Vec<QualifiedName> {
     let mut created: Vec<QualifiedName> = Vec::new();
     for plan in plans {

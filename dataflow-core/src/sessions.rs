@@ -2,7 +2,9 @@
 //! (`interrupt.rs` ends them). Tracking is off unless the command line turns it on, so an
 //! application's long-lived pools note nothing.
 
+#[cfg(feature = "mysql")]
 use sqlx::mysql::MySqlConnectOptions;
+#[cfg(feature = "postgres")]
 use sqlx::postgres::PgConnectOptions;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -10,21 +12,28 @@ use std::sync::Mutex;
 static TRACKING: AtomicBool = AtomicBool::new(false);
 
 /// A server, as a connector reaches it (its options hold the password: never printed).
+// Only the command line reads the registry back (to end the sessions on Ctrl-C).
+#[cfg_attr(not(feature = "cli"), allow(dead_code))]
 #[derive(Clone)]
 pub(crate) enum Server {
     /// A PostgreSQL database.
+    #[cfg(feature = "postgres")]
     Postgres(Box<PgConnectOptions>),
     /// A MySQL/MariaDB database.
+    #[cfg(feature = "mysql")]
     Mysql(Box<MySqlConnectOptions>),
 }
 
 impl Server {
     /// Host, port and database, for messages.
+    #[cfg(feature = "cli")]
     pub(crate) fn describe(&self) -> String {
         match self {
+            #[cfg(feature = "postgres")]
             Server::Postgres(o) => {
                 format!("{}:{}/{}", o.get_host(), o.get_port(), o.get_database().unwrap_or("?"))
             }
+            #[cfg(feature = "mysql")]
             Server::Mysql(o) => {
                 format!("{}:{}/{}", o.get_host(), o.get_port(), o.get_database().unwrap_or("?"))
             }
@@ -53,6 +62,7 @@ pub(crate) fn note_session(server: &Server, id: i64) {
 }
 
 /// Every session noted so far.
+#[cfg(feature = "cli")]
 pub(crate) fn sessions() -> Vec<(Server, i64)> {
     SESSIONS.lock().map(|s| s.clone()).unwrap_or_default()
 }

@@ -8,7 +8,7 @@
 
 use crate::connector::mysql::history::{self as history, NewRow, Progress};
 use crate::connector::mysql::{introspect_on, run_statement, MigrationLock, Mysql};
-use crate::connector::sqlite::migrator::Scope;
+use crate::options::Scope;
 use crate::error::{Error, LeftBehind, Result};
 use crate::history::{RunStatus, StoredRun};
 use crate::options::{MigrateOptions, Mode};

@@ -399,19 +399,6 @@ pub async fn purged(
     Ok(found.unwrap_or(false))
 }
 
-/// The run a trash or backup table belongs to: the longest of `versions` its name starts
-/// with (`…_ab12cd34_2_users` belongs to the second run of that second, not to the first
-/// run's table `2_users`).
-pub fn owner<'a>(table: &str, versions: &'a [String]) -> Option<&'a String> {
-    versions
-        .iter()
-        .filter(|v| {
-            table.starts_with(&format!("_dataflow_trash_{v}_"))
-                || table.starts_with(&format!("_dataflow_backup_{v}_"))
-        })
-        .max_by_key(|v| v.len())
-}
-
 /// Every recorded version.
 pub async fn versions(
     connection: &mut PgConnection,
@@ -522,13 +509,13 @@ mod tests {
     fn a_kept_table_belongs_to_the_longest_version() {
         let versions = vec!["20261123_ab".to_owned(), "20261123_ab_2".to_owned()];
         assert_eq!(
-            super::owner("_dataflow_backup_20261123_ab_2_users_x", &versions),
+            crate::history::owner("_dataflow_backup_20261123_ab_2_users_x", &versions),
             Some(&versions[1])
         );
         assert_eq!(
-            super::owner("_dataflow_trash_20261123_ab_users", &versions),
+            crate::history::owner("_dataflow_trash_20261123_ab_users", &versions),
             Some(&versions[0])
         );
-        assert_eq!(super::owner("_dataflow_trash_other_users", &versions), None);
+        assert_eq!(crate::history::owner("_dataflow_trash_other_users", &versions), None);
     }
 }

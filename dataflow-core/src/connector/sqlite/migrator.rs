@@ -9,6 +9,7 @@
 //! (documented): explicit plans.
 
 use crate::connector::sqlite::history::{self as history, NewRow};
+use crate::options::Scope;
 use crate::connector::sqlite::{report, Sqlite, WriteLock};
 use crate::error::{Error, Result};
 use crate::history::{RunStatus, StoredRun};
@@ -22,15 +23,6 @@ use std::time::{Duration, Instant};
 
 fn history_error(db: &Sqlite) -> impl Fn(sqlx::Error) -> Error + '_ {
     move |source| Error::History { url: db.url().to_owned(), source }
-}
-
-/// What the target describes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Scope {
-    /// The application's models: tables they do not name are left alone.
-    Models,
-    /// The whole database (DB-vs-DB): what the target lacks is dropped.
-    Database,
 }
 
 /// The plan from the live schema to `desired`, filtered by the options.
@@ -399,7 +391,7 @@ pub(crate) async fn purge(db: &Sqlite, older_than: Duration) -> Result<Vec<Strin
         for version in old {
             let tables: Vec<String> = kept
                 .iter()
-                .filter(|t| crate::connector::postgres::history::owner(t, &all) == Some(&version))
+                .filter(|t| crate::history::owner(t, &all) == Some(&version))
                 .cloned()
                 .collect();
             if tables.is_empty() {
