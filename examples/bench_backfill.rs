@@ -272,7 +272,7 @@ fn with_flag() -> ModelDef {
 
 /// `items` through `auto_migrate`, filled, and a copy of it to restore before each scenario.
 async fn build_template(flow: &DataFlow, pool: &PgPool, rows: i64) -> Result<(), Failure> {
-    let options = MigrateOptions { mode: Mode::AutoConfirm, ..MigrateOptions::default() };
+    let options = MigrateOptions::default().with_mode(Mode::AutoConfirm);
     flow.clone().models([model(items())]).auto_migrate(options).await?;
     pool.execute(
         format!(
@@ -310,21 +310,18 @@ async fn migrate(
     vacuum: bool,
 ) -> Result<MigrationReport, Failure> {
     let defaults = ApplyOptions::default();
-    let options = MigrateOptions {
-        mode: Mode::AutoConfirm,
-        apply: ApplyOptions {
-            lock_timeout: lock_timeout.unwrap_or(defaults.lock_timeout),
-            retries: 50,
-            max_backoff: Duration::from_millis(500),
-            backfill: BackfillOptions {
-                batch_size,
-                vacuum_every: if vacuum { BackfillOptions::default().vacuum_every } else { None },
-                ..BackfillOptions::default()
-            },
-            ..defaults
-        },
-        ..MigrateOptions::default()
-    };
+    let options = MigrateOptions::default().with_mode(Mode::AutoConfirm).with_apply(
+        defaults
+            .clone()
+            .with_lock_timeout(lock_timeout.unwrap_or(defaults.lock_timeout))
+            .with_retries(50)
+            .with_max_backoff(Duration::from_millis(500))
+            .with_backfill(
+                BackfillOptions::default().with_batch_size(batch_size).with_vacuum_every(
+                    if vacuum { BackfillOptions::default().vacuum_every } else { None },
+                ),
+            ),
+    );
     Ok(DataFlow::connect(url).await?.models([desired]).auto_migrate(options).await?)
 }
 
@@ -458,7 +455,7 @@ impl Client {
                 state ^= state << 17;
                 let id = (state % rows as u64) as i64 + 1;
                 n += 1;
-                let sql = if n % 2 == 0 {
+                let sql = if n.is_multiple_of(2) {
                     "SELECT amount FROM items WHERE id = $1"
                 } else {
                     "UPDATE items SET amount = amount + 1 WHERE id = $1"

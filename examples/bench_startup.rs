@@ -66,17 +66,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url =
         format!("{}/df_bench_startup", admin_url().rsplit_once('/').map_or("", |(base, _)| base));
     let flow = DataFlow::connect(&url).await?.models(models());
-    let created = flow
-        .auto_migrate(MigrateOptions { mode: Mode::AutoConfirm, ..MigrateOptions::default() })
-        .await?;
+    let created = flow.auto_migrate(MigrateOptions::default().with_mode(Mode::AutoConfirm)).await?;
     assert!(created.applied, "the first run creates the tables");
     let before = flow.postgres().map_or(0, |db| db.statements_sent());
     let mut samples = Vec::new();
     for _ in 0..RUNS {
         let started = Instant::now();
-        let report = flow
-            .auto_migrate(MigrateOptions { mode: Mode::AutoConfirm, ..MigrateOptions::default() })
-            .await?;
+        let report =
+            flow.auto_migrate(MigrateOptions::default().with_mode(Mode::AutoConfirm)).await?;
         samples.push(started.elapsed());
         assert!(!report.applied && report.plan.is_empty(), "nothing to do");
     }

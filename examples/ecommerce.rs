@@ -153,7 +153,7 @@ async fn release(
     flow: &DataFlow,
 ) -> Result<Option<String>, Box<dyn std::error::Error>> {
     eprintln!("\n=== Release {number} starts: auto_migrate() ===");
-    let options = MigrateOptions { mode: Mode::preview_and_apply(), ..MigrateOptions::default() };
+    let options = MigrateOptions::default().with_mode(Mode::preview_and_apply());
     let report = flow.auto_migrate(options).await?;
     match &report.version {
         Some(version) => eprintln!(
@@ -164,7 +164,7 @@ async fn release(
         None => eprintln!("Release {number}: nothing to do."),
     }
     // A second replica starting the same release finds nothing to do.
-    let replica = MigrateOptions { mode: Mode::AutoConfirm, ..MigrateOptions::default() };
+    let replica = MigrateOptions::default().with_mode(Mode::AutoConfirm);
     let again = flow.auto_migrate(replica).await?;
     assert!(again.version.is_none(), "a second start must find nothing to do");
     Ok(report.version)

@@ -60,7 +60,7 @@ async fn main() -> Result<(), Failure> {
     };
     let scratch = scratch::Scratch::create("dataflow_example_large").await?;
     let flow = DataFlow::connect(&scratch.url).await?.model::<Order>();
-    let unattended = || MigrateOptions { mode: Mode::AutoConfirm, ..MigrateOptions::default() };
+    let unattended = || MigrateOptions::default().with_mode(Mode::AutoConfirm);
     flow.auto_migrate(unattended()).await?;
     let pool = scratch::pool(&flow)?.clone();
     eprintln!("filling orders with {rows} rows …");

@@ -113,7 +113,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let migrate = |flow: DataFlow| async move {
         let preview = flow.plan().await?;
         println!("{}", preview.preview(PreviewOptions::default()));
-        let options = MigrateOptions { mode: Mode::AutoConfirm, ..MigrateOptions::default() };
+        let options = MigrateOptions::default().with_mode(Mode::AutoConfirm);
         flow.auto_migrate(options).await
     };
 

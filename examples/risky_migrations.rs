@@ -167,23 +167,19 @@ impl Lab {
         let max_risk = policy.max_risk;
         eprintln!("\n=== {title} ===");
         let flow = self.flow(users).await?;
-        let preview = MigrateOptions {
-            mode: Mode::DryRun,
-            show_rollback_plan: false,
-            ..MigrateOptions::default()
-        };
+        let preview =
+            MigrateOptions::default().with_mode(Mode::DryRun).with_show_rollback_plan(false);
         if let Err(error) = flow.auto_migrate(preview).await {
             eprintln!("Refused before anything ran:\n  {error:?}");
             return Ok(());
         }
-        let report =
-            match flow.auto_migrate(MigrateOptions { mode: Mode::AutoConfirm, ..policy }).await {
-                Ok(report) => report,
-                Err(error) => {
-                    eprintln!("Refused (max_risk {max_risk}):\n  {error:?}");
-                    return Ok(());
-                }
-            };
+        let report = match flow.auto_migrate(policy.with_mode(Mode::AutoConfirm)).await {
+            Ok(report) => report,
+            Err(error) => {
+                eprintln!("Refused (max_risk {max_risk}):\n  {error:?}");
+                return Ok(());
+            }
+        };
         let version = report.version.clone().unwrap_or_default();
         let converged: Plan = flow.plan().await?;
         eprintln!(
@@ -215,9 +211,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let scratch = scratch::Scratch::create("dataflow_example_risky").await?;
     let lab = Lab { url: scratch.url.clone(), rows };
     let start = lab.flow(ModelDef::of::<base::User>()).await?;
-    start
-        .auto_migrate(MigrateOptions { mode: Mode::AutoConfirm, ..MigrateOptions::default() })
-        .await?;
+    start.auto_migrate(MigrateOptions::default().with_mode(Mode::AutoConfirm)).await?;
     eprintln!("Filling users with {rows} rows …");
     let fill = format!(
         "INSERT INTO orgs VALUES (1, 'acme'); \
@@ -228,7 +222,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     scratch::pool(&start)?.execute(fill.as_str()).await?;
 
     use changed::*;
-    let at = |max_risk| MigrateOptions { max_risk, ..MigrateOptions::default() };
+    let at = |max_risk| MigrateOptions::default().with_max_risk(max_risk);
     let (safe, medium, high) = (at(RiskLevel::Safe), at(RiskLevel::Medium), at(RiskLevel::High));
     let model = |def: fn() -> ModelDef| def();
     let cases = [
@@ -279,7 +273,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     lab.scenario(
         "5b. Foreign key added NOT VALID by hand: only VALIDATE is left",
         ModelDef::of::<WithOrgKey>(),
-        MigrateOptions { force: true, ..medium },
+        medium.with_force(true),
     )
     .await?;
     scratch.drop().await?;

@@ -57,21 +57,21 @@ pub use dataflow_schema::{
 };
 pub use dataflow_schema::{DbEnum, Model};
 
+/// MySQL and MariaDB (cargo feature `mysql`).
+#[cfg(feature = "mysql")]
+pub use dataflow_core::{migrate_mysql_to, Mysql};
+/// SQLite (cargo feature `sqlite`).
+#[cfg(feature = "sqlite")]
+pub use dataflow_core::{migrate_sqlite_to, Sqlite};
+/// PostgreSQL (cargo feature `postgres`).
+#[cfg(feature = "postgres")]
+pub use dataflow_core::{migrate_to, ExplicitStep, MigrationPlan, Postgres};
 /// Talking to databases: connect, introspect, plan against models, apply, roll back.
 pub use dataflow_core::{
     AfterRollback, ApplyOptions, ApplyReport, BackfillOptions, BackfillStats, BatchSize, DataFlow,
     Error, HistoryRow, LeftBehind, MigrateOptions, MigrationReport, Mode, RollbackAnalysis,
     RunStatus, Violation,
 };
-/// MySQL and MariaDB (cargo feature `mysql`).
-#[cfg(feature = "mysql")]
-pub use dataflow_core::{migrate_mysql_to, Mysql};
-/// PostgreSQL (cargo feature `postgres`).
-#[cfg(feature = "postgres")]
-pub use dataflow_core::{migrate_to, ExplicitStep, MigrationPlan, Postgres};
-/// SQLite (cargo feature `sqlite`).
-#[cfg(feature = "sqlite")]
-pub use dataflow_core::{migrate_sqlite_to, Sqlite};
 
 /// The NOT NULL handler: `flow.not_null_handler()`, six strategies, `recommend_strategy`.
 #[cfg(feature = "postgres")]

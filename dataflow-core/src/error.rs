@@ -255,9 +255,7 @@ pub enum Error {
         url: String,
     },
     /// The migrating role lacks a privilege (PostgreSQL 42501, MySQL 1142/1044).
-    #[error(
-        "the role {role} lacks a privilege the migration needs: {server}\n  {advice}"
-    )]
+    #[error("the role {role} lacks a privilege the migration needs: {server}\n  {advice}")]
     InsufficientPrivilege {
         /// The role (user) the migrator logged in as.
         role: String,
@@ -270,9 +268,7 @@ pub enum Error {
     },
     /// The connection to the server was lost mid-operation (terminated, server restarted
     /// or unreachable).
-    #[error(
-        "the connection to the database was lost: {server}\n  {advice}"
-    )]
+    #[error("the connection to the database was lost: {server}\n  {advice}")]
     ConnectionLost {
         /// What the driver or the server said.
         server: String,
@@ -557,7 +553,10 @@ mod tests {
             redact("mysql://root:a@b@h:3306/t?ssl-mode=REQUIRED&PASSWORD=x&sslpassword=y"),
             "mysql://root:***@h:3306/t?ssl-mode=REQUIRED&PASSWORD=***&sslpassword=***"
         );
-        assert_eq!(redact("postgres://h/d?auth_token=abc&pwd=z"), "postgres://h/d?auth_token=***&pwd=***");
+        assert_eq!(
+            redact("postgres://h/d?auth_token=abc&pwd=z"),
+            "postgres://h/d?auth_token=***&pwd=***"
+        );
     }
 
     #[test]
@@ -571,13 +570,17 @@ mod tests {
             "u:pass@h/d",
         ] {
             let shown = redact(url);
-            assert!(!shown.contains("pa?ss") && !shown.contains("pa/ss") && !shown.contains("pass@"), "{url} -> {shown}");
+            assert!(
+                !shown.contains("pa?ss") && !shown.contains("pa/ss") && !shown.contains("pass@"),
+                "{url} -> {shown}"
+            );
         }
     }
 }
 
 /// A constraint existing rows break.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct Violation {
     /// The plan step that adds it.
     pub step: usize,
@@ -613,6 +616,7 @@ fn describe(violations: &[Violation]) -> String {
 
 /// What a failed step left behind: it depends on how the database runs a plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LeftBehind {
     /// The whole plan ran in one transaction, rolled back: nothing changed (SQLite).
     Nothing,

@@ -10,6 +10,7 @@ pub const TABLE: &str = "_dataflow_migrations";
 /// Where a recorded run stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RunStatus {
     /// Planned, not started.
     Pending,
@@ -81,6 +82,7 @@ impl PartialEq<&str> for RunStatus {
 
 /// One history row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct HistoryRow {
     /// `YYYYMMDDHHMMSS_<8 hex of the target checksum>` (UTC), `_2`… on collision.
     pub version: String,

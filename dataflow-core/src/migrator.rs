@@ -21,9 +21,9 @@ use crate::history::HistoryRow;
 use crate::history::{RunStatus, StoredRun};
 #[cfg(feature = "postgres")]
 use crate::options::ApplyOptions;
-use crate::options::{AfterRollback, MigrateOptions};
 #[cfg(any(feature = "sqlite", feature = "mysql"))]
 use crate::options::Scope;
+use crate::options::{AfterRollback, MigrateOptions};
 #[cfg(feature = "postgres")]
 use crate::policy::refuse_newer;
 use crate::report::{MigrationReport, RollbackAnalysis};
@@ -298,7 +298,9 @@ impl DataFlow {
                     .map_err(|source| Error::History { url: db.url().to_owned(), source })
             }
             #[cfg(feature = "sqlite")]
-            Database::Sqlite(db) => crate::connector::sqlite::migrator::history_rows(db, limit).await,
+            Database::Sqlite(db) => {
+                crate::connector::sqlite::migrator::history_rows(db, limit).await
+            }
             #[cfg(feature = "mysql")]
             Database::Mysql(db) => crate::connector::mysql::migrator::history_rows(db, limit).await,
         }
@@ -361,7 +363,9 @@ impl DataFlow {
                 .await
             }
             #[cfg(feature = "postgres")]
-            Database::Postgres(_) => self.rollback_postgres(version, out_of_order).instrument(span).await,
+            Database::Postgres(_) => {
+                self.rollback_postgres(version, out_of_order).instrument(span).await
+            }
         }
     }
 

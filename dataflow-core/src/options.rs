@@ -60,7 +60,10 @@ impl std::fmt::Debug for Mode {
 }
 
 /// Options of [`crate::DataFlow::auto_migrate`] (defaults from DESIGN.md).
+/// `#[non_exhaustive]`: build it with the `with_…` setters, e.g.
+/// `MigrateOptions::default().with_max_risk(RiskLevel::High)`.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct MigrateOptions {
     /// Default: [`Mode::for_terminal`] (asks on a terminal, applies unasked elsewhere).
     pub mode: Mode,
@@ -100,6 +103,25 @@ pub struct MigrateOptions {
     /// with the count and a sample (default true; each check reads the table once).
     pub check_existing_rows: bool,
 }
+
+dataflow_schema::__with_setters!(MigrateOptions {
+    with_mode => mode: Mode,
+    with_max_risk => max_risk: RiskLevel,
+    with_expected_plan => expected_plan: Option<String>,
+    with_migration_lock_timeout => migration_lock_timeout: Duration,
+    with_deadline => deadline: Option<Duration>,
+    with_apply => apply: ApplyOptions,
+    with_plan => plan: PlanOptions,
+    with_force => force: bool,
+    with_after_rollback => after_rollback: AfterRollback,
+    with_include_tables => include_tables: Vec<String>,
+    with_exclude_operations => exclude_operations: Vec<Operation>,
+    with_drop_orphans => drop_orphans: bool,
+    with_backup_before_destructive => backup_before_destructive: bool,
+    with_show_sql => show_sql: bool,
+    with_show_rollback_plan => show_rollback_plan: bool,
+    with_check_existing_rows => check_existing_rows: bool,
+});
 
 impl Default for MigrateOptions {
     fn default() -> Self {
@@ -149,7 +171,9 @@ pub(crate) enum Scope {
 }
 
 /// Timeouts and retries for applying a plan (DESIGN.md defaults).
+/// `#[non_exhaustive]`: build it with the `with_…` setters.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ApplyOptions {
     /// How long one statement may wait for a lock (default 2 s).
     pub lock_timeout: Duration,
@@ -162,6 +186,14 @@ pub struct ApplyOptions {
     /// How fills on populated tables run (keyset batches).
     pub backfill: BackfillOptions,
 }
+
+dataflow_schema::__with_setters!(ApplyOptions {
+    with_lock_timeout => lock_timeout: Duration,
+    with_retries => retries: u32,
+    with_base_backoff => base_backoff: Duration,
+    with_max_backoff => max_backoff: Duration,
+    with_backfill => backfill: BackfillOptions,
+});
 
 impl ApplyOptions {
     /// How long to wait before retry `attempt` (0-based) of a step that could not get its
@@ -241,7 +273,9 @@ impl BatchSize {
 }
 
 /// Options of the backfill executor (part of [`ApplyOptions`]).
+/// `#[non_exhaustive]`: build it with the `with_…` setters.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct BackfillOptions {
     /// Batch sizing (default adaptive).
     pub batch_size: BatchSize,
@@ -256,6 +290,14 @@ pub struct BackfillOptions {
     /// Draw a progress bar when stderr is a terminal (default true).
     pub progress_bar: bool,
 }
+
+dataflow_schema::__with_setters!(BackfillOptions {
+    with_batch_size => batch_size: BatchSize,
+    with_throttle => throttle: Duration,
+    with_vacuum_every => vacuum_every: Option<f64>,
+    with_batch_timeout => batch_timeout: Duration,
+    with_progress_bar => progress_bar: bool,
+});
 
 impl Default for BackfillOptions {
     fn default() -> Self {

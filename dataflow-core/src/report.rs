@@ -7,6 +7,7 @@ use serde::Serialize;
 
 /// What `auto_migrate` did.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct MigrationReport {
     /// The history version written, when something was applied.
     pub version: Option<String>,
@@ -30,6 +31,7 @@ pub struct MigrationReport {
 
 /// What rolling back a run would do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct RollbackAnalysis {
     /// Every step has down SQL.
     pub fully_reversible: bool,
@@ -76,6 +78,7 @@ impl RollbackAnalysis {
 
 /// What applying did.
 #[derive(Debug, Clone, serde::Serialize)]
+#[non_exhaustive]
 pub struct ApplyReport {
     /// Steps applied.
     pub steps: usize,
@@ -93,6 +96,7 @@ pub struct ApplyReport {
 
 /// How long one group of steps took.
 #[derive(Debug, Clone, serde::Serialize)]
+#[non_exhaustive]
 pub struct GroupTiming {
     /// The group number.
     pub group: usize,
@@ -104,6 +108,7 @@ pub struct GroupTiming {
 
 /// What a fill did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct BackfillStats {
     /// The plan step it belongs to.
     pub step: usize,

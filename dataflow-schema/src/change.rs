@@ -490,6 +490,7 @@ pub fn sort_changes(changes: &mut [Change]) {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 #[allow(missing_docs)]
+#[non_exhaustive]
 pub enum Operation {
     CreateNamespace,
     CreateEnum,

@@ -73,7 +73,10 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(newer.contains("plan.json was written by a newer dataflow (file format 2"), "{newer}");
+        assert!(
+            newer.contains("plan.json was written by a newer dataflow (file format 2"),
+            "{newer}"
+        );
         let odd = from_stamped_json::<BTreeMap<String, i32>>(r#"{"format_version": "x"}"#, "a")
             .unwrap_err()
             .to_string();

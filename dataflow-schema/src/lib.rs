@@ -25,6 +25,7 @@ pub mod not_null;
 pub mod plan;
 pub mod preview;
 pub mod risk;
+mod setters;
 pub mod sql_type;
 pub mod validate;
 

@@ -12,8 +12,9 @@ use crate::validate::validate_schema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// Options that shape a plan.
+/// Options that shape a plan (`#[non_exhaustive]`: build it with the `with_…` setters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PlanOptions {
     /// Tables with fewer rows than this (and fewer bytes than `tiny_table_bytes`) count as
     /// tiny: a MEDIUM caused only by lock duration is shown as SAFE. Default 10,000.
@@ -27,6 +28,11 @@ impl Default for PlanOptions {
         PlanOptions { tiny_table_rows: 10_000, tiny_table_bytes: 10 * 1024 * 1024 }
     }
 }
+
+crate::__with_setters!(PlanOptions {
+    with_tiny_table_rows => tiny_table_rows: u64,
+    with_tiny_table_bytes => tiny_table_bytes: u64,
+});
 
 /// How to undo a step.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

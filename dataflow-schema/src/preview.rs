@@ -12,8 +12,9 @@ use crate::risk::{Hazard, RiskLevel};
 use serde::Serialize;
 use std::fmt::{self, Write as _};
 
-/// What the preview shows.
+/// What the preview shows (`#[non_exhaustive]`: build it with the `with_…` setters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PreviewOptions {
     /// Print every step's SQL (default true).
     pub show_sql: bool,
@@ -25,6 +26,13 @@ pub struct PreviewOptions {
     /// and without `NO_COLOR`).
     pub color: bool,
 }
+
+crate::__with_setters!(PreviewOptions {
+    with_show_sql => show_sql: bool,
+    with_show_rollback_plan => show_rollback_plan: bool,
+    with_width => width: u16,
+    with_color => color: bool,
+});
 
 impl Default for PreviewOptions {
     fn default() -> Self {
@@ -53,6 +61,7 @@ impl Plan {
 
 /// How safe a plan is, in the terms an operator asks about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct SafetySummary {
     /// The highest level `max_risk` is checked against, if there are steps.
     pub highest_risk: Option<RiskLevel>,
@@ -75,6 +84,7 @@ pub struct SafetySummary {
 
 /// A lock one step takes on an existing table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct LockHold {
     /// The step number.
     pub step: usize,

@@ -36,6 +36,7 @@ impl fmt::Display for RiskLevel {
 /// What can go wrong (RISK.md §5; names follow Stripe pg-schema-diff).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
 pub enum Hazard {
     /// Blocks every read and write while held and while queued.
     AcquiresAccessExclusiveLock,

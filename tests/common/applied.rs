@@ -141,8 +141,7 @@ pub async fn auto_migrate_and_reverse<D: Inspect>(
     let apply = async || {
         let forced = runs.get() > 0;
         runs.set(runs.get() + 1);
-        let options =
-            dataflow::MigrateOptions { force: options.force || forced, ..options.clone() };
+        let options = options.clone().with_force(options.force || forced);
         let report = flow.auto_migrate(options).await.unwrap_or_else(|e| panic!("migrate: {e}"));
         let again = flow.plan().await.unwrap_or_else(|e| panic!("re-plan: {e}"));
         assert!(

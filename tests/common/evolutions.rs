@@ -540,14 +540,12 @@ impl Counts {
 }
 
 fn options() -> dataflow::MigrateOptions {
-    dataflow::MigrateOptions {
-        mode: dataflow::Mode::AutoConfirm,
-        max_risk: dataflow::RiskLevel::High,
-        force: true,
+    dataflow::MigrateOptions::default()
+        .with_mode(dataflow::Mode::AutoConfirm)
+        .with_max_risk(dataflow::RiskLevel::High)
+        .with_force(true)
         // `u` leaves the models in some versions: it is dropped (into the trash).
-        drop_orphans: true,
-        ..dataflow::MigrateOptions::default()
-    }
+        .with_drop_orphans(true)
 }
 
 async fn flow(

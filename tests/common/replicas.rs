@@ -56,7 +56,7 @@ pub async fn child() {
     };
     let round: usize = round.parse().expect("a round number");
     let flow = DataFlow::connect(&url).await.expect("connect").models(models(round));
-    let options = MigrateOptions { mode: Mode::AutoConfirm, ..MigrateOptions::default() };
+    let options = MigrateOptions::default().with_mode(Mode::AutoConfirm);
     match flow.auto_migrate(options).await {
         Ok(report) if report.applied => {
             println!("REPLICA applied {}", report.version.unwrap_or_default())

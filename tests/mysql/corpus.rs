@@ -166,7 +166,7 @@ async fn run_case(a_name: &str, b_name: &str, case: &Case) -> Outcome {
         Ok(found) => found.schema,
         Err(error) => return fail("introspection", error.to_string()),
     };
-    let options = dataflow::MigrateOptions { backup_before_destructive: false, ..unattended() };
+    let options = unattended().with_backup_before_destructive(false);
     if let Err(error) = migrate_mysql_to(&a, desired.clone(), options).await {
         let first_line = error.to_string().lines().next().unwrap_or_default().to_owned();
         let cause =

@@ -5,7 +5,7 @@
 
 use super::support::{server_available, unattended, TestDb};
 use crate::common::applied::{auto_migrate_and_reverse, Reversal};
-use dataflow::{model, ApplyOptions, Error, LeftBehind, MigrateOptions, Model};
+use dataflow::{model, ApplyOptions, Error, LeftBehind, Model};
 use sqlx::{Connection, Executor};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -75,7 +75,7 @@ async fn runs_are_recorded_step_by_step_and_rolled_back() {
     assert_eq!(db.rows("SELECT email FROM users ORDER BY id").await, vec!["a@x.io", "b@x.io"]);
     let started = flow.auto_migrate(unattended()).await.expect("a replica starts after a rollback");
     assert!(!started.applied && !started.plan.is_empty(), "not re-applied: {}", started.plan);
-    let refuse = MigrateOptions { after_rollback: dataflow::AfterRollback::Refuse, ..unattended() };
+    let refuse = unattended().with_after_rollback(dataflow::AfterRollback::Refuse);
     let refused = flow.auto_migrate(refuse).await.expect_err("a rolled-back target");
     assert!(matches!(refused, Error::RolledBackTarget { .. }), "{refused}");
     db.drop_db().await;
@@ -121,7 +121,7 @@ async fn a_failed_step_stops_the_run_and_its_finished_steps_roll_back() {
     db.migrate(&[model::<UserV1>()]).await;
     db.exec("INSERT INTO users (email) VALUES ('same'), ('same')").await;
     let flow = db.flow(&[model::<Unique>()]).await;
-    let options = MigrateOptions { check_existing_rows: false, ..unattended() };
+    let options = unattended().with_check_existing_rows(false);
     let error = flow.auto_migrate(options).await.expect_err("duplicates");
     let Error::StepFailed { step, left: LeftBehind::EarlierSteps { version }, .. } = &error else {
         panic!("{error:?}")
@@ -201,14 +201,9 @@ async fn a_held_table_is_retried_then_reported_without_queueing() {
     let mut holder = sqlx::MySqlConnection::connect(&db.url).await.expect("holder");
     holder.execute("BEGIN").await.expect("begin");
     holder.execute("SELECT * FROM users").await.expect("hold the table");
-    let options = MigrateOptions {
-        apply: ApplyOptions {
-            lock_timeout: Duration::from_secs(1),
-            retries: 2,
-            ..ApplyOptions::default()
-        },
-        ..unattended()
-    };
+    let options = unattended().with_apply(
+        ApplyOptions::default().with_lock_timeout(Duration::from_secs(1)).with_retries(2),
+    );
     let started = std::time::Instant::now();
     let error = db.flow(&[model::<UserV2>()]).await.auto_migrate(options).await.expect_err("held");
     assert!(format!("{error:?}").contains("Lock wait timeout"), "{error:?}");
@@ -233,8 +228,7 @@ async fn the_migration_lock_times_out_naming_its_holder() {
     );
     let mut holder = sqlx::MySqlConnection::connect(&db.url).await.expect("holder");
     holder.execute(format!("SELECT GET_LOCK({name}, 0)").as_str()).await.expect("take the lock");
-    let options =
-        MigrateOptions { migration_lock_timeout: Duration::from_millis(600), ..unattended() };
+    let options = unattended().with_migration_lock_timeout(Duration::from_millis(600));
     let error = db.flow(&[model::<UserV1>()]).await.auto_migrate(options).await.expect_err("busy");
     assert!(matches!(error, Error::LockTimeout { .. }), "{error:?}");
     assert!(format!("{error:?}").contains("session "), "names the holder: {error:?}");
@@ -257,7 +251,7 @@ async fn a_refused_algorithm_falls_back_only_as_far_as_the_policy_allows() {
     let db = TestDb::new("fallback").await;
     db.migrate(&[model::<UserV1>()]).await;
     db.exec("ALTER TABLE users ADD FULLTEXT INDEX users_email_ft (email);\nINSERT INTO users (email) VALUES ('a@x.io')").await;
-    let safe_only = MigrateOptions { max_risk: dataflow::RiskLevel::Safe, ..unattended() };
+    let safe_only = unattended().with_max_risk(dataflow::RiskLevel::Safe);
     #[derive(Model)]
     #[dataflow(table = "users")]
     struct WithAge {
@@ -348,8 +342,7 @@ async fn an_orphan_is_reported_kept_and_dropped_only_when_asked() {
     assert!(warnings.iter().any(|w| w.starts_with("table legacy is not named")), "{warnings:?}");
     assert_eq!(db.rows("SELECT body FROM notes").await, vec!["kept"]);
 
-    let drop =
-        MigrateOptions { drop_orphans: true, max_risk: dataflow::RiskLevel::High, ..unattended() };
+    let drop = unattended().with_drop_orphans(true).with_max_risk(dataflow::RiskLevel::High);
     let dropped = v1.auto_migrate(drop.clone()).await.expect("orphan dropped");
     let tables: Vec<&str> = dropped.plan.steps.iter().map(|s| s.table.as_str()).collect();
     assert_eq!(tables, ["notes"], "only the orphan is dropped:\n{}", dropped.plan);

@@ -73,11 +73,7 @@ pub struct TestDb {
 
 /// `AutoConfirm` (tests never wait for an answer) with every risk allowed.
 pub fn unattended() -> MigrateOptions {
-    MigrateOptions {
-        mode: Mode::AutoConfirm,
-        max_risk: RiskLevel::High,
-        ..MigrateOptions::default()
-    }
+    MigrateOptions::default().with_mode(Mode::AutoConfirm).with_max_risk(RiskLevel::High)
 }
 
 /// The desired schema of a model set.
@@ -98,7 +94,8 @@ impl TestDb {
 
     /// A database that exists already, at `url` (e.g. on another server).
     pub async fn at(name: String, url: String) -> TestDb {
-        let connection = MySqlConnection::connect(&url).await.expect("connect to the test database");
+        let connection =
+            MySqlConnection::connect(&url).await.expect("connect to the test database");
         TestDb { name, url, connection: tokio::sync::Mutex::new(connection) }
     }
 
@@ -241,12 +238,8 @@ pub async fn round_trip_with(
     let version = report.version.clone().expect("a version");
     db.rollback_to(&version, v1).await;
     assert_eq!(db.rows(probe).await, before, "the rollback kept the rows\n{}", report.plan);
-    let again = db
-        .flow(v2)
-        .await
-        .auto_migrate(MigrateOptions { force: true, ..unattended() })
-        .await
-        .expect("forward again");
+    let again =
+        db.flow(v2).await.auto_migrate(unattended().with_force(true)).await.expect("forward again");
     assert!(again.applied, "forward again applies");
     (db, report)
 }

@@ -71,7 +71,10 @@ async fn verify_identity_with_the_right_ca_migrates_converges_and_rolls_back() {
     let v2 = v1.model::<AccountV2>();
     let report = auto_migrate_and_reverse(&db, &v2, unattended(), Reversal::Restores).await;
     assert_eq!(report.plan.steps.len(), 1, "{}", report.plan);
-    assert_eq!(db.rows("SELECT CAST(COUNT(*) AS CHAR) FROM accounts WHERE plan IS NULL").await, ["2"]);
+    assert_eq!(
+        db.rows("SELECT CAST(COUNT(*) AS CHAR) FROM accounts WHERE plan IS NULL").await,
+        ["2"]
+    );
     admin(&server, &format!("DROP DATABASE `{name}`")).await;
 }
 

@@ -113,13 +113,16 @@ fn plan_holds_every_level() {
 
 #[test]
 fn preview_with_sql_and_rollback() {
-    assert_snapshot!(every_level().preview(PreviewOptions { width: 100, ..Default::default() }));
+    assert_snapshot!(every_level().preview(PreviewOptions::default().with_width(100)));
 }
 
 #[test]
 fn preview_without_sql_or_rollback_plan_narrow() {
-    let options =
-        PreviewOptions { show_sql: false, show_rollback_plan: false, width: 80, color: false };
+    let options = PreviewOptions::default()
+        .with_show_sql(false)
+        .with_show_rollback_plan(false)
+        .with_width(80)
+        .with_color(false);
     let text = every_level().preview(options).to_string();
     assert!(!text.contains("ALTER TABLE"), "SQL shown although show_sql is off:\n{text}");
     assert!(!text.contains("Rollback plan"), "rollback shown although off:\n{text}");
@@ -141,8 +144,7 @@ fn preview_of_kept_drops_says_the_data_is_kept() {
 fn colour_only_when_asked() {
     let plain = every_level().preview(PreviewOptions::default()).to_string();
     assert!(!plain.contains('\x1b'), "escape codes without colour");
-    let coloured =
-        every_level().preview(PreviewOptions { color: true, ..Default::default() }).to_string();
+    let coloured = every_level().preview(PreviewOptions::default().with_color(true)).to_string();
     assert!(coloured.contains("\x1b[1;31m2 HIGH\x1b[0m"), "HIGH not red:\n{coloured}");
 }
 

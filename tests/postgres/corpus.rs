@@ -198,7 +198,7 @@ async fn run_case(a_name: &str, b_name: &str, a: &Postgres, b: &Postgres, case: 
         Ok(plan) => plan,
         Err(error) => return fail("plan refused", error.to_string()),
     };
-    let options = ApplyOptions { retries: 0, ..ApplyOptions::default() };
+    let options = ApplyOptions::default().with_retries(0);
     if let Err(error) = a.apply(&plan, &options).await {
         let first_line = error.to_string().lines().next().unwrap_or_default().to_owned();
         return fail("apply failed", first_line);

@@ -63,9 +63,7 @@ async fn hostile_names_and_strings_never_inject_or_panic() {
                     Ok(plan) => plan,
                     Err(error) => return Ok::<_, String>(("refused", error.to_string())),
                 };
-            if let Err(error) =
-                pg.apply(&plan, &ApplyOptions { retries: 0, ..ApplyOptions::default() }).await
-            {
+            if let Err(error) = pg.apply(&plan, &ApplyOptions::default().with_retries(0)).await {
                 return Ok(("server", error.to_string()));
             }
             let again = pg.introspect(&public_).await.map_err(|e| e.to_string())?.schema;
@@ -75,9 +73,7 @@ async fn hostile_names_and_strings_never_inject_or_panic() {
                 return Ok(("not converged", second.to_string()));
             }
             // The down SQL runs the same names and strings back.
-            if let Err(error) =
-                pg.rollback(&plan, &ApplyOptions { retries: 0, ..ApplyOptions::default() }).await
-            {
+            if let Err(error) = pg.rollback(&plan, &ApplyOptions::default().with_retries(0)).await {
                 return Ok(("not reversed", error.to_string()));
             }
             let back = pg.introspect(&public_).await.map_err(|e| e.to_string())?.schema;

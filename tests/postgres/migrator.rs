@@ -87,21 +87,19 @@ async fn high_risk_is_refused_by_default_and_dry_run_changes_nothing() {
     );
     assert_eq!(db.scalar::<String>("SELECT legacy FROM users").await, "keep");
 
-    let dry = MigrateOptions { mode: Mode::DryRun, ..unattended() };
+    let dry = unattended().with_mode(Mode::DryRun);
     let report = flow(&db).model::<UserV3>().auto_migrate(dry).await.expect("dry run");
     assert!(!report.applied && !report.plan.is_empty());
     assert_eq!(db.scalar::<String>("SELECT legacy FROM users").await, "keep");
 
-    let declined = MigrateOptions {
-        mode: Mode::Interactive(Arc::new(|_| false)),
-        max_risk: RiskLevel::High,
-        ..unattended()
-    };
+    let declined = unattended()
+        .with_mode(Mode::Interactive(Arc::new(|_| false)))
+        .with_max_risk(RiskLevel::High);
     let error = flow(&db).model::<UserV3>().auto_migrate(declined).await.expect_err("declined");
     assert!(matches!(error, Error::Declined), "{error}");
 
     // Allowed, the drop keeps `legacy`'s values: the rollback restores them.
-    let allowed = MigrateOptions { max_risk: RiskLevel::High, ..unattended() };
+    let allowed = unattended().with_max_risk(RiskLevel::High);
     let v3 = flow(&db).model::<UserV3>();
     let report = auto_migrate_and_reverse(&db, &v3, allowed, Reversal::Restores).await;
     assert!(report.applied);
@@ -121,11 +119,8 @@ async fn wait_only_returns_once_another_process_migrated_and_the_lock_times_out_
     let waiter = {
         let pool = db.db.pool().clone();
         tokio::spawn(async move {
-            let options = MigrateOptions {
-                mode: Mode::WaitOnly,
-                deadline: Some(Duration::from_secs(30)),
-                ..unattended()
-            };
+            let options =
+                unattended().with_mode(Mode::WaitOnly).with_deadline(Some(Duration::from_secs(30)));
             DataFlow::from_pool(pool).model::<UserV1>().auto_migrate(options).await
         })
     };
@@ -140,8 +135,7 @@ async fn wait_only_returns_once_another_process_migrated_and_the_lock_times_out_
     let key = u64::from_str_radix(&key[..16], 16).expect("hex") as i64;
     let mut holder = db.db.pool().acquire().await.expect("connection").detach();
     sqlx::query("SELECT pg_advisory_lock($1)").bind(key).execute(&mut holder).await.expect("lock");
-    let options =
-        MigrateOptions { migration_lock_timeout: Duration::from_millis(600), ..unattended() };
+    let options = unattended().with_migration_lock_timeout(Duration::from_millis(600));
     let error = flow(&db).model::<UserV2>().auto_migrate(options).await.expect_err("lock held");
     assert!(matches!(error, Error::LockTimeout { .. }), "{error}");
     assert!(format!("{error:?}").contains("backend pid"), "{error:?}");
@@ -216,7 +210,7 @@ async fn rollback_restores_dropped_columns_and_tables_with_their_data() {
         return;
     }
     let db = TestDb::new("rollback").await;
-    let high = || MigrateOptions { max_risk: RiskLevel::High, ..unattended() };
+    let high = || unattended().with_max_risk(RiskLevel::High);
     let v1 = flow(&db).model::<UserV2>().model::<Note>().auto_migrate(high()).await.expect("v1");
     db.exec(
         "INSERT INTO users (email, legacy) VALUES ('a', 'old a'), ('b', NULL), ('c', 'old c'); \
@@ -255,7 +249,7 @@ async fn rollback_restores_dropped_columns_and_tables_with_their_data() {
     let started = started.expect("a replica starts after a rollback");
     assert!(!started.applied && !started.plan.is_empty(), "not applied, still pending");
     assert_eq!(db.rows("SELECT id, email, legacy, active FROM users").await, users_before);
-    let refuse = MigrateOptions { after_rollback: dataflow::AfterRollback::Refuse, ..high() };
+    let refuse = high().with_after_rollback(dataflow::AfterRollback::Refuse);
     let error = flow(&db)
         .model::<UserV3>()
         .model::<Note>()
@@ -263,7 +257,7 @@ async fn rollback_restores_dropped_columns_and_tables_with_their_data() {
         .await
         .expect_err("rolled back");
     assert!(matches!(error, Error::RolledBackTarget { .. }), "{error}");
-    let forced = MigrateOptions { force: true, ..high() };
+    let forced = high().with_force(true);
     flow(&db).model::<UserV3>().model::<Note>().auto_migrate(forced).await.expect("forced");
 
     // rollback_to_version walks back over every newer applied run.
@@ -320,16 +314,13 @@ async fn a_blocked_ddl_times_out_retries_and_never_stalls_readers() {
         })
     };
     let lock_timeout = Duration::from_millis(200);
-    let options = MigrateOptions {
-        apply: dataflow::ApplyOptions {
-            lock_timeout,
-            retries: 20,
-            base_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_millis(400),
-            ..Default::default()
-        },
-        ..unattended()
-    };
+    let options = unattended().with_apply(
+        dataflow::ApplyOptions::default()
+            .with_lock_timeout(lock_timeout)
+            .with_retries(20)
+            .with_base_backoff(Duration::from_millis(100))
+            .with_max_backoff(Duration::from_millis(400)),
+    );
     let migrator = {
         let pool = db.db.pool().clone();
         tokio::spawn(async move {
@@ -423,8 +414,7 @@ async fn a_run_left_running_at_its_target_is_closed_as_applied() {
         .execute(&mut holder)
         .await
         .expect("lock");
-    let waiting =
-        MigrateOptions { migration_lock_timeout: Duration::from_secs(30), ..unattended() };
+    let waiting = unattended().with_migration_lock_timeout(Duration::from_secs(30));
     let (events, capture) = TracedEvents::capture();
     let report = flow(&db).model::<UserV1>().auto_migrate(waiting).await.expect("held");
     drop(capture);
@@ -446,7 +436,7 @@ async fn a_run_left_running_at_its_target_is_closed_as_applied() {
     // A run closed as applied is an applied run: it rolls back, and applies again.
     flow(&db).model::<UserV1>().rollback_migration(&version).await.expect("rollback");
     assert!(!db.scalar::<bool>("SELECT to_regclass('users') IS NOT NULL").await, "users gone");
-    let forced = MigrateOptions { force: true, ..unattended() };
+    let forced = unattended().with_force(true);
     let again = flow(&db).model::<UserV1>().auto_migrate(forced).await.expect("again");
     assert!(again.applied);
     assert!(flow(&db).model::<UserV1>().plan().await.expect("plan").is_empty(), "converged");
@@ -486,7 +476,7 @@ async fn adoption_orphans_and_filters() {
     assert!(history[0].description.contains("users"), "{:?}", history[0]);
 
     // include_tables / exclude_operations leave the rest pending.
-    let only_notes = MigrateOptions { include_tables: vec!["notes".into()], ..unattended() };
+    let only_notes = unattended().with_include_tables(vec!["notes".into()]);
     let report = flow(&db)
         .model::<UserV2>()
         .model::<Note>()
@@ -494,8 +484,7 @@ async fn adoption_orphans_and_filters() {
         .await
         .expect("notes only");
     assert!(report.plan.steps.iter().all(|s| s.table == "notes"), "{}", report.plan);
-    let no_adds =
-        MigrateOptions { exclude_operations: vec![dataflow::Operation::AddColumn], ..unattended() };
+    let no_adds = unattended().with_exclude_operations(vec![dataflow::Operation::AddColumn]);
     let report =
         flow(&db).model::<UserV2>().model::<Note>().auto_migrate(no_adds).await.expect("no adds");
     assert!(!report.applied, "the only pending step was excluded");
@@ -512,7 +501,7 @@ async fn adoption_orphans_and_filters() {
     );
     assert_eq!(db.scalar::<i64>("SELECT count(*) FROM notes").await, 0);
     // …and dropped (into the trash) with drop_orphans and max_risk HIGH.
-    let drop = MigrateOptions { drop_orphans: true, max_risk: RiskLevel::High, ..unattended() };
+    let drop = unattended().with_drop_orphans(true).with_max_risk(RiskLevel::High);
     let report = flow(&db).model::<UserV1>().auto_migrate(drop).await.expect("orphan dropped");
     assert!(report
         .plan
@@ -707,7 +696,7 @@ pub mod explicit {
             })
             .step(ExplicitStep::Sql { up: "ANALYZE user_profiles".into(), down: None, risk: RiskLevel::Safe })
             .step(ExplicitStep::Schema(models(&[model::<UserAfter>(), model::<UserProfile>()])));
-        let high = || MigrateOptions { max_risk: RiskLevel::High, ..unattended() };
+        let high = || unattended().with_max_risk(RiskLevel::High);
 
         // The batch holding the poisoned row violates the new table's check: the run stops.
         let error = flow(&db).apply_plan(plan.clone(), high()).await.expect_err("batch 2 fails");
@@ -897,7 +886,7 @@ async fn rollback_to_version_reviewed_plans_busy_locks_and_timings() {
         return;
     }
     let db = TestDb::new("threeback").await;
-    let high = || MigrateOptions { max_risk: RiskLevel::High, ..unattended() };
+    let high = || unattended().with_max_risk(RiskLevel::High);
     let v1 = flow(&db).model::<UserV1>().auto_migrate(high()).await.expect("v1");
     db.exec("INSERT INTO users (email, legacy) VALUES ('a', 'x'), ('b', 'y')").await;
     let before = db.rows("SELECT id, email, legacy FROM users").await;
@@ -917,31 +906,26 @@ async fn rollback_to_version_reviewed_plans_busy_locks_and_timings() {
 
     // A reviewed plan's checksum pins what runs.
     let reviewed = flow(&db).model::<UserV2>().plan().await.expect("plan");
-    let stale = MigrateOptions { expected_plan: Some("0".repeat(64)), force: true, ..unattended() };
+    let stale = unattended().with_expected_plan(Some("0".repeat(64))).with_force(true);
     let error = flow(&db).model::<UserV2>().auto_migrate(stale).await.expect_err("stale review");
     assert!(matches!(error, Error::PlanChanged { .. }), "{error}");
-    let pinned = MigrateOptions {
-        expected_plan: Some(reviewed.plan_checksum.clone()),
-        force: true,
-        ..unattended()
-    };
+    let pinned =
+        unattended().with_expected_plan(Some(reviewed.plan_checksum.clone())).with_force(true);
     assert!(flow(&db).model::<UserV2>().auto_migrate(pinned).await.expect("reviewed").applied);
 
     // A reader that never lets go: after the last retry, an error naming it.
     let mut holder = db.db.pool().acquire().await.expect("holder").detach();
     sqlx::query("BEGIN").execute(&mut holder).await.expect("begin");
     sqlx::query("SELECT count(*) FROM users").execute(&mut holder).await.expect("ACCESS SHARE");
-    let impatient = MigrateOptions {
-        apply: dataflow::ApplyOptions {
-            lock_timeout: Duration::from_millis(100),
-            retries: 2,
-            base_backoff: Duration::from_millis(50),
-            max_backoff: Duration::from_millis(100),
-            ..Default::default()
-        },
-        force: true,
-        ..high()
-    };
+    let impatient = high()
+        .with_apply(
+            dataflow::ApplyOptions::default()
+                .with_lock_timeout(Duration::from_millis(100))
+                .with_retries(2)
+                .with_base_backoff(Duration::from_millis(50))
+                .with_max_backoff(Duration::from_millis(100)),
+        )
+        .with_force(true);
     let error =
         flow(&db).model::<UserV4>().auto_migrate(impatient).await.expect_err("never gets the lock");
     let message = error.to_string();
@@ -978,7 +962,7 @@ mod killed_data_step {
     }
 
     fn high() -> MigrateOptions {
-        MigrateOptions { max_risk: RiskLevel::High, ..unattended() }
+        unattended().with_max_risk(RiskLevel::High)
     }
 
     // assertion path: the body of a child process that is killed (see the test below)

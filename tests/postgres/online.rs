@@ -254,7 +254,7 @@ async fn batches_walk_a_composite_text_key() {
 mod killed_backfill {
     use super::*;
     use crate::postgres::support::{spawn_child_test, unattended};
-    use dataflow::{ApplyOptions, BackfillOptions, BatchSize, DataFlow, MigrateOptions};
+    use dataflow::{ApplyOptions, BackfillOptions, BatchSize, DataFlow};
     use std::time::Duration;
 
     const CHILD_URL: &str = "DATAFLOW_BACKFILL_CHILD_URL";
@@ -276,17 +276,13 @@ mod killed_backfill {
             .model::<Org>()
             .model::<EventBackfilled>();
         // Small, throttled batches: the fill takes seconds, so the kill lands inside it.
-        let slow = MigrateOptions {
-            apply: ApplyOptions {
-                backfill: BackfillOptions {
-                    batch_size: BatchSize::Fixed(2_000),
-                    throttle: Duration::from_millis(40),
-                    ..BackfillOptions::default()
-                },
-                ..ApplyOptions::default()
-            },
-            ..unattended()
-        };
+        let slow = unattended().with_apply(
+            ApplyOptions::default().with_backfill(
+                BackfillOptions::default()
+                    .with_batch_size(BatchSize::Fixed(2_000))
+                    .with_throttle(Duration::from_millis(40)),
+            ),
+        );
         flow.auto_migrate(slow).await.expect("the child's run");
     }
 

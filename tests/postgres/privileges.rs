@@ -27,7 +27,7 @@ struct V2 {
 }
 
 fn unattended() -> MigrateOptions {
-    MigrateOptions { mode: Mode::AutoConfirm, ..MigrateOptions::default() }
+    MigrateOptions::default().with_mode(Mode::AutoConfirm)
 }
 
 /// The schema and the applied runs.

@@ -327,7 +327,7 @@ impl tracing::field::Visit for FieldsAsText<'_> {
 /// Migrate options for tests: never prompt, even when `cargo test` runs in a terminal
 /// (the default mode asks there).
 pub fn unattended() -> dataflow::MigrateOptions {
-    dataflow::MigrateOptions { mode: dataflow::Mode::AutoConfirm, ..Default::default() }
+    dataflow::MigrateOptions::default().with_mode(dataflow::Mode::AutoConfirm)
 }
 
 /// Starts this test binary again running only the ignored test `test` (its child body),

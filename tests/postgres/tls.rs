@@ -22,14 +22,14 @@ fn verified(server: &TlsServer, database: &str) -> String {
 
 /// A fresh database on the TLS server; returns its name.
 async fn fresh_database(server: &TlsServer, label: &str) -> String {
-    let name = format!(
-        "df_tls_{label}_{}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    );
+    let name =
+        format!("df_tls_{label}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
     let mut admin =
         sqlx::PgConnection::connect(&verified(server, "postgres")).await.expect("admin over TLS");
-    admin.execute(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").as_str()).await.unwrap();
+    admin
+        .execute(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").as_str())
+        .await
+        .unwrap();
     admin.execute(format!("CREATE DATABASE \"{name}\"").as_str()).await.unwrap();
     admin.close().await.unwrap();
     name
@@ -38,7 +38,10 @@ async fn fresh_database(server: &TlsServer, label: &str) -> String {
 async fn drop_database(server: &TlsServer, name: &str) {
     let mut admin =
         sqlx::PgConnection::connect(&verified(server, "postgres")).await.expect("admin over TLS");
-    admin.execute(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").as_str()).await.unwrap();
+    admin
+        .execute(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").as_str())
+        .await
+        .unwrap();
     admin.close().await.unwrap();
 }
 
@@ -125,7 +128,10 @@ async fn a_plain_connection_to_a_tls_only_server_is_told_to_use_tls() {
         .expect_err("the server refuses unencrypted connections");
     // Debug is the whole report: the message, then the server's reason as its cause.
     let message = format!("{error:?}");
-    assert!(message.contains("caused by: error returned from database: pg_hba.conf rejects"), "{message}");
+    assert!(
+        message.contains("caused by: error returned from database: pg_hba.conf rejects"),
+        "{message}"
+    );
     assert!(message.contains("no encryption"), "{message}");
     assert!(message.contains("the server accepts only encrypted connections"), "{message}");
 }
@@ -156,7 +162,9 @@ async fn the_command_line_connects_over_tls() {
     };
     let ok = run(verified(&server, "postgres"));
     assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
-    let refused = run(server.url_for("postgres", &format!("sslmode=verify-full&sslrootcert={}", server.wrong_ca)));
+    let refused =
+        run(server
+            .url_for("postgres", &format!("sslmode=verify-full&sslrootcert={}", server.wrong_ca)));
     assert_eq!(refused.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("the TLS handshake failed"), "{stderr}");

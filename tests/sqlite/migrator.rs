@@ -32,7 +32,7 @@ struct UserWithoutEmail {
 }
 
 fn unattended() -> MigrateOptions {
-    MigrateOptions { mode: Mode::AutoConfirm, ..MigrateOptions::default() }
+    MigrateOptions::default().with_mode(Mode::AutoConfirm)
 }
 
 async fn flow(file: &TestFile) -> DataFlow {
@@ -49,10 +49,7 @@ async fn auto_migrate_records_history_rolls_back_and_refuses_to_undo_a_rollback(
     file.exec("INSERT INTO users (email) VALUES ('a@x.io'), ('b@x.io')").await;
 
     let v2 = flow(&file).await.model::<UserV2>();
-    let dry = v2
-        .auto_migrate(MigrateOptions { mode: Mode::DryRun, ..unattended() })
-        .await
-        .expect("dry run");
+    let dry = v2.auto_migrate(unattended().with_mode(Mode::DryRun)).await.expect("dry run");
     assert!(!dry.applied && dry.plan.steps.len() == 2, "{}", dry.plan);
     assert_eq!(
         file.rows("SELECT count(*) FROM pragma_table_info('users')").await,
@@ -87,13 +84,12 @@ async fn auto_migrate_records_history_rolls_back_and_refuses_to_undo_a_rollback(
     assert_eq!(v2.history(Some(1)).await.expect("history")[0].status, "rolled_back");
     let started = v2.auto_migrate(unattended()).await.expect("a replica starts after a rollback");
     assert!(!started.applied && !started.plan.is_empty(), "not re-applied: {}", started.plan);
-    let refuse = MigrateOptions { after_rollback: dataflow::AfterRollback::Refuse, ..unattended() };
+    let refuse = unattended().with_after_rollback(dataflow::AfterRollback::Refuse);
     let again = v2.auto_migrate(refuse).await.expect_err("a rolled-back target is not re-applied");
     assert!(matches!(again, Error::RolledBackTarget { .. }), "{again}");
     // What `fn main() -> Result<(), Error>` prints is the message, not the fields.
     assert!(format!("{again:?}").starts_with("refused:"), "{again:?}");
-    let forced =
-        v2.auto_migrate(MigrateOptions { force: true, ..unattended() }).await.expect("forced");
+    let forced = v2.auto_migrate(unattended().with_force(true)).await.expect("forced");
     assert!(forced.applied);
     assert!(v2.plan().await.expect("plan").is_empty());
 }
@@ -107,18 +103,14 @@ async fn high_risk_is_refused_and_a_declined_prompt_changes_nothing() {
     let dropping = flow(&file).await.model::<UserWithoutEmail>();
     let refused = dropping.auto_migrate(unattended()).await.expect_err("HIGH");
     assert!(matches!(refused, Error::RiskRefused { .. }), "{refused}");
-    let declined = MigrateOptions {
-        mode: Mode::Interactive(Arc::new(|_| false)),
-        max_risk: RiskLevel::High,
-        ..unattended()
-    };
+    let declined = unattended()
+        .with_mode(Mode::Interactive(Arc::new(|_| false)))
+        .with_max_risk(RiskLevel::High);
     assert!(matches!(dropping.auto_migrate(declined).await, Err(Error::Declined)));
     assert_eq!(file.rows("SELECT email FROM users").await, vec!["a@x.io"], "nothing changed");
     let before = Snapshot::take(&file).await;
-    let allowed = dropping
-        .auto_migrate(MigrateOptions { max_risk: RiskLevel::High, ..unattended() })
-        .await
-        .expect("allowed");
+    let allowed =
+        dropping.auto_migrate(unattended().with_max_risk(RiskLevel::High)).await.expect("allowed");
     assert!(allowed.applied);
     assert_eq!(file.rows("SELECT count(*) FROM pragma_table_info('users')").await, vec!["1"]);
     assert!(dropping.plan().await.expect("plan").is_empty(), "converged");
@@ -254,7 +246,7 @@ async fn dropped_tables_and_columns_come_back_with_their_data() {
     }
     let snapshot = Snapshot::take(&file).await;
     let v2 = flow(&file).await.model::<Slim>().model::<Note>();
-    let high = MigrateOptions { max_risk: RiskLevel::High, ..unattended() };
+    let high = unattended().with_max_risk(RiskLevel::High);
     let report = v2.auto_migrate(high).await.expect("v2");
     assert!(
         report.plan.safety().data_loss.is_empty(),
@@ -279,7 +271,7 @@ async fn dropped_tables_and_columns_come_back_with_their_data() {
 
     // Forward again, then purge: the kept data goes and the rollback is refused.
     let again = v2
-        .auto_migrate(MigrateOptions { force: true, max_risk: RiskLevel::High, ..unattended() })
+        .auto_migrate(unattended().with_force(true).with_max_risk(RiskLevel::High))
         .await
         .expect("v2 again");
     let dropped = v2.purge(std::time::Duration::ZERO).await.expect("purge");
@@ -305,7 +297,7 @@ async fn a_dropped_table_comes_back_with_its_rows() {
     let snapshot = Snapshot::take(&file).await;
     let mut target = before.clone();
     target.tables.retain(|t| t.name.name == "users");
-    let high = MigrateOptions { max_risk: RiskLevel::High, ..unattended() };
+    let high = unattended().with_max_risk(RiskLevel::High);
     let report =
         dataflow_core::migrate_sqlite_to(&file.db, target, high).await.expect("drop notes");
     assert!(report.plan.safety().data_loss.is_empty(), "{}", report.plan);
@@ -383,7 +375,7 @@ async fn an_orphan_is_reported_kept_and_dropped_only_when_asked() {
     assert_eq!(file.rows("SELECT body FROM notes").await, vec!["kept"]);
 
     let before = Snapshot::take(&file).await;
-    let drop = MigrateOptions { drop_orphans: true, max_risk: RiskLevel::High, ..unattended() };
+    let drop = unattended().with_drop_orphans(true).with_max_risk(RiskLevel::High);
     let dropped = v1.auto_migrate(drop.clone()).await.expect("orphan dropped");
     let tables: Vec<&str> = dropped.plan.steps.iter().map(|s| s.table.as_str()).collect();
     assert_eq!(tables, ["notes"], "only the orphan is dropped:\n{}", dropped.plan);
@@ -442,7 +434,7 @@ async fn an_older_migration_is_not_rolled_back_under_a_newer_one() {
     before_v2.assert_restored(&file, "v3 then v2 rolled back").await;
 
     // Out of order, on purpose: v2 again, v3 again, then v2 alone.
-    let force = MigrateOptions { force: true, ..unattended() };
+    let force = unattended().with_force(true);
     let v2 = flow(&file).await.model::<UserV2>().auto_migrate(force.clone()).await.expect("v2");
     flow(&file).await.model::<UserV3>().auto_migrate(force).await.expect("v3");
     any.rollback_migration_out_of_order(&v2.version.expect("a version"))

@@ -60,7 +60,9 @@ impl Config {
     fn validate(&self) -> Result<(), String> {
         if let Some(risk) = &self.max_risk {
             MaxRisk::from_str(risk, true).map_err(|_| {
-                format!("max_risk = {risk:?} is not a risk level: use \"safe\", \"medium\" or \"high\"")
+                format!(
+                    "max_risk = {risk:?} is not a risk level: use \"safe\", \"medium\" or \"high\""
+                )
             })?;
         }
         if let Some(timeout) = &self.lock_timeout {
@@ -68,7 +70,9 @@ impl Config {
         }
         if let Some(name) = &self.database_url_env {
             if name.is_empty() || name.contains('=') {
-                return Err(format!("database_url_env = {name:?} is not an environment variable name"));
+                return Err(format!(
+                    "database_url_env = {name:?} is not an environment variable name"
+                ));
             }
         }
         Ok(())
@@ -81,7 +85,8 @@ impl Config {
             command.get_subcommands().map(|sub| sub.get_name().to_owned()).collect();
         for name in names {
             command = command.mut_subcommand(name, |mut sub| {
-                let has = |sub: &clap::Command, id: &str| sub.get_arguments().any(|a| a.get_id() == id);
+                let has =
+                    |sub: &clap::Command, id: &str| sub.get_arguments().any(|a| a.get_id() == id);
                 if let (Some(variable), true) = (&self.database_url_env, has(&sub, "db")) {
                     sub = sub.mut_arg("db", |arg| arg.env(variable.clone()));
                 }
@@ -89,7 +94,8 @@ impl Config {
                     sub = sub.mut_arg("schemas", |arg| arg.default_values(schemas.clone()));
                 }
                 if let (Some(risk), true) = (&self.max_risk, has(&sub, "max_risk")) {
-                    sub = sub.mut_arg("max_risk", |arg| arg.default_value(risk.to_ascii_lowercase()));
+                    sub =
+                        sub.mut_arg("max_risk", |arg| arg.default_value(risk.to_ascii_lowercase()));
                 }
                 if let (Some(timeout), true) = (&self.lock_timeout, has(&sub, "lock_timeout")) {
                     sub = sub.mut_arg("lock_timeout", |arg| arg.default_value(timeout.clone()));

@@ -188,7 +188,10 @@ fn finish(outcome: crate::error::Result<u8>) -> u8 {
             EXIT_REFUSED
         }
         Err(error) => {
-            eprintln!("error: {}", crate::error::report(&crate::error::explain_connection_loss(error)));
+            eprintln!(
+                "error: {}",
+                crate::error::report(&crate::error::explain_connection_loss(error))
+            );
             EXIT_ERROR
         }
     }

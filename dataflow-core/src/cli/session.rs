@@ -4,12 +4,12 @@
 
 use super::args::{Database, ModelCommand, Namespaces, ToolCommand};
 use crate::connector::mysql::migrator::migrate_mysql_to;
+use crate::connector::postgres::migrator::migrate_to;
 use crate::connector::postgres::Postgres;
 use crate::connector::sqlite::migrator::migrate_sqlite_to;
 use crate::error::{Error, Result};
-use crate::migrator::Database as Connected;
-use crate::connector::postgres::migrator::migrate_to;
 use crate::migrator::DataFlow;
+use crate::migrator::Database as Connected;
 use crate::options::MigrateOptions;
 use crate::report::MigrationReport;
 use dataflow_schema::introspect::postgres::{Introspected, DEFAULT_NAMESPACE};

@@ -26,7 +26,11 @@ pub fn preview_options(show_sql: bool, show_rollback_plan: bool) -> PreviewOptio
     let width = console::Term::stderr()
         .size_checked()
         .map_or(100, |(_rows, columns)| columns.clamp(60, 200));
-    PreviewOptions { show_sql, show_rollback_plan, width, color: colors_enabled() }
+    PreviewOptions::default()
+        .with_show_sql(show_sql)
+        .with_show_rollback_plan(show_rollback_plan)
+        .with_width(width)
+        .with_color(colors_enabled())
 }
 
 /// Prints `plan`'s preview on stderr, fitted to the terminal.

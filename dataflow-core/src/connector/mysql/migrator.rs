@@ -8,9 +8,9 @@
 
 use crate::connector::mysql::history::{self as history, NewRow, Progress};
 use crate::connector::mysql::{introspect_on, run_statement, MigrationLock, Mysql};
-use crate::options::Scope;
 use crate::error::{Error, LeftBehind, Result};
 use crate::history::{RunStatus, StoredRun};
+use crate::options::Scope;
 use crate::options::{MigrateOptions, Mode};
 use crate::orphans;
 use crate::policy::{check_risk, refuse_newer, retain_selected, Baseline};

@@ -9,10 +9,10 @@
 //! (documented): explicit plans.
 
 use crate::connector::sqlite::history::{self as history, NewRow};
-use crate::options::Scope;
 use crate::connector::sqlite::{report, Sqlite, WriteLock};
 use crate::error::{Error, Result};
 use crate::history::{RunStatus, StoredRun};
+use crate::options::Scope;
 use crate::options::{MigrateOptions, Mode};
 use crate::orphans;
 use crate::policy::{check_risk, refuse_newer, retain_selected, Baseline};
