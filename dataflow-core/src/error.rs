@@ -16,8 +16,14 @@ pub enum Error {
         /// The URL, password removed.
         url: String,
     },
+    /// No URL was given and `DATABASE_URL` is not set.
+    #[error(
+        "no database URL: pass one to DataFlow::connect, or set DATABASE_URL (the command \
+         line also reads it from .env)"
+    )]
+    NoDatabaseUrl,
     /// The server could not be reached or refused the login.
-    #[error("cannot connect to {url}\n  {}", connect_advice(source))]
+    #[error("cannot connect to {url}\n  {}", connect_advice(url, source))]
     Connect {
         /// The URL, password removed.
         url: String,
@@ -123,7 +129,7 @@ pub enum Error {
         holders: Vec<String>,
     },
     /// A file could not be read.
-    #[error("cannot read {path}")]
+    #[error("cannot read {}", redact_urls_in(path))]
     ReadFile {
         /// The path.
         path: String,
@@ -131,7 +137,11 @@ pub enum Error {
         source: std::io::Error,
     },
     /// A file is not a schema snapshot.
-    #[error("{path} is not a file dataflow can read (a `dataflow snapshot` schema or a `dataflow plan` file)")]
+    #[error(
+        "cannot read {} as a dataflow schema (from `dataflow snapshot`) or plan (from \
+         `dataflow plan`)",
+        redact_urls_in(path)
+    )]
     Snapshot {
         /// The path.
         path: String,
@@ -363,7 +373,10 @@ fn allow_advice(needed: dataflow_schema::RiskLevel) -> String {
         RiskLevel::High => " once old code no longer uses what they remove",
         _ => " when their locks and scans are acceptable now (the preview estimates them)",
     };
-    format!("allow them with max_risk: RiskLevel::{rust} (CLI: --max-risk {cli}){when}")
+    format!(
+        "allow them with `.with_max_risk(RiskLevel::{rust})` (command line: --max-risk {cli}, \
+         DATAFLOW_MAX_RISK or max_risk in dataflow.toml){when}"
+    )
 }
 
 /// The runtime's result type.
@@ -447,8 +460,14 @@ pub fn explain_connection_loss(error: Error) -> Error {
     Error::ConnectionLost { server, advice, source: Box::new(error) }
 }
 
-/// What to check when a connection fails, by what failed.
-fn connect_advice(source: &sqlx::Error) -> &'static str {
+/// What to check when a connection fails, by what failed and on which database.
+fn connect_advice(url: &str, source: &sqlx::Error) -> String {
+    let mysql = url.starts_with("mysql") || url.starts_with("mariadb");
+    let (ca, verify, encrypt) = if mysql {
+        ("ssl-ca", "ssl-mode=VERIFY_IDENTITY", "ssl-mode=REQUIRED")
+    } else {
+        ("sslrootcert", "sslmode=verify-full", "sslmode=require")
+    };
     let server_wants_tls = source.as_database_error().is_some_and(|error| {
         // PostgreSQL's pg_hba.conf "no encryption" rejection (SQLSTATE 28000).
         error.code().as_deref() == Some("28000") && error.message().contains("no encryption")
@@ -456,70 +475,155 @@ fn connect_advice(source: &sqlx::Error) -> &'static str {
     // rustls reports a certificate it rejects as an IO error of the handshake.
     let handshake_failed = matches!(source, sqlx::Error::Tls(_))
         || matches!(source, sqlx::Error::Io(io) if io.to_string().contains("certificate"));
+    let missing_file = matches!(source, sqlx::Error::Io(_) | sqlx::Error::Tls(_))
+        && source.to_string().contains("No such file");
     match source {
-        _ if handshake_failed => {
+        _ if url.starts_with("sqlite:") => "check that the file's folder exists and that this \
+             process may read and write there"
+            .to_owned(),
+        _ if missing_file => format!(
+            "a file the URL names does not exist or cannot be read: check {ca}, \
+             {cert} and {key}",
+            cert = if mysql { "ssl-cert" } else { "sslcert" },
+            key = if mysql { "ssl-key" } else { "sslkey" },
+        ),
+        _ if handshake_failed => format!(
             "the TLS handshake failed: the server's certificate must be signed by a CA this \
-             client trusts and name the host in the URL. Give the CA file — PostgreSQL: \
-             ?sslmode=verify-full&sslrootcert=/path/ca.crt, MySQL/MariaDB: \
-             ?ssl-mode=VERIFY_IDENTITY&ssl-ca=/path/ca.crt — or add it to the system's \
-             certificates (sslmode=require encrypts without checking the certificate)"
-        }
-        _ if server_wants_tls => {
-            "the server accepts only encrypted connections: add ?sslmode=verify-full&\
-             sslrootcert=/path/ca.crt to the URL (or ?sslmode=require to encrypt without \
-             checking the certificate)"
-        }
-        _ => {
-            "check that the server runs, the URL is right, and the role may log in to that \
-             database"
-        }
+             client trusts and name the host in the URL. Give the CA file \
+             (?{verify}&{ca}=/path/ca.crt) or add it to the system's certificates \
+             ({encrypt} encrypts without checking the certificate)"
+        ),
+        _ if server_wants_tls => format!(
+            "the server accepts only encrypted connections: add ?{verify}&{ca}=/path/ca.crt \
+             to the URL (or ?{encrypt} to encrypt without checking the certificate)"
+        ),
+        sqlx::Error::Configuration(_) => format!(
+            "the URL has a value the driver does not accept. TLS modes: {}; a password with \
+             @ : / ? # in it must be percent-encoded (%40 %3A %2F %3F %23)",
+            if mysql {
+                "ssl-mode=DISABLED|PREFERRED|REQUIRED|VERIFY_CA|VERIFY_IDENTITY"
+            } else {
+                "sslmode=disable|allow|prefer|require|verify-ca|verify-full"
+            }
+        ),
+        _ => "check that the server runs, the URL is right, and the role may log in to that \
+              database"
+            .to_owned(),
     }
 }
 
 /// A database URL with every secret masked, for anything a person or a log may read:
 /// the password in the user part (`postgres://user:***@host/db`) and the value of every
 /// query parameter that names one (`?password=***`, `sslpassword=***`, `ssl-key-password=***`,
-/// tokens and secrets). Works on malformed URLs too, since errors are where they appear; the
-/// one function every message, report and log line goes through.
+/// tokens and secrets, also when the name is percent-encoded). Works on malformed URLs too —
+/// errors are where they appear —, erring towards masking: an unencoded `@`, `/`, `?` or `#`
+/// in a password never lets the rest of it through. The one function every message,
+/// report and log line goes through.
 pub fn redact(url: &str) -> String {
-    let (scheme, rest) = match url.split_once("://") {
+    let masked = mask_secret_parameters(url);
+    let (scheme, rest) = match masked.split_once("://") {
         Some((scheme, rest)) => (Some(scheme), rest),
-        None => (None, url),
+        None => (None, masked.as_str()),
     };
-    // The query starts at the first `?` after the user part, which may itself hold a `?`.
-    let query_start = rest.rfind('@').map_or(0, |at| at + 1);
-    let (before_query, query) = match rest[query_start..].find('?') {
-        Some(i) => rest.split_at(query_start + i),
-        None => (rest, ""),
-    };
-    let mut shown = String::with_capacity(url.len());
+    let mut shown = String::with_capacity(masked.len());
     if let Some(scheme) = scheme {
         shown.push_str(scheme);
         shown.push_str("://");
     }
-    match before_query.rsplit_once('@') {
-        Some((credentials, host)) => {
-            match credentials.split_once(':') {
-                Some((user, _)) => shown.push_str(&format!("{user}:***")),
-                None => shown.push_str(credentials),
+    match userinfo_end(rest) {
+        Some(at) => {
+            match rest[..at].split_once(':') {
+                Some((user, _)) => {
+                    shown.push_str(user);
+                    shown.push_str(":***");
+                }
+                None => shown.push_str(&rest[..at]),
             }
-            shown.push('@');
-            shown.push_str(host);
+            shown.push_str(&rest[at..]);
         }
-        None => shown.push_str(before_query),
-    }
-    if let Some(parameters) = query.strip_prefix('?') {
-        shown.push('?');
-        let masked: Vec<String> = parameters
-            .split('&')
-            .map(|pair| match pair.split_once('=') {
-                Some((key, _)) if names_a_secret(key) => format!("{key}=***"),
-                _ => pair.to_owned(),
-            })
-            .collect();
-        shown.push_str(&masked.join("&"));
+        None => shown.push_str(rest),
     }
     shown
+}
+
+/// Where the user part ends (its `@`): the last `@` followed by something shaped like a
+/// host and port up to the next `/`, `?` or the end — so that an `@` in a password
+/// (`p@ss@host`) or in a query value (`?user=app@corp`, `ssl-ca=/home/me@corp/ca.pem`) is
+/// not taken for it.
+fn userinfo_end(rest: &str) -> Option<usize> {
+    let host_like = |after: &str| {
+        let host = after.split(['/', '?', '#']).next().unwrap_or("");
+        host.chars().all(|c| c.is_ascii_alphanumeric() || "-.:[]%_".contains(c))
+    };
+    rest.match_indices('@').map(|(at, _)| at).rfind(|&at| host_like(&rest[at + 1..]))
+}
+
+/// `key=value` pairs after `?` or `&` whose (percent-decoded) key names a secret get
+/// `***` as their value, wherever they appear in `url`.
+fn mask_secret_parameters(url: &str) -> String {
+    let mut out = String::with_capacity(url.len());
+    let mut rest = url;
+    while let Some(start) = rest.find(['?', '&']) {
+        out.push_str(&rest[..=start]);
+        rest = &rest[start + 1..];
+        let pair_end = rest.find(['&', '#']).unwrap_or(rest.len());
+        match rest[..pair_end].split_once('=') {
+            Some((key, _)) if names_a_secret(&percent_decode(key)) => {
+                out.push_str(key);
+                out.push_str("=***");
+                rest = &rest[pair_end..];
+            }
+            _ => {}
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `%77` → `w` (other bytes as they are), for recognising a percent-encoded key.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = || std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok();
+        match (bytes[i], hex().and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                decoded.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                decoded.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
+}
+
+/// Every URL-shaped word of `text` (`scheme://…`, or `user:pass@host`) passed through
+/// [`redact`], for text that quotes what a person typed (a usage error, a path).
+pub fn redact_urls_in(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if word.contains("://") || (word.contains('@') && word.contains(':')) {
+            out.push_str(&redact(word));
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_whitespace() || c == '\'' || c == '"' || c == '`' {
+            flush(&mut word, &mut out);
+            out.push(c);
+        } else {
+            word.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
 }
 
 /// Whether a URL query parameter carries a secret (`password`, `sslpassword`,
@@ -556,6 +660,39 @@ mod tests {
         assert_eq!(
             redact("postgres://h/d?auth_token=abc&pwd=z"),
             "postgres://h/d?auth_token=***&pwd=***"
+        );
+    }
+
+    #[test]
+    fn an_at_sign_in_the_query_is_not_taken_for_the_user_part() {
+        assert_eq!(
+            redact("postgres://nonexistent.invalid/shop?password=S1&user=app@corp"),
+            "postgres://nonexistent.invalid/shop?password=***&user=app@corp"
+        );
+        assert_eq!(
+            redact("postgres://app:S2@127.0.0.1:1/shop?application_name=deploy@ci&password=S3"),
+            "postgres://app:***@127.0.0.1:1/shop?application_name=deploy@ci&password=***"
+        );
+        assert_eq!(
+            redact("mysql://app@h/shop?password=S4&ssl-ca=/home/me@corp/ca.pem"),
+            "mysql://app@h/shop?password=***&ssl-ca=/home/me@corp/ca.pem"
+        );
+        assert_eq!(redact("postgres://h/d?pass%77ord=S5"), "postgres://h/d?pass%77ord=***");
+        assert_eq!(
+            redact("sqlite://alice:S6@/x.db?password=S7"),
+            "sqlite://alice:***@/x.db?password=***"
+        );
+    }
+
+    #[test]
+    fn urls_quoted_in_text_are_redacted() {
+        assert_eq!(
+            super::redact_urls_in("error: unexpected argument 'postgres://u:S8@h:1/db' found"),
+            "error: unexpected argument 'postgres://u:***@h:1/db' found"
+        );
+        assert_eq!(
+            super::redact_urls_in("cannot read postgres:/alice:S9@127.0.0.1:1/db"),
+            "cannot read postgres:***@127.0.0.1:1/db"
         );
     }
 

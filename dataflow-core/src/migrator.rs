@@ -64,10 +64,15 @@ impl DataFlow {
     /// `sqlite::memory:` — or to `DATABASE_URL` when `url` is empty.
     pub async fn connect(url: &str) -> Result<DataFlow> {
         let url = match url {
-            "" => std::env::var("DATABASE_URL").map_err(|_| Error::UnsupportedUrl {
-                url: "(none: pass a URL or set DATABASE_URL)".into(),
-            })?,
+            "" => std::env::var("DATABASE_URL").map_err(|_| Error::NoDatabaseUrl)?,
             url => url.to_owned(),
+        };
+        // URL schemes are case-insensitive: `POSTGRES://` is `postgres://`.
+        let url = match url.split_once("://") {
+            Some((scheme, rest)) if scheme.chars().any(|c| c.is_ascii_uppercase()) => {
+                format!("{}://{rest}", scheme.to_ascii_lowercase())
+            }
+            _ => url,
         };
         let database = if url.starts_with("sqlite:") {
             #[cfg(feature = "sqlite")]

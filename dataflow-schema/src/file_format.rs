@@ -38,6 +38,11 @@ pub fn from_stamped_json<T: DeserializeOwned>(
                     "{what}: format_version is {stamp}, expected a whole number"
                 ))
             })?;
+            if version == 0 {
+                return Err(serde_json::Error::custom(format!(
+                    "{what}: format_version 0 was never written by dataflow (the first is 1)"
+                )));
+            }
             if version > FORMAT_VERSION {
                 return Err(serde_json::Error::custom(format!(
                     "{what} was written by a newer dataflow (file format {version}; this \

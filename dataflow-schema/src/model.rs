@@ -49,10 +49,12 @@ impl fmt::Display for QualifiedName {
 }
 
 /// A whole namespace (or several): tables, enum types and sequences.
+// Unknown keys and a missing `tables` are errors: a file given as a schema that is not one
+// (a plan file, `{}`) must not read as an empty database whose tables are all to drop.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Schema {
     /// Tables, sorted by qualified name.
-    #[serde(default)]
     pub tables: Vec<Table>,
     /// Enum types, sorted by qualified name.
     #[serde(default)]
@@ -111,7 +113,15 @@ impl Schema {
     /// Reads a schema from its JSON form (as written by [`Schema::to_json`] or
     /// `dataflow snapshot`).
     pub fn from_json(text: &str) -> Result<Schema, serde_json::Error> {
-        let mut schema: Schema = crate::file_format::from_stamped_json(text, "schema.json")?;
+        let is_a_plan = serde_json::from_str::<serde_json::Value>(text)
+            .is_ok_and(|value| value.get("plan").is_some() || value.get("steps").is_some());
+        if is_a_plan {
+            return Err(serde::de::Error::custom(
+                "this is a plan file, not a schema: apply it with `--plan FILE`; a schema \
+                 comes from `dataflow snapshot`",
+            ));
+        }
+        let mut schema: Schema = crate::file_format::from_stamped_json(text, "this file")?;
         schema.canonicalize();
         Ok(schema)
     }

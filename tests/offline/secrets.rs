@@ -67,6 +67,7 @@ fn every_command_hides_the_secrets_of_a_database_it_cannot_reach() {
 #[test]
 fn a_target_it_cannot_reach_keeps_its_secrets_too() {
     let db = std::env::temp_dir().join(format!("df_secrets_{}.db", std::process::id()));
+    std::fs::write(&db, b"").expect("an empty SQLite file");
     let db = format!("sqlite://{}", db.display());
     for target in failing_urls() {
         for args in [

@@ -344,3 +344,80 @@ async fn dotenv_and_dataflow_toml_give_the_defaults_and_flags_win() {
     assert_eq!(again.status.code(), Some(0), "converged: {}", text(&again.stdout));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// What a person gets wrong at the command line changes nothing and prints no secret: a
+/// plan file or `{}` given as the target schema, a mistyped SQLite path (never created),
+/// a malformed `.env` line, a URL without `--db`, a zero lock timeout.
+#[tokio::test]
+async fn mistakes_change_nothing_and_print_no_secret() {
+    let current = TestFile::new("mistakes").await;
+    current.exec(CURRENT).await;
+    let before = Snapshot::take(&current).await;
+    let dir = std::env::temp_dir().join(format!("df_mistakes_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = current.url.as_str();
+
+    // A plan file is not a schema: as a target it would have dropped every table.
+    let plan = dir.join("plan.json").to_string_lossy().into_owned();
+    let snapshot = dataflow_in(&dir, &["snapshot", "--db", db]);
+    std::fs::write(dir.join("schema.json"), &snapshot.stdout).unwrap();
+    let schema = dir.join("schema.json").to_string_lossy().into_owned();
+    let written = dataflow_in(&dir, &["plan", "--db", db, "--target", &schema, "--out", &plan]);
+    assert_eq!(written.status.code(), Some(0), "{}", text(&written.stderr));
+    let as_target =
+        dataflow_in(&dir, &["apply", "--db", db, "--target", &plan, "--yes", "--max-risk", "high"]);
+    assert_eq!(as_target.status.code(), Some(1));
+    assert!(text(&as_target.stderr).contains("this is a plan file"), "{}", text(&as_target.stderr));
+    std::fs::write(dir.join("empty.json"), "{}").unwrap();
+    let empty = dataflow_in(&dir, &["diff", "--db", db, "--target", "empty.json"]);
+    assert_eq!(empty.status.code(), Some(1));
+    assert!(text(&empty.stderr).contains("missing field `tables`"), "{}", text(&empty.stderr));
+
+    // A mistyped SQLite path is not created, as --db or as --target.
+    let typo = dir.join("typo.db");
+    let typo_url = format!("sqlite://{}", typo.display());
+    let history = dataflow_in(&dir, &["history", "--db", &typo_url]);
+    let diff = dataflow_in(&dir, &["diff", "--db", db, "--target", &typo_url]);
+    for output in [&history, &diff] {
+        assert_eq!(output.status.code(), Some(1));
+        assert!(
+            text(&output.stderr).contains("no such SQLite database file"),
+            "{}",
+            text(&output.stderr)
+        );
+    }
+    assert!(!typo.exists(), "a mistyped path must not become an empty database");
+
+    // A malformed .env line is not quoted (it may hold a password); --help still works.
+    std::fs::write(dir.join(".env"), "DATABASE_URL=\"postgres://app:Sup3rSecret@db/shop\n")
+        .unwrap();
+    let dotenv = dataflow_in(&dir, &["history"]);
+    assert_eq!(dotenv.status.code(), Some(2));
+    assert!(
+        text(&dotenv.stderr).contains(".env has a line that is not KEY=VALUE"),
+        "{}",
+        text(&dotenv.stderr)
+    );
+    assert!(!text(&dotenv.stderr).contains("Sup3rSecret"), "{}", text(&dotenv.stderr));
+    let help = dataflow_in(&dir, &["history", "--help"]);
+    assert_eq!(help.status.code(), Some(0), "{}", text(&help.stderr));
+    std::fs::remove_file(dir.join(".env")).unwrap();
+
+    // A URL typed without --db is quoted back redacted.
+    let stray = dataflow_in(&dir, &["history", "postgres://app:Sup3rSecret@127.0.0.1:1/shop"]);
+    assert_eq!(stray.status.code(), Some(2));
+    assert!(
+        text(&stray.stderr).contains("postgres://app:***@127.0.0.1:1/shop"),
+        "{}",
+        text(&stray.stderr)
+    );
+
+    // Zero would make PostgreSQL wait forever in the lock queue.
+    let zero =
+        dataflow_in(&dir, &["apply", "--db", db, "--target", &schema, "--lock-timeout", "0"]);
+    assert_eq!(zero.status.code(), Some(2));
+    assert!(text(&zero.stderr).contains("wait forever"), "{}", text(&zero.stderr));
+
+    before.assert_restored(&current, "after every mistake").await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}

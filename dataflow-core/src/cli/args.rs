@@ -191,7 +191,7 @@ pub struct ApplyArgs {
     /// How long one statement may wait for its table lock before it is rolled back and
     /// retried with backoff (500ms, 2s, 1m), so a long transaction elsewhere never makes
     /// every query queue behind the migration.
-    #[arg(long, value_parser = parse_duration, default_value = "2s", env = "DATAFLOW_LOCK_TIMEOUT")]
+    #[arg(long, value_parser = parse_lock_timeout, default_value = "2s", env = "DATAFLOW_LOCK_TIMEOUT")]
     pub(super) lock_timeout: Duration,
     /// Apply without asking (the preview is still printed on stderr).
     #[arg(long)]
@@ -294,6 +294,23 @@ fn parse_age(text: &str) -> Result<Duration, String> {
         _ => return Err(format!("unknown unit {unit:?} in {text:?}: use s, m, h or d")),
     };
     Ok(Duration::from_secs(number.saturating_mul(seconds)))
+}
+
+/// A lock timeout: a [`parse_duration`] from 1 ms to 24 days. Zero is refused: to
+/// PostgreSQL it means "wait forever", the queue the timeout exists to avoid; more than
+/// 24 days does not fit the server's setting.
+pub(super) fn parse_lock_timeout(text: &str) -> Result<Duration, String> {
+    let timeout = parse_duration(text)?;
+    if timeout < Duration::from_millis(1) {
+        return Err(format!(
+            "{text:?}: a lock timeout of zero makes PostgreSQL wait forever in the lock queue; \
+             give at least 1ms"
+        ));
+    }
+    if timeout > Duration::from_secs(24 * 86_400) {
+        return Err(format!("{text:?}: at most 24 days (the servers' limit)"));
+    }
+    Ok(timeout)
 }
 
 /// `500ms`, `2s`, `1m` (a plain number is seconds).

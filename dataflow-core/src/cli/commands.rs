@@ -151,7 +151,7 @@ async fn write_plan(session: &Session, args: PlanArgs) -> Result<u8> {
 fn read_reviewed(path: &str) -> Result<ReviewedPlan> {
     let text = std::fs::read_to_string(path)
         .map_err(|source| Error::ReadFile { path: path.to_owned(), source })?;
-    dataflow_schema::file_format::from_stamped_json(&text, path)
+    dataflow_schema::file_format::from_stamped_json(&text, "this file")
         .map_err(|source| Error::Snapshot { path: path.to_owned(), source })
 }
 

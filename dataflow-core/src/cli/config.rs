@@ -11,7 +11,7 @@
 //! lock_timeout = "2s"                        # apply --lock-timeout: 500ms, 2s, 1m
 //! ```
 
-use super::args::{parse_duration, MaxRisk};
+use super::args::{parse_lock_timeout, MaxRisk};
 use clap::ValueEnum;
 use std::path::PathBuf;
 
@@ -27,20 +27,40 @@ pub(super) struct Config {
 
 /// Where the file is looked for.
 fn location() -> (PathBuf, bool) {
-    match std::env::var_os("DATAFLOW_CONFIG") {
+    match std::env::var_os("DATAFLOW_CONFIG").filter(|path| !path.is_empty()) {
         Some(path) => (PathBuf::from(path), true),
         None => (PathBuf::from("dataflow.toml"), false),
     }
 }
 
 impl Config {
+    /// [`Config::load`], except that `--help` and `--version` work whatever the files hold
+    /// (they are how a person finds out what the files should hold).
+    pub fn for_args(args: &[std::ffi::OsString]) -> Result<Config, String> {
+        let asks_for_help = args
+            .iter()
+            .skip(1)
+            .any(|arg| ["-h", "--help", "-V", "--version", "help"].iter().any(|flag| arg == flag));
+        match Config::load() {
+            Err(_) if asks_for_help => Ok(Config::default()),
+            loaded => loaded,
+        }
+    }
+
     /// Loads `.env`, then `dataflow.toml` when there is one (`DATAFLOW_CONFIG` must exist
     /// when set). The error names the file, the key and the fix.
     pub fn load() -> Result<Config, String> {
-        if let Err(error) = dotenvy::dotenv() {
-            if !error.not_found() {
-                return Err(format!("cannot read .env: {error}"));
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(error) if error.not_found() => {}
+            // The parser's message quotes the line, which may hold a password.
+            Err(dotenvy::Error::LineParse(_, at)) => {
+                return Err(format!(
+                    ".env has a line that is not KEY=VALUE (at character {at} of that line; \
+                     its text is not shown, it may hold a secret)"
+                ))
             }
+            Err(error) => return Err(format!("cannot read .env: {error}")),
         }
         let (path, named) = location();
         let text = match std::fs::read_to_string(&path) {
@@ -48,11 +68,16 @@ impl Config {
             Err(error) if error.kind() == std::io::ErrorKind::NotFound && !named => {
                 return Ok(Config::default());
             }
-            Err(error) => return Err(format!("cannot read {}: {error}", path.display())),
+            Err(error) => {
+                return Err(format!(
+                    "cannot read {}{}: {error}",
+                    path.display(),
+                    if named { " (named by DATAFLOW_CONFIG)" } else { "" }
+                ))
+            }
         };
-        let config: Config = toml::from_str(&text).map_err(|error| {
-            format!("{} is not a valid dataflow.toml: {}", path.display(), error.message().trim())
-        })?;
+        let config: Config = toml::from_str(&text)
+            .map_err(|error| format!("{}: {}", path.display(), error.to_string().trim_end()))?;
         config.validate().map_err(|reason| format!("{}: {reason}", path.display()))?;
         Ok(config)
     }
@@ -66,10 +91,17 @@ impl Config {
             })?;
         }
         if let Some(timeout) = &self.lock_timeout {
-            parse_duration(timeout).map_err(|reason| format!("lock_timeout: {reason}"))?;
+            parse_lock_timeout(timeout).map_err(|reason| format!("lock_timeout = {reason}"))?;
+        }
+        if self.schema.as_ref().is_some_and(Vec::is_empty) {
+            return Err("schema = [] names no schema: leave the key out for \"public\", or list \
+                        the schemas to compare"
+                .to_owned());
         }
         if let Some(name) = &self.database_url_env {
-            if name.is_empty() || name.contains('=') {
+            let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid {
                 return Err(format!(
                     "database_url_env = {name:?} is not an environment variable name"
                 ));

@@ -38,7 +38,8 @@ where
     I: IntoIterator<Item = S>,
     S: Into<std::ffi::OsString> + Clone,
 {
-    let config = match config::Config::load() {
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    let config = match config::Config::for_args(&args) {
         Ok(config) => config,
         Err(message) => {
             eprintln!("error: {message}");
@@ -134,7 +135,8 @@ where
     I: IntoIterator<Item = S>,
     S: Into<std::ffi::OsString> + Clone,
 {
-    let config = match config::Config::load() {
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    let config = match config::Config::for_args(&args) {
         Ok(config) => config,
         Err(message) => {
             eprintln!("error: {message}");
@@ -165,8 +167,14 @@ pub async fn run_command(flow: &DataFlow, command: ModelCommand) -> ExitCode {
 
 /// Usage errors exit 2 like other refusals; `--help` and `--version` exit 0.
 fn usage_error(error: clap::Error) -> ExitCode {
-    let _ = error.print();
-    ExitCode::from(if error.use_stderr() { EXIT_REFUSED } else { EXIT_OK })
+    if error.use_stderr() {
+        // It quotes what was typed, which may be a URL with a password in it.
+        eprint!("{}", crate::error::redact_urls_in(&error.render().to_string()));
+        ExitCode::from(EXIT_REFUSED)
+    } else {
+        let _ = error.print();
+        ExitCode::from(EXIT_OK)
+    }
 }
 
 /// The exit code of a finished command, printing its error.

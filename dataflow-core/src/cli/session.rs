@@ -50,7 +50,13 @@ impl Session {
 
     /// The tool's command: connect, read the target, and the options as a model command.
     pub async fn for_tool(command: ToolCommand) -> Result<(Session, ModelCommand)> {
+        // Only `apply` may create a SQLite file: a typo elsewhere must not leave an empty
+        // database behind (or, as a target, plan to drop every table).
+        let applies = matches!(command, ToolCommand::Apply { .. });
         let connect = |db: Database, namespaces: Namespaces| async move {
+            if !applies {
+                sqlite_file_must_exist(&db.db)?;
+            }
             let flow = DataFlow::connect(&db.db).await?;
             Ok::<_, Error>(Session {
                 flow,
@@ -213,6 +219,7 @@ impl Session {
 /// A target given as a database URL or a schema.json path.
 async fn read_target(target: &str, namespaces: &[String]) -> Result<(Schema, Vec<String>)> {
     if target.starts_with("sqlite:") {
+        sqlite_file_must_exist(target)?;
         let found = crate::connector::sqlite::Sqlite::connect(target).await?.introspect().await?;
         return Ok((found.schema, found.unmanaged));
     }
@@ -230,4 +237,24 @@ async fn read_target(target: &str, namespaces: &[String]) -> Result<(Schema, Vec
     let schema = Schema::from_json(&text)
         .map_err(|source| Error::Snapshot { path: target.to_owned(), source })?;
     Ok((schema, Vec::new()))
+}
+
+/// An error unless the SQLite URL `url` names a file that exists (in-memory databases and
+/// other databases' URLs pass).
+fn sqlite_file_must_exist(url: &str) -> Result<()> {
+    let Some(rest) = url.strip_prefix("sqlite:") else { return Ok(()) };
+    let path = rest.trim_start_matches("//").split('?').next().unwrap_or("");
+    if path.is_empty() || path.contains(":memory:") || url.contains("mode=memory") {
+        return Ok(());
+    }
+    if std::path::Path::new(path).exists() {
+        return Ok(());
+    }
+    Err(Error::ReadFile {
+        path: path.to_owned(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "no such SQLite database file: only `apply` creates one (check the path)",
+        ),
+    })
 }

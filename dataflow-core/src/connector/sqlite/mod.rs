@@ -35,12 +35,13 @@ impl Sqlite {
     /// Opens `sqlite://path/to/file.db` (created when missing) or `sqlite::memory:` (one
     /// connection, so the schema lives as long as the connector).
     pub async fn connect(url: &str) -> Result<Sqlite> {
+        let shown = crate::error::redact(url);
         if !url.starts_with("sqlite:") {
-            return Err(Error::UnsupportedUrl { url: url.to_owned() });
+            return Err(Error::UnsupportedUrl { url: shown });
         }
         let memory = url.contains(":memory:") || url.contains("mode=memory");
         let options = SqliteConnectOptions::from_str(url)
-            .map_err(|source| Error::Connect { url: url.to_owned(), source })?
+            .map_err(|source| Error::Connect { url: shown.clone(), source })?
             .create_if_missing(true)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
@@ -52,8 +53,8 @@ impl Sqlite {
             .acquire_timeout(BUSY_TIMEOUT)
             .connect_with(options)
             .await
-            .map_err(|source| Error::Connect { url: url.to_owned(), source })?;
-        Ok(Sqlite { pool, url: url.to_owned() })
+            .map_err(|source| Error::Connect { url: shown.clone(), source })?;
+        Ok(Sqlite { pool, url: shown })
     }
 
     /// Wraps an existing pool (the application's own; for `sqlite::memory:` it must be the
