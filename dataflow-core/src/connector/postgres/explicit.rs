@@ -255,7 +255,7 @@ async fn run(
             Ok((version, combined, true))
         }
         Err(error) => {
-            let message = error.to_string();
+            let message = crate::error::report(&error);
             let _ = set_status(guard, &version, RunStatus::Failed, Some(&message)).await;
             Err(error)
         }

@@ -372,7 +372,7 @@ pub(crate) async fn migrate_locked(
             Ok((plan, Some(version), Some(report)))
         }
         Err(error) => {
-            let message = error.to_string();
+            let message = crate::error::report(&error);
             let _ = history::finish(
                 guard.connection(),
                 history_namespace,

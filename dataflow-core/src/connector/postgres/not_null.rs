@@ -460,7 +460,11 @@ impl NotNullHandler<'_> {
         };
         let outcome = self.flow.migrate_namespace(plan.before.clone(), options).await;
         if let Err(error) = &outcome {
-            tracing::error!(target: "dataflow::not_null", %error, "undoing the failed addition failed");
+            tracing::error!(
+                target: "dataflow::not_null",
+                error = %crate::error::report(error),
+                "undoing the failed addition failed"
+            );
         }
         outcome.map(|_| ())
     }
