@@ -134,6 +134,33 @@ pub fn owner<'a>(table: &str, versions: &'a [String]) -> Option<&'a String> {
         .max_by_key(|v| v.len())
 }
 
+/// The key under which a run's recorded plan keeps the schema the run left.
+const SCHEMA_AFTER: &str = "schema_after";
+
+/// `plan_json` with `schema` — the live schema once the run applied, statistics left out
+/// (they change with the data) — under `schema_after`, so that `status` can show what
+/// changed since. Readers of the plan ignore the key.
+pub(crate) fn with_schema_after(plan_json: &str, schema: &dataflow_schema::Schema) -> String {
+    let mut schema = schema.clone();
+    for table in &mut schema.tables {
+        table.stats = None;
+    }
+    match (serde_json::from_str(plan_json), serde_json::to_value(&schema)) {
+        (Ok(serde_json::Value::Object(mut plan)), Ok(schema)) => {
+            plan.insert(SCHEMA_AFTER.to_owned(), schema);
+            serde_json::Value::Object(plan).to_string()
+        }
+        _ => plan_json.to_owned(),
+    }
+}
+
+/// The schema a run left, when its recorded plan holds one (runs recorded before
+/// dataflow kept it, baselines and failed runs do not).
+pub(crate) fn schema_after(plan_json: &str) -> Option<dataflow_schema::Schema> {
+    let plan: serde_json::Value = serde_json::from_str(plan_json).ok()?;
+    serde_json::from_value(plan.get(SCHEMA_AFTER)?.clone()).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -311,6 +311,32 @@ impl DataFlow {
         }
     }
 
+    /// The schema the run `version` left, as recorded when it applied — what `status`
+    /// compares the live schema with to show what changed since. `None` for a version
+    /// not in the history, a baseline or failed run, or one recorded before dataflow kept it.
+    pub async fn recorded_schema(&self, version: &str) -> Result<Option<Schema>> {
+        let history_error = |source| Error::History { url: self.url(), source };
+        let stored = match &self.database {
+            #[cfg(feature = "postgres")]
+            Database::Postgres(db) => {
+                let mut connection = db.connection().await?;
+                history::stored_plan(&mut connection, &self.history_namespace, version).await
+            }
+            #[cfg(feature = "sqlite")]
+            Database::Sqlite(db) => {
+                let mut connection = db.connection().await?;
+                crate::connector::sqlite::history::stored_plan(&mut connection, version).await
+            }
+            #[cfg(feature = "mysql")]
+            Database::Mysql(db) => {
+                let mut connection = db.connection().await?;
+                crate::connector::mysql::history::stored_plan(&mut connection, version).await
+            }
+        };
+        Ok(stored
+            .map_err(history_error)?.and_then(|run| crate::history::schema_after(&run.plan)))
+    }
+
     /// The namespace of the history table.
     #[cfg(feature = "postgres")]
     pub(crate) fn history_namespace(&self) -> &str {

@@ -60,6 +60,11 @@ async fn runs_are_recorded_step_by_step_and_rolled_back() {
     assert_eq!(statuses, ["applied", "rolled_back", "applied", "rolled_back"]);
     assert_eq!(history[0].version, version);
     assert_eq!(history[0].description, "users: ADD COLUMN, ADD INDEX");
+    // The run recorded the schema it left (what `status` diffs the live one against).
+    let recorded = flow.recorded_schema(&version).await.expect("read").expect("recorded");
+    let users = recorded.tables.iter().find(|t| t.name.name == "users").expect("users");
+    assert!(users.columns.iter().any(|c| c.name == "logins"), "{users:?}");
+    assert!(users.stats.is_none(), "statistics change with the data: not recorded");
     let progress = db
         .rows(&format!(
             "SELECT CAST(progress AS CHAR) FROM _dataflow_migrations WHERE version = '{version}'"

@@ -268,6 +268,20 @@ async fn reviewed_plans_apply_exactly_and_refuse_a_drifted_database() {
     assert_eq!(report["applied"], true);
     let check = dataflow(&["diff", "--db", &current.url, "--target", &target.url, "--check"]);
     assert_eq!(check.status.code(), Some(0));
+    let status = dataflow(&["status", "--db", &current.url, "--check"]);
+    assert_eq!(status.status.code(), Some(0), "{}", text(&status.stdout));
+
+    // Changed by hand afterwards: `status` says what changed, as a diff of the schema the
+    // migration recorded against the live one.
+    current.exec("ALTER TABLE users ADD COLUMN note text").await;
+    let drifted = dataflow(&["status", "--db", &current.url, "--check"]);
+    assert_eq!(drifted.status.code(), Some(3), "{}", text(&drifted.stdout));
+    let said = text(&drifted.stdout);
+    assert!(said.contains("DRIFTED") && said.contains("What changed since"), "{said}");
+    assert!(said.contains("--- schema after ") && said.contains("+++ live schema"), "{said}");
+    assert!(said.lines().any(|l| l.starts_with('+') && l.contains("\"note\"")), "{said}");
+    current.exec("ALTER TABLE users DROP COLUMN note").await;
+
     let both = dataflow(&["apply", "--db", &current.url, "--plan", &path, "--target", &target.url]);
     assert_eq!(both.status.code(), Some(2), "--plan and --target exclude each other");
     let _ = std::fs::remove_file(&file);

@@ -70,6 +70,14 @@ async fn diff_apply_history_rollback_and_status_on_files() {
     let version = rows[0]["version"].as_str().expect("a version").to_owned();
     let status = dataflow(&["status", "--db", db, "--target", to, "--check"]);
     assert_eq!(status.status.code(), Some(0), "{}", text(&status.stdout));
+    // A change by hand: `status` shows it as a diff of the recorded schema and the live one.
+    current.exec("CREATE INDEX users_by_hand ON users (email)").await;
+    let drifted = dataflow(&["status", "--db", db, "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&drifted.stdout).expect("JSON");
+    assert_eq!(report["drift"], true, "{report}");
+    let diff = report["drift_diff"].as_str().expect("a diff");
+    assert!(diff.lines().any(|l| l.starts_with('+') && l.contains("users_by_hand")), "{diff}");
+    current.exec("DROP INDEX users_by_hand").await;
     let rolled = dataflow(&["rollback", &version, "--db", db, "--yes"]);
     assert_eq!(rolled.status.code(), Some(0), "{}", text(&rolled.stderr));
     assert_eq!(

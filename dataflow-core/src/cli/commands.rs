@@ -12,7 +12,7 @@ use crate::history::{HistoryRow, RunStatus};
 use crate::options::{AfterRollback, ApplyOptions, MigrateOptions, Mode};
 use crate::policy::check_risk;
 use crate::terminal;
-use dataflow_schema::{schema_checksum, Plan, RiskLevel, Rollback, Schema};
+use dataflow_schema::{schema_checksum, scope_to_models, Plan, RiskLevel, Rollback, Schema};
 use std::io::Write;
 
 pub(super) async fn dispatch(session: &Session, command: ModelCommand) -> Result<u8> {
@@ -290,6 +290,9 @@ struct StatusReport {
     drift: bool,
     /// Steps `apply` would run, when there is a target.
     pending: Option<Vec<PendingStep>>,
+    /// On drift: a unified diff of the schema the last migration recorded against the
+    /// live one (`None` when that run recorded none).
+    drift_diff: Option<String>,
 }
 
 /// One pending step, in a line.
@@ -335,13 +338,42 @@ async fn status(session: &Session, args: StatusArgs) -> Result<u8> {
             (plan.from_checksum, drift, Some(steps))
         }
     };
-    let report = StatusReport { last_applied, newest, live_checksum, drift, pending };
+    let drift_diff = match (&last_applied, drift) {
+        (Some(row), true) => what_drifted(session, row).await?,
+        _ => None,
+    };
+    let report = StatusReport { last_applied, newest, live_checksum, drift, pending, drift_diff };
     match args.format {
         Format::Json => json(&report),
         Format::Text => stdout(&status_text(&report)),
     }
     let pending = report.pending.as_ref().is_some_and(|steps| !steps.is_empty());
     Ok(if args.check && (report.drift || pending) { EXIT_PENDING } else { EXIT_OK })
+}
+
+/// What changed since the run `row` applied: the schema it recorded against the live one
+/// (in model mode both narrowed to the models' tables), statistics left out.
+async fn what_drifted(session: &Session, row: &HistoryRow) -> Result<Option<String>> {
+    let Some(recorded) = session.flow.recorded_schema(&row.version).await? else {
+        return Ok(None);
+    };
+    let live = session.live().await?.0;
+    let (mut recorded, mut live) = match session.desired {
+        Desired::Models => {
+            let models = session.flow.desired_schema()?;
+            (scope_to_models(&recorded, &models).0, scope_to_models(&live, &models).0)
+        }
+        _ => (recorded, live),
+    };
+    for table in recorded.tables.iter_mut().chain(live.tables.iter_mut()) {
+        table.stats = None;
+    }
+    Ok(Some(unified_diff(
+        &recorded.to_json(),
+        &live.to_json(),
+        &format!("schema after {}", row.version),
+        "live schema",
+    )))
 }
 
 fn status_text(report: &StatusReport) -> String {
@@ -364,6 +396,10 @@ fn status_text(report: &StatusReport) -> String {
             &row.checksum[..12.min(row.checksum.len())]
         ),
     });
+    if let Some(diff) = &report.drift_diff {
+        out.push_str("What changed since (recorded → live):\n");
+        out.push_str(diff);
+    }
     match &report.pending {
         None => {}
         Some(steps) if steps.is_empty() => out.push_str("Pending: nothing\n"),

@@ -238,6 +238,20 @@ pub async fn any_running(connection: &mut MySqlConnection) -> Result<bool, sqlx:
     Ok(found.is_some())
 }
 
+/// Replaces the recorded plan of `version` (with what the run left added).
+pub async fn set_plan(
+    connection: &mut MySqlConnection,
+    version: &str,
+    plan_json: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!("UPDATE {} SET plan = ? WHERE version = ?", table()))
+        .bind(plan_json)
+        .bind(version)
+        .execute(connection)
+        .await
+        .map(|_| ())
+}
+
 /// The recorded plan and status of `version`.
 pub async fn stored_plan(
     connection: &mut MySqlConnection,

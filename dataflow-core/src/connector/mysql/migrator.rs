@@ -277,6 +277,10 @@ async fn migrate_locked(
     history::finish(connection, &version, RunStatus::Applied, elapsed_ms(started))
         .await
         .map_err(&history_error)?;
+    // What `status` compares the live schema with later, to show what changed.
+    let after = introspect_on(connection, db.url()).await?.schema;
+    let recorded = crate::history::with_schema_after(&plan.to_json(), &after);
+    history::set_plan(connection, &version, &recorded).await.map_err(&history_error)?;
     Ok((plan, Some(version), retries))
 }
 

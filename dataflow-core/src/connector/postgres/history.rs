@@ -187,6 +187,21 @@ pub async fn finish(
     .map(|_| ())
 }
 
+/// Replaces the recorded plan of `version` (with what the run left added).
+pub async fn set_plan(
+    connection: &mut PgConnection,
+    namespace: &str,
+    version: &str,
+    plan_json: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!("UPDATE {} SET plan = $2::jsonb WHERE version = $1", table(namespace)))
+        .bind(version)
+        .bind(plan_json)
+        .execute(connection)
+        .await
+        .map(|_| ())
+}
+
 /// Whether the history table exists yet.
 async fn exists(connection: &mut PgConnection, namespace: &str) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")

@@ -369,6 +369,16 @@ pub(crate) async fn migrate_locked(
             )
             .await
             .map_err(history_error)?;
+            // What `status` compares the live schema with later, to show what changed.
+            let after = db.introspect(&target_namespaces(target)).await?.schema;
+            history::set_plan(
+                guard.connection(),
+                history_namespace,
+                &version,
+                &crate::history::with_schema_after(&plan.to_json(), &after),
+            )
+            .await
+            .map_err(history_error)?;
             Ok((plan, Some(version), Some(report)))
         }
         Err(error) => {
@@ -385,6 +395,16 @@ pub(crate) async fn migrate_locked(
             Err(error)
         }
     }
+}
+
+/// The namespaces a run towards `target` works in: the default one and the target's.
+fn target_namespaces(target: &Target) -> Vec<String> {
+    let (Target::Models(schema) | Target::Namespace(schema)) = target;
+    let mut namespaces = vec![DEFAULT_NAMESPACE.to_owned()];
+    namespaces.extend(schema.namespaces.iter().cloned());
+    namespaces.sort();
+    namespaces.dedup();
+    namespaces
 }
 
 /// `plan` as a run would execute it: with `backup_before_destructive`, drops rewritten to

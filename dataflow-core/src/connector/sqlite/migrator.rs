@@ -231,12 +231,15 @@ async fn migrate_locked(
         dataflow_schema::dialect::sqlite::keep::keep_data(&mut plan, &version);
     }
     lock.run(&plan).await?;
+    // What `status` compares the live schema with later, to show what changed.
+    let after = lock.introspect(db.url()).await?.schema;
+    let recorded = crate::history::with_schema_after(&plan.to_json(), &after);
     let description = plan.summary();
     let row = NewRow {
         version: &version,
         description: &description,
         checksum: &plan.to_checksum,
-        plan: &plan.to_json(),
+        plan: &recorded,
         status: RunStatus::Applied,
         execution_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
     };
