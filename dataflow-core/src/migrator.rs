@@ -333,8 +333,7 @@ impl DataFlow {
                 crate::connector::mysql::history::stored_plan(&mut connection, version).await
             }
         };
-        Ok(stored
-            .map_err(history_error)?.and_then(|run| crate::history::schema_after(&run.plan)))
+        Ok(stored.map_err(history_error)?.and_then(|run| crate::history::schema_after(&run.plan)))
     }
 
     /// The namespace of the history table.

@@ -39,12 +39,9 @@ where
     S: Into<std::ffi::OsString> + Clone,
 {
     let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
-    let config = match config::Config::for_args(&args) {
+    let config = match load_config(&args) {
         Ok(config) => config,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return ExitCode::from(EXIT_REFUSED);
-        }
+        Err(refused) => return refused,
     };
     let parsed = config
         .apply_to(Tool::command())
@@ -136,12 +133,9 @@ where
     S: Into<std::ffi::OsString> + Clone,
 {
     let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
-    let config = match config::Config::for_args(&args) {
+    let config = match load_config(&args) {
         Ok(config) => config,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return ExitCode::from(EXIT_REFUSED);
-        }
+        Err(refused) => return refused,
     };
     // Usage lines show the program's own name (clap takes it from argv[0]).
     let command = clap::Command::new("app")
@@ -163,6 +157,15 @@ where
 pub async fn run_command(flow: &DataFlow, command: ModelCommand) -> ExitCode {
     let session = Session::models(flow.clone());
     ExitCode::from(finish(commands::dispatch(&session, command).await))
+}
+
+/// The defaults from `.env` and `dataflow.toml`, or the refusal (exit 2) naming what is
+/// wrong with them.
+fn load_config(args: &[std::ffi::OsString]) -> Result<config::Config, ExitCode> {
+    config::Config::for_args(args).map_err(|message| {
+        eprintln!("error: {message}");
+        ExitCode::from(EXIT_REFUSED)
+    })
 }
 
 /// Usage errors exit 2 like other refusals; `--help` and `--version` exit 0.
