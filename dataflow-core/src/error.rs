@@ -16,6 +16,18 @@ pub enum Error {
         /// The URL, password removed.
         url: String,
     },
+    /// A DB-vs-DB comparison between two kinds of database.
+    #[error(
+        "--db is a {database} database and --target a {target} one: a plan between them \
+         would be nonsense (types, defaults and constraints are written differently); compare \
+         with a {database} database, or a schema.json that `dataflow snapshot` wrote from one"
+    )]
+    DifferentDatabases {
+        /// The database's kind.
+        database: &'static str,
+        /// The target's kind.
+        target: &'static str,
+    },
     /// No URL was given and `DATABASE_URL` is not set.
     #[error(
         "no database URL: pass one to DataFlow::connect, or set DATABASE_URL (the command \

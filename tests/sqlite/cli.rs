@@ -420,6 +420,16 @@ async fn mistakes_change_nothing_and_print_no_secret() {
         text(&stray.stderr)
     );
 
+    // Two kinds of database cannot be compared (the target is not even contacted).
+    let across =
+        dataflow_in(&dir, &["diff", "--db", db, "--target", "postgres://app@127.0.0.1:1/shop"]);
+    assert_eq!(across.status.code(), Some(1));
+    assert!(
+        text(&across.stderr).contains("--db is a SQLite database and --target a PostgreSQL one"),
+        "{}",
+        text(&across.stderr)
+    );
+
     // Zero would make PostgreSQL wait forever in the lock queue.
     let zero =
         dataflow_in(&dir, &["apply", "--db", db, "--target", &schema, "--lock-timeout", "0"]);

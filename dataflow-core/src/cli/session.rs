@@ -128,12 +128,36 @@ impl Session {
         }
     }
 
+    /// An error when `target` is a URL of another kind of database than this one: types,
+    /// defaults and constraints are written differently, so the plan would be nonsense.
+    fn same_kind_of_database(&self, target: &str) -> Result<()> {
+        let database = match self.flow.database() {
+            Connected::Sqlite(_) => "SQLite",
+            Connected::Mysql(_) => "MySQL",
+            Connected::Postgres(_) => "PostgreSQL",
+        };
+        let scheme = target.split_once(':').map_or("", |(scheme, _)| scheme).to_ascii_lowercase();
+        let target_kind = match scheme.as_str() {
+            "sqlite" => "SQLite",
+            "mysql" | "mariadb" => "MySQL",
+            "postgres" | "postgresql" => "PostgreSQL",
+            _ => return Ok(()), // a schema.json
+        };
+        if target_kind == database {
+            return Ok(());
+        }
+        Err(Error::DifferentDatabases { database, target: target_kind })
+    }
+
     /// The plan to what the database should look like, with warnings about what is left
     /// alone. Nothing is locked or changed.
     pub async fn plan(&self) -> Result<Plan> {
         match &self.desired {
             Desired::Models => self.flow.status().await,
             Desired::Target(source) => {
+                if let TargetSource::Location(location) = source {
+                    self.same_kind_of_database(location)?;
+                }
                 // Both sides at the same time: a DB-vs-DB diff costs one catalog read.
                 let ((current, current_unmanaged), target) =
                     tokio::join!(self.live_unscoped(), self.read(source));
