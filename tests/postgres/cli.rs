@@ -164,7 +164,7 @@ async fn errors_exit_1_with_a_message() {
     assert_eq!(unreachable.status.code(), Some(1));
     assert!(text(&unreachable.stderr).contains("cannot connect"));
     let usage = dataflow(&["diff", "--db", &db.url]);
-    assert_eq!(usage.status.code(), Some(2), "a usage error is a refusal, not a crash");
+    assert_eq!(usage.status.code(), Some(64), "a usage error has its own code, not a crash");
     db.drop_db().await;
 }
 
@@ -283,7 +283,7 @@ async fn reviewed_plans_apply_exactly_and_refuse_a_drifted_database() {
     current.exec("ALTER TABLE users DROP COLUMN note").await;
 
     let both = dataflow(&["apply", "--db", &current.url, "--plan", &path, "--target", &target.url]);
-    assert_eq!(both.status.code(), Some(2), "--plan and --target exclude each other");
+    assert_eq!(both.status.code(), Some(64), "--plan and --target exclude each other");
     let _ = std::fs::remove_file(&file);
     current.drop_db().await;
     target.drop_db().await;
@@ -314,7 +314,7 @@ async fn purge_drops_old_trash_and_backups() {
     );
     assert_eq!(
         dataflow(&["purge", "--db", db, "--older-than", "7x", "--yes"]).status.code(),
-        Some(2)
+        Some(64)
     );
     let young = dataflow(&["purge", "--db", db, "--older-than", "1d", "--yes"]);
     assert_eq!(young.status.code(), Some(0));
@@ -553,7 +553,7 @@ async fn an_application_runs_the_commands_for_its_own_models() {
     assert_eq!(run_from(&v1, app(&["status", "--check"])).await, code(0), "back to v1");
     assert_eq!(run_from(&v2, app(&["snapshot"])).await, code(0));
     assert_eq!(run_from(&v2, app(&["purge", "--older-than", "0s", "--yes"])).await, code(0));
-    assert_eq!(run_from(&v2, app(&["bogus"])).await, code(2), "usage error");
+    assert_eq!(run_from(&v2, app(&["bogus"])).await, code(64), "usage error");
     assert_eq!(db.scalar::<i32>("SELECT id FROM not_ours").await, 7, "unmanaged table untouched");
     db.drop_db().await;
 }

@@ -334,7 +334,7 @@ async fn dotenv_and_dataflow_toml_give_the_defaults_and_flags_win() {
 
     std::fs::write(dir.join("dataflow.toml"), "max_rsk = \"high\"\n").unwrap();
     let typo = dataflow_in(&dir, &["apply", "--target", to, "--yes"]);
-    assert_eq!(typo.status.code(), Some(2));
+    assert_eq!(typo.status.code(), Some(64));
     assert!(text(&typo.stderr).contains("unknown field `max_rsk`"), "{}", text(&typo.stderr));
 
     std::fs::write(
@@ -400,7 +400,7 @@ async fn mistakes_change_nothing_and_print_no_secret() {
     std::fs::write(dir.join(".env"), "DATABASE_URL=\"postgres://app:Sup3rSecret@db/shop\n")
         .unwrap();
     let dotenv = dataflow_in(&dir, &["history"]);
-    assert_eq!(dotenv.status.code(), Some(2));
+    assert_eq!(dotenv.status.code(), Some(64));
     assert!(
         text(&dotenv.stderr).contains(".env has a line that is not KEY=VALUE"),
         "{}",
@@ -413,7 +413,7 @@ async fn mistakes_change_nothing_and_print_no_secret() {
 
     // A URL typed without --db is quoted back redacted.
     let stray = dataflow_in(&dir, &["history", "postgres://app:Sup3rSecret@127.0.0.1:1/shop"]);
-    assert_eq!(stray.status.code(), Some(2));
+    assert_eq!(stray.status.code(), Some(64));
     assert!(
         text(&stray.stderr).contains("postgres://app:***@127.0.0.1:1/shop"),
         "{}",
@@ -433,7 +433,7 @@ async fn mistakes_change_nothing_and_print_no_secret() {
     // Zero would make PostgreSQL wait forever in the lock queue.
     let zero =
         dataflow_in(&dir, &["apply", "--db", db, "--target", &schema, "--lock-timeout", "0"]);
-    assert_eq!(zero.status.code(), Some(2));
+    assert_eq!(zero.status.code(), Some(64));
     assert!(text(&zero.stderr).contains("wait forever"), "{}", text(&zero.stderr));
 
     before.assert_restored(&current, "after every mistake").await;

@@ -29,6 +29,9 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_ERROR: u8 = 1;
 /// Exit code: refused (risk policy, declined prompt, no terminal to ask, drifted plan).
 pub const EXIT_REFUSED: u8 = 2;
+/// Exit code: the command line itself is wrong — an unknown flag, a bad value, a broken
+/// `.env` or `dataflow.toml` (64, `EX_USAGE` of sysexits.h): nothing was attempted.
+pub const EXIT_USAGE: u8 = 64;
 /// Exit code: changes are pending (`--check`).
 pub const EXIT_PENDING: u8 = 3;
 
@@ -164,16 +167,16 @@ pub async fn run_command(flow: &DataFlow, command: ModelCommand) -> ExitCode {
 fn load_config(args: &[std::ffi::OsString]) -> Result<config::Config, ExitCode> {
     config::Config::for_args(args).map_err(|message| {
         eprintln!("error: {message}");
-        ExitCode::from(EXIT_REFUSED)
+        ExitCode::from(EXIT_USAGE)
     })
 }
 
-/// Usage errors exit 2 like other refusals; `--help` and `--version` exit 0.
+/// Usage errors exit 64; `--help` and `--version` exit 0.
 fn usage_error(error: clap::Error) -> ExitCode {
     if error.use_stderr() {
         // It quotes what was typed, which may be a URL with a password in it.
         eprint!("{}", crate::error::redact_urls_in(&error.render().to_string()));
-        ExitCode::from(EXIT_REFUSED)
+        ExitCode::from(EXIT_USAGE)
     } else {
         let _ = error.print();
         ExitCode::from(EXIT_OK)
