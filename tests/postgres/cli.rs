@@ -395,6 +395,16 @@ async fn status_reports_pending_steps_and_drift() {
 /// Runs `dataflow args…` in a pseudo-terminal, answers the prompt with `answer`, and
 /// returns the exit code and everything the terminal showed.
 fn answer_prompt(args: &[&str], answer: &str, env: &[(&str, &str)]) -> (i32, String) {
+    answer_prompt_after(std::time::Duration::ZERO, args, answer, env)
+}
+
+/// [`answer_prompt`], thinking for `pause` before answering.
+fn answer_prompt_after(
+    pause: std::time::Duration,
+    args: &[&str],
+    answer: &str,
+    env: &[(&str, &str)],
+) -> (i32, String) {
     use rexpect::process::WaitStatus;
     let mut command = Command::new(env!("CARGO_BIN_EXE_dataflow"));
     command.args(args).env_remove("DATABASE_URL").env_remove("NO_COLOR").env("TERM", "xterm");
@@ -404,6 +414,7 @@ fn answer_prompt(args: &[&str], answer: &str, env: &[(&str, &str)]) -> (i32, Str
     let mut session =
         rexpect::session::spawn_command(command, Some(30_000)).expect("spawn in a pty");
     let before = session.exp_string("[y/N]").expect("the prompt");
+    std::thread::sleep(pause);
     session.send_line(answer).expect("answer");
     let after = session.exp_eof().expect("the command ends");
     let code = match session.process().wait().expect("exit status") {
@@ -443,9 +454,19 @@ async fn the_prompt_applies_on_yes_and_changes_nothing_on_no() {
         "declining changed nothing"
     );
 
-    let (code, screen) = answer_prompt(&args, "y", &[("NO_COLOR", "1")]);
+    // Two seconds to answer: not counted in the time the migration took.
+    let pause = std::time::Duration::from_secs(2);
+    let (code, screen) = answer_prompt_after(pause, &args, "y", &[("NO_COLOR", "1")]);
     assert_eq!(code, 0, "confirmed: applied\n{screen}");
     assert!(screen.contains("Applied 1 step(s)"), "{screen}");
+    let took: u128 = screen
+        .lines()
+        .find(|line| line.contains("Applied 1 step(s)"))
+        .and_then(|line| line.split(" in ").nth(1))
+        .and_then(|rest| rest.split(" ms").next())
+        .and_then(|ms| ms.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no time in:\n{screen}"));
+    assert!(took < pause.as_millis(), "{took} ms includes the time at the prompt:\n{screen}");
     assert!(!screen.contains("\x1b[32m"), "NO_COLOR is respected\n{screen}");
     assert_eq!(current.scalar::<i64>("SELECT count(*) FROM users WHERE phone IS NULL").await, 1);
     let converged = dataflow(&["diff", "--db", &current.url, "--target", &target.url, "--check"]);

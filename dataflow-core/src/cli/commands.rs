@@ -247,7 +247,22 @@ async fn apply(session: &Session, args: ApplyArgs) -> Result<u8> {
     // (another migrator, a build a killed run left behind). A reviewed plan is pinned: if
     // the plan under the lock differs, it is refused (exit 2). A replica that got there
     // first leaves nothing to do.
-    let mode = if args.yes { Mode::preview_and_apply() } else { Mode::prompt() };
+    // The time a person takes to answer is not the migration's: it is measured and left
+    // out of the "Applied … in N ms" line.
+    let answering = std::sync::Arc::new(std::sync::Mutex::new(std::time::Duration::ZERO));
+    let mode = if args.yes {
+        Mode::preview_and_apply()
+    } else {
+        let answering = answering.clone();
+        Mode::Interactive(std::sync::Arc::new(move |_| {
+            let asked = std::time::Instant::now();
+            let yes = terminal::confirm("Apply these changes?");
+            if let Ok(mut total) = answering.lock() {
+                *total += asked.elapsed();
+            }
+            yes
+        }))
+    };
     let options = MigrateOptions {
         mode,
         max_risk: max,
@@ -264,7 +279,9 @@ async fn apply(session: &Session, args: ApplyArgs) -> Result<u8> {
         Some(version) => eprintln!(
             "Applied {} step(s) as {version} in {} ms ({} lock-timeout retries, {} ms waiting for the migration lock).",
             report.plan.steps.len(),
-            report.elapsed_ms,
+            report.elapsed_ms.saturating_sub(
+                answering.lock().map_or(0, |answering| answering.as_millis())
+            ),
             report.retries,
             report.lock_wait_ms
         ),
