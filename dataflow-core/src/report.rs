@@ -39,6 +39,8 @@ pub struct RollbackAnalysis {
     pub data_loss_warning: Option<String>,
     /// The steps that cannot be undone, and why.
     pub irreversible_ops: Vec<String>,
+    /// The statements the rollback runs, last step's first (shown before a person confirms).
+    pub down_sql: Vec<String>,
 }
 
 impl RollbackAnalysis {
@@ -63,7 +65,17 @@ impl RollbackAnalysis {
             .filter(|s| s.risk.hazards.contains(&dataflow_schema::Hazard::DeletesData))
             .map(|s| format!("step {} · {} · {}", s.number, s.table, s.operation.label()))
             .collect();
+        let down_sql = plan
+            .steps
+            .iter()
+            .rev()
+            .flat_map(|s| match &s.down {
+                dataflow_schema::Rollback::Sql(statements) => statements.clone(),
+                dataflow_schema::Rollback::Irreversible { .. } => Vec::new(),
+            })
+            .collect();
         RollbackAnalysis {
+            down_sql,
             fully_reversible: irreversible_ops.is_empty(),
             data_loss_warning: (!lossy.is_empty()).then(|| {
                 format!(

@@ -479,6 +479,10 @@ async fn the_prompt_applies_on_yes_and_changes_nothing_on_no() {
     let rollback = ["rollback", version.as_str(), "--db", current.url.as_str()];
     let (code, screen) = answer_prompt(&rollback, "n", &[]);
     assert_eq!(code, 2, "{screen}");
+    // The question comes after the SQL it would run.
+    let asked_at = screen.find("Roll back").expect("the question");
+    let shown_at = screen.find("DROP COLUMN \"phone\"").expect("the down SQL is shown");
+    assert!(shown_at < asked_at, "{screen}");
     let (code, screen) = answer_prompt(&rollback, "y", &[]);
     assert_eq!(code, 0, "{screen}");
     assert_eq!(

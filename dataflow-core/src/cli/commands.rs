@@ -499,6 +499,13 @@ async fn rollback(session: &Session, args: RollbackArgs) -> Result<u8> {
         args.version.clone()
     };
     eprintln!("Rolling back {what} restores the schema (and the data drops kept) from before it.");
+    eprintln!(
+        "It runs{}:",
+        if args.with_newer && !newer.is_empty() { ", after the newer runs' own" } else { "" }
+    );
+    for statement in &analysis.down_sql {
+        eprintln!("  {statement};");
+    }
     if !args.yes && !ask(&format!("Roll back {what}?")) {
         return Ok(EXIT_REFUSED);
     }
