@@ -18,15 +18,16 @@ pub enum Error {
     },
     /// A DB-vs-DB comparison between two kinds of database.
     #[error(
-        "--db is a {database} database and --target a {target} one: a plan between them \
-         would be nonsense (types, defaults and constraints are written differently); compare \
-         with a {database} database, or a schema.json that `dataflow snapshot` wrote from one"
+        "--db is a {database} database and the target (or plan) is for {target}: a plan \
+         between them would be nonsense (types, defaults and constraints are written \
+         differently); compare with a {database} database, or a schema.json that \
+         `dataflow snapshot` wrote from one"
     )]
     DifferentDatabases {
         /// The database's kind.
-        database: &'static str,
+        database: String,
         /// The target's kind.
-        target: &'static str,
+        target: String,
     },
     /// No URL was given and `DATABASE_URL` is not set.
     #[error(
@@ -543,6 +544,18 @@ pub fn redact(url: &str) -> String {
         shown.push_str("://");
     }
     match userinfo_end(rest) {
+        // No host after it (`mysql://root:secret`): a `user:password` with the host missing,
+        // unless what follows the colon is a port.
+        None => match rest.split(['/', '?', '#']).next().and_then(|head| head.split_once(':')) {
+            Some((user, after))
+                if scheme.is_some() && !after.chars().all(|c| c.is_ascii_digit()) =>
+            {
+                shown.push_str(user);
+                shown.push_str(":***");
+                shown.push_str(&rest[user.len() + 1 + after.len()..]);
+            }
+            _ => shown.push_str(rest),
+        },
         Some(at) => {
             match rest[..at].split_once(':') {
                 Some((user, _)) => {
@@ -553,7 +566,6 @@ pub fn redact(url: &str) -> String {
             }
             shown.push_str(&rest[at..]);
         }
-        None => shown.push_str(rest),
     }
     shown
 }
@@ -565,20 +577,23 @@ pub fn redact(url: &str) -> String {
 fn userinfo_end(rest: &str) -> Option<usize> {
     let host_like = |after: &str| {
         let host = after.split(['/', '?', '#']).next().unwrap_or("");
-        host.chars().all(|c| c.is_ascii_alphanumeric() || "-.:[]%_".contains(c))
+        host.chars().all(|c| c.is_ascii_alphanumeric() || "-.:[]%_,".contains(c))
     };
     rest.match_indices('@').map(|(at, _)| at).rfind(|&at| host_like(&rest[at + 1..]))
 }
 
-/// `key=value` pairs after `?` or `&` whose (percent-decoded) key names a secret get
-/// `***` as their value, wherever they appear in `url`.
+/// `key=value` pairs after `?`, `&` or a space (libpq's `host=h password=p` form), or at the
+/// start, whose (percent-decoded) key names a secret get `***` as their value, wherever they
+/// appear in `url`.
 fn mask_secret_parameters(url: &str) -> String {
-    let mut out = String::with_capacity(url.len());
-    let mut rest = url;
-    while let Some(start) = rest.find(['?', '&']) {
+    let mut out = String::with_capacity(url.len() + 1);
+    // A separator in front, so a pair at the very start is found like the others.
+    let padded = format!(" {url}");
+    let mut rest = padded.as_str();
+    while let Some(start) = rest.find(['?', '&', ' ']) {
         out.push_str(&rest[..=start]);
         rest = &rest[start + 1..];
-        let pair_end = rest.find(['&', '#']).unwrap_or(rest.len());
+        let pair_end = rest.find(['&', '#', ' ']).unwrap_or(rest.len());
         match rest[..pair_end].split_once('=') {
             Some((key, _)) if names_a_secret(&percent_decode(key)) => {
                 out.push_str(key);
@@ -589,7 +604,7 @@ fn mask_secret_parameters(url: &str) -> String {
         }
     }
     out.push_str(rest);
-    out
+    out.split_off(1)
 }
 
 /// `%77` → `w` (other bytes as they are), for recognising a percent-encoded key.
@@ -694,6 +709,13 @@ mod tests {
             redact("sqlite://alice:S6@/x.db?password=S7"),
             "sqlite://alice:***@/x.db?password=***"
         );
+        assert_eq!(
+            redact("host=h user=x password=S10 dbname=d"),
+            "host=h user=x password=*** dbname=d"
+        );
+        assert_eq!(redact("postgres://x:S11@h1:1,h2:2/db"), "postgres://x:***@h1:1,h2:2/db");
+        assert_eq!(redact("mysql://root:S12"), "mysql://root:***");
+        assert_eq!(redact("postgres://h:5432/db"), "postgres://h:5432/db");
     }
 
     #[test]

@@ -30,7 +30,14 @@ pub fn from_stamped_json<T: DeserializeOwned>(
     text: &str,
     what: &str,
 ) -> Result<T, serde_json::Error> {
-    let mut value: serde_json::Value = serde_json::from_str(text)?;
+    from_stamped_value(serde_json::from_str(text)?, what)
+}
+
+/// [`from_stamped_json`] of JSON already parsed.
+pub fn from_stamped_value<T: DeserializeOwned>(
+    mut value: serde_json::Value,
+    what: &str,
+) -> Result<T, serde_json::Error> {
     if let Some(object) = value.as_object_mut() {
         if let Some(stamp) = object.remove("format_version") {
             let version = stamp.as_u64().ok_or_else(|| {

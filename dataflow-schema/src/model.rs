@@ -121,9 +121,35 @@ impl Schema {
                  comes from `dataflow snapshot`",
             ));
         }
-        let mut schema: Schema = crate::file_format::from_stamped_json(text, "this file")?;
+        let mut value: serde_json::Value = serde_json::from_str(text)?;
+        // `dataflow snapshot` says which database the schema came from (`snapshot_dialect`).
+        if let Some(object) = value.as_object_mut() {
+            object.remove("dialect");
+        }
+        let mut schema: Schema = crate::file_format::from_stamped_value(value, "this file")?;
         schema.canonicalize();
         Ok(schema)
+    }
+
+    /// The database a snapshot file was read from, when it says (files written by
+    /// [`Schema::to_snapshot_json`]; hand-written ones and older snapshots do not).
+    pub fn snapshot_dialect(text: &str) -> Option<crate::Dialect> {
+        let value: serde_json::Value = serde_json::from_str(text).ok()?;
+        serde_json::from_value(value.get("dialect")?.clone()).ok()
+    }
+
+    /// [`Schema::to_json`] with the database it was read from (`"dialect"`), what
+    /// `dataflow snapshot` writes: comparing it with another kind of database is refused.
+    pub fn to_snapshot_json(&self, dialect: crate::Dialect) -> String {
+        #[derive(Serialize)]
+        struct Snapshot<'a> {
+            dialect: crate::Dialect,
+            #[serde(flatten)]
+            schema: &'a Schema,
+        }
+        let mut canonical = self.clone();
+        canonical.canonicalize();
+        crate::file_format::to_stamped_json(&Snapshot { dialect, schema: &canonical })
     }
 
     /// The stable JSON form: canonical order, pretty-printed, object keys in declaration

@@ -69,12 +69,20 @@ fn a_target_it_cannot_reach_keeps_its_secrets_too() {
     let db = std::env::temp_dir().join(format!("df_secrets_{}.db", std::process::id()));
     std::fs::write(&db, b"").expect("an empty SQLite file");
     let db = format!("sqlite://{}", db.display());
+    // A SQLite target that is not there (with secrets where a URL may carry them)…
+    let missing = "sqlite://app:Sup3rSecret@/nonexistent/dir/x.db?password=QueryPassw0rd&sslpassword=KeyPassw0rd";
+    for args in [
+        vec!["diff", "--db", &db, "--target", missing],
+        vec!["status", "--db", &db, "--target", missing],
+    ] {
+        assert_hidden(&args, &run(&args));
+    }
+    // …and targets of another kind of database, refused before they are contacted.
     for target in failing_urls() {
-        for args in [
-            vec!["diff", "--db", &db, "--target", &target],
-            vec!["status", "--db", &db, "--target", &target],
-        ] {
-            assert_hidden(&args, &run(&args));
-        }
+        let args = vec!["diff", "--db", &db, "--target", &target];
+        let (code, text) = run(&args);
+        assert_eq!(code, Some(1), "{text}");
+        assert!(text.contains("the target (or plan) is for"), "{text}");
+        assert!(SECRETS.iter().all(|secret| !text.contains(secret)), "{text}");
     }
 }

@@ -424,11 +424,23 @@ async fn mistakes_change_nothing_and_print_no_secret() {
     let across =
         dataflow_in(&dir, &["diff", "--db", db, "--target", "postgres://app@127.0.0.1:1/shop"]);
     assert_eq!(across.status.code(), Some(1));
-    assert!(
-        text(&across.stderr).contains("--db is a SQLite database and --target a PostgreSQL one"),
-        "{}",
-        text(&across.stderr)
-    );
+    let refusal = "--db is a SQLite database and the target (or plan) is for PostgreSQL";
+    assert!(text(&across.stderr).contains(refusal), "{}", text(&across.stderr));
+    // Files say where they came from: a PostgreSQL snapshot or plan is refused here too.
+    let sqlite_snapshot = text(&snapshot.stdout);
+    assert!(sqlite_snapshot.contains("\"dialect\": \"sqlite\""), "{sqlite_snapshot}");
+    let foreign = sqlite_snapshot.replace("\"dialect\": \"sqlite\"", "\"dialect\": \"postgres\"");
+    std::fs::write(dir.join("pg_schema.json"), foreign).unwrap();
+    let from_pg = dataflow_in(&dir, &["diff", "--db", db, "--target", "pg_schema.json"]);
+    assert_eq!(from_pg.status.code(), Some(1));
+    assert!(text(&from_pg.stderr).contains(refusal), "{}", text(&from_pg.stderr));
+    let pg_plan = std::fs::read_to_string(&plan)
+        .unwrap()
+        .replace("\"dialect\": \"sqlite\"", "\"dialect\": \"postgres\"");
+    std::fs::write(dir.join("pg_plan.json"), pg_plan).unwrap();
+    let plan_from_pg = dataflow_in(&dir, &["apply", "--db", db, "--plan", "pg_plan.json", "--yes"]);
+    assert_eq!(plan_from_pg.status.code(), Some(1));
+    assert!(text(&plan_from_pg.stderr).contains(refusal), "{}", text(&plan_from_pg.stderr));
 
     // Zero would make PostgreSQL wait forever in the lock queue.
     let zero =

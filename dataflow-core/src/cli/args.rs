@@ -270,7 +270,7 @@ pub struct RollbackArgs {
 #[derive(Debug, Args)]
 pub struct PurgeArgs {
     /// Age of the migrations whose kept data is dropped: 30m, 12h, 7d …
-    #[arg(long, value_parser = parse_age)]
+    #[arg(long, value_parser = parse_duration)]
     pub(super) older_than: Duration,
     /// Purge without asking.
     #[arg(long)]
@@ -278,22 +278,6 @@ pub struct PurgeArgs {
     /// Output format of the dropped tables on stdout.
     #[arg(long, value_enum, default_value = "text")]
     pub(super) format: Format,
-}
-
-/// `90s`, `30m`, `12h`, `7d`.
-fn parse_age(text: &str) -> Result<Duration, String> {
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: u64 =
-        number.parse().map_err(|_| format!("{text:?} is not an age like 30m, 12h or 7d"))?;
-    let seconds = match unit {
-        "s" | "" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return Err(format!("unknown unit {unit:?} in {text:?}: use s, m, h or d")),
-    };
-    Ok(Duration::from_secs(number.saturating_mul(seconds)))
 }
 
 /// A lock timeout: a [`parse_duration`] from 1 ms to 24 days. Zero is refused: to
@@ -313,16 +297,23 @@ pub(super) fn parse_lock_timeout(text: &str) -> Result<Duration, String> {
     Ok(timeout)
 }
 
-/// `500ms`, `2s`, `1m` (a plain number is seconds).
+/// `500ms`, `2s`, `30m`, `12h`, `7d` (a plain number is seconds; whole numbers only).
 pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
     let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let number: u64 =
-        number.parse().map_err(|_| format!("{text:?} is not a duration like 500ms, 2s or 1m"))?;
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 500ms, 2s, 30m, 12h or 7d"))?;
+    let seconds = |factor: u64| Ok(Duration::from_secs(number.saturating_mul(factor)));
     match unit {
         "ms" => Ok(Duration::from_millis(number)),
-        "s" | "" => Ok(Duration::from_secs(number)),
-        "m" => Ok(Duration::from_secs(number.saturating_mul(60))),
-        _ => Err(format!("unknown unit {unit:?} in {text:?}: use ms, s or m")),
+        "s" | "" => seconds(1),
+        "m" => seconds(60),
+        "h" => seconds(3600),
+        "d" => seconds(86_400),
+        _ if unit.starts_with('.') => {
+            Err(format!("{text:?}: whole numbers only (1500ms rather than 1.5s)"))
+        }
+        _ => Err(format!("unknown unit {unit:?} in {text:?}: use ms, s, m, h or d")),
     }
 }

@@ -179,6 +179,9 @@ async fn apply(session: &Session, args: ApplyArgs) -> Result<u8> {
         }
         _ => session,
     };
+    if let Some(file) = &reviewed {
+        session.same_dialect(file.plan.dialect)?;
+    }
     let plan = session.plan().await?;
     if let (Some(file), Some(path)) = (&reviewed, &args.plan) {
         if let Some(why) = reviewed_plan_is_stale(&file.plan, &plan) {
@@ -435,7 +438,7 @@ async fn snapshot(session: &Session) -> Result<u8> {
     if !unmanaged.is_empty() {
         eprintln!("warning: not in the snapshot (not managed): {}", unmanaged.join(", "));
     }
-    stdout(&format!("{}\n", schema.to_json()));
+    stdout(&format!("{}\n", schema.to_snapshot_json(session.dialect())));
     Ok(EXIT_OK)
 }
 

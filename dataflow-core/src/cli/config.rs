@@ -76,8 +76,12 @@ impl Config {
                 ))
             }
         };
-        let config: Config = toml::from_str(&text)
-            .map_err(|error| format!("{}: {}", path.display(), error.to_string().trim_end()))?;
+        // The message and the line, not the line's text: it may hold a secret someone put
+        // in the wrong file.
+        let config: Config = toml::from_str(&text).map_err(|error| {
+            let line = error.span().map_or(0, |span| text[..span.start].matches('\n').count() + 1);
+            format!("{} line {line}: {}", path.display(), error.message().trim_end())
+        })?;
         config.validate().map_err(|reason| format!("{}: {reason}", path.display()))?;
         Ok(config)
     }

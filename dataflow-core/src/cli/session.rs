@@ -131,22 +131,41 @@ impl Session {
     /// An error when `target` is a URL of another kind of database than this one: types,
     /// defaults and constraints are written differently, so the plan would be nonsense.
     fn same_kind_of_database(&self, target: &str) -> Result<()> {
-        let database = match self.flow.database() {
-            Connected::Sqlite(_) => "SQLite",
-            Connected::Mysql(_) => "MySQL",
-            Connected::Postgres(_) => "PostgreSQL",
-        };
         let scheme = target.split_once(':').map_or("", |(scheme, _)| scheme).to_ascii_lowercase();
         let target_kind = match scheme.as_str() {
-            "sqlite" => "SQLite",
-            "mysql" | "mariadb" => "MySQL",
-            "postgres" | "postgresql" => "PostgreSQL",
-            _ => return Ok(()), // a schema.json
+            "sqlite" => Dialect::Sqlite,
+            "mysql" | "mariadb" => Dialect::Mysql,
+            "postgres" | "postgresql" => Dialect::Postgres,
+            // A schema.json: `dataflow snapshot` wrote where it came from.
+            _ => match std::fs::read_to_string(target)
+                .ok()
+                .and_then(|text| Schema::snapshot_dialect(&text))
+            {
+                Some(dialect) => dialect,
+                None => return Ok(()),
+            },
         };
-        if target_kind == database {
+        self.same_dialect(target_kind)
+    }
+
+    /// An error unless `dialect` is this database's (a target or a reviewed plan's).
+    pub fn same_dialect(&self, dialect: Dialect) -> Result<()> {
+        if dialect == self.dialect() {
             return Ok(());
         }
-        Err(Error::DifferentDatabases { database, target: target_kind })
+        Err(Error::DifferentDatabases {
+            database: self.dialect().to_string(),
+            target: dialect.to_string(),
+        })
+    }
+
+    /// This database's dialect.
+    pub fn dialect(&self) -> Dialect {
+        match self.flow.database() {
+            Connected::Sqlite(_) => Dialect::Sqlite,
+            Connected::Mysql(_) => Dialect::Mysql,
+            Connected::Postgres(_) => Dialect::Postgres,
+        }
     }
 
     /// The plan to what the database should look like, with warnings about what is left
@@ -163,12 +182,8 @@ impl Session {
                     tokio::join!(self.live_unscoped(), self.read(source));
                 let ((current, current_unmanaged), (schema, unmanaged)) =
                     ((current?, current_unmanaged), target?);
-                let dialect = match self.flow.database() {
-                    Connected::Sqlite(_) => Dialect::Sqlite,
-                    Connected::Mysql(_) => Dialect::Mysql,
-                    Connected::Postgres(_) => Dialect::Postgres,
-                };
-                let mut plan = plan_offline(&current, &schema, dialect, &PlanOptions::default())?;
+                let mut plan =
+                    plan_offline(&current, &schema, self.dialect(), &PlanOptions::default())?;
                 let mut left_alone = current_unmanaged;
                 left_alone.extend(unmanaged);
                 left_alone.sort();
