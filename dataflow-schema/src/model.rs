@@ -113,15 +113,13 @@ impl Schema {
     /// Reads a schema from its JSON form (as written by [`Schema::to_json`] or
     /// `dataflow snapshot`).
     pub fn from_json(text: &str) -> Result<Schema, serde_json::Error> {
-        let is_a_plan = serde_json::from_str::<serde_json::Value>(text)
-            .is_ok_and(|value| value.get("plan").is_some() || value.get("steps").is_some());
-        if is_a_plan {
+        let mut value: serde_json::Value = serde_json::from_str(text)?;
+        if value.get("plan").is_some() || value.get("steps").is_some() {
             return Err(serde::de::Error::custom(
                 "this is a plan file, not a schema: apply it with `--plan FILE`; a schema \
                  comes from `dataflow snapshot`",
             ));
         }
-        let mut value: serde_json::Value = serde_json::from_str(text)?;
         // `dataflow snapshot` says which database the schema came from (`snapshot_dialect`).
         if let Some(object) = value.as_object_mut() {
             object.remove("dialect");
@@ -147,18 +145,21 @@ impl Schema {
             #[serde(flatten)]
             schema: &'a Schema,
         }
-        let mut canonical = self.clone();
-        canonical.canonicalize();
-        crate::file_format::to_stamped_json(&Snapshot { dialect, schema: &canonical })
+        crate::file_format::to_stamped_json(&Snapshot { dialect, schema: &self.canonical() })
     }
 
     /// The stable JSON form: canonical order, pretty-printed, object keys in declaration
     /// order, stamped with its `format_version`, so it can be committed as `schema.json`
     /// and diffed in review.
     pub fn to_json(&self) -> String {
+        crate::file_format::to_stamped_json(&self.canonical())
+    }
+
+    /// A copy in canonical order, for the file forms.
+    fn canonical(&self) -> Schema {
         let mut canonical = self.clone();
         canonical.canonicalize();
-        crate::file_format::to_stamped_json(&canonical)
+        canonical
     }
 }
 

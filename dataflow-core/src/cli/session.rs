@@ -283,7 +283,7 @@ async fn read_target(target: &str, namespaces: &[String]) -> Result<(Schema, Vec
 fn sqlite_file_must_exist(url: &str) -> Result<()> {
     let Some(rest) = url.strip_prefix("sqlite:") else { return Ok(()) };
     let path = rest.trim_start_matches("//").split('?').next().unwrap_or("");
-    if path.is_empty() || path.contains(":memory:") || url.contains("mode=memory") {
+    if path.is_empty() || crate::connector::sqlite::in_memory(url) {
         return Ok(());
     }
     if std::path::Path::new(path).exists() {

@@ -24,6 +24,11 @@ use std::time::{Duration, Instant};
 /// How long a statement waits for another writer before failing with `SQLITE_BUSY`.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Whether a SQLite URL names an in-memory database rather than a file.
+pub(crate) fn in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
 /// A SQLite database (a file, or `sqlite::memory:`).
 #[derive(Debug, Clone)]
 pub struct Sqlite {
@@ -39,7 +44,7 @@ impl Sqlite {
         if !url.starts_with("sqlite:") {
             return Err(Error::UnsupportedUrl { url: shown });
         }
-        let memory = url.contains(":memory:") || url.contains("mode=memory");
+        let memory = in_memory(url);
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|source| Error::Connect { url: shown.clone(), source })?
             .create_if_missing(true)
