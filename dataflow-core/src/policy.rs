@@ -9,12 +9,12 @@ use dataflow_schema::{Plan, RiskLevel, Schema};
 /// Refuses a plan with steps above `max_risk` (CORRECTNESS counts as HIGH), listing them.
 pub(crate) fn check_risk(plan: &Plan, max_risk: RiskLevel) -> Result<()> {
     let above: Vec<&dataflow_schema::Step> =
-        plan.steps.iter().filter(|s| s.risk.policy_level() > max_risk).collect();
-    let Some(needed) = above.iter().map(|s| s.risk.policy_level()).max() else { return Ok(()) };
+        plan.steps.iter().filter(|s| s.policy_level() > max_risk).collect();
+    let Some(needed) = above.iter().map(|s| s.policy_level()).max() else { return Ok(()) };
     let steps = above
         .iter()
         .map(|s| {
-            let level = s.risk.policy_level();
+            let level = s.policy_level();
             let why = s.risk.reasons.first().map(|r| format!(": {r}")).unwrap_or_default();
             format!("step {} · {} · {} · {level}{why}", s.number, s.table, s.operation.label())
         })

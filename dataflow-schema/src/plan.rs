@@ -93,7 +93,8 @@ pub struct Step {
     pub details: String,
     /// The rating.
     pub risk: Assessment,
-    /// The level shown to people (see [`Assessment::shown_level`]).
+    /// The level shown to people (see [`Assessment::shown_level`]); `max_risk` compares
+    /// [`Step::policy_level`], which is this one unless the change alters meaning.
     pub shown_level: RiskLevel,
     /// Whether it may run inside a transaction.
     pub transactional: bool,
@@ -109,6 +110,19 @@ pub struct Step {
     /// form the executor runs instead of it (PostgreSQL online recipes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batched: Option<Batched>,
+}
+
+impl Step {
+    /// The level `max_risk` is checked against: the level the preview shows (a MEDIUM
+    /// that is MEDIUM only for the lock it holds is SAFE on a tiny table), or HIGH when
+    /// the change alters meaning, so what a person reads and what the policy counts agree.
+    pub fn policy_level(&self) -> RiskLevel {
+        if self.risk.changes_meaning() {
+            RiskLevel::High
+        } else {
+            self.shown_level
+        }
+    }
 }
 
 /// A fill run in keyset batches: `up[statement]` is what it does as one statement; the
@@ -181,9 +195,9 @@ impl Plan {
         self.plan_checksum = sha256_hex(&canonical_json(&steps_fingerprint(&self.steps)));
     }
 
-    /// The highest level `max_risk` is checked against (see [`Assessment::policy_level`]).
+    /// The highest level `max_risk` is checked against (see [`Step::policy_level`]).
     pub fn max_policy_level(&self) -> Option<RiskLevel> {
-        self.steps.iter().map(|s| s.risk.policy_level()).max()
+        self.steps.iter().map(Step::policy_level).max()
     }
 
     /// One line for the history: per table, in order, its operations with their counts
@@ -695,7 +709,7 @@ fn risk_cell(step: &Step) -> String {
     if step.shown_level != step.risk.level {
         text.push_str(&format!(" (tiny table; {} when large)", step.risk.level));
     }
-    if step.risk.policy_level() > step.risk.level {
+    if step.policy_level() > step.shown_level {
         text.push_str(" (needs confirmation: correctness)");
     }
     if let Some(rows) = step.risk.estimated_rows.filter(|rows| *rows > 0) {

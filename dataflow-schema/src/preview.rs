@@ -9,6 +9,7 @@
 use crate::change::Operation;
 use crate::plan::{format_count, format_ms, LockLevel, Plan, Rollback, Step};
 use crate::risk::{Hazard, RiskLevel};
+use comfy_table::{ColumnConstraint, Width};
 use serde::Serialize;
 use std::fmt::{self, Write as _};
 
@@ -255,6 +256,8 @@ impl fmt::Display for Preview<'_> {
     }
 }
 
+const HEADER: [&str; 6] = ["#", "Table", "Operation", "Details", "Rows", "Risk"];
+
 impl Preview<'_> {
     fn table(&self) -> comfy_table::Table {
         let mut table = comfy_table::Table::new();
@@ -262,16 +265,42 @@ impl Preview<'_> {
             .load_preset(comfy_table::presets::ASCII_FULL_CONDENSED)
             .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
             .set_width(self.options.width)
-            .set_header(["#", "Table", "Operation", "Details", "Rows", "Risk"]);
-        for step in &self.plan.steps {
-            table.add_row([
-                step.number.to_string(),
-                step.table.clone(),
-                step.operation.label().to_owned(),
-                step.details.clone(),
-                rows_cell(step),
-                risk_with_reasons(step),
-            ]);
+            .set_header(HEADER);
+        let rows: Vec<[String; 6]> = self
+            .plan
+            .steps
+            .iter()
+            .map(|step| {
+                [
+                    step.number.to_string(),
+                    step.table.clone(),
+                    step.operation.label().to_owned(),
+                    step.details.clone(),
+                    rows_cell(step),
+                    risk_with_reasons(step),
+                ]
+            })
+            .collect();
+        // Wrap between words only: a column is never narrower than its longest word, so an
+        // identifier is never cut in two (the table grows past the width instead).
+        let widest_word = |column: usize| {
+            rows.iter()
+                .map(|row| row[column].as_str())
+                .chain([HEADER[column]])
+                .flat_map(str::split_whitespace)
+                .map(|word| word.chars().count())
+                .max()
+                .unwrap_or(0)
+        };
+        let constraints: Vec<ColumnConstraint> = (0..HEADER.len())
+            .map(|column| {
+                let padded = u16::try_from(widest_word(column) + 2).unwrap_or(u16::MAX);
+                ColumnConstraint::LowerBoundary(Width::Fixed(padded))
+            })
+            .collect();
+        table.set_constraints(constraints);
+        for row in rows {
+            table.add_row(row);
         }
         table
     }
@@ -291,10 +320,10 @@ fn risk_with_reasons(step: &Step) -> String {
     if step.shown_level != step.risk.level {
         text.push_str(&format!(" (tiny table; {} when large)", step.risk.level));
     }
-    if step.risk.policy_level() > step.risk.level {
+    if step.policy_level() > step.shown_level {
         text.push_str(" (counts as HIGH: changes meaning)");
     }
-    if step.risk.policy_level() > RiskLevel::Safe && step.shown_level > RiskLevel::Safe {
+    if step.policy_level() > RiskLevel::Safe {
         for reason in &step.risk.reasons {
             text.push_str(&format!("\n- {reason}"));
         }

@@ -78,7 +78,8 @@ impl fmt::Display for Hazard {
 /// The rating of one change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Assessment {
-    /// The real level (what `max_risk` compares, see [`Assessment::policy_level`]).
+    /// The level for a table of any size (see [`Assessment::shown_level`] for the one a
+    /// plan shows and `max_risk` compares).
     pub level: RiskLevel,
     /// Hazards, sorted.
     pub hazards: Vec<Hazard>,
@@ -146,14 +147,10 @@ impl Assessment {
         self
     }
 
-    /// The level `max_risk` is checked against: a CORRECTNESS hazard counts as HIGH, so
-    /// such a change is never applied unconfirmed (DESIGN.md policy).
-    pub fn policy_level(&self) -> RiskLevel {
-        if self.hazards.contains(&Hazard::Correctness) {
-            RiskLevel::High
-        } else {
-            self.level
-        }
+    /// Whether the change can alter what the application reads (CORRECTNESS): such a change
+    /// counts as HIGH against `max_risk`, so it is never applied unconfirmed (DESIGN.md policy).
+    pub fn changes_meaning(&self) -> bool {
+        self.hazards.contains(&Hazard::Correctness)
     }
 
     /// The level shown to people: a MEDIUM caused only by lock duration is shown as SAFE

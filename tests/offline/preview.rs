@@ -156,3 +156,43 @@ fn empty_plan_says_no_changes() {
         "No changes.\n"
     );
 }
+
+#[derive(Model)]
+#[dataflow(table = "customer_subscription_invoices")]
+struct InvoiceV1 {
+    #[dataflow(primary_key, auto)]
+    id: i64,
+}
+
+#[derive(Model)]
+#[dataflow(table = "customer_subscription_invoices")]
+struct InvoiceV2 {
+    #[dataflow(primary_key, auto)]
+    id: i64,
+    #[dataflow(index)]
+    billing_address_second_line_override: Option<String>,
+}
+
+/// A narrow terminal wraps the table between words: a table, column or index name is
+/// never cut in two (it used to read `customer_subscripti` / `on_invoices`).
+#[test]
+fn a_narrow_preview_never_splits_an_identifier() {
+    let current = with_rows(schema(&[model::<InvoiceV1>()]), "customer_subscription_invoices", 90);
+    let plan = plan(&current, &schema(&[model::<InvoiceV2>()]));
+    for width in [40, 60, 80] {
+        let options = PreviewOptions::default()
+            .with_show_sql(false)
+            .with_show_rollback_plan(false)
+            .with_width(width)
+            .with_color(false);
+        let text = plan.preview(options).to_string();
+        for name in [
+            "customer_subscription_invoices",
+            "billing_address_second_line_override",
+            // Shortened to PostgreSQL's 63 bytes, still one word.
+            "customer_subscription_invoice_billing_address_second_line_o_idx",
+        ] {
+            assert!(text.contains(name), "{name} is split at width {width}:\n{text}");
+        }
+    }
+}

@@ -1031,3 +1031,55 @@ mod killed_data_step {
         eprintln!("kill outcomes: {outcomes:#?}");
     }
 }
+
+#[derive(Model)]
+#[dataflow(table = "stock")]
+struct StockV1 {
+    #[dataflow(primary_key, auto)]
+    id: i64,
+    qty: i32,
+}
+
+#[derive(Model)]
+#[dataflow(table = "stock")]
+struct StockV2 {
+    #[dataflow(primary_key, auto)]
+    id: i64,
+    qty: i64,
+}
+
+/// `integer → bigint` rewrites the table: MEDIUM for the lock it holds, shown SAFE on a
+/// table the statistics say is tiny. `max_risk: Safe` counts what the preview shows — the
+/// tiny table's rewrite runs, the same rewrite on a table of unknown size is refused.
+#[tokio::test]
+async fn max_risk_safe_counts_the_level_the_preview_shows() {
+    if !server_available().await {
+        return;
+    }
+    let safe = || unattended().with_max_risk(RiskLevel::Safe);
+    let db = TestDb::new("shownsafe").await;
+    flow(&db).model::<StockV1>().auto_migrate(unattended()).await.expect("v1");
+    db.exec("INSERT INTO stock (qty) SELECT g FROM generate_series(1, 50) g").await;
+
+    // Never analysed: the size is unknown, so the rewrite is MEDIUM, shown and counted.
+    let dry = flow(&db).model::<StockV2>().auto_migrate(safe().with_mode(Mode::DryRun)).await;
+    let plan = dry.expect("dry run").plan;
+    assert_eq!(plan.steps.len(), 1, "{plan}");
+    assert_eq!(plan.steps[0].shown_level, RiskLevel::Medium, "{plan}");
+    let error = flow(&db).model::<StockV2>().auto_migrate(safe()).await.expect_err("MEDIUM");
+    assert!(matches!(error, Error::RiskRefused { .. }), "{error}");
+    assert!(error.to_string().contains("stock"), "{error}");
+
+    // Analysed: 50 rows, shown SAFE (tiny table), and `max_risk: Safe` lets it run.
+    db.exec("ANALYZE stock").await;
+    let dry = flow(&db).model::<StockV2>().auto_migrate(safe().with_mode(Mode::DryRun)).await;
+    let plan = dry.expect("dry run").plan;
+    assert_eq!(plan.steps[0].shown_level, RiskLevel::Safe, "{plan}");
+    assert_eq!(plan.steps[0].policy_level(), RiskLevel::Safe, "{plan}");
+    assert!(plan.to_string().contains("SAFE (tiny table; MEDIUM when large)"), "{plan}");
+    let v2 = flow(&db).model::<StockV2>();
+    let report = auto_migrate_and_reverse(&db, &v2, safe(), Reversal::Restores).await;
+    assert!(report.applied);
+    assert_eq!(db.scalar::<i64>("SELECT sum(qty)::bigint FROM stock").await, 1275);
+    db.drop_db().await;
+}

@@ -147,7 +147,7 @@ async fn drop_columns_in_place_and_by_rebuild() {
     let plan = file.migrate_with(&models(&[model::<V2>()]), one_way).await;
     // `age` is indexed: SQLite cannot drop it in place, so the table is rebuilt.
     assert_eq!(ops(&plan), vec![Operation::RebuildTable], "{plan}");
-    assert_eq!(plan.steps[0].risk.policy_level(), RiskLevel::High, "{plan}");
+    assert_eq!(plan.steps[0].policy_level(), RiskLevel::High, "{plan}");
     assert_eq!(
         file.rows("SELECT id, email FROM users ORDER BY id").await,
         vec!["1|a@x.io", "2|b@x.io"]

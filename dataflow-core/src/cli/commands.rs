@@ -352,7 +352,7 @@ async fn status(session: &Session, args: StatusArgs) -> Result<u8> {
                 .map(|s| PendingStep {
                     table: s.table.clone(),
                     operation: s.operation.label().to_owned(),
-                    risk: s.risk.policy_level(),
+                    risk: s.policy_level(),
                 })
                 .collect();
             (plan.from_checksum, drift, Some(steps))
