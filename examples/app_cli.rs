@@ -31,13 +31,10 @@ struct Order {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    // An empty URL reads DATABASE_URL.
-    let flow = match DataFlow::connect("").await {
-        Ok(flow) => flow.model::<User>().model::<Order>(),
-        Err(error) => {
-            eprintln!("error: {error:?}");
-            return ExitCode::FAILURE;
-        }
-    };
-    dataflow::cli::run(&flow).await
+    // The arguments are parsed first: `--help` needs no database. `.env` is read before
+    // the connection; an empty URL reads DATABASE_URL.
+    dataflow::cli::run_app(|| async {
+        Ok(DataFlow::connect("").await?.model::<User>().model::<Order>())
+    })
+    .await
 }

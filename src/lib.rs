@@ -77,7 +77,7 @@ pub use dataflow_core::{
 #[cfg(feature = "postgres")]
 pub use dataflow_core::not_null;
 
-/// The command line, for an application's own binary: `dataflow::cli::run(&flow)`
+/// The command line, for an application's own binary: `dataflow::cli::run_app(connect)`
 /// (cargo feature `cli`).
 #[cfg(feature = "cli")]
 pub use dataflow_core::cli;

@@ -583,6 +583,57 @@ async fn an_application_runs_the_commands_for_its_own_models() {
     db.drop_db().await;
 }
 
+/// `dataflow::cli::run_app(connect)`: the arguments are parsed before `connect` runs, so
+/// `--help` and usage errors need no database; a connection that fails is an error (exit
+/// 1) with its reason; then the commands run as with `run_from`.
+#[tokio::test]
+async fn an_application_parses_its_arguments_before_it_connects() {
+    use dataflow::cli::run_app_from;
+    use dataflow::DataFlow;
+    use std::process::ExitCode;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    if !server_available().await {
+        return;
+    }
+    let db = TestDb::new("cli_app_first").await;
+    db.exec("CREATE TABLE not_ours (id int); INSERT INTO not_ours VALUES (7)").await;
+    let connections = AtomicUsize::new(0);
+    let connect = |url: String| {
+        let connections = &connections;
+        move || async move {
+            connections.fetch_add(1, Ordering::SeqCst);
+            Ok(DataFlow::connect(&url).await?.model::<AccountV1>())
+        }
+    };
+    let app = |args: &[&str]| -> Vec<String> {
+        std::iter::once("app").chain(args.iter().copied()).map(str::to_owned).collect()
+    };
+    let code = |n: u8| ExitCode::from(n);
+
+    assert_eq!(run_app_from(app(&["--help"]), connect(db.url.clone())).await, code(0));
+    assert_eq!(run_app_from(app(&["apply", "--help"]), connect(db.url.clone())).await, code(0));
+    assert_eq!(run_app_from(app(&["bogus"]), connect(db.url.clone())).await, code(64));
+    let bad_risk = app(&["apply", "--max-risk", "extreme"]);
+    assert_eq!(run_app_from(bad_risk, connect(db.url.clone())).await, code(64));
+    assert_eq!(connections.load(Ordering::SeqCst), 0, "connected before parsing");
+
+    // Nothing listens on port 1: refused at once, exit 1, nothing else attempted.
+    let refused = connect("postgres://postgres@127.0.0.1:1/nowhere".to_owned());
+    assert_eq!(run_app_from(app(&["status"]), refused).await, code(1));
+    assert_eq!(connections.load(Ordering::SeqCst), 1);
+
+    let before = Snapshot::take(&db).await;
+    assert_eq!(run_app_from(app(&["apply", "--yes"]), connect(db.url.clone())).await, code(0));
+    assert_eq!(run_app_from(app(&["diff", "--check"]), connect(db.url.clone())).await, code(0));
+    db.assert_converged(&models(&[model::<AccountV1>()])).await;
+    let flow = DataFlow::connect(&db.url).await.expect("connect").model::<AccountV1>();
+    let version = flow.history(Some(1)).await.expect("history")[0].version.clone();
+    let rollback = app(&["rollback", &version, "--yes"]);
+    assert_eq!(run_app_from(rollback, connect(db.url.clone())).await, code(0));
+    before.assert_restored(&db, "the application's rollback").await;
+    db.drop_db().await;
+}
+
 /// Replaces what differs between runs (version, timings) so the report snapshots.
 fn redact_run(value: &mut serde_json::Value) {
     match value {

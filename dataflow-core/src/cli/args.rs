@@ -118,10 +118,12 @@ pub(super) enum ToolCommand {
 
 /// Keep the database in step with this application's models.
 ///
-/// The commands an application exposes for its own models: `cli::run` parses them from
+/// The commands an application exposes for its own models: `cli::run_app` parses them from
 /// the process arguments; embed this enum in your own clap parser and call
 /// `cli::run_command` to nest them (`myapp db apply`).
+// The help shows the first line only; the rest is for Rust readers.
 #[derive(Debug, Subcommand)]
+#[command(long_about = None)]
 pub enum ModelCommand {
     /// Print the plan that brings the database to the models (nothing is changed).
     Diff(DiffArgs),

@@ -61,20 +61,27 @@ where
             return ExitCode::from(EXIT_ERROR);
         }
     };
+    ExitCode::from(runtime.block_on(until_interrupted("dataflow", dispatch_tool(tool.command))))
+}
+
+/// Runs `work` with this process's server sessions noted, so that Ctrl-C can end them: at
+/// the `[y/N]` question Ctrl-C is a key that declines (`terminal::answer`); anywhere else
+/// it ends the run here, and the server's part of it too (exit 130).
+async fn until_interrupted(
+    program: &str,
+    work: impl std::future::Future<Output = crate::error::Result<u8>>,
+) -> u8 {
     crate::sessions::track_sessions();
-    ExitCode::from(runtime.block_on(async {
-        tokio::select! {
-            outcome = dispatch_tool(tool.command) => finish(outcome),
-            // At the `[y/N]` question Ctrl-C is a key that declines (`terminal::answer`);
-            // anywhere else it ends the run here, and the server's part of it too.
-            _ = tokio::signal::ctrl_c() => interrupted().await,
-        }
-    }))
+    tokio::select! {
+        outcome = work => finish(outcome),
+        // An `Err` (no signal handler could be installed) disables this branch.
+        Ok(()) = tokio::signal::ctrl_c() => interrupted(program).await,
+    }
 }
 
 /// Ctrl-C during a command: the command's future is gone; end its sessions on the
 /// server, close the run it recorded, say where things stand. Exit 130 (128 + SIGINT).
-async fn interrupted() -> u8 {
+async fn interrupted(program: &str) -> u8 {
     eprintln!("\nInterrupted: stopping what this run started on the server…");
     let stopped = crate::interrupt::stop_server_work().await;
     if stopped.sessions_ended > 0 {
@@ -92,14 +99,14 @@ async fn interrupted() -> u8 {
         eprintln!(
             "  run {version} is recorded as failed; the steps it finished stay applied. \
              Run the same command again to go on from the live schema (an interrupted index \
-             build is replaced, a fill resumes after its last batch), or `dataflow rollback \
-             {version}` to undo what it finished; `dataflow status` shows where things stand"
+             build is replaced, a fill resumes after its last batch), or `{program} rollback \
+             {version}` to undo what it finished; `{program} status` shows where things stand"
         );
     }
     if stopped.runs_closed.is_empty() && stopped.problems.is_empty() {
         eprintln!(
             "  no run of this command was left in progress (it had not started, or had \
-             finished): `dataflow history` shows what it recorded"
+             finished): `{program} history` shows what it recorded"
         );
     }
     for problem in &stopped.problems {
@@ -113,18 +120,59 @@ async fn interrupted() -> u8 {
 
 /// Runs the command line of an application for its registered models: parses the
 /// process arguments as `<program> <command> [options]` (`diff`, `plan`, `apply`,
-/// `status`, `snapshot`, `history`, `rollback`, `purge`) and runs it against `flow`.
+/// `status`, `snapshot`, `history`, `rollback`, `purge`), and only then calls `connect`
+/// and runs the command, so `--help` and a mistyped command need no database, and
+/// `.env` and `dataflow.toml` are read before `connect` looks for `DATABASE_URL`.
+/// Ctrl-C during a command ends what it started on the server, closes its run and exits
+/// 130, as the `dataflow` tool does. Call it from a Tokio runtime with its I/O and signal
+/// drivers enabled (`#[tokio::main]` is).
 ///
 /// ```no_run
-/// # async fn demo() -> Result<std::process::ExitCode, dataflow_core::Error> {
-/// let flow = dataflow_core::DataFlow::connect("postgres://localhost/app").await?;
-/// // let flow = flow.model::<User>().model::<Order>();
-/// Ok(dataflow_core::cli::run(&flow).await)
-/// # }
+/// # use dataflow_core::DataFlow;
+/// #[tokio::main]
+/// async fn main() -> std::process::ExitCode {
+///     dataflow_core::cli::run_app(|| async {
+///         // "" reads DATABASE_URL
+///         Ok(DataFlow::connect("").await?) // .model::<User>().model::<Order>()
+///     })
+///     .await
+/// }
 /// ```
 ///
 /// To nest the commands under your own clap parser, embed [`ModelCommand`] as a
 /// subcommand and call [`run_command`].
+pub async fn run_app<F, Fut>(connect: F) -> ExitCode
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = crate::error::Result<DataFlow>>,
+{
+    run_app_from(std::env::args_os(), connect).await
+}
+
+/// [`run_app`] with explicit arguments (the program name first).
+pub async fn run_app_from<I, S, F, Fut>(args: I, connect: F) -> ExitCode
+where
+    I: IntoIterator<Item = S>,
+    S: Into<std::ffi::OsString> + Clone,
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = crate::error::Result<DataFlow>>,
+{
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    let program = program_name(&args);
+    let command = match parse_model_command(args) {
+        Ok(command) => command,
+        Err(code) => return code,
+    };
+    let work = async move {
+        let flow = connect().await?;
+        commands::dispatch(&Session::models(flow), command).await
+    };
+    ExitCode::from(until_interrupted(&program, work).await)
+}
+
+/// Runs the command line against a `flow` already connected: as [`run_app`], except that
+/// `--help` needs the connection made first and Ctrl-C is left to the process (the pool's
+/// sessions were opened before anything could note them). Prefer [`run_app`].
 pub async fn run(flow: &DataFlow) -> ExitCode {
     run_from(flow, std::env::args_os()).await
 }
@@ -135,25 +183,40 @@ where
     I: IntoIterator<Item = S>,
     S: Into<std::ffi::OsString> + Clone,
 {
+    match parse_model_command(args) {
+        Ok(command) => run_command(flow, command).await,
+        Err(code) => code,
+    }
+}
+
+/// The model command `args` name, or the exit code of `--help`, `--version` or a usage
+/// error (printed).
+fn parse_model_command<I, S>(args: I) -> Result<ModelCommand, ExitCode>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<std::ffi::OsString> + Clone,
+{
     let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
-    let config = match load_config(&args) {
-        Ok(config) => config,
-        Err(refused) => return refused,
-    };
+    let config = load_config(&args)?;
     // Usage lines show the program's own name (clap takes it from argv[0]).
     let command = clap::Command::new("app")
         .about("Keep the database in step with this application's models.")
         .subcommand_required(true)
         .arg_required_else_help(true);
     let command = config.apply_to(ModelCommand::augment_subcommands(command));
-    let matches = match command.try_get_matches_from(args) {
-        Ok(matches) => matches,
-        Err(error) => return usage_error(error),
-    };
-    match ModelCommand::from_arg_matches(&matches) {
-        Ok(command) => run_command(flow, command).await,
-        Err(error) => usage_error(error),
-    }
+    command
+        .try_get_matches_from(args)
+        .and_then(|matches| ModelCommand::from_arg_matches(&matches))
+        .map_err(usage_error)
+}
+
+/// The program's file name, as a person typed it (for the commands a message suggests).
+fn program_name(args: &[std::ffi::OsString]) -> String {
+    args.first()
+        .map(std::path::Path::new)
+        .and_then(std::path::Path::file_name)
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "app".to_owned())
 }
 
 /// Runs one model command against `flow` (see [`run`]).
