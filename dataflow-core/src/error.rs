@@ -267,6 +267,24 @@ pub enum Error {
         /// `table → parent` pairs.
         pairs: Vec<String>,
     },
+    /// SQLite in rollback-journal mode: open read transactions kept the database busy
+    /// through every attempt to take the write lock.
+    #[error(
+        "{url}: open read transactions kept the database busy for {waited_ms} ms ({attempts} \
+         attempts, lock_timeout each): in SQLite's rollback-journal mode nothing can be written \
+         while anyone reads. Nothing was changed. Run again when those reads end, or switch the \
+         database to WAL once (`sqlite3 <file> 'PRAGMA journal_mode=WAL'`, or \
+         `PRAGMA journal_mode=WAL` from the application): then a migration waits only for \
+         other writers and reads go on while it runs"
+    )]
+    SqliteReaders {
+        /// The database.
+        url: String,
+        /// How long it tried.
+        waited_ms: u128,
+        /// Attempts made.
+        attempts: u32,
+    },
     /// SQLite refused to write.
     #[error(
         "{url} is read-only: nothing was changed. Make the file and its directory writable \

@@ -531,3 +531,70 @@ async fn a_cancelled_auto_migrate_gives_the_applications_pool_back_clean() {
     assert!(failures.is_empty(), "{failures:#?}");
     assert!(cut_short * 2 >= trials, "most trials must cut the run short: {cut_short}/{trials}");
 }
+
+/// A read transaction held open by another connection (an application's long report):
+/// in rollback-journal mode the migration cannot write while it lasts. It waits
+/// `lock_timeout` per attempt, lets the application's reads through between attempts,
+/// and gives up after the retries with nothing changed — it used to wait as long as the
+/// reader (a 45 s reader, 44.6 s) while every new read failed. The preview says what
+/// SQLite blocks; in WAL mode the same reader blocks nothing.
+#[tokio::test]
+async fn a_long_reader_bounds_the_wait_and_changes_nothing_and_wal_lets_it_read_on() {
+    use dataflow::ApplyOptions;
+    use sqlx::{Connection, Executor};
+    use std::time::{Duration, Instant};
+    let file = TestFile::new("long_reader").await;
+    let v1 = flow(&file).await.model::<UserV1>();
+    v1.auto_migrate(unattended()).await.expect("v1");
+    file.exec("INSERT INTO users (email) VALUES ('a@x.io'), ('b@x.io')").await;
+    let short = ApplyOptions::default()
+        .with_lock_timeout(Duration::from_millis(100))
+        .with_retries(3)
+        .with_max_backoff(Duration::from_millis(100));
+    let options = || unattended().with_max_risk(RiskLevel::High).with_apply(short.clone());
+    // Dropping `email` rebuilds the table: a write that needs the whole file.
+    let v3 = flow(&file).await.model::<UserWithoutEmail>();
+    let plan = v3.plan().await.expect("plan");
+    assert!(
+        plan.warnings.iter().any(|w| w.contains("journal_mode=delete") && w.contains("WAL")),
+        "{plan}"
+    );
+
+    let mut reader = sqlx::SqliteConnection::connect(&file.url).await.expect("reader");
+    reader.execute("BEGIN").await.expect("begin");
+    reader.execute("SELECT count(*) FROM users").await.expect("read");
+    let before = Snapshot::take(&file).await;
+    let started = Instant::now();
+    let error = v3.auto_migrate(options()).await.expect_err("the reader outlasts the retries");
+    let waited = started.elapsed();
+    assert!(matches!(error, Error::SqliteReaders { attempts: 4, .. }), "{error}");
+    assert!(error.to_string().contains("Nothing was changed"), "{error}");
+    assert!(waited < Duration::from_secs(5), "gave up after {waited:?}");
+    // Between attempts, and after, a new connection reads.
+    let mut other = sqlx::SqliteConnection::connect(&file.url).await.expect("other reader");
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&mut other)
+        .await
+        .expect("a read while the reader is still open");
+    assert_eq!(count, 2);
+    before.assert_restored(&file, "the refused migration").await;
+    reader.execute("COMMIT").await.expect("reader ends");
+
+    // WAL: the same reader, and the migration runs past it.
+    file.exec("PRAGMA journal_mode=WAL").await;
+    let plan = v3.plan().await.expect("plan");
+    assert!(!plan.warnings.iter().any(|w| w.contains("journal_mode")), "{plan}");
+    reader.execute("BEGIN").await.expect("begin");
+    reader.execute("SELECT count(*) FROM users").await.expect("read");
+    let report = v3.auto_migrate(options()).await.expect("WAL: readers do not block");
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&mut reader)
+        .await
+        .expect("the open reader reads on");
+    assert_eq!(count, 2);
+    reader.execute("COMMIT").await.expect("reader ends");
+    assert!(v3.plan().await.expect("plan").is_empty(), "converged");
+    let version = report.version.expect("a version");
+    v3.rollback_migration(&version).await.expect("rollback");
+    before.assert_restored(&file, "WAL run rolled back").await;
+}

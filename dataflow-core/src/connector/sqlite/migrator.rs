@@ -1,5 +1,5 @@
 //! `auto_migrate` on SQLite. Simpler than on PostgreSQL because SQLite has one writer and
-//! transactional DDL: the migration lock is the `BEGIN IMMEDIATE` write transaction, and
+//! transactional DDL: the migration lock is the `BEGIN EXCLUSIVE` write transaction, and
 //! the re-plan, every step and the history row happen inside it — a run is recorded
 //! exactly when its changes commit, and a killed run leaves nothing behind.
 //!
@@ -13,7 +13,7 @@ use crate::connector::sqlite::{report, Sqlite, WriteLock};
 use crate::error::{Error, Result};
 use crate::history::{RunStatus, StoredRun};
 use crate::options::Scope;
-use crate::options::{MigrateOptions, Mode};
+use crate::options::{ApplyOptions, MigrateOptions, Mode};
 use crate::orphans;
 use crate::policy::{check_risk, refuse_newer, retain_selected, Baseline};
 use crate::report::{MigrationReport, RollbackAnalysis};
@@ -33,12 +33,30 @@ pub(crate) async fn plan(
     options: &MigrateOptions,
 ) -> Result<Plan> {
     // Given back before introspecting: an in-memory database has one connection.
-    let created = {
+    let (created, journal) = {
         let mut connection = db.connection().await?;
-        created_tables(&mut connection, scope).await.map_err(history_error(db))?
+        let created = created_tables(&mut connection, scope).await.map_err(history_error(db))?;
+        let journal: Option<String> = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_optional(&mut *connection)
+            .await
+            .ok()
+            .flatten();
+        (created, journal)
     };
     let current = db.introspect().await?;
-    plan_against(&current, desired, scope, &created, options)
+    let mut plan = plan_against(&current, desired, scope, &created, options)?;
+    let journal = journal.unwrap_or_default().to_ascii_lowercase();
+    if !plan.is_empty() && journal != "wal" && !crate::connector::sqlite::in_memory(db.url()) {
+        plan.warnings.push(format!(
+            "SQLite journal_mode={journal}: while this plan runs, other connections can neither \
+             read nor write the database (their reads wait up to their busy timeout, then fail \
+             with \"database is locked\"); it waits for open reads to end (lock_timeout per \
+             attempt, retried) and gives up, changing nothing, if they do not. \
+             `PRAGMA journal_mode=WAL` (once, it is kept in the file) lets reads go on during a \
+             migration"
+        ));
+    }
+    Ok(plan)
 }
 
 /// The tables history says dataflow created, where they matter: in model scope (orphans).
@@ -133,7 +151,7 @@ pub(crate) async fn migrate(
             expected.get_or_insert_with(|| preview.plan_checksum.clone());
         }
     }
-    let mut lock = WriteLock::acquire(db, options.migration_lock_timeout).await?;
+    let mut lock = WriteLock::acquire(db, options.migration_lock_timeout, &options.apply).await?;
     let waited = lock.waited;
     match migrate_locked(db, desired, scope, &options, expected.as_deref(), &mut lock, started)
         .await
@@ -335,7 +353,8 @@ pub(crate) async fn rollback_migration(
     version: &str,
     out_of_order: bool,
 ) -> Result<()> {
-    let mut lock = WriteLock::acquire(db, Duration::from_secs(15 * 60)).await?;
+    let mut lock =
+        WriteLock::acquire(db, Duration::from_secs(15 * 60), &ApplyOptions::default()).await?;
     let outcome = async {
         if !out_of_order {
             let newer = history::applied_after(lock.connection(), version)
@@ -360,7 +379,8 @@ async fn rollback_locked(db: &Sqlite, lock: &mut WriteLock, version: &str) -> Re
 
 /// Rolls back every applied run newer than `version`, newest first, in one transaction.
 pub(crate) async fn rollback_to_version(db: &Sqlite, version: &str) -> Result<Vec<String>> {
-    let mut lock = WriteLock::acquire(db, Duration::from_secs(15 * 60)).await?;
+    let mut lock =
+        WriteLock::acquire(db, Duration::from_secs(15 * 60), &ApplyOptions::default()).await?;
     let outcome = async {
         let newer =
             history::applied_after(lock.connection(), version).await.map_err(history_error(db))?;
@@ -376,7 +396,8 @@ pub(crate) async fn rollback_to_version(db: &Sqlite, version: &str) -> Result<Ve
 /// Drops the trash tables and column backups of runs started longer than `older_than`
 /// ago and returns their names; those runs can no longer be rolled back with their data.
 pub(crate) async fn purge(db: &Sqlite, older_than: Duration) -> Result<Vec<String>> {
-    let mut lock = WriteLock::acquire(db, Duration::from_secs(15 * 60)).await?;
+    let mut lock =
+        WriteLock::acquire(db, Duration::from_secs(15 * 60), &ApplyOptions::default()).await?;
     let outcome = async {
         let seconds = i64::try_from(older_than.as_secs()).unwrap_or(i64::MAX);
         let error = history_error(db);

@@ -1,5 +1,5 @@
 //! The SQLite connector: open a database file, read its schema from the catalog, and apply
-//! a plan — the whole plan in one `BEGIN IMMEDIATE` transaction (SQLite has one writer, so
+//! a plan — the whole plan in one `BEGIN EXCLUSIVE` transaction (SQLite has one writer, so
 //! nothing is batched), foreign keys off while tables are rebuilt and checked with
 //! `PRAGMA foreign_key_check` before commit (RISK.md §4).
 
@@ -8,6 +8,7 @@ pub(crate) mod migrator;
 
 use crate::error::{Error, LeftBehind, Result};
 use crate::lent::Lent;
+use crate::options::ApplyOptions;
 use crate::report::{ApplyReport, GroupTiming};
 use dataflow_schema::change::Operation;
 use dataflow_schema::dialect::sqlite::quote_ident;
@@ -100,7 +101,7 @@ impl Sqlite {
     /// Applies `plan` in one transaction: all of it, or nothing.
     pub async fn apply(&self, plan: &Plan) -> Result<ApplyReport> {
         let started = Instant::now();
-        let mut lock = WriteLock::acquire(self, BUSY_TIMEOUT).await?;
+        let mut lock = WriteLock::acquire(self, BUSY_TIMEOUT, &ApplyOptions::default()).await?;
         lock.run(plan).await?;
         lock.commit().await?;
         Ok(report(plan, started))
@@ -130,12 +131,21 @@ pub(crate) fn report(plan: &Plan, started: Instant) -> ApplyReport {
     }
 }
 
-/// SQLite's one writer: a `BEGIN IMMEDIATE` transaction on a connection of its own, with
+/// SQLite's one writer: a `BEGIN EXCLUSIVE` transaction on a connection of its own, with
 /// foreign keys off until it ends (the pragma is ignored inside a transaction, so it is
 /// set before). It is the migration lock: a second migrator waits in `acquire`. Its
 /// connection is `Lent`: given back to the pool only by a `commit` or `rollback` that
 /// ended cleanly; dropped otherwise (an error, a cancelled future, a panic), it is closed
 /// and SQLite rolls the transaction back.
+///
+/// Why EXCLUSIVE, taken up front: in rollback-journal mode a writer must wait for every
+/// open read to end before it can write to the file (when its cache spills, and at
+/// commit), and while it waits no new read can start. Waiting there is unbounded (each
+/// spill waits anew) and starves the application's reads. So the lock is taken before
+/// anything runs, each attempt waiting at most `lock_timeout` and the attempts spaced by
+/// the backoff, so that the application's reads get in between; readers that outlast
+/// the retries make the run give up, changing nothing. In WAL mode EXCLUSIVE is the same
+/// as IMMEDIATE: only other writers are waited for, and readers go on.
 pub(crate) struct WriteLock {
     connection: Lent<sqlx::Sqlite>,
     url: String,
@@ -144,8 +154,9 @@ pub(crate) struct WriteLock {
 }
 
 impl WriteLock {
-    /// Waits up to `wait` for other writers, then holds the write lock.
-    pub async fn acquire(db: &Sqlite, wait: Duration) -> Result<WriteLock> {
+    /// Waits up to `wait` for other writers (and for readers as `apply` allows: see the
+    /// type's docs), then holds the write lock.
+    pub async fn acquire(db: &Sqlite, wait: Duration, apply: &ApplyOptions) -> Result<WriteLock> {
         let started = Instant::now();
         // Pooled, not detached: an in-memory database lives in its one connection. Lent
         // before the first statement: neither an open write transaction nor
@@ -159,25 +170,56 @@ impl WriteLock {
         let begin_error = |source| Error::StepFailed {
             step: 0,
             what: "taking the write lock".into(),
-            statement: "BEGIN IMMEDIATE".into(),
+            statement: "BEGIN EXCLUSIVE".into(),
             left: LeftBehind::Nothing,
             source,
         };
         execute(connection, "PRAGMA foreign_keys = OFF").await.map_err(begin_error)?;
-        loop {
-            match execute(connection, "BEGIN IMMEDIATE").await {
-                Ok(()) => break,
-                Err(error) if is_busy(&error) && started.elapsed() < wait => {
-                    tracing::debug!(
-                        target: "dataflow::lock",
-                        waited_ms = started.elapsed().as_millis() as u64,
-                        "another writer holds the database, waiting"
-                    );
-                }
-                Err(error) => return Err(begin_error(error)),
+        let attempt_ms = apply.lock_timeout.as_millis().clamp(1, i32::MAX as u128);
+        let each_attempt = format!("PRAGMA busy_timeout = {attempt_ms}");
+        let mut reader_attempts = 0;
+        let outcome = loop {
+            if let Err(error) = execute(connection, &each_attempt).await {
+                break Err(begin_error(error));
             }
-        }
-        // `BEGIN IMMEDIATE` does not check the schema cookie, and SQLite validates an
+            let error = match execute(connection, "BEGIN EXCLUSIVE").await {
+                Ok(()) => break Ok(()),
+                Err(error) if is_busy(&error) => error,
+                Err(error) => break Err(begin_error(error)),
+            };
+            if another_writer(connection).await {
+                if started.elapsed() >= wait {
+                    break Err(begin_error(error));
+                }
+                tracing::debug!(
+                    target: "dataflow::lock",
+                    waited_ms = started.elapsed().as_millis() as u64,
+                    "another writer holds the database, waiting"
+                );
+                continue;
+            }
+            reader_attempts += 1;
+            if reader_attempts > apply.retries {
+                break Err(Error::SqliteReaders {
+                    url: db.url.clone(),
+                    waited_ms: started.elapsed().as_millis(),
+                    attempts: reader_attempts,
+                });
+            }
+            let pause = apply.backoff(reader_attempts);
+            tracing::warn!(
+                target: "dataflow::lock",
+                attempt = reader_attempts,
+                pause_ms = pause.as_millis() as u64,
+                "open reads keep the SQLite database busy (rollback journal); letting them \
+                 through, then trying again"
+            );
+            tokio::time::sleep(pause).await;
+        };
+        let restore = format!("PRAGMA busy_timeout = {}", BUSY_TIMEOUT.as_millis());
+        execute(connection, &restore).await.map_err(begin_error)?;
+        outcome?;
+        // `BEGIN EXCLUSIVE` does not check the schema cookie, and SQLite validates an
         // ALTER TABLE against the connection's cached schema when it prepares it, before
         // any check: on a pooled connection that last looked before another connection
         // changed the schema, `DROP COLUMN "new"` fails with "no such column". Reading
@@ -286,6 +328,27 @@ fn primary_code(error: &sqlx::Error) -> Option<i64> {
 /// `SQLITE_BUSY` (5) or one of its extended codes: another connection holds the lock.
 fn is_busy(error: &sqlx::Error) -> bool {
     primary_code(error) == Some(5)
+}
+
+/// Whether another connection holds the write lock (not only a read): `BEGIN IMMEDIATE`,
+/// which readers do not block, is refused at once. Leaves no transaction open.
+async fn another_writer(connection: &mut SqliteConnection) -> bool {
+    let writer = async {
+        execute(connection, "PRAGMA busy_timeout = 0").await?;
+        let writer = match execute(connection, "BEGIN IMMEDIATE").await {
+            Ok(()) => {
+                execute(connection, "ROLLBACK").await?;
+                false
+            }
+            Err(error) if is_busy(&error) => true,
+            Err(error) => return Err(error),
+        };
+        Ok::<bool, sqlx::Error>(writer)
+    }
+    .await
+    // Unsure: count it as a writer (waited for as long as `wait`, as before).
+    .unwrap_or(true);
+    writer
 }
 
 /// One step. A rebuild drops the table's triggers with it, so they are saved and
