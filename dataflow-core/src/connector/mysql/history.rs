@@ -34,6 +34,10 @@ pub struct Progress {
     /// Trash and backup tables dropped by `purge`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purged: Option<Vec<String>>,
+    /// The failed run this one went on from, toward the same target: its finished steps
+    /// are part of the change this run completed, and this run's rollback undoes them too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumes: Option<String>,
 }
 
 /// Creates the table if it does not exist.
@@ -306,6 +310,26 @@ pub async fn applied_after(
     .bind(version)
     .fetch_all(connection)
     .await
+}
+
+/// The run `version` goes on from: the newest run before it, when that one failed (or
+/// was interrupted) on its way to the same target `checksum`.
+pub async fn resumed_run(
+    connection: &mut MySqlConnection,
+    version: &str,
+    checksum: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let newest: Option<(String, String, String)> = sqlx::query_as(&format!(
+        "SELECT CAST(version AS CHAR), CAST(status AS CHAR), CAST(checksum AS CHAR) FROM {} \
+         WHERE version <> ? ORDER BY seq DESC LIMIT 1",
+        table()
+    ))
+    .bind(version)
+    .fetch_optional(connection)
+    .await?;
+    Ok(newest.and_then(|(earlier, status, target)| {
+        (status == RunStatus::Failed.as_str() && target == checksum).then_some(earlier)
+    }))
 }
 
 /// The rolled-back run whose target was `checksum`, if any.

@@ -238,7 +238,12 @@ async fn migrate_locked(
         status: RunStatus::Running,
     };
     history::insert(connection, &row).await.map_err(&history_error)?;
-    let mut progress = Progress::default();
+    // Going on from a run that failed (or was interrupted) on its way to this target:
+    // this run owns the whole change, and its rollback undoes that run's steps too.
+    let resumes = history::resumed_run(connection, &version, &plan.to_checksum)
+        .await
+        .map_err(&history_error)?;
+    let mut progress = Progress { resumes, ..Progress::default() };
     let mut retries = 0;
     for step in &plan.steps {
         progress.running = Some(step.number);
@@ -429,29 +434,59 @@ pub(crate) async fn rollback_migration(
     outcome
 }
 
+/// Undoes `version`, then the failed runs it went on from (`Progress::resumes`), newest
+/// first: a run that completed an interrupted change owns all of it. Nothing is undone
+/// when a step of any of them cannot be.
 async fn rollback_locked(
     db: &Mysql,
     connection: &mut MySqlConnection,
     version: &str,
     options: &MigrateOptions,
 ) -> Result<()> {
-    let (plan, mut progress) = stored_run(connection, db, version).await?;
-    let todo: Vec<&dataflow_schema::Step> = plan
-        .steps
+    let mut runs = Vec::new();
+    let mut next = Some(version.to_owned());
+    while let Some(run) = next {
+        let (plan, progress) = stored_run(connection, db, &run).await?;
+        next = progress.resumes.clone();
+        runs.push((run, plan, progress));
+    }
+    for (_, plan, progress) in &runs {
+        for step in still_to_undo(plan, progress) {
+            if let Rollback::Irreversible { reason } = &step.down {
+                return Err(Error::Irreversible {
+                    step: step.number,
+                    what: format!("{} · {}", step.table, step.operation.label()),
+                    reason: reason.clone(),
+                });
+            }
+        }
+    }
+    for (run, plan, progress) in runs {
+        undo_run(db, connection, &run, &plan, progress, options).await?;
+    }
+    Ok(())
+}
+
+/// The steps of `plan` finished and not yet undone, newest first.
+fn still_to_undo<'p>(plan: &'p Plan, progress: &Progress) -> Vec<&'p dataflow_schema::Step> {
+    plan.steps
         .iter()
         .rev()
         .filter(|s| progress.done.contains(&s.number) && !progress.undone.contains(&s.number))
-        .collect();
-    for step in &todo {
-        if let Rollback::Irreversible { reason } = &step.down {
-            return Err(Error::Irreversible {
-                step: step.number,
-                what: format!("{} · {}", step.table, step.operation.label()),
-                reason: reason.clone(),
-            });
-        }
-    }
-    for step in todo {
+        .collect()
+}
+
+/// Runs the down steps of what `version` finished, newest first, each recorded when done
+/// (a rollback stopped half-way goes on where it stopped), and marks it rolled back.
+async fn undo_run(
+    db: &Mysql,
+    connection: &mut MySqlConnection,
+    version: &str,
+    plan: &Plan,
+    mut progress: Progress,
+    options: &MigrateOptions,
+) -> Result<()> {
+    for step in still_to_undo(plan, &progress) {
         let Rollback::Sql(statements) = &step.down else { continue };
         for statement in statements {
             run_statement(connection, step, statement, &options.apply, options.max_risk)
