@@ -149,6 +149,14 @@ pub enum Error {
         /// Why.
         source: std::io::Error,
     },
+    /// A file could not be written (`plan --out`).
+    #[error("cannot write {}", redact_urls_in(path))]
+    WriteFile {
+        /// The path.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
     /// A file is not a schema snapshot.
     #[error(
         "cannot read {} as a dataflow schema (from `dataflow snapshot`) or plan (from \

@@ -81,7 +81,7 @@ fn a_target_it_cannot_reach_keeps_its_secrets_too() {
     for target in failing_urls() {
         let args = vec!["diff", "--db", &db, "--target", &target];
         let (code, text) = run(&args);
-        assert_eq!(code, Some(1), "{text}");
+        assert_eq!(code, Some(64), "{text}");
         assert!(text.contains("the target (or plan) is for"), "{text}");
         assert!(SECRETS.iter().all(|secret| !text.contains(secret)), "{text}");
     }

@@ -134,6 +134,11 @@ async fn eight_processes_apply_to_one_file_exactly_once() {
     let pending = dataflow(&["diff", "--db", &current.url, "--target", &target.url, "--check"]);
     assert_eq!(pending.status.code(), Some(3), "rolled back: pending again");
     assert_eq!(current.rows("SELECT email FROM users").await, vec!["a@x.io"]);
+    // Again: said at once, without showing SQL that would not run.
+    let twice = dataflow(&["rollback", &version, "--db", &current.url, "--yes"]);
+    assert_eq!(twice.status.code(), Some(1), "{}", text(&twice.stderr));
+    assert!(text(&twice.stderr).contains("is rolled_back"), "{}", text(&twice.stderr));
+    assert!(!text(&twice.stderr).contains("It runs"), "{}", text(&twice.stderr));
 }
 
 /// What a person types at `Apply these changes? [y/N]`.
@@ -337,6 +342,17 @@ async fn dotenv_and_dataflow_toml_give_the_defaults_and_flags_win() {
     assert_eq!(typo.status.code(), Some(64));
     assert!(text(&typo.stderr).contains("unknown field `max_rsk`"), "{}", text(&typo.stderr));
 
+    // The variable the file names is not set: said, not only "--db not provided".
+    std::fs::write(dir.join("dataflow.toml"), "database_url_env = \"DF_NOT_SET_ANYWHERE\"\n")
+        .unwrap();
+    let unset = dataflow_in(&dir, &["diff", "--target", to]);
+    assert_eq!(unset.status.code(), Some(64));
+    assert!(
+        text(&unset.stderr).contains("DF_NOT_SET_ANYWHERE is not set: export it, or pass --db"),
+        "{}",
+        text(&unset.stderr)
+    );
+
     std::fs::write(
         dir.join("dataflow.toml"),
         "database_url_env = \"PRIMARY_DB\"\nmax_risk = \"high\"\nlock_timeout = \"750ms\"\n",
@@ -372,6 +388,14 @@ async fn mistakes_change_nothing_and_print_no_secret() {
     let schema = dir.join("schema.json").to_string_lossy().into_owned();
     let written = dataflow_in(&dir, &["plan", "--db", db, "--target", &schema, "--out", &plan]);
     assert_eq!(written.status.code(), Some(0), "{}", text(&written.stderr));
+    let nowhere = ["plan", "--db", db, "--target", &schema, "--out", "/nonexistent/dir/p.json"];
+    let unwritable = dataflow_in(&dir, &nowhere);
+    assert_eq!(unwritable.status.code(), Some(1));
+    assert!(
+        text(&unwritable.stderr).contains("cannot write /nonexistent/dir/p.json"),
+        "{}",
+        text(&unwritable.stderr)
+    );
     let as_target =
         dataflow_in(&dir, &["apply", "--db", db, "--target", &plan, "--yes", "--max-risk", "high"]);
     assert_eq!(as_target.status.code(), Some(1));
@@ -423,7 +447,7 @@ async fn mistakes_change_nothing_and_print_no_secret() {
     // Two kinds of database cannot be compared (the target is not even contacted).
     let across =
         dataflow_in(&dir, &["diff", "--db", db, "--target", "postgres://app@127.0.0.1:1/shop"]);
-    assert_eq!(across.status.code(), Some(1));
+    assert_eq!(across.status.code(), Some(64), "a usage error: nothing attempted");
     let refusal = "--db is a SQLite database and the target (or plan) is for PostgreSQL";
     assert!(text(&across.stderr).contains(refusal), "{}", text(&across.stderr));
     // Files say where they came from: a PostgreSQL snapshot or plan is refused here too.
@@ -432,14 +456,14 @@ async fn mistakes_change_nothing_and_print_no_secret() {
     let foreign = sqlite_snapshot.replace("\"dialect\": \"sqlite\"", "\"dialect\": \"postgres\"");
     std::fs::write(dir.join("pg_schema.json"), foreign).unwrap();
     let from_pg = dataflow_in(&dir, &["diff", "--db", db, "--target", "pg_schema.json"]);
-    assert_eq!(from_pg.status.code(), Some(1));
+    assert_eq!(from_pg.status.code(), Some(64));
     assert!(text(&from_pg.stderr).contains(refusal), "{}", text(&from_pg.stderr));
     let pg_plan = std::fs::read_to_string(&plan)
         .unwrap()
         .replace("\"dialect\": \"sqlite\"", "\"dialect\": \"postgres\"");
     std::fs::write(dir.join("pg_plan.json"), pg_plan).unwrap();
     let plan_from_pg = dataflow_in(&dir, &["apply", "--db", db, "--plan", "pg_plan.json", "--yes"]);
-    assert_eq!(plan_from_pg.status.code(), Some(1));
+    assert_eq!(plan_from_pg.status.code(), Some(64));
     assert!(text(&plan_from_pg.stderr).contains(refusal), "{}", text(&plan_from_pg.stderr));
 
     // Zero would make PostgreSQL wait forever in the lock queue.

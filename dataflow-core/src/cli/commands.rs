@@ -143,7 +143,7 @@ async fn write_plan(session: &Session, args: PlanArgs) -> Result<u8> {
     terminal::print_preview(&as_run(session, &plan).await?, true, true);
     let json = dataflow_schema::file_format::to_stamped_json(&ReviewedPlan { plan, target });
     std::fs::write(&args.out, json)
-        .map_err(|source| Error::ReadFile { path: args.out.clone(), source })?;
+        .map_err(|source| Error::WriteFile { path: args.out.clone(), source })?;
     eprintln!("Wrote {}: review it, then `apply --plan {}`.", args.out, args.out);
     Ok(EXIT_OK)
 }
@@ -465,6 +465,13 @@ async fn history(session: &Session, args: HistoryArgs) -> Result<u8> {
 }
 
 async fn rollback(session: &Session, args: RollbackArgs) -> Result<u8> {
+    let history = session.flow.history(None).await?;
+    // Said before any SQL is shown: there is nothing to undo.
+    if let Some(row) = history.iter().find(|row| row.version == args.version) {
+        if matches!(row.status, RunStatus::RolledBack | RunStatus::Running) {
+            return Err(Error::NotRollbackable { version: args.version, status: row.status });
+        }
+    }
     let analysis = session.flow.analyze_rollback(&args.version).await?;
     if !analysis.fully_reversible {
         eprintln!(
@@ -479,10 +486,7 @@ async fn rollback(session: &Session, args: RollbackArgs) -> Result<u8> {
     }
     // Newer applied runs (history is newest first): refused before asking, unless the
     // user chose how (the migrator checks again under its lock).
-    let newer: Vec<String> = session
-        .flow
-        .history(None)
-        .await?
+    let newer: Vec<String> = history
         .into_iter()
         .take_while(|row| row.version != args.version)
         .filter(|row| row.status == RunStatus::Applied)

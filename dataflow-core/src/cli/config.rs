@@ -114,6 +114,20 @@ impl Config {
         Ok(())
     }
 
+    /// What to add to clap's "required argument --db not provided" when this file moved
+    /// `--db` to a variable that is not set (clap names only the flag).
+    pub fn missing_db_hint(&self, error: &clap::Error) -> Option<String> {
+        let variable = self.database_url_env.as_ref()?;
+        let missing_db = error.kind() == clap::error::ErrorKind::MissingRequiredArgument
+            && error.to_string().contains("--db");
+        (missing_db && std::env::var_os(variable).is_none()).then(|| {
+            format!(
+                "hint: dataflow.toml says database_url_env = {variable:?}, and {variable} is not \
+                 set: export it, or pass --db"
+            )
+        })
+    }
+
     /// `command` with this file's values as the defaults of the flags they name, in every
     /// subcommand that has them.
     pub fn apply_to(&self, mut command: clap::Command) -> clap::Command {

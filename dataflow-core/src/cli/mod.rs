@@ -29,8 +29,9 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_ERROR: u8 = 1;
 /// Exit code: refused (risk policy, declined prompt, no terminal to ask, drifted plan).
 pub const EXIT_REFUSED: u8 = 2;
-/// Exit code: the command line itself is wrong — an unknown flag, a bad value, a broken
-/// `.env` or `dataflow.toml` (64, `EX_USAGE` of sysexits.h): nothing was attempted.
+/// Exit code: the command line itself is wrong — an unknown flag, a bad value, a target of
+/// another kind of database, a broken `.env` or `dataflow.toml` (64, `EX_USAGE` of
+/// sysexits.h): nothing was attempted.
 pub const EXIT_USAGE: u8 = 64;
 /// Exit code: changes are pending (`--check`).
 pub const EXIT_PENDING: u8 = 3;
@@ -52,7 +53,14 @@ where
         .and_then(|matches| Tool::from_arg_matches(&matches));
     let tool = match parsed {
         Ok(tool) => tool,
-        Err(error) => return usage_error(error),
+        Err(error) => {
+            let hint = config.missing_db_hint(&error);
+            let code = usage_error(error);
+            if let Some(hint) = hint {
+                eprintln!("{hint}");
+            }
+            return code;
+        }
     };
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -263,6 +271,11 @@ fn finish(outcome: crate::error::Result<u8>) -> u8 {
         ) => {
             eprintln!("{error}");
             EXIT_REFUSED
+        }
+        // The arguments name two kinds of database: nothing was attempted.
+        Err(error @ Error::DifferentDatabases { .. }) => {
+            eprintln!("error: {error}");
+            EXIT_USAGE
         }
         Err(error) => {
             eprintln!(
