@@ -475,7 +475,24 @@ impl DataFlow {
             Database::Postgres(db) => {
                 let mut connection = db.connection().await?;
                 let plan = self.stored_plan(&mut connection, version).await?.1;
-                Ok(RollbackAnalysis::of(&plan))
+                let history_error = |source| Error::History { url: self.url(), source };
+                let namespace = &self.history_namespace;
+                let mut earlier = Vec::new();
+                let mut next = history::resumes(&mut connection, namespace, version)
+                    .await
+                    .map_err(history_error)?;
+                while let Some(run) = next {
+                    let mut resumed = self.stored_plan(&mut connection, &run).await?.1;
+                    let started = history::steps_started(&mut connection, namespace, &run)
+                        .await
+                        .map_err(history_error)?;
+                    resumed.steps.retain(|step| started.contains(&step.number));
+                    next = history::resumes(&mut connection, namespace, &run)
+                        .await
+                        .map_err(history_error)?;
+                    earlier.push(resumed);
+                }
+                Ok(RollbackAnalysis::of_runs(&plan, &earlier))
             }
         }
     }

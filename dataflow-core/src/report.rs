@@ -44,7 +44,17 @@ pub struct RollbackAnalysis {
 }
 
 impl RollbackAnalysis {
-    /// What rolling back `plan` would do.
+    /// What rolling back a run that went on from failed ones undoes: `newest`'s steps,
+    /// then those of each run in `earlier` (newest first, each plan holding only the steps
+    /// it finished).
+    pub fn of_runs(newest: &Plan, earlier: &[Plan]) -> RollbackAnalysis {
+        let mut all = newest.clone();
+        // Oldest first, as `of` undoes the last step first.
+        all.steps = earlier.iter().rev().chain([newest]).flat_map(|p| p.steps.clone()).collect();
+        RollbackAnalysis::of(&all)
+    }
+
+    /// What rolling back `plan` undoes.
     pub fn of(plan: &Plan) -> RollbackAnalysis {
         let irreversible_ops: Vec<String> = plan
             .steps

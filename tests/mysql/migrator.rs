@@ -275,6 +275,10 @@ async fn a_run_that_finished_a_failed_one_rolls_back_the_whole_change() {
         .await;
     assert!(progress[0].contains(&format!("\"resumes\":\"{failed}\"")), "{progress:?}");
 
+    // What the prompt shows is the whole change too.
+    let analysis = flow.analyze_rollback(&version).await.expect("analysis");
+    assert!(analysis.down_sql.iter().any(|sql| sql.contains("`pinned`")), "{analysis:?}");
+    assert!(analysis.down_sql.iter().any(|sql| sql.contains("`logins`")), "{analysis:?}");
     flow.rollback_migration(&version).await.expect("rollback of the whole change");
     before.assert_restored(&db, "the resumed change rolled back").await;
     let statuses = db

@@ -354,6 +354,15 @@ mod killed_backfill {
         // The resumed run owns the whole change (issue 26.4): its rollback undoes what it
         // did (SET NOT NULL) and what the killed run started (the column and its fill).
         let version = report.version.expect("a version");
+        // What `dataflow rollback` shows before asking is that whole change too.
+        let analysis = flow(&db).analyze_rollback(&version).await.expect("analysis");
+        assert!(
+            analysis
+                .down_sql
+                .iter()
+                .any(|sql| sql.contains("DROP COLUMN IF EXISTS \"kind_upper\"")),
+            "{analysis:?}"
+        );
         flow(&db).rollback_migration(&version).await.expect("rollback");
         snapshot.assert_restored(&db, "the resumed run and the killed one rolled back").await;
         assert_eq!(db.rows("SELECT id, org_id, kind, amount FROM events").await, before);

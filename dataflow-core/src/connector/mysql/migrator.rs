@@ -528,8 +528,21 @@ pub(crate) async fn rollback_to_version(
 /// What rolling back `version` would do.
 pub(crate) async fn analyze_rollback(db: &Mysql, version: &str) -> Result<RollbackAnalysis> {
     let mut connection = db.dedicated().await?;
-    let (plan, _) = stored_run(&mut connection, db, version).await?;
-    Ok(RollbackAnalysis::of(&plan))
+    let (mut plan, progress) = stored_run(&mut connection, db, version).await?;
+    let mut next = progress.resumes.clone();
+    let done = |plan: &mut Plan, progress: &Progress| {
+        let keep: Vec<usize> = still_to_undo(plan, progress).iter().map(|s| s.number).collect();
+        plan.steps.retain(|s| keep.contains(&s.number));
+    };
+    done(&mut plan, &progress);
+    let mut earlier = Vec::new();
+    while let Some(run) = next {
+        let (mut resumed, progress) = stored_run(&mut connection, db, &run).await?;
+        done(&mut resumed, &progress);
+        next = progress.resumes;
+        earlier.push(resumed);
+    }
+    Ok(RollbackAnalysis::of_runs(&plan, &earlier))
 }
 
 /// Compile-time check: the migrator's futures can run on a multi-threaded runtime.
