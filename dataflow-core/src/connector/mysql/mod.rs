@@ -431,8 +431,13 @@ pub(crate) async fn run_statement(
                 }
             }
             Err(error) if is_algorithm_refused(&error) => {
+                // Blocking writes is a lock-bound MEDIUM, shown (and counted) SAFE on a
+                // tiny table: the one rule of `Assessment::shown_level`.
+                let blocking = step.risk.clone().at_least(RiskLevel::Medium).lock_bound();
+                let tiny = blocking.shown_level(&dataflow_schema::PlanOptions::default())
+                    == RiskLevel::Safe;
                 let next = fallback(&sql)
-                    .filter(|next| !blocks_writes(next) || max_risk >= RiskLevel::Medium);
+                    .filter(|next| !blocks_writes(next) || max_risk >= RiskLevel::Medium || tiny);
                 let Some(next) = next else { return Err((sql, error)) };
                 tracing::warn!(target: "dataflow::apply", step = step.number, refused = %sql, fallback = %next, "the server refused the algorithm; falling back");
                 run.fell_back_to = Some(next.clone());
