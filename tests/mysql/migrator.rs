@@ -293,6 +293,38 @@ async fn a_run_that_finished_a_failed_one_rolls_back_the_whole_change() {
     db.drop_db().await;
 }
 
+/// Ctrl-C after a run's last statement committed but before its end was recorded: the
+/// interrupt closes it `failed` (it cannot know the statement finished). The next run finds
+/// nothing to do; the live schema is that run's target, so it is settled as `applied` —
+/// history tells the truth and its rollback works. (2 of 100 Ctrl-C trials hit this window
+/// before the fix: history `["failed"]` and no applied run.)
+#[tokio::test]
+async fn a_failed_run_whose_target_is_live_is_settled_as_applied() {
+    if !server_available().await {
+        return;
+    }
+    let db = TestDb::new("settle").await;
+    db.migrate(&[model::<UserV1>()]).await;
+    db.exec("INSERT INTO users (email) VALUES ('a@x.io')").await;
+    let before = crate::common::applied::Snapshot::take(&db).await;
+    let flow = db.flow(&[model::<UserV2>()]).await;
+    let version = flow.auto_migrate(unattended()).await.expect("v2").version.expect("version");
+    db.exec(&format!(
+        "UPDATE _dataflow_migrations SET status = 'failed' WHERE version = '{version}'"
+    ))
+    .await;
+
+    let again = flow.auto_migrate(unattended()).await.expect("nothing to do");
+    assert!(again.plan.is_empty() && again.version.is_none());
+    let status = format!(
+        "SELECT CAST(status AS CHAR) FROM _dataflow_migrations WHERE version = '{version}'"
+    );
+    assert_eq!(db.rows(&status).await, ["applied"]);
+    flow.rollback_migration(&version).await.expect("rollback");
+    before.assert_restored(&db, "the settled run rolled back").await;
+    db.drop_db().await;
+}
+
 /// A second migrator waits at most `migration_lock_timeout` for `GET_LOCK` and names the
 /// session holding it; the lock is free again once the first is done.
 #[tokio::test]

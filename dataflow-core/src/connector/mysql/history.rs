@@ -229,17 +229,55 @@ pub async fn close_interrupted(
     Ok(closed)
 }
 
-/// Whether a run is recorded `running` (the history table may not exist yet).
-pub async fn any_running(connection: &mut MySqlConnection) -> Result<bool, sqlx::Error> {
+/// Whether a run is left to close: one recorded `running`, or — with `reached` — the
+/// newest run, `failed` on its way to the schema the database now has (the history
+/// table may not exist yet).
+pub async fn any_to_close(
+    connection: &mut MySqlConnection,
+    reached: Option<&str>,
+) -> Result<bool, sqlx::Error> {
     if !exists(&mut *connection).await? {
         return Ok(false);
     }
-    let found: Option<i64> =
-        sqlx::query_scalar(&format!("SELECT 1 FROM {} WHERE status = ? LIMIT 1", table()))
-            .bind(RunStatus::Running.as_str())
-            .fetch_optional(connection)
-            .await?;
+    let found: Option<i64> = sqlx::query_scalar(&format!(
+        "SELECT 1 FROM {t} WHERE status = ? OR (status = ? AND checksum = ? \
+         AND seq = (SELECT max(seq) FROM {t})) LIMIT 1",
+        t = table()
+    ))
+    .bind(RunStatus::Running.as_str())
+    .bind(RunStatus::Failed.as_str())
+    .bind(reached.unwrap_or_default())
+    .fetch_optional(connection)
+    .await?;
     Ok(found.is_some())
+}
+
+/// With nothing left to do: the newest run, if it is `failed` and its target is the
+/// schema the database has now (`reached`), becomes `applied`. Its last statement
+/// committed but its end was not recorded (an interrupt between the two closed it as
+/// failed), or what was left was done since: either way the change it recorded is there,
+/// and its rollback must undo it. Returns its version.
+pub async fn settle_reached(
+    connection: &mut MySqlConnection,
+    reached: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let newest: Option<(String, String, String)> = sqlx::query_as(&format!(
+        "SELECT CAST(version AS CHAR), CAST(status AS CHAR), CAST(checksum AS CHAR) FROM {} \
+         ORDER BY seq DESC LIMIT 1",
+        table()
+    ))
+    .fetch_optional(&mut *connection)
+    .await?;
+    let Some((version, status, checksum)) = newest else { return Ok(None) };
+    if status != RunStatus::Failed.as_str() || checksum != reached {
+        return Ok(None);
+    }
+    sqlx::query(&format!("UPDATE {} SET status = ? WHERE version = ?", table()))
+        .bind(RunStatus::Applied.as_str())
+        .bind(&version)
+        .execute(connection)
+        .await?;
+    Ok(Some(version))
 }
 
 /// Replaces the recorded plan of `version` (with what the run left added).

@@ -291,19 +291,30 @@ async fn migrate_locked(
 
 /// With nothing to do (the database has the schema of checksum `reached`): closes the
 /// runs a dead migrator left `running`, if any, under the lock — `applied` when their
-/// target is `reached` — so the history tells the truth. One query when there are none.
+/// target is `reached` — and settles a newest `failed` run whose target is `reached` as
+/// `applied`, so the history tells the truth. One query when there is nothing to close.
 pub(crate) async fn close_interrupted_runs(
     db: &Mysql,
     reached: &str,
     lock_timeout: Duration,
 ) -> Result<()> {
     let mut connection = db.connection().await?;
-    if !history::any_running(&mut connection).await.map_err(history_error(db))? {
+    if !history::any_to_close(&mut connection, Some(reached)).await.map_err(history_error(db))? {
         return Ok(());
     }
     drop(connection);
     let mut lock = MigrationLock::acquire(db, lock_timeout).await?;
-    let closed = close_interrupted(lock.connection(), Some(reached), &history_error(db)).await;
+    let closed = async {
+        close_interrupted(lock.connection(), Some(reached), &history_error(db)).await?;
+        let settled = history::settle_reached(lock.connection(), reached)
+            .await
+            .map_err(history_error(db))?;
+        if let Some(version) = settled {
+            tracing::warn!(target: "dataflow::migrate", version, "a failed run's target is the live schema: recorded as applied");
+        }
+        Ok(())
+    }
+    .await;
     lock.release().await;
     closed
 }
