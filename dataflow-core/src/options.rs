@@ -200,7 +200,6 @@ impl ApplyOptions {
     /// lock: exponential backoff with full jitter, uniform in
     /// [0, min(`max_backoff`, `base_backoff` · 2^attempt)], so replicas that collided once
     /// do not collide again in step.
-    #[cfg(any(feature = "postgres", feature = "mysql"))]
     pub(crate) fn backoff(&self, attempt: u32) -> Duration {
         let ceiling = self.base_backoff.saturating_mul(1 << attempt.min(16)).min(self.max_backoff);
         ceiling.mul_f64(fastrand::f64())
@@ -336,7 +335,6 @@ mod tests {
     }
 
     #[test]
-    #[cfg(any(feature = "postgres", feature = "mysql"))]
     fn backoff_is_spread_over_its_whole_window() {
         let options = ApplyOptions::default();
         // Attempt 2: the window is [0, 400 ms]. Jitter from clock nanoseconds was zero on
