@@ -454,13 +454,7 @@ async fn rollback_locked(
     version: &str,
     options: &MigrateOptions,
 ) -> Result<()> {
-    let mut runs = Vec::new();
-    let mut next = Some(version.to_owned());
-    while let Some(run) = next {
-        let (plan, progress) = stored_run(connection, db, &run).await?;
-        next = progress.resumes.clone();
-        runs.push((run, plan, progress));
-    }
+    let runs = resumed_chain(connection, db, version).await?;
     for (_, plan, progress) in &runs {
         for step in still_to_undo(plan, progress) {
             if let Rollback::Irreversible { reason } = &step.down {
@@ -476,6 +470,23 @@ async fn rollback_locked(
         undo_run(db, connection, &run, &plan, progress, options).await?;
     }
     Ok(())
+}
+
+/// `version` and the failed runs it went on from (`Progress::resumes`), newest first, each
+/// with its plan and progress: what its rollback undoes.
+async fn resumed_chain(
+    connection: &mut MySqlConnection,
+    db: &Mysql,
+    version: &str,
+) -> Result<Vec<(String, Plan, Progress)>> {
+    let mut runs = Vec::new();
+    let mut next = Some(version.to_owned());
+    while let Some(run) = next {
+        let (plan, progress) = stored_run(connection, db, &run).await?;
+        next = progress.resumes.clone();
+        runs.push((run, plan, progress));
+    }
+    Ok(runs)
 }
 
 /// The steps of `plan` finished and not yet undone, newest first.
@@ -539,21 +550,19 @@ pub(crate) async fn rollback_to_version(
 /// What rolling back `version` would do.
 pub(crate) async fn analyze_rollback(db: &Mysql, version: &str) -> Result<RollbackAnalysis> {
     let mut connection = db.dedicated().await?;
-    let (mut plan, progress) = stored_run(&mut connection, db, version).await?;
-    let mut next = progress.resumes.clone();
-    let done = |plan: &mut Plan, progress: &Progress| {
-        let keep: Vec<usize> = still_to_undo(plan, progress).iter().map(|s| s.number).collect();
-        plan.steps.retain(|s| keep.contains(&s.number));
-    };
-    done(&mut plan, &progress);
-    let mut earlier = Vec::new();
-    while let Some(run) = next {
-        let (mut resumed, progress) = stored_run(&mut connection, db, &run).await?;
-        done(&mut resumed, &progress);
-        next = progress.resumes;
-        earlier.push(resumed);
-    }
-    Ok(RollbackAnalysis::of_runs(&plan, &earlier))
+    let mut plans: Vec<Plan> = resumed_chain(&mut connection, db, version)
+        .await?
+        .into_iter()
+        .map(|(_, mut plan, progress)| {
+            let keep: Vec<usize> =
+                still_to_undo(&plan, &progress).iter().map(|s| s.number).collect();
+            plan.steps.retain(|s| keep.contains(&s.number));
+            plan
+        })
+        .collect();
+    // Never empty: the chain starts with `version` itself (or is an error).
+    let newest = plans.remove(0);
+    Ok(RollbackAnalysis::of_runs(&newest, &plans))
 }
 
 /// Compile-time check: the migrator's futures can run on a multi-threaded runtime.
