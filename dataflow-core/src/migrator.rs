@@ -475,23 +475,12 @@ impl DataFlow {
             Database::Postgres(db) => {
                 let mut connection = db.connection().await?;
                 let plan = self.stored_plan(&mut connection, version).await?.1;
-                let history_error = |source| Error::History { url: self.url(), source };
-                let namespace = &self.history_namespace;
-                let mut earlier = Vec::new();
-                let mut next = history::resumes(&mut connection, namespace, version)
-                    .await
-                    .map_err(history_error)?;
-                while let Some(run) = next {
-                    let mut resumed = self.stored_plan(&mut connection, &run).await?.1;
-                    let started = history::steps_started(&mut connection, namespace, &run)
-                        .await
-                        .map_err(history_error)?;
-                    resumed.steps.retain(|step| started.contains(&step.number));
-                    next = history::resumes(&mut connection, namespace, &run)
-                        .await
-                        .map_err(history_error)?;
-                    earlier.push(resumed);
-                }
+                let earlier: Vec<dataflow_schema::Plan> = self
+                    .resumed_runs(&mut connection, version)
+                    .await?
+                    .into_iter()
+                    .map(|(_, plan)| plan)
+                    .collect();
                 Ok(RollbackAnalysis::of_runs(&plan, &earlier))
             }
         }
@@ -646,25 +635,40 @@ impl DataFlow {
             .map_err(history_error)?;
         // A run that went on from a failed one owns the whole change: the failed run's
         // finished steps are undone too, newest run first.
-        let mut resumed = history::resumes(guard.connection(), &self.history_namespace, version)
-            .await
-            .map_err(history_error)?;
-        while let Some(earlier) = resumed {
-            let (_, mut plan) = self.stored_plan(guard.connection(), &earlier).await?;
-            let started =
-                history::steps_started(guard.connection(), &self.history_namespace, &earlier)
-                    .await
-                    .map_err(history_error)?;
-            plan.steps.retain(|step| started.contains(&step.number));
+        for (earlier, plan) in self.resumed_runs(guard.connection(), version).await? {
             db.rollback(&plan, &ApplyOptions::default()).await?;
             history::mark_rolled_back(guard.connection(), &self.history_namespace, &earlier)
                 .await
                 .map_err(history_error)?;
-            resumed = history::resumes(guard.connection(), &self.history_namespace, &earlier)
-                .await
-                .map_err(history_error)?;
         }
         Ok(())
+    }
+
+    /// The failed runs `version` went on from (`progress.resumes`), newest first, each
+    /// with its plan cut to the steps it started: what `version`'s rollback undoes after
+    /// its own steps.
+    #[cfg(feature = "postgres")]
+    async fn resumed_runs(
+        &self,
+        connection: &mut sqlx::PgConnection,
+        version: &str,
+    ) -> Result<Vec<(String, dataflow_schema::Plan)>> {
+        let history_error = |source| Error::History { url: self.url(), source };
+        let namespace = &self.history_namespace;
+        let mut runs = Vec::new();
+        let mut next =
+            history::resumes(&mut *connection, namespace, version).await.map_err(history_error)?;
+        while let Some(run) = next {
+            let mut plan = self.stored_plan(&mut *connection, &run).await?.1;
+            let started = history::steps_started(&mut *connection, namespace, &run)
+                .await
+                .map_err(history_error)?;
+            plan.steps.retain(|step| started.contains(&step.number));
+            next =
+                history::resumes(&mut *connection, namespace, &run).await.map_err(history_error)?;
+            runs.push((run, plan));
+        }
+        Ok(runs)
     }
 
     #[cfg(feature = "postgres")]
