@@ -16,12 +16,12 @@ pub mod history;
 pub mod interrupt;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod lent;
+mod migrate;
 pub mod migrator;
 pub mod options;
 mod orphans;
 mod policy;
 pub mod report;
-#[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod reverse;
 // Server sessions exist on PostgreSQL and MySQL (SQLite is a file).
 #[cfg(any(feature = "postgres", feature = "mysql"))]
@@ -29,13 +29,13 @@ pub mod sessions;
 pub mod terminal;
 
 #[cfg(feature = "mysql")]
-pub use connector::mysql::{migrator::migrate_mysql_to, Mysql};
+pub use connector::mysql::{contract::migrate_mysql_to, Mysql};
 #[cfg(feature = "postgres")]
 pub use connector::postgres::explicit::{ExplicitStep, MigrationPlan};
 #[cfg(feature = "postgres")]
-pub use connector::postgres::{lock, migrator::migrate_to, not_null, Postgres};
+pub use connector::postgres::{contract::migrate_to, lock, not_null, Postgres};
 #[cfg(feature = "sqlite")]
-pub use connector::sqlite::{migrator::migrate_sqlite_to, Sqlite};
+pub use connector::sqlite::{contract::migrate_sqlite_to, Sqlite};
 pub use error::{Error, LeftBehind, Result, Violation};
 pub use history::{HistoryRow, RunStatus};
 pub use migrator::{DataFlow, Database};

@@ -161,7 +161,6 @@ pub enum AfterRollback {
 }
 
 /// What the target describes.
-#[cfg(any(feature = "sqlite", feature = "mysql"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Scope {
     /// The application's models: tables they do not name are left alone.

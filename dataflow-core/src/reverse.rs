@@ -4,16 +4,9 @@ use crate::error::{Error, Result};
 use dataflow_schema::{Plan, Rollback};
 
 /// `plan` turned around: every step's down statements, last step first.
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
 pub fn reversed(plan: &Plan) -> Result<Plan> {
-    if let Some(step) = plan.steps.iter().find(|s| matches!(s.down, Rollback::Irreversible { .. }))
-    {
-        let Rollback::Irreversible { reason } = &step.down else { unreachable!() };
-        return Err(Error::Irreversible {
-            step: step.number,
-            what: format!("{} · {}", step.table, step.operation.label()),
-            reason: reason.clone(),
-        });
-    }
+    refuse_irreversible(plan)?;
     Ok(Plan {
         steps: plan
             .steps
@@ -32,4 +25,18 @@ pub fn reversed(plan: &Plan) -> Result<Plan> {
             .collect(),
         ..plan.clone()
     })
+}
+
+/// Refuses, naming it, the first step of `plan` that cannot be undone.
+pub(crate) fn refuse_irreversible(plan: &Plan) -> Result<()> {
+    for step in &plan.steps {
+        if let Rollback::Irreversible { reason } = &step.down {
+            return Err(Error::Irreversible {
+                step: step.number,
+                what: format!("{} · {}", step.table, step.operation.label()),
+                reason: reason.clone(),
+            });
+        }
+    }
+    Ok(())
 }

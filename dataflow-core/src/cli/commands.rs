@@ -6,7 +6,6 @@ use super::args::{
 };
 use super::session::{Desired, Session};
 use super::{EXIT_OK, EXIT_PENDING, EXIT_REFUSED};
-use crate::connector::postgres::migrator::as_it_would_run;
 use crate::error::{Error, Result};
 use crate::history::{HistoryRow, RunStatus};
 use crate::options::{AfterRollback, ApplyOptions, MigrateOptions, Mode};
@@ -78,28 +77,7 @@ fn print_warnings(plan: &Plan) {
 
 /// `plan` as it would run (drops keep their data).
 async fn as_run(session: &Session, plan: &Plan) -> Result<Plan> {
-    match (session.flow.postgres(), session.flow.sqlite()) {
-        (Some(db), _) => as_it_would_run(db, plan, &MigrateOptions::default()).await,
-        (None, Some(db)) => {
-            crate::connector::sqlite::migrator::as_it_would_run(
-                db,
-                plan,
-                &MigrateOptions::default(),
-            )
-            .await
-        }
-        (None, None) => match session.flow.mysql() {
-            Some(db) => {
-                crate::connector::mysql::migrator::as_it_would_run(
-                    db,
-                    plan,
-                    &MigrateOptions::default(),
-                )
-                .await
-            }
-            None => Ok(plan.clone()),
-        },
-    }
+    session.flow.as_it_would_run(plan).await
 }
 
 /// Asks on the terminal; without one, refuses: a command never changes anything unasked.
@@ -208,25 +186,15 @@ async fn apply(session: &Session, args: ApplyArgs) -> Result<u8> {
     if plan.is_empty() {
         // A run a killed or disconnected migrator left `running` may have finished its
         // steps without recording its end: it is closed now, not left to look like drift.
-        if let Some(db) = session.flow.mysql() {
-            let timeout = MigrateOptions::default().migration_lock_timeout;
-            crate::connector::mysql::migrator::close_interrupted_runs(
-                db,
-                &plan.to_checksum,
-                timeout,
-            )
-            .await?;
-        } else if session.flow.postgres().is_some() {
-            // The migrator's fast path: no lock and no history unless a run is left
-            // `running`, which it then closes. The empty plan is pinned, so a change
-            // made meanwhile is refused, never applied unasked.
-            let closing = MigrateOptions {
-                mode: Mode::AutoConfirm,
-                expected_plan: Some(plan.plan_checksum.clone()),
-                ..MigrateOptions::default()
-            };
-            session.migrate(closing).await?;
-        }
+        // The migrator's fast path: no lock and no history unless a run is left
+        // `running`, which it then closes. The empty plan is pinned, so a change made
+        // meanwhile is refused, never applied unasked.
+        let closing = MigrateOptions {
+            mode: Mode::AutoConfirm,
+            expected_plan: Some(plan.plan_checksum.clone()),
+            ..MigrateOptions::default()
+        };
+        session.migrate(closing).await?;
         eprintln!("No changes.");
         if let Format::Json = args.format {
             json(&serde_json::json!({ "version": null, "applied": false, "plan": plan }));

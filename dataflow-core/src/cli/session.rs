@@ -3,10 +3,10 @@
 //! so both front ends behave the same.
 
 use super::args::{Database, ModelCommand, Namespaces, ToolCommand};
-use crate::connector::mysql::migrator::migrate_mysql_to;
-use crate::connector::postgres::migrator::migrate_to;
+use crate::connector::mysql::contract::migrate_mysql_to;
+use crate::connector::postgres::contract::migrate_to;
 use crate::connector::postgres::Postgres;
-use crate::connector::sqlite::migrator::migrate_sqlite_to;
+use crate::connector::sqlite::contract::migrate_sqlite_to;
 use crate::error::{Error, Result};
 use crate::migrator::DataFlow;
 use crate::migrator::Database as Connected;

@@ -2,6 +2,7 @@
 //! applying a plan by that database's crash-safety rules, its history table and its
 //! migration lock. What is the same for every database lives outside this folder.
 
+pub(crate) mod contract;
 #[cfg(feature = "mysql")]
 pub mod mysql;
 #[cfg(feature = "postgres")]

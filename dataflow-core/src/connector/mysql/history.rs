@@ -479,3 +479,37 @@ pub async fn close_own_running(
     }
     Ok(closed)
 }
+
+/// Versions of runs that started more than `seconds` ago, oldest first.
+pub async fn older_than(
+    connection: &mut MySqlConnection,
+    seconds: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(&format!(
+        "SELECT CAST(version AS CHAR) FROM {} \
+         WHERE started_at <= UTC_TIMESTAMP(6) - INTERVAL ? SECOND ORDER BY seq",
+        table()
+    ))
+    .bind(seconds)
+    .fetch_all(connection)
+    .await
+}
+
+/// Every recorded version.
+pub async fn versions(connection: &mut MySqlConnection) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(&format!("SELECT CAST(version AS CHAR) FROM {}", table()))
+        .fetch_all(connection)
+        .await
+}
+
+/// The trash and backup tables in the current database.
+pub async fn kept_tables(connection: &mut MySqlConnection) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT CAST(table_name AS CHAR) FROM information_schema.tables \
+         WHERE table_schema = DATABASE() \
+         AND (table_name LIKE '\\_dataflow\\_trash\\_%' OR table_name LIKE '\\_dataflow\\_backup\\_%') \
+         ORDER BY table_name",
+    )
+    .fetch_all(connection)
+    .await
+}

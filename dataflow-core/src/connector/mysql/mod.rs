@@ -9,8 +9,8 @@
 //! falls back to the next one (`dialect::mysql::render::fallback`) when the risk policy
 //! allows what that one blocks.
 
+pub(crate) mod contract;
 pub mod history;
-pub(crate) mod migrator;
 
 use crate::error::redact;
 use crate::error::{Error, Result};

@@ -203,7 +203,7 @@ pub async fn set_plan(
 }
 
 /// Whether the history table exists yet.
-async fn exists(connection: &mut PgConnection, namespace: &str) -> Result<bool, sqlx::Error> {
+pub async fn exists(connection: &mut PgConnection, namespace: &str) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
         .bind(table(namespace))
         .fetch_one(connection)

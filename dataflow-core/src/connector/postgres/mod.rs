@@ -6,10 +6,10 @@
 //! the migrator.
 
 pub mod backfill;
+pub(crate) mod contract;
 pub mod explicit;
 pub mod history;
 pub mod lock;
-pub(crate) mod migrator;
 pub mod not_null;
 pub mod preflight;
 mod statement;

@@ -87,6 +87,20 @@ pub async fn insert(
     .map(|_| ())
 }
 
+/// Replaces the recorded plan of `version` (with what the run left added).
+pub async fn set_plan(
+    connection: &mut SqliteConnection,
+    version: &str,
+    plan_json: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!("UPDATE {} SET plan = ? WHERE version = ?", table()))
+        .bind(plan_json)
+        .bind(version)
+        .execute(connection)
+        .await
+        .map(|_| ())
+}
+
 /// A row to record.
 pub struct NewRow<'a> {
     /// Its version.

@@ -3,8 +3,8 @@
 //! nothing is batched), foreign keys off while tables are rebuilt and checked with
 //! `PRAGMA foreign_key_check` before commit (RISK.md §4).
 
+pub(crate) mod contract;
 pub mod history;
-pub(crate) mod migrator;
 
 use crate::error::{Error, LeftBehind, Result};
 use crate::lent::Lent;
@@ -279,20 +279,6 @@ impl WriteLock {
             self.connection.give_back();
         }
         outcome
-    }
-
-    /// Commits when `outcome` is a success, gives the lock up otherwise; returns `outcome`.
-    pub async fn finish<T>(self, outcome: Result<T>) -> Result<T> {
-        match outcome {
-            Ok(value) => {
-                self.commit().await?;
-                Ok(value)
-            }
-            Err(error) => {
-                self.rollback().await;
-                Err(error)
-            }
-        }
     }
 
     /// Gives the lock up, changing nothing.
