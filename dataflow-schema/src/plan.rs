@@ -3,11 +3,11 @@
 
 use crate::change::{Change, Operation, Phase};
 use crate::checksum::{canonical_json, schema_checksum, sha256_hex};
-use crate::dialect::{mysql, postgres, sqlite, Dialect};
+use crate::dialect::{is_small, Dialect, SqlDialect};
 use crate::diff::diff;
 use crate::error::PlanError;
 use crate::model::{Backfill, Column, QualifiedName, Schema, TableStats};
-use crate::risk::{assess, Assessment, Hazard, RiskLevel};
+use crate::risk::{Assessment, Hazard, RiskLevel};
 use crate::validate::validate_schema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -255,40 +255,26 @@ pub fn plan_offline(
     dialect: Dialect,
     options: &PlanOptions,
 ) -> Result<Plan, PlanError> {
-    // SQLite first gives the schema the form it can hold (and says what it cannot keep).
-    let (shaped, mut shape_warnings) = match dialect {
-        Dialect::Sqlite => {
-            let (shaped, warnings) = sqlite::shape::shape(desired)?;
-            (Some(shaped), warnings)
-        }
-        Dialect::Mysql => {
-            let (shaped, warnings) = mysql::shape::shape(desired)?;
-            (Some(shaped), warnings)
-        }
-        Dialect::Postgres => (None, Vec::new()),
+    let rules = dialect.rules();
+    // SQLite and MySQL first give the schema the form they can hold (and say what they
+    // cannot keep).
+    let (shaped, mut shape_warnings) = match rules.shape(desired)? {
+        Some((shaped, warnings)) => (Some(shaped), warnings),
+        None => (None, Vec::new()),
     };
     let desired = shaped.as_ref().unwrap_or(desired);
     validate_schema(desired, dialect)?;
     // `public.users` and `users` are the same table; clone only when a side spells it.
-    let unqualified = |schema: &Schema| -> Option<Schema> {
-        match dialect {
-            Dialect::Postgres => postgres::names_default_namespace(schema).then(|| {
-                let mut schema = schema.clone();
-                postgres::unqualify_default_namespace(&mut schema);
-                schema
-            }),
-            Dialect::Sqlite | Dialect::Mysql => None,
-        }
-    };
-    let (current_owned, desired_owned) = (unqualified(current), unqualified(desired));
+    let (current_owned, desired_owned) = (rules.unqualified(current), rules.unqualified(desired));
     let current = current_owned.as_ref().unwrap_or(current);
     let desired = desired_owned.as_ref().unwrap_or(desired);
     let mut changes = diff(current, desired);
-    if dialect == Dialect::Sqlite {
+    if rules.rebuilds() {
+        // A rebuild hides the changes it covers: each is checked before it is merged.
         for change in &changes {
             check_fillable(change, stats_for(change, current, desired))?;
         }
-        changes = sqlite::render::coalesce(current, desired, changes);
+        changes = rules.coalesce(current, desired, changes);
     }
     let created: Vec<QualifiedName> = changes
         .iter()
@@ -296,34 +282,27 @@ pub fn plan_offline(
         .map(|c| c.subject().clone())
         .collect();
     let creates: Vec<&QualifiedName> = created.iter().collect();
-    // PostgreSQL: populated tables get the online recipes (see `postgres::online`).
+    // Populated tables get the online recipes (see `postgres::online`).
     let populated = |change: &Change| {
         !creates.contains(&change.subject())
-            && !postgres::online::is_small(stats_for(change, current, desired), options)
+            && !is_small(stats_for(change, current, desired), options)
     };
-    if dialect == Dialect::Postgres {
-        changes = postgres::online::expand(changes, |table| {
-            !created.contains(table)
-                && !postgres::online::is_small(current.table(table).and_then(|t| t.stats), options)
-        });
-    }
+    changes = rules.online(changes, &|table: &QualifiedName| {
+        !created.contains(table) && !is_small(current.table(table).and_then(|t| t.stats), options)
+    });
     // A type swap re-creates what uses the column as it is when the swap runs (after the
     // plan's earlier drops and default changes), so the schema is followed step by step.
-    let mut running: Option<Schema> = (dialect == Dialect::Postgres
-        && changes.iter().any(|c| matches!(c, Change::AlterColumnType { .. })))
-    .then(|| current.clone());
+    let mut running: Option<Schema> =
+        rules.follows_the_running_schema(&changes).then(|| current.clone());
     let mut steps = Vec::with_capacity(changes.len());
     let mut group = 0;
     let mut last_group_key: Option<(Phase, &QualifiedName)> = None;
     for (index, change) in changes.iter().enumerate() {
         let stats = stats_for(change, current, desired);
         check_fillable(change, stats)?;
-        let concurrent = dialect == Dialect::Postgres
-            && postgres::online::is_concurrent(change)
-            && populated(change);
         // Not every change has an online form (a deferrable unique constraint has none).
-        let online = if concurrent {
-            postgres::online::render_concurrent(change, running.as_ref().unwrap_or(current))
+        let online = if populated(change) {
+            rules.concurrent(change, running.as_ref().unwrap_or(current))
         } else {
             None
         };
@@ -332,24 +311,19 @@ pub fn plan_offline(
             let _ = crate::apply::apply_change(state, change);
         }
         let concurrent = online.is_some();
-        let rendered = match (dialect, online) {
-            (_, Some(online)) => online,
-            (Dialect::Postgres, None) => postgres::render::render(change),
-            (Dialect::Sqlite, None) => sqlite::render::render(change),
-            (Dialect::Mysql, None) => mysql::render::render(change, current, desired),
+        let rendered = match online {
+            Some(online) => online,
+            None => rules.render(change, current, desired),
         };
-        let mut risk = assess(change, stats, dialect);
-        if dialect == Dialect::Postgres {
-            risk = postgres::online::rate(change, concurrent, risk);
-        }
+        let mut risk = rules.rate_online(change, concurrent, rules.assess(change, stats));
         if creates.contains(&change.subject()) && !matches!(change, Change::CreateTable(_)) {
             risk = on_new_table(risk);
         }
         // A step that scans without blocking (CONCURRENTLY, VALIDATE) runs on its own,
         // never inside a transaction holding the table's instant locks.
-        // MySQL DDL commits itself: every step is its own group, recorded when done.
+        // Where DDL commits itself (MySQL), every step is its own group, recorded when done.
         let alone = concurrent
-            || dialect == Dialect::Mysql
+            || !rules.transactional_ddl()
             || matches!(change, Change::ValidateConstraint { .. });
         let key = (change.phase(), change.subject());
         if alone || last_group_key != Some(key) {
@@ -362,9 +336,9 @@ pub fn plan_offline(
             change: index,
             table: change.subject().to_string(),
             operation: change.operation(),
-            details: details(change),
+            details: details(change, rules),
             shown_level: risk.shown_level(options),
-            transactional: !concurrent && dialect != Dialect::Mysql,
+            transactional: !concurrent && rules.transactional_ddl(),
             lock: if concurrent { LockLevel::ShareUpdateExclusive } else { lock_of(change, &risk) },
             // CONCURRENTLY builds take as long as the table needs and block nobody: none.
             statement_timeout_ms: if concurrent {
@@ -373,7 +347,7 @@ pub fn plan_offline(
                 risk.estimated_ms.map_or(30_000, |ms| ms.saturating_mul(3).max(30_000))
             },
             batched: if concurrent {
-                postgres::online::batched(change, &rendered.up, current.table(change.subject()))
+                rules.batched(change, &rendered.up, current.table(change.subject()))
             } else {
                 None
             },
@@ -557,11 +531,11 @@ fn warnings(desired: &Schema) -> Vec<String> {
         .collect()
 }
 
-fn column_summary(column: &Column) -> String {
-    let mut text = format!("{} {}", column.name, postgres::render_type(&column.ty));
+fn column_summary(column: &Column, rules: &dyn SqlDialect) -> String {
+    let mut text = format!("{} {}", column.name, rules.type_name(&column.ty));
     text.push_str(if column.nullable { " NULL" } else { " NOT NULL" });
     if let Some(default) = &column.default {
-        text.push_str(&format!(" DEFAULT {}", postgres::render_default(default)));
+        text.push_str(&format!(" DEFAULT {}", rules.default_text(default)));
     }
     if column.identity.is_some() {
         text.push_str(" IDENTITY");
@@ -577,7 +551,7 @@ fn columns_text(columns: &[String]) -> String {
 }
 
 /// One line describing a change for the preview table.
-fn details(change: &Change) -> String {
+fn details(change: &Change, rules: &dyn SqlDialect) -> String {
     use crate::model::IndexPart;
     match change {
         Change::CreateNamespace { name } => name.name.clone(),
@@ -651,14 +625,10 @@ fn details(change: &Change) -> String {
             format!("{} ({})", primary_key.name, columns_text(&primary_key.columns))
         }
         Change::DropColumn { column, .. } | Change::AddColumn { column, .. } => {
-            column_summary(column)
+            column_summary(column, rules)
         }
         Change::AlterColumnType { column, from, to, from_collation, to_collation, .. } => {
-            let mut text = format!(
-                "{column}: {} → {}",
-                postgres::render_type(from),
-                postgres::render_type(to)
-            );
+            let mut text = format!("{column}: {} → {}", rules.type_name(from), rules.type_name(to));
             if from_collation != to_collation {
                 text.push_str(&format!(
                     ", collation {} → {}",
@@ -670,11 +640,11 @@ fn details(change: &Change) -> String {
         }
         Change::SetDefault { column, from, to, .. } => format!(
             "{column}: {} → {}",
-            from.as_ref().map(postgres::render_default).unwrap_or_else(|| "none".into()),
-            postgres::render_default(to)
+            from.as_ref().map(|d| rules.default_text(d)).unwrap_or_else(|| "none".into()),
+            rules.default_text(to)
         ),
         Change::DropDefault { column, from, .. } => {
-            format!("{column}: {} → none", postgres::render_default(from))
+            format!("{column}: {} → none", rules.default_text(from))
         }
         Change::DropNotNull { column, .. } => format!("{column}: NOT NULL → NULL"),
         Change::SetNotNull { column, .. } => {

@@ -177,9 +177,5 @@ impl Assessment {
 /// Rates one change for `dialect`, given the size of the table it works on (`None` =
 /// unknown, treated as large; a table created in the same plan has 0 rows).
 pub fn assess(change: &Change, stats: Option<TableStats>, dialect: Dialect) -> Assessment {
-    match dialect {
-        Dialect::Postgres => crate::dialect::postgres::risk::assess(change, stats),
-        Dialect::Sqlite => crate::dialect::sqlite::risk::assess(change, stats),
-        Dialect::Mysql => crate::dialect::mysql::risk::assess(change, stats),
-    }
+    dialect.rules().assess(change, stats)
 }

@@ -493,3 +493,170 @@ async fn an_orphan_is_reported_kept_and_dropped_only_when_asked() {
     assert!(back.is_empty(), "the rollback restored notes as it was:\n{back}");
     db.drop_db().await;
 }
+
+/// Issue 19.5 on MySQL: `auto_migrate` on the application's own pool (two connections,
+/// with a session setting of its own), cut short by `tokio::time::timeout` at random
+/// moments — while waiting for the lock, reading the catalog, recording, building an
+/// index on 20,000 rows. After each cut: every pool connection is outside any
+/// transaction with the application's setting intact, the migration lock is free (within
+/// the time the server takes to end the dropped session), the application's own
+/// transaction commits exactly its row, and the next `auto_migrate` on the same pool
+/// converges with every row kept.
+// assertion path: about what a cancelled run leaves behind (pool sessions, the lock, the
+// application's rows); the next run's convergence and rows are asserted here directly
+#[tokio::test]
+async fn a_cancelled_auto_migrate_gives_the_applications_pool_back_clean() {
+    use dataflow::DataFlow;
+    use std::time::Instant;
+    if !server_available().await {
+        return;
+    }
+    let seed = "INSERT INTO users (email) SELECT CONCAT('u', seq) FROM seq_1_to_20000;\n\
+                CREATE TABLE app_rows (n int)";
+    let pool_for = |url: String| async move {
+        sqlx::mysql::MySqlPoolOptions::new()
+            .max_connections(2)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("SET SESSION lock_wait_timeout = 77").await?;
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await
+            .expect("the application's pool")
+    };
+    let flow = |pool: &sqlx::MySqlPool, defs: &[dataflow::ModelDef]| {
+        DataFlow::from_mysql_pool(pool.clone())
+            .expect("a pool with a database")
+            .models(defs.to_vec())
+    };
+    let (v1, v2) = ([model::<UserV1>()], [model::<UserV2>()]);
+    // How long an uncut run takes here: the moments are drawn within it.
+    let span = {
+        let db = TestDb::new("cancel_calibrate").await;
+        let pool = pool_for(db.url.clone()).await;
+        flow(&pool, &v1).auto_migrate(unattended()).await.expect("v1");
+        db.exec(seed).await;
+        let started = Instant::now();
+        flow(&pool, &v2).auto_migrate(unattended()).await.expect("v2");
+        let span = started.elapsed().as_micros() as u64;
+        pool.close().await;
+        db.drop_db().await;
+        span
+    };
+    let mut rng = crate::common::soak::Rng(crate::common::soak::seed(0x5c1_17e));
+    let trials = crate::common::soak::trials(10);
+    let (mut failures, mut cut_short) = (Vec::new(), 0usize);
+    for trial in 0..trials {
+        let db = TestDb::new("cancel").await;
+        let pool = pool_for(db.url.clone()).await;
+        flow(&pool, &v1).auto_migrate(unattended()).await.expect("v1");
+        db.exec(seed).await;
+        let budget = Duration::from_micros(rng.below(span));
+        let cut = tokio::time::timeout(budget, flow(&pool, &v2).auto_migrate(unattended()))
+            .await
+            .is_err();
+        cut_short += usize::from(cut);
+        let mut problems = Vec::new();
+        let mut connections = Vec::new();
+        for _ in 0..2 {
+            connections.push(pool.acquire().await.expect("a pool connection"));
+        }
+        for connection in &mut connections {
+            let state: (i64, i64) =
+                sqlx::query_as("SELECT CAST(@@in_transaction AS SIGNED), CAST(@@session.lock_wait_timeout AS SIGNED)")
+                    .fetch_one(&mut **connection)
+                    .await
+                    .expect("the session's state");
+            if state != (0, 77) {
+                problems.push(format!("a pool connection is dirty: {state:?}"));
+            }
+        }
+        drop(connections);
+        // The dropped lock session ends when the server notices (it finishes its statement
+        // first): the lock is free within that time, never held on.
+        let lock = format!("dataflow:{}", db.name);
+        let waited = Instant::now();
+        while db.count(&format!("SELECT IS_FREE_LOCK('{lock}')")).await != 1 {
+            if waited.elapsed() > Duration::from_secs(30) {
+                problems.push("the migration lock is still held after 30 s".into());
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let mut tx = pool.begin().await.expect("the app's transaction");
+        sqlx::query("INSERT INTO app_rows VALUES (1)").execute(&mut *tx).await.expect("insert");
+        tx.commit().await.expect("the app's commit");
+        let next = flow(&pool, &v2);
+        if let Err(error) = next.auto_migrate(unattended()).await {
+            problems.push(format!("the next auto_migrate failed: {error}"));
+        }
+        if !next.plan().await.expect("plan").is_empty() {
+            problems.push("not converged".into());
+        }
+        let rows =
+            db.rows("SELECT CAST(count(*) AS CHAR), CAST(sum(logins) AS CHAR) FROM users").await;
+        if rows != ["20000|0"] {
+            problems.push(format!("rows {rows:?}"));
+        }
+        if db.count("SELECT count(*) FROM app_rows").await != 1 {
+            problems.push("the app's row".into());
+        }
+        if problems.is_empty() {
+            pool.close().await;
+            db.drop_db().await;
+        } else {
+            failures
+                .push(format!("trial {trial} (cut short: {cut}, after {budget:?}): {problems:?}"));
+        }
+    }
+    crate::common::soak::publish(
+        "MySQL cancelled auto_migrate",
+        "mysql-cancel",
+        &serde_json::json!({
+            "trials": trials, "clean": trials - failures.len(), "cut_short": cut_short,
+            "uncut_run_ms": span / 1000,
+        }),
+    );
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert!(cut_short * 2 >= trials, "most trials must cut the run short: {cut_short}/{trials}");
+}
+
+/// Purge on MySQL (issue 19: one migrator, so every database has it): a dropped table's
+/// rows wait in the trash while the run can be rolled back; `purge` drops the trash of
+/// runs older than asked, records it, and that run's rollback is refused from then on.
+// assertion path: about purge — the drop runs once, its trash is asserted, purged, and
+// the rollback refused (restoring rollbacks of drops: convergence.rs, drop_columns_and_tables_keep_their_data_for_the_rollback)
+#[tokio::test]
+async fn purge_drops_the_trash_and_then_refuses_the_rollback() {
+    if !server_available().await {
+        return;
+    }
+    let db = TestDb::new("purge").await;
+    db.migrate(&[model::<UserV1>(), model::<Note>()]).await;
+    db.exec("INSERT INTO notes (body) VALUES ('kept')").await;
+    let without_notes = db.flow(&[model::<UserV1>()]).await;
+    let report =
+        without_notes.auto_migrate(unattended().with_drop_orphans(true)).await.expect("drop notes");
+    let version = report.version.expect("a version");
+    assert!(without_notes.plan().await.expect("plan").is_empty(), "converged");
+    let trash = |db: &TestDb| {
+        format!(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = '{}' \
+             AND table_name LIKE '\\\\_dataflow\\\\_trash\\\\_%'",
+            db.name
+        )
+    };
+    assert_eq!(db.count(&trash(&db)).await, 1, "the dropped table waits in the trash");
+    // Younger than the threshold: kept.
+    let none = without_notes.purge(Duration::from_secs(3600)).await.expect("purge");
+    assert!(none.is_empty(), "{none:?}");
+    let dropped = without_notes.purge(Duration::ZERO).await.expect("purge");
+    assert_eq!(dropped.len(), 1, "{dropped:?}");
+    assert!(dropped[0].starts_with("_dataflow_trash_"), "{dropped:?}");
+    assert_eq!(db.count(&trash(&db)).await, 0);
+    let refused = without_notes.rollback_migration(&version).await.expect_err("purged");
+    assert!(matches!(refused, Error::Purged { .. }), "{refused}");
+    db.drop_db().await;
+}

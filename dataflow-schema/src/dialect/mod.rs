@@ -3,7 +3,11 @@
 
 pub mod mysql;
 pub mod postgres;
+mod rules;
 pub mod sqlite;
+
+pub(crate) use rules::is_small;
+pub use rules::SqlDialect;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
