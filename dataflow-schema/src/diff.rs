@@ -383,9 +383,8 @@ fn push_column_changes(
     let recast_default = type_changes
         && current.default.is_some()
         && matches!(
-            crate::dialect::postgres::risk::classify_type_change(&current.ty, &desired.ty),
-            crate::dialect::postgres::risk::TypeChange::Rewrite
-                | crate::dialect::postgres::risk::TypeChange::Cast
+            crate::type_change::classify_type_change(&current.ty, &desired.ty),
+            crate::type_change::TypeChange::Rewrite | crate::type_change::TypeChange::Cast
         );
     if type_changes {
         changes.push(Change::AlterColumnType {

@@ -10,6 +10,7 @@ pub mod apply;
 pub mod change;
 pub mod checksum;
 pub mod dialect;
+mod dialects;
 pub mod diff;
 pub mod error;
 pub mod file_format;
@@ -23,15 +24,19 @@ pub mod naming;
 pub mod normalize;
 pub mod not_null;
 pub mod plan;
+mod plan_options;
+mod planner;
 pub mod preview;
 pub mod risk;
 mod setters;
 pub mod sql_type;
+mod type_change;
 pub mod validate;
 
 pub use apply::{apply, ApplyError};
 pub use change::{Change, Operation};
 pub use checksum::schema_checksum;
+pub use dialect::assess;
 pub use dialect::Dialect;
 pub use diff::diff;
 pub use error::{ModelError, PlanError};
@@ -41,12 +46,10 @@ pub use model::{
     Table, TableStats, UniqueConstraint,
 };
 pub use models::{model, schema_of, DbEnum, Model, ModelDef};
-pub use plan::{
-    plan_models, plan_offline, scope_to_models, Batched, LockLevel, Plan, PlanOptions, Rollback,
-    Step,
-};
+pub use plan::{Batched, LockLevel, Plan, PlanOptions, Rollback, Step};
+pub use planner::{plan_models, plan_offline, scope_to_models};
 pub use preview::{LockHold, Preview, PreviewOptions, SafetySummary};
-pub use risk::{assess, Assessment, Hazard, RiskLevel};
+pub use risk::{Assessment, Hazard, RiskLevel};
 pub use sql_type::{Json, SqlType};
 
 /// Items the derive macros' generated code uses. Not public API: may change in any release.

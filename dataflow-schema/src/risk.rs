@@ -3,10 +3,7 @@
 //! The facts per operation live with each dialect (`dialect::postgres::risk`) and follow
 //! `RISK.md`; this module holds the vocabulary and the policies shared by all dialects.
 
-use crate::change::Change;
-use crate::dialect::Dialect;
-use crate::model::TableStats;
-use crate::plan::PlanOptions;
+use crate::plan_options::PlanOptions;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -172,10 +169,4 @@ impl Assessment {
             self.level
         }
     }
-}
-
-/// Rates one change for `dialect`, given the size of the table it works on (`None` =
-/// unknown, treated as large; a table created in the same plan has 0 rows).
-pub fn assess(change: &Change, stats: Option<TableStats>, dialect: Dialect) -> Assessment {
-    dialect.rules().assess(change, stats)
 }

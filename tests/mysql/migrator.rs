@@ -496,8 +496,8 @@ async fn an_orphan_is_reported_kept_and_dropped_only_when_asked() {
 
 /// Issue 19.5 on MySQL: `auto_migrate` on the application's own pool (two connections,
 /// with a session setting of its own), cut short by `tokio::time::timeout` at random
-/// moments — while waiting for the lock, reading the catalog, recording, building an
-/// index on 20,000 rows. After each cut: every pool connection is outside any
+/// moments — while waiting for the lock another session holds (every other trial),
+/// reading the catalog, recording, adding a column and building an index on 20,000 rows. After each cut: every pool connection is outside any
 /// transaction with the application's setting intact, the migration lock is free (within
 /// the time the server takes to end the dropped session), the application's own
 /// transaction commits exactly its row, and the next `auto_migrate` on the same pool
@@ -547,17 +547,36 @@ async fn a_cancelled_auto_migrate_gives_the_applications_pool_back_clean() {
     };
     let mut rng = crate::common::soak::Rng(crate::common::soak::seed(0x5c1_17e));
     let trials = crate::common::soak::trials(10);
-    let (mut failures, mut cut_short) = (Vec::new(), 0usize);
+    let (mut failures, mut cut_short, mut waited_for_the_lock) = (Vec::new(), 0usize, 0usize);
     for trial in 0..trials {
         let db = TestDb::new("cancel").await;
         let pool = pool_for(db.url.clone()).await;
         flow(&pool, &v1).auto_migrate(unattended()).await.expect("v1");
         db.exec(seed).await;
         let budget = Duration::from_micros(rng.below(span));
+        let lock = format!("dataflow:{}", db.name);
+        // Every other trial, another session holds the migration lock: the cut comes while
+        // waiting for it.
+        let holder = if trial % 2 == 1 {
+            let mut holder = sqlx::MySqlConnection::connect(&db.url).await.expect("holder");
+            let got: i64 = sqlx::query_scalar("SELECT GET_LOCK(?, 0)")
+                .bind(&lock)
+                .fetch_one(&mut holder)
+                .await
+                .expect("GET_LOCK");
+            assert_eq!(got, 1, "the holder takes the lock");
+            Some(holder)
+        } else {
+            None
+        };
         let cut = tokio::time::timeout(budget, flow(&pool, &v2).auto_migrate(unattended()))
             .await
             .is_err();
         cut_short += usize::from(cut);
+        if let Some(holder) = holder {
+            waited_for_the_lock += usize::from(cut);
+            holder.close().await.expect("the holder lets go");
+        }
         let mut problems = Vec::new();
         let mut connections = Vec::new();
         for _ in 0..2 {
@@ -576,7 +595,6 @@ async fn a_cancelled_auto_migrate_gives_the_applications_pool_back_clean() {
         drop(connections);
         // The dropped lock session ends when the server notices (it finishes its statement
         // first): the lock is free within that time, never held on.
-        let lock = format!("dataflow:{}", db.name);
         let waited = Instant::now();
         while db.count(&format!("SELECT IS_FREE_LOCK('{lock}')")).await != 1 {
             if waited.elapsed() > Duration::from_secs(30) {
@@ -616,7 +634,7 @@ async fn a_cancelled_auto_migrate_gives_the_applications_pool_back_clean() {
         "mysql-cancel",
         &serde_json::json!({
             "trials": trials, "clean": trials - failures.len(), "cut_short": cut_short,
-            "uncut_run_ms": span / 1000,
+            "cut_while_waiting_for_the_lock": waited_for_the_lock, "uncut_run_ms": span / 1000,
         }),
     );
     assert!(failures.is_empty(), "{failures:#?}");

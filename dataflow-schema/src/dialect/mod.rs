@@ -9,9 +9,6 @@ pub mod sqlite;
 pub(crate) use rules::is_small;
 pub use rules::SqlDialect;
 
-use serde::{Deserialize, Serialize};
-use std::fmt;
-
 /// What a data-keeping rewrite of a drop gives: up SQL, down SQL, the reason shown.
 pub(crate) type Kept = (Vec<String>, Vec<String>, String);
 
@@ -34,38 +31,14 @@ pub(crate) fn keep_drops(
     plan.refresh_checksum();
 }
 
-/// A database dialect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[non_exhaustive]
-pub enum Dialect {
-    /// PostgreSQL 13 or later (tested on 13 to 18).
-    Postgres,
-    /// SQLite 3.35 or later.
-    Sqlite,
-    /// MySQL 8.0 or MariaDB 10.6 or later, InnoDB (tested on MariaDB 10.11).
-    Mysql,
-}
+pub use crate::dialects::Dialect;
 
-impl Dialect {
-    /// The longest identifier the server keeps intact, in bytes.
-    pub fn max_identifier_bytes(self) -> usize {
-        match self {
-            Dialect::Postgres => crate::naming::POSTGRES_MAX_IDENTIFIER,
-            // SQLite has no limit; the same names as on PostgreSQL keep schemas portable.
-            Dialect::Sqlite => crate::naming::POSTGRES_MAX_IDENTIFIER,
-            // 64 characters on MySQL; the engine's own names are cut at 63 bytes.
-            Dialect::Mysql => crate::naming::POSTGRES_MAX_IDENTIFIER,
-        }
-    }
-}
-
-impl fmt::Display for Dialect {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Dialect::Postgres => "PostgreSQL",
-            Dialect::Sqlite => "SQLite",
-            Dialect::Mysql => "MySQL",
-        })
-    }
+/// Rates one change for `dialect`, given the size of the table it works on (`None` =
+/// unknown, treated as large; a table created in the same plan has 0 rows).
+pub fn assess(
+    change: &crate::change::Change,
+    stats: Option<crate::model::TableStats>,
+    dialect: Dialect,
+) -> crate::risk::Assessment {
+    dialect.rules().assess(change, stats)
 }
