@@ -4,8 +4,6 @@
 #[cfg(feature = "mysql")]
 use crate::connector::mysql::Mysql;
 #[cfg(feature = "postgres")]
-use crate::connector::postgres::lock::LockGuard;
-#[cfg(feature = "postgres")]
 use crate::connector::postgres::Postgres;
 #[cfg(feature = "sqlite")]
 use crate::connector::sqlite::Sqlite;
@@ -50,6 +48,27 @@ pub enum Database {
     /// MySQL or MariaDB.
     #[cfg(feature = "mysql")]
     Mysql(Mysql),
+}
+
+/// What only the PostgreSQL connector does so far: a typed capability, checked in one
+/// place ([`DataFlow::pg`]).
+#[cfg(feature = "postgres")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PostgresOnly {
+    /// `DataFlow::apply_plan`: explicit plans with data steps.
+    ExplicitPlans,
+    /// `DataFlow::not_null`: the NOT NULL handler.
+    NotNullHandler,
+}
+
+#[cfg(feature = "postgres")]
+impl std::fmt::Display for PostgresOnly {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PostgresOnly::ExplicitPlans => "explicit plans",
+            PostgresOnly::NotNullHandler => "the NOT NULL handler",
+        })
+    }
 }
 
 /// A database and the models it should match.
@@ -176,15 +195,17 @@ impl DataFlow {
         }
     }
 
-    /// The PostgreSQL connector, or an error naming what SQLite does not support yet.
+    /// The PostgreSQL connector for `feature`, or the error saying this database does
+    /// not have it yet: the one place a missing capability is checked.
     #[cfg(feature = "postgres")]
-    pub(crate) fn pg(&self, what: &str) -> Result<&Postgres> {
-        self.postgres().ok_or_else(|| self.not_available(what))
+    pub(crate) fn pg(&self, feature: PostgresOnly) -> Result<&Postgres> {
+        self.postgres().ok_or_else(|| self.not_available(feature))
     }
 
-    /// "`what` is not available on this database yet".
+    /// "`feature` is not available on this database yet".
     #[cfg(feature = "postgres")]
-    fn not_available(&self, what: &str) -> Error {
+    fn not_available(&self, feature: PostgresOnly) -> Error {
+        let what = feature.to_string();
         let database = match &self.database {
             #[cfg(feature = "postgres")]
             Database::Postgres(_) => "PostgreSQL",
@@ -193,7 +214,7 @@ impl DataFlow {
             #[cfg(feature = "mysql")]
             Database::Mysql(_) => "MySQL",
         };
-        Error::NotAvailable { what: what.to_owned(), database }
+        Error::NotAvailable { what, database }
     }
 
     /// The desired schema of the registered models.
@@ -286,7 +307,7 @@ impl DataFlow {
         target: Schema,
         options: MigrateOptions,
     ) -> Result<MigrationReport> {
-        let db = self.pg("this operation")?;
+        let db = self.pg(PostgresOnly::NotNullHandler)?;
         migrate::migrate(db, &target, Scope::Database, options).await
     }
 
@@ -328,12 +349,6 @@ impl DataFlow {
     /// The database's URL (password removed), for messages.
     fn url(&self) -> String {
         on_database!(&self.database, db => db.url().to_owned())
-    }
-
-    /// The PostgreSQL migration lock (explicit plans, the NOT NULL handler).
-    #[cfg(feature = "postgres")]
-    pub(crate) async fn lock(&self, timeout: Duration) -> Result<LockGuard> {
-        self.pg("the PostgreSQL migration lock")?.migration_lock(timeout).await
     }
 
     /// Drops the trash tables and column backups of runs started longer than `older_than`

@@ -605,7 +605,7 @@ keyed!(crate::model::PrimaryKey);
 /// Whether two defaults are the same expression (literals and SQL compared by their
 /// canonical form, so `'-5'::integer` and `-5` are equal).
 fn same_default(a: Option<&DefaultExpr>, b: Option<&DefaultExpr>) -> bool {
-    let key = |d: &DefaultExpr| expression_key(&crate::dialect::postgres::render_default(d));
+    let key = crate::normalize::default_key;
     match (a, b) {
         (None, None) => true,
         (Some(a), Some(b)) => a == b || key(a) == key(b),

@@ -713,6 +713,12 @@ pub(crate) fn rename_identifiers(expression: &str, renames: &[(&str, &str)]) -> 
     out
 }
 
+/// The canonical key of a column default: its text as PostgreSQL spells it (literals
+/// quoted, SQL as written), through [`expression_key`]. Used only to compare.
+pub fn default_key(default: &crate::model::DefaultExpr) -> String {
+    expression_key(&crate::dialect::postgres::render_default(default))
+}
+
 #[cfg(test)]
 mod tests {
     use super::expression_key as key;

@@ -106,11 +106,6 @@ impl Session {
         }
     }
 
-    /// The PostgreSQL database (DB-vs-DB mode is PostgreSQL only for now).
-    pub fn db(&self) -> Result<&Postgres> {
-        self.flow.pg("comparing with a target database or schema.json")
-    }
-
     /// The schema the database should have, if there is one.
     pub async fn target_schema(&self) -> Result<Option<Schema>> {
         match &self.desired {
@@ -209,7 +204,7 @@ impl Session {
                 match self.flow.database() {
                     Connected::Sqlite(db) => migrate_sqlite_to(db, target, options).await,
                     Connected::Mysql(db) => migrate_mysql_to(db, target, options).await,
-                    Connected::Postgres(_) => migrate_to(self.db()?, target, options).await,
+                    Connected::Postgres(db) => migrate_to(db, target, options).await,
                 }
             }
             Desired::Nothing => Err(Error::NoTarget),
@@ -222,10 +217,9 @@ impl Session {
         let found = match self.flow.database() {
             Connected::Sqlite(db) => db.introspect().await.map(|f| (f.schema, f.unmanaged)),
             Connected::Mysql(db) => db.introspect().await.map(|f| (f.schema, f.unmanaged)),
-            Connected::Postgres(_) => match self.db() {
-                Ok(db) => db.introspect(&self.namespaces).await.map(|f| (f.schema, f.unmanaged)),
-                Err(error) => Err(error),
-            },
+            Connected::Postgres(db) => {
+                db.introspect(&self.namespaces).await.map(|f| (f.schema, f.unmanaged))
+            }
         };
         match found {
             Ok((schema, unmanaged)) => (Ok(schema), unmanaged),
@@ -236,22 +230,19 @@ impl Session {
     /// The live schema of the compared namespaces (in model mode: the models'), and the
     /// objects dataflow does not manage.
     pub async fn live(&self) -> Result<(Schema, Vec<String>)> {
-        if let Some(db) = self.flow.sqlite() {
-            let found = db.introspect().await?;
-            return Ok((found.schema, found.unmanaged));
-        }
-        if let Some(db) = self.flow.mysql() {
-            let found = db.introspect().await?;
-            return Ok((found.schema, found.unmanaged));
-        }
-        let mut namespaces = self.namespaces.clone();
-        if let Desired::Models = self.desired {
-            namespaces.extend(self.flow.desired_schema()?.namespaces);
-            namespaces.sort();
-            namespaces.dedup();
-        }
-        let found = self.db()?.introspect(&namespaces).await?;
-        Ok((found.schema, found.unmanaged))
+        Ok(match self.flow.database() {
+            Connected::Sqlite(db) => db.introspect().await.map(|f| (f.schema, f.unmanaged))?,
+            Connected::Mysql(db) => db.introspect().await.map(|f| (f.schema, f.unmanaged))?,
+            Connected::Postgres(db) => {
+                let mut namespaces = self.namespaces.clone();
+                if let Desired::Models = self.desired {
+                    namespaces.extend(self.flow.desired_schema()?.namespaces);
+                    namespaces.sort();
+                    namespaces.dedup();
+                }
+                db.introspect(&namespaces).await.map(|f| (f.schema, f.unmanaged))?
+            }
+        })
     }
 }
 

@@ -19,81 +19,38 @@ use crate::model::{
     IndexPart, Literal, PrimaryKey, QualifiedName, Schema, Table, TableStats,
 };
 
-/// The catalog queries, one per object kind, for the connection's database. Each returns
-/// the columns of its row type below, in order.
+/// The catalog queries (`mysql_sql/*.sql`), one per object kind, for the connection's
+/// database. Each returns the columns of its row type below, in order.
 pub mod queries {
-    /// Tables hidden from introspection: the engine's own.
-    const NOT_ENGINE: &str = "NOT LIKE '\\_dataflow\\_%'";
-
     /// Rows: [`super::TableRow`].
     pub fn tables() -> String {
-        format!(
-            "SELECT CAST(TABLE_NAME AS CHAR), CAST(IFNULL(TABLE_ROWS, -1) AS SIGNED), \
-             CAST(IFNULL(DATA_LENGTH, 0) + IFNULL(INDEX_LENGTH, 0) AS SIGNED), \
-             CAST(IFNULL(TABLE_COMMENT, '') AS CHAR), CAST(IFNULL(TABLE_COLLATION, '') AS CHAR) \
-             FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() \
-             AND TABLE_TYPE = 'BASE TABLE' AND TABLE_NAME {NOT_ENGINE} ORDER BY TABLE_NAME"
-        )
+        include_str!("mysql_sql/tables.sql").to_owned()
     }
 
     /// Rows: [`super::ColumnRow`].
     pub fn columns() -> String {
-        format!(
-            "SELECT CAST(c.TABLE_NAME AS CHAR), CAST(c.COLUMN_NAME AS CHAR), \
-             CAST(c.COLUMN_DEFAULT AS CHAR), c.IS_NULLABLE = 'YES', CAST(c.COLUMN_TYPE AS CHAR), \
-             CAST(IFNULL(c.COLLATION_NAME, '') AS CHAR), CAST(c.EXTRA AS CHAR), \
-             CAST(IFNULL(c.GENERATION_EXPRESSION, '') AS CHAR), CAST(c.COLUMN_COMMENT AS CHAR) \
-             FROM information_schema.COLUMNS c JOIN information_schema.TABLES t \
-             ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME \
-             WHERE c.TABLE_SCHEMA = DATABASE() AND t.TABLE_TYPE = 'BASE TABLE' \
-             AND c.TABLE_NAME {NOT_ENGINE} ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION"
-        )
+        include_str!("mysql_sql/columns.sql").to_owned()
     }
 
     /// Rows: [`super::IndexRow`].
     pub fn indexes() -> String {
-        format!(
-            "SELECT CAST(TABLE_NAME AS CHAR), CAST(INDEX_NAME AS CHAR), NON_UNIQUE = 0, \
-             CAST(COLUMN_NAME AS CHAR), CAST(SUB_PART AS SIGNED), COLLATION = 'D', \
-             CAST(INDEX_TYPE AS CHAR) \
-             FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() \
-             AND TABLE_NAME {NOT_ENGINE} ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX"
-        )
+        include_str!("mysql_sql/indexes.sql").to_owned()
     }
 
     /// Rows: [`super::CheckRow`]. MariaDB names a column-level check after its column, so
     /// its names are per table (and its `CHECK_CONSTRAINTS` has a `TABLE_NAME`).
     pub fn checks(mariadb: bool) -> String {
         let same_table = if mariadb { " AND cc.TABLE_NAME = tc.TABLE_NAME" } else { "" };
-        format!(
-            "SELECT CAST(tc.TABLE_NAME AS CHAR), CAST(cc.CONSTRAINT_NAME AS CHAR), \
-             CAST(cc.CHECK_CLAUSE AS CHAR) \
-             FROM information_schema.TABLE_CONSTRAINTS tc JOIN information_schema.CHECK_CONSTRAINTS cc \
-             ON cc.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA AND cc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME{same_table} \
-             WHERE tc.CONSTRAINT_TYPE = 'CHECK' AND tc.TABLE_SCHEMA = DATABASE() \
-             AND tc.TABLE_NAME {NOT_ENGINE} ORDER BY tc.TABLE_NAME, cc.CONSTRAINT_NAME"
-        )
+        include_str!("mysql_sql/checks.sql").replace("{same_table}", same_table)
     }
 
     /// Rows: [`super::ForeignKeyRow`].
     pub fn foreign_keys() -> String {
-        format!(
-            "SELECT CAST(k.TABLE_NAME AS CHAR), CAST(k.CONSTRAINT_NAME AS CHAR), \
-             CAST(k.COLUMN_NAME AS CHAR), CAST(k.REFERENCED_TABLE_NAME AS CHAR), \
-             CAST(k.REFERENCED_COLUMN_NAME AS CHAR), CAST(r.UPDATE_RULE AS CHAR), CAST(r.DELETE_RULE AS CHAR) \
-             FROM information_schema.KEY_COLUMN_USAGE k JOIN information_schema.REFERENTIAL_CONSTRAINTS r \
-             ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
-             AND r.TABLE_NAME = k.TABLE_NAME \
-             WHERE k.TABLE_SCHEMA = DATABASE() AND k.REFERENCED_TABLE_NAME IS NOT NULL \
-             AND k.TABLE_NAME {NOT_ENGINE} ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION"
-        )
+        include_str!("mysql_sql/foreign_keys.sql").to_owned()
     }
 
     /// Rows: one description per object outside dataflow's scope (views, triggers).
-    pub const UNMANAGED: &str = "SELECT CAST(CONCAT('view ', TABLE_NAME) AS CHAR) \
-        FROM information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE() \
-        UNION ALL SELECT CAST(CONCAT('trigger ', TRIGGER_NAME) AS CHAR) \
-        FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE() ORDER BY 1";
+    pub const UNMANAGED: &str = include_str!("mysql_sql/unmanaged.sql");
 }
 
 /// A row of `information_schema.TABLES`.

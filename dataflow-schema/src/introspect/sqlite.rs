@@ -11,39 +11,21 @@ use crate::model::{
 };
 use crate::naming::object_name;
 
-/// The catalog queries; each returns the columns of its row type below, in order.
+/// The catalog queries (`sqlite_sql/*.sql`); each returns the columns of its row type
+/// below, in order.
 pub mod queries {
     /// Rows: [`super::TableRow`] (without the row count).
-    pub const TABLES: &str = "SELECT name, sql FROM sqlite_schema \
-        WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
-        AND name NOT LIKE '\\_dataflow\\_%' ESCAPE '\\' ORDER BY name";
+    pub const TABLES: &str = include_str!("sqlite_sql/tables.sql");
     /// Rows: [`super::ColumnRow`].
-    pub const COLUMNS: &str =
-        "SELECT m.name, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk, p.hidden \
-        FROM sqlite_schema m JOIN pragma_table_xinfo(m.name) p \
-        WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
-        AND m.name NOT LIKE '\\_dataflow\\_%' ESCAPE '\\' ORDER BY m.name, p.cid";
+    pub const COLUMNS: &str = include_str!("sqlite_sql/columns.sql");
     /// Rows: [`super::IndexRow`].
-    pub const INDEXES: &str =
-        "SELECT m.name, il.name, il.\"unique\", il.origin, il.partial, s.sql \
-        FROM sqlite_schema m JOIN pragma_index_list(m.name) il \
-        LEFT JOIN sqlite_schema s ON s.type = 'index' AND s.name = il.name \
-        WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
-        AND m.name NOT LIKE '\\_dataflow\\_%' ESCAPE '\\' ORDER BY m.name, il.name";
+    pub const INDEXES: &str = include_str!("sqlite_sql/indexes.sql");
     /// Rows: [`super::IndexColumnRow`].
-    pub const INDEX_COLUMNS: &str = "SELECT il.name, ix.name, ix.\"desc\", ix.coll \
-        FROM sqlite_schema m JOIN pragma_index_list(m.name) il JOIN pragma_index_xinfo(il.name) ix \
-        WHERE m.type = 'table' AND ix.key = 1 AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
-        AND m.name NOT LIKE '\\_dataflow\\_%' ESCAPE '\\' ORDER BY il.name, ix.seqno";
+    pub const INDEX_COLUMNS: &str = include_str!("sqlite_sql/index_columns.sql");
     /// Rows: [`super::ForeignKeyRow`].
-    pub const FOREIGN_KEYS: &str =
-        "SELECT m.name, f.id, f.\"table\", f.\"from\", f.\"to\", f.on_update, f.on_delete \
-        FROM sqlite_schema m JOIN pragma_foreign_key_list(m.name) f \
-        WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
-        AND m.name NOT LIKE '\\_dataflow\\_%' ESCAPE '\\' ORDER BY m.name, f.id, f.seq";
+    pub const FOREIGN_KEYS: &str = include_str!("sqlite_sql/foreign_keys.sql");
     /// Rows: one description per object outside dataflow's scope (views, triggers).
-    pub const UNMANAGED: &str =
-        "SELECT type || ' ' || name FROM sqlite_schema WHERE type IN ('view', 'trigger') ORDER BY type, name";
+    pub const UNMANAGED: &str = include_str!("sqlite_sql/unmanaged.sql");
 }
 
 /// A table and its stored `CREATE TABLE` statement.

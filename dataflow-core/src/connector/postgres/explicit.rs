@@ -8,7 +8,7 @@ use crate::connector::postgres::lock::LockGuard;
 use crate::connector::postgres::Postgres;
 use crate::error::{Error, LeftBehind, Result};
 use crate::history::RunStatus;
-use crate::migrator::DataFlow;
+use crate::migrator::{DataFlow, PostgresOnly};
 use crate::options::MigrateOptions;
 use crate::report::MigrationReport;
 use dataflow_schema::dialect::postgres::{keep, qualified, quote_ident};
@@ -117,9 +117,10 @@ impl DataFlow {
         if let (false, Some(needed)) = (refused.is_empty(), needed) {
             return Err(Error::RiskRefused { max_risk: options.max_risk, needed, steps: refused });
         }
-        let mut guard = self.lock(options.migration_lock_timeout).await?;
+        let db = self.pg(PostgresOnly::ExplicitPlans)?;
+        let mut guard = db.migration_lock(options.migration_lock_timeout).await?;
         let lock_wait = guard.waited;
-        let outcome = run(self.pg("explicit plans")?, &plan, &options, &mut guard).await;
+        let outcome = run(db, &plan, &options, &mut guard).await;
         let _ = guard.release().await;
         let (version, applied_steps, applied) = outcome?;
         Ok(MigrationReport {

@@ -26,7 +26,7 @@
 
 use crate::error::Violation;
 use crate::error::{Error, Result};
-use crate::migrator::DataFlow;
+use crate::migrator::{DataFlow, PostgresOnly};
 use crate::options::{MigrateOptions, Mode};
 use crate::report::BackfillStats;
 use dataflow_schema::introspect::postgres::DEFAULT_NAMESPACE;
@@ -217,7 +217,7 @@ impl NotNullHandler<'_> {
         column: NewColumn,
         strategy: Strategy,
     ) -> Result<NotNullPlan> {
-        let db = self.flow.pg("the NOT NULL handler")?;
+        let db = self.flow.pg(PostgresOnly::NotNullHandler)?;
         let name = QualifiedName::parse(table);
         let mut namespaces = vec![DEFAULT_NAMESPACE.to_owned()];
         namespaces.extend(name.schema.clone().filter(|s| s != DEFAULT_NAMESPACE));
@@ -315,7 +315,7 @@ impl NotNullHandler<'_> {
     /// strategy would leave NULL, foreign-key targets that do not exist, duplicates of a
     /// unique column, SQL that does not evaluate. Issues block; warnings inform.
     pub async fn validate_addition_safety(&self, plan: &NotNullPlan) -> Result<AdditionSafety> {
-        let db = self.flow.pg("the NOT NULL handler")?;
+        let db = self.flow.pg(PostgresOnly::NotNullHandler)?;
         let mut connection = db.connection().await?;
         let mut safety = AdditionSafety::default();
         if plan.plan.is_empty() {
@@ -439,7 +439,7 @@ impl NotNullHandler<'_> {
 
     /// Rows per millisecond of the newest fill this database recorded.
     async fn measured_rate(&self) -> Option<f64> {
-        let db = self.flow.pg("the NOT NULL handler").ok()?;
+        let db = self.flow.pg(PostgresOnly::NotNullHandler).ok()?;
         let mut connection = db.pool().acquire().await.ok()?;
         crate::connector::postgres::history::measured_fill_rate(
             &mut connection,
