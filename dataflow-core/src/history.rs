@@ -1,7 +1,8 @@
 //! The history table's vocabulary, the same on every database: its name, a row, a
 //! run's status. Each connector's `history.rs` holds its SQL.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// The history table's name.
@@ -134,6 +135,64 @@ pub fn owner<'a>(table: &str, versions: &'a [String]) -> Option<&'a String> {
         .max_by_key(|v| v.len())
 }
 
+/// A run's `progress` column, the same type on every database: where the run is (steps
+/// done, the step running, down steps undone), how it ended (an error, a note), what it
+/// owes to earlier runs (`resumes`), what `purge` dropped. PostgreSQL merges keys into
+/// the JSON in the transactions that earn them (a group records its steps done in its own
+/// transaction) and keeps each fill's resume point under `fill:<fingerprint>` and an
+/// explicit plan's under `resume`: what this type does not name is kept in `other`, so
+/// every row any version wrote reads back whole.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RunProgress {
+    /// Numbers of the steps that completed.
+    #[serde(default)]
+    pub done: Vec<usize>,
+    /// The step started and not finished (a kill or an error stopped it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub running: Option<usize>,
+    /// Numbers of the steps whose down steps a rollback completed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub undone: Vec<usize>,
+    /// Statements that ran with another `ALGORITHM` than planned (MySQL: the server
+    /// refused it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallbacks: Vec<String>,
+    /// Why the run failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// How a run left `running` was closed, when it was not an error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Trash and backup tables dropped by `purge`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purged: Option<Vec<String>>,
+    /// The failed run this one went on from, toward the same target: its finished steps
+    /// are part of the change this run completed, and this run's rollback undoes them too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumes: Option<String>,
+    /// Everything else a database keeps there (fill and explicit-plan resume points).
+    #[serde(flatten)]
+    pub other: BTreeMap<String, serde_json::Value>,
+}
+
+impl RunProgress {
+    /// Reads a stored `progress`; text that is not a progress object reads as none.
+    pub fn parse(text: &str) -> RunProgress {
+        serde_json::from_str(text).unwrap_or_default()
+    }
+
+    /// The steps the run started: those done and the one running (a non-transactional
+    /// step may be half done; its down is written to run again).
+    pub fn started(&self) -> Vec<usize> {
+        let mut started = self.done.clone();
+        if let Some(running) = self.running.filter(|r| !started.contains(r)) {
+            started.push(running);
+        }
+        started
+    }
+}
+
 /// The key under which a run's recorded plan keeps the schema the run left.
 const SCHEMA_AFTER: &str = "schema_after";
 
@@ -164,6 +223,37 @@ pub(crate) fn schema_after(plan_json: &str) -> Option<dataflow_schema::Schema> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_progress_any_database_wrote_reads_back() {
+        // PostgreSQL: keys merged one at a time, `error: null` on success, a fill's
+        // resume point, an explicit plan's, a closing note.
+        let postgres = r#"{"done": [1, 2], "running": 3, "error": null, "resumes": "v1",
+            "fill:ab12": {"after": ["7"], "rows": 10}, "resume": {"step": 2},
+            "note": "closed", "purged": ["public._dataflow_trash_v_users"]}"#;
+        let read = RunProgress::parse(postgres);
+        assert_eq!(read.started(), [1, 2, 3]);
+        assert_eq!(read.resumes.as_deref(), Some("v1"));
+        assert_eq!(read.error, None);
+        assert!(read.other.contains_key("fill:ab12") && read.other.contains_key("resume"));
+        let again: serde_json::Value =
+            serde_json::from_str(&serde_json::to_string(&read).unwrap_or_default())
+                .unwrap_or_default();
+        assert_eq!(again["fill:ab12"]["rows"], 10, "unknown keys are written back");
+        // MySQL: the whole object, written each time.
+        let mysql = r#"{"done":[1],"running":2,"undone":[1],"fallbacks":["step 2: x"],
+            "error":"boom","resumes":"v0"}"#;
+        let read = RunProgress::parse(mysql);
+        assert_eq!(
+            (read.done.clone(), read.running, read.undone.clone()),
+            (vec![1], Some(2), vec![1])
+        );
+        assert_eq!(read.error.as_deref(), Some("boom"));
+        // SQLite: only what purge wrote; an empty or broken column reads as none.
+        assert_eq!(RunProgress::parse(r#"{"purged":["t"]}"#).purged, Some(vec!["t".to_owned()]));
+        assert_eq!(RunProgress::parse("{}"), RunProgress::default());
+        assert_eq!(RunProgress::parse("not json"), RunProgress::default());
+    }
 
     #[test]
     fn every_status_reads_back_as_stored() {

@@ -2,37 +2,45 @@
 //! is rendered: empty names, names longer than the identifier limit (PostgreSQL would
 //! truncate them, possibly into collisions), NUL bytes, malformed numbers, two objects
 //! sharing a name in one namespace, and on MySQL/MariaDB what its catalog cannot hold
-//! (`mysql_text`) or would read otherwise (`fragment::check_mysql_fragment`): there DDL
+//! (`catalog_text`) or would read otherwise (`fragment::check_mysql_fragment`): there DDL
 //! commits itself, so a statement the server refuses midway would leave the steps before
 //! it applied.
 
-use crate::dialect::Dialect;
+use crate::dialect::{CatalogLimits, Dialect};
 use crate::error::PlanError;
 use crate::model::{Backfill, DefaultExpr, Literal, Schema, Table};
 use std::collections::BTreeMap;
 
 /// Checks every identifier and literal of `schema` for `dialect`.
 pub fn validate_schema(schema: &Schema, dialect: Dialect) -> Result<(), PlanError> {
+    let limits =
+        &Limits { max_bytes: dialect.max_identifier_bytes(), of: dialect.rules().catalog_limits() };
     for table in &schema.tables {
-        validate_table(table, dialect)?;
+        validate_table(table, limits)?;
     }
     for enum_type in &schema.enums {
         let object = format!("enum type {}", enum_type.name);
-        identifier(&object, &enum_type.name.name, dialect)?;
+        identifier(&object, &enum_type.name.name, limits)?;
         for value in &enum_type.values {
             // PostgreSQL enum labels share the identifier length limit.
-            identifier(&format!("value of {object}"), value, dialect)?;
+            identifier(&format!("value of {object}"), value, limits)?;
         }
     }
     for sequence in &schema.sequences {
-        identifier(&format!("sequence {}", sequence.name), &sequence.name.name, dialect)?;
+        identifier(&format!("sequence {}", sequence.name), &sequence.name.name, limits)?;
     }
     // On PostgreSQL indexes and key constraints share the namespace with tables; MySQL
     // keeps index names per table (every primary key is `PRIMARY`).
-    if dialect == Dialect::Mysql {
+    if limits.of.index_names_per_table {
         return Ok(());
     }
     unique_relation_names(schema)
+}
+
+/// The limits names and text are checked against.
+struct Limits {
+    max_bytes: usize,
+    of: CatalogLimits,
 }
 
 /// Tables and columns named `_dataflow_*` are the engine's (history, trash, backups, the
@@ -54,31 +62,32 @@ fn not_reserved(object: &str, name: &str) -> Result<(), PlanError> {
     Ok(())
 }
 
-fn validate_table(table: &Table, dialect: Dialect) -> Result<(), PlanError> {
+fn validate_table(table: &Table, limits: &Limits) -> Result<(), PlanError> {
     let object = format!("table {}", table.name);
-    identifier(&object, &table.name.name, dialect)?;
+    identifier(&object, &table.name.name, limits)?;
     not_reserved(&object, &table.name.name)?;
     if let Some(schema) = &table.name.schema {
-        identifier(&format!("schema of {object}"), schema, dialect)?;
+        identifier(&format!("schema of {object}"), schema, limits)?;
     }
-    if dialect == Dialect::Mysql {
-        mysql_text(&format!("comment of {object}"), table.comment.as_deref())?;
+    if limits.of.basic_multilingual_plane_only {
+        catalog_text(&format!("comment of {object}"), table.comment.as_deref())?;
     }
     for column in &table.columns {
         let object = format!("column {}.{}", table.name, column.name);
-        identifier(&object, &column.name, dialect)?;
+        identifier(&object, &column.name, limits)?;
         not_reserved(&object, &column.name)?;
         if let Some(DefaultExpr::Literal(literal)) = &column.default {
             literal_value(&object, literal)?;
-            if let (Dialect::Mysql, Literal::Text(text)) = (dialect, literal) {
-                mysql_text(&format!("default of {object}"), Some(text))?;
+            if let (true, Literal::Text(text)) = (limits.of.basic_multilingual_plane_only, literal)
+            {
+                catalog_text(&format!("default of {object}"), Some(text))?;
             }
         }
-        if dialect == Dialect::Mysql {
-            mysql_text(&format!("comment of {object}"), column.comment.as_deref())?;
+        if limits.of.basic_multilingual_plane_only {
+            catalog_text(&format!("comment of {object}"), column.comment.as_deref())?;
         }
     }
-    sql_fragments(table, dialect)?;
+    sql_fragments(table, limits)?;
     let mut seen = BTreeMap::new();
     for column in &table.columns {
         if seen.insert(column.name.as_str(), ()).is_some() {
@@ -98,13 +107,13 @@ fn validate_table(table: &Table, dialect: Dialect) -> Result<(), PlanError> {
         .chain(table.foreign_keys.iter().map(|k| ("foreign key", &k.name)))
         .chain(table.indexes.iter().map(|k| ("index", &k.name)));
     for (kind, name) in names {
-        identifier(&format!("{kind} on {}", table.name), name, dialect)?;
+        identifier(&format!("{kind} on {}", table.name), name, limits)?;
     }
     Ok(())
 }
 
 /// Every piece of SQL the models carry must be one fragment (see `fragment`).
-fn sql_fragments(table: &Table, dialect: Dialect) -> Result<(), PlanError> {
+fn sql_fragments(table: &Table, limits: &Limits) -> Result<(), PlanError> {
     let mut pieces: Vec<(String, &str)> = Vec::new();
     for column in &table.columns {
         let object = |what: &str| format!("{what} of column {}.{}", table.name, column.name);
@@ -161,9 +170,11 @@ fn sql_fragments(table: &Table, dialect: Dialect) -> Result<(), PlanError> {
         if let Some(reason) = crate::fragment::check_fragment(text) {
             return Err(PlanError::InvalidSql { object, text: text.to_owned(), reason });
         }
-        if dialect == Dialect::Mysql {
-            // Readable back from the catalog, and one fragment as MySQL lexes it too.
-            mysql_text(&object, Some(text))?;
+        // Readable back from the catalog, and one fragment as MySQL lexes it too.
+        if limits.of.basic_multilingual_plane_only {
+            catalog_text(&object, Some(text))?;
+        }
+        if limits.of.mysql_lexer {
             if let Some(problem) = crate::fragment::check_mysql_fragment(text) {
                 let reason = format!("{text:?} as MySQL reads it: {problem}");
                 return Err(PlanError::Unsupported { object, reason });
@@ -180,9 +191,9 @@ fn beyond_utf8mb3(text: &str) -> Option<char> {
     text.chars().find(|c| u32::from(*c) > 0xFFFF)
 }
 
-/// A default or comment on MySQL/MariaDB: it must read back as written, or it could never
+/// A default, comment or piece of model SQL where the catalog keeps utf8mb3 (MariaDB): it must read back as written, or it could never
 /// be compared (a change every run) nor restored by a rollback.
-fn mysql_text(object: &str, text: Option<&str>) -> Result<(), PlanError> {
+fn catalog_text(object: &str, text: Option<&str>) -> Result<(), PlanError> {
     let Some(c) = text.and_then(beyond_utf8mb3) else { return Ok(()) };
     Err(PlanError::Unsupported {
         object: object.to_owned(),
@@ -194,8 +205,8 @@ fn mysql_text(object: &str, text: Option<&str>) -> Result<(), PlanError> {
     })
 }
 
-fn identifier(object: &str, name: &str, dialect: Dialect) -> Result<(), PlanError> {
-    let limit = dialect.max_identifier_bytes();
+fn identifier(object: &str, name: &str, limits: &Limits) -> Result<(), PlanError> {
+    let limit = limits.max_bytes;
     let reason = if name.is_empty() {
         "names cannot be empty".to_owned()
     } else if name.contains('\0') {
@@ -206,9 +217,10 @@ fn identifier(object: &str, name: &str, dialect: Dialect) -> Result<(), PlanErro
              truncate it): choose a shorter name",
             name.len()
         )
-    } else if dialect == Dialect::Mysql && name.ends_with(' ') {
+    } else if limits.of.no_trailing_space_in_names && name.ends_with(' ') {
         "MySQL and MariaDB refuse names that end with a space: remove it".to_owned()
-    } else if let Some(c) = beyond_utf8mb3(name).filter(|_| dialect == Dialect::Mysql) {
+    } else if let Some(c) = beyond_utf8mb3(name).filter(|_| limits.of.basic_multilingual_plane_only)
+    {
         format!(
             "MariaDB keeps names in utf8mb3, which has no {c:?} (outside the Basic \
              Multilingual Plane): choose a name without it"

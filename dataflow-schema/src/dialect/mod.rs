@@ -7,7 +7,7 @@ mod rules;
 pub mod sqlite;
 
 pub(crate) use rules::is_small;
-pub use rules::SqlDialect;
+pub use rules::{CatalogLimits, SqlDialect};
 
 /// What a data-keeping rewrite of a drop gives: up SQL, down SQL, the reason shown.
 pub(crate) type Kept = (Vec<String>, Vec<String>, String);

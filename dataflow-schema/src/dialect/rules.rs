@@ -10,6 +10,24 @@ use crate::model::{ColumnType, DefaultExpr, QualifiedName, Schema, Table, TableS
 use crate::plan::{Batched, PlanOptions};
 use crate::risk::Assessment;
 
+/// What a database's catalog and parser accept beyond the rules every database shares
+/// (`validate.rs` checks a desired schema against them before anything runs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CatalogLimits {
+    /// Names, text defaults, comments and model SQL must stay in the Basic Multilingual
+    /// Plane: the catalog stores them in utf8mb3 (MariaDB) and reads others back as `?`.
+    pub basic_multilingual_plane_only: bool,
+    /// Names may not end with a space (MySQL and MariaDB refuse them).
+    pub no_trailing_space_in_names: bool,
+    /// Model SQL must also be one fragment as MySQL lexes it (no `$$` strings, no double
+    /// quotes).
+    pub mysql_lexer: bool,
+    /// Index and key names are per table, not shared with tables in the namespace (MySQL:
+    /// every primary key is `PRIMARY`).
+    pub index_names_per_table: bool,
+}
+
 /// The per-database half of planning. Defaults are what a database without the feature
 /// does.
 pub trait SqlDialect: Sync {
@@ -81,6 +99,11 @@ pub trait SqlDialect: Sync {
     /// each step is its own group there, recorded when done.
     fn transactional_ddl(&self) -> bool {
         true
+    }
+
+    /// What its catalog and parser accept beyond the shared rules.
+    fn catalog_limits(&self) -> CatalogLimits {
+        CatalogLimits::default()
     }
 
     /// A column type as this database spells it (previews).
@@ -211,6 +234,15 @@ impl SqlDialect for MysqlRules {
 
     fn transactional_ddl(&self) -> bool {
         false
+    }
+
+    fn catalog_limits(&self) -> CatalogLimits {
+        CatalogLimits {
+            basic_multilingual_plane_only: true,
+            no_trailing_space_in_names: true,
+            mysql_lexer: true,
+            index_names_per_table: true,
+        }
     }
 
     fn type_name(&self, ty: &ColumnType) -> String {

@@ -6,39 +6,14 @@
 
 use crate::history::{applied_by, HistoryRow, RunStatus, StoredRun, TABLE};
 use dataflow_schema::dialect::mysql::quote_ident;
-use serde::{Deserialize, Serialize};
 use sqlx::{MySqlConnection, Row};
 
 fn table() -> String {
     quote_ident(TABLE)
 }
 
-/// Where a run is: steps done (in order), the step being run, down steps undone.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Progress {
-    /// Numbers of the steps that completed.
-    #[serde(default)]
-    pub done: Vec<usize>,
-    /// The step started and not finished (a kill or an error stopped it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub running: Option<usize>,
-    /// Numbers of the steps whose down steps a rollback completed.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub undone: Vec<usize>,
-    /// Statements that ran with another `ALGORITHM` than planned (the server refused it).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub fallbacks: Vec<String>,
-    /// Why the run failed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// Trash and backup tables dropped by `purge`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub purged: Option<Vec<String>>,
-    /// The failed run this one went on from, toward the same target: its finished steps
-    /// are part of the change this run completed, and this run's rollback undoes them too.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resumes: Option<String>,
-}
+/// A run's progress: the one type every database reads and writes (`crate::history`).
+pub use crate::history::RunProgress as Progress;
 
 /// Creates the table if it does not exist.
 pub async fn ensure(connection: &mut MySqlConnection) -> Result<(), sqlx::Error> {

@@ -307,15 +307,15 @@ impl Connector for Postgres {
         status: RunStatus,
         mut plan: Plan,
     ) -> Result<(Plan, Option<String>)> {
-        let error = |e| self.history_error(e);
+        let progress =
+            history::progress(conn, NS, version).await.map_err(|e| self.history_error(e))?;
         if status != RunStatus::Applied {
             // A failed run: the steps it started (a non-transactional one may be half
             // done; its down is written to run again).
-            let started = history::steps_started(&mut *conn, NS, version).await.map_err(error)?;
+            let started = progress.started();
             plan.steps.retain(|step| started.contains(&step.number));
         }
-        let resumes = history::resumes(conn, NS, version).await.map_err(error)?;
-        Ok((plan, resumes))
+        Ok((plan, progress.resumes))
     }
 
     async fn applied_after(&self, conn: &mut PgConnection, version: &str) -> Result<Vec<String>> {

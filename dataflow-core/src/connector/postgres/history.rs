@@ -1,7 +1,7 @@
 //! The history table `_dataflow_migrations` (DESIGN.md "Running a plan" / "Pinned
 //! details"): one row per applied run; a run with nothing to do writes nothing.
 
-use crate::history::{applied_by, HistoryRow, RunStatus, StoredRun, TABLE};
+use crate::history::{applied_by, HistoryRow, RunProgress, RunStatus, StoredRun, TABLE};
 use dataflow_schema::dialect::postgres::quote_ident;
 use sqlx::{PgConnection, Row};
 
@@ -476,46 +476,20 @@ pub async fn resumed_run(
     }))
 }
 
-/// The run `version` resumed (`progress.resumes`) and the steps it recorded done, if any.
-pub async fn resumes(
+/// The recorded progress of `version` (none when there is no such row).
+pub async fn progress(
     connection: &mut PgConnection,
     namespace: &str,
     version: &str,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar(&format!(
-        "SELECT progress ->> 'resumes' FROM {} WHERE version = $1",
-        table(namespace)
-    ))
-    .bind(version)
-    .fetch_optional(connection)
-    .await
-    .map(Option::flatten)
-}
-
-/// The steps `version` started: those recorded done, and the one recorded running (a
-/// non-transactional step, maybe half done; its down is written to run again).
-pub async fn steps_started(
-    connection: &mut PgConnection,
-    namespace: &str,
-    version: &str,
-) -> Result<Vec<usize>, sqlx::Error> {
-    let row: Option<(Option<String>, Option<i64>)> = sqlx::query_as(&format!(
-        "SELECT (progress -> 'done')::text, (progress ->> 'running')::bigint FROM {} \
-         WHERE version = $1",
+) -> Result<RunProgress, sqlx::Error> {
+    let text: Option<String> = sqlx::query_scalar(&format!(
+        "SELECT progress::text FROM {} WHERE version = $1",
         table(namespace)
     ))
     .bind(version)
     .fetch_optional(connection)
     .await?;
-    let Some((done, running)) = row else { return Ok(Vec::new()) };
-    let mut started: Vec<usize> =
-        done.and_then(|d| serde_json::from_str(&d).ok()).unwrap_or_default();
-    if let Some(running) = running.and_then(|r| usize::try_from(r).ok()) {
-        if !started.contains(&running) {
-            started.push(running);
-        }
-    }
-    Ok(started)
+    Ok(text.as_deref().map(RunProgress::parse).unwrap_or_default())
 }
 
 #[cfg(test)]
