@@ -103,6 +103,31 @@ pub struct HistoryRow {
     pub applied_by: String,
 }
 
+impl HistoryRow {
+    /// A row of the history listing, whichever database it comes from: `version,
+    /// description, checksum, status, started_at, finished_at, execution_ms, applied_by`,
+    /// timestamps already as RFC 3339 text.
+    pub(crate) fn from_row<R>(row: &R) -> Result<HistoryRow, sqlx::Error>
+    where
+        R: sqlx::Row,
+        usize: sqlx::ColumnIndex<R>,
+        for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    {
+        Ok(HistoryRow {
+            version: row.try_get(0)?,
+            description: row.try_get(1)?,
+            checksum: row.try_get(2)?,
+            status: RunStatus::decode(&row.try_get::<String, _>(3)?)?,
+            started_at: row.try_get(4)?,
+            finished_at: row.try_get(5)?,
+            execution_ms: row.try_get(6)?,
+            applied_by: row.try_get(7)?,
+        })
+    }
+}
+
 /// Who is running: `host:pid`.
 pub fn applied_by() -> String {
     let host = std::fs::read_to_string("/etc/hostname")

@@ -227,20 +227,7 @@ pub async fn list(
     .bind(limit)
     .fetch_all(connection)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(HistoryRow {
-                version: r.try_get(0)?,
-                description: r.try_get(1)?,
-                checksum: r.try_get(2)?,
-                status: RunStatus::decode(&r.try_get::<String, _>(3)?)?,
-                started_at: r.try_get(4)?,
-                finished_at: r.try_get(5)?,
-                execution_ms: r.try_get(6)?,
-                applied_by: r.try_get(7)?,
-            })
-        })
-        .collect()
+    rows.iter().map(HistoryRow::from_row).collect()
 }
 
 /// Versions of runs that started more than `seconds` ago, oldest first.
