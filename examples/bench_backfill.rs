@@ -233,7 +233,7 @@ fn items() -> Table {
 }
 
 fn model(table: Table) -> ModelDef {
-    ModelDef { table, enums: Vec::new() }
+    ModelDef::new(table, Vec::new())
 }
 
 fn with_score() -> ModelDef {

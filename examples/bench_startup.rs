@@ -53,7 +53,7 @@ fn models() -> Vec<ModelDef> {
                 ref_columns: vec!["id".into()],
                 ..ForeignKey::default()
             }];
-            ModelDef { table, enums: Vec::new() }
+            ModelDef::new(table, Vec::new())
         })
         .collect()
 }

@@ -3,6 +3,7 @@
 
 use crate::attr::{ContainerAttrs, FieldAttrs};
 use crate::ctxt::Ctxt;
+use syn::ext::IdentExt;
 use syn::{Data, DeriveInput, Fields, GenericArgument, Ident, PathArguments, Type};
 
 pub struct Container<'a> {
@@ -68,7 +69,7 @@ impl<'a> Container<'a> {
     pub fn table_name(&self) -> String {
         match &self.attrs.table.value {
             Some(name) => name.value(),
-            None => snake_case(&self.ident.to_string()),
+            None => snake_case(&self.ident.unraw().to_string()),
         }
     }
 

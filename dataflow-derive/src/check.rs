@@ -21,6 +21,22 @@ pub fn check(cx: &Ctxt, cont: &Container) {
     check_unique_column_names(cx, cont);
     check_struct_level_columns(cx, cont);
     check_names(cx, cont);
+    check_has_columns(cx, cont);
+}
+
+/// A table needs a column: `CREATE TABLE x ()` is refused by SQLite and MySQL, and a
+/// table of nothing is a mistake everywhere.
+fn check_has_columns(cx: &Ctxt, cont: &Container) {
+    if cont.columns().next().is_none() {
+        cx.error_spanned_by(
+            cont.ident,
+            format!(
+                "`{}` has no columns (no fields, or every field is `skip`): a table needs at \
+                 least one column",
+                cont.ident
+            ),
+        );
+    }
 }
 
 /// The longest name PostgreSQL keeps (it would silently truncate a longer one).

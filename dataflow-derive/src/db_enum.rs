@@ -7,6 +7,7 @@ use crate::fallback;
 use crate::symbol::*;
 use proc_macro2::TokenStream;
 use quote::quote;
+use syn::ext::IdentExt;
 use syn::{Data, DeriveInput, Fields, LitStr};
 
 const RENAME_RULES: &[&str] =
@@ -96,8 +97,13 @@ fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<Parsed> {
             }
             Ok(())
         });
-        let value =
-            rename.get().value.unwrap_or_else(|| apply_rule(&rule, &variant.ident.to_string()));
+        let value = rename
+            .get()
+            .value
+            .unwrap_or_else(|| apply_rule(&rule, &variant.ident.unraw().to_string()));
+        if let Some(problem) = label_problem(&value) {
+            cx.error_spanned_by(&variant.ident, format!("variant `{}`: {problem}", variant.ident));
+        }
         if let Some((first, _)) = variants.iter().find(|(_, v)| *v == value) {
             cx.error_spanned_by(
                 &variant.ident,
@@ -109,11 +115,51 @@ fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<Parsed> {
     if variants.is_empty() {
         cx.error_spanned_by(&input.ident, "an SQL enum needs at least one variant");
     }
-    Some(Parsed {
-        name: name.get().value.unwrap_or_else(|| snake_case(&input.ident.to_string())),
-        schema: schema.get().value,
-        variants,
-    })
+    let given = name.get().value;
+    let hint =
+        if given.is_some() { "choose another `name = \"…\"`" } else { "set `name = \"…\"`" };
+    let name = given.unwrap_or_else(|| snake_case(&input.ident.unraw().to_string()));
+    if let Some(problem) = type_name_problem(&name) {
+        cx.error_spanned_by(&input.ident, format!("enum type name: {problem} ({hint})"));
+    }
+    Some(Parsed { name, schema: schema.get().value, variants })
+}
+
+/// The longest enum label and type name PostgreSQL keeps, in bytes.
+const MAX_NAME_BYTES: usize = 63;
+
+/// Why `value` cannot be an enum label on every database, if it cannot.
+fn label_problem(value: &str) -> Option<String> {
+    if value.is_empty() {
+        Some("an SQL enum value cannot be empty (`rename = \"\"`): give it a name".into())
+    } else if value.len() > MAX_NAME_BYTES {
+        Some(format!(
+            "the value {value:?} is {} bytes long; PostgreSQL keeps enum labels of at most \
+             {MAX_NAME_BYTES}: use `rename = \"…\"` with a shorter one",
+            value.len()
+        ))
+    } else if value.contains('\0') {
+        Some("an SQL enum value cannot contain a NUL byte".into())
+    } else {
+        None
+    }
+}
+
+/// Why `name` cannot name an enum type, if it cannot.
+fn type_name_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        Some("it cannot be empty".into())
+    } else if name.len() > MAX_NAME_BYTES {
+        Some(format!(
+            "`{name}` is {} bytes long; PostgreSQL keeps {MAX_NAME_BYTES} and would silently \
+             truncate it",
+            name.len()
+        ))
+    } else if name.starts_with("_dataflow_") {
+        Some("names starting with `_dataflow_` are reserved for dataflow's own objects".into())
+    } else {
+        None
+    }
 }
 
 fn expand(input: &DeriveInput, parsed: Parsed) -> TokenStream {

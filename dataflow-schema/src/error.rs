@@ -8,10 +8,17 @@ use thiserror::Error;
 #[non_exhaustive]
 pub enum ModelError {
     /// Two models map to the same table.
-    #[error("two models map to table {table}: give one of them #[dataflow(table = \"…\")]")]
+    #[error(
+        "{first} and {second} both map to table {table}: give one of them \
+         #[dataflow(table = \"…\")]"
+    )]
     DuplicateTable {
         /// The table.
         table: QualifiedName,
+        /// The first model (its Rust type when known).
+        first: String,
+        /// The second.
+        second: String,
     },
     /// Two enums share a type name but not their values.
     #[error(

@@ -26,18 +26,40 @@ pub trait DbEnum: Sized + 'static {
 }
 
 /// One model's contribution to the desired schema: its table and the enum types it uses.
+/// `#[non_exhaustive]`: built with [`ModelDef::of`] (a derived model) or [`ModelDef::new`]
+/// (a table built at run time).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ModelDef {
     /// The model's table.
     pub table: Table,
     /// Enum types its columns use.
     pub enums: Vec<EnumType>,
+    /// The Rust type it comes from (`std::any::type_name`), for messages.
+    pub rust_type: Option<&'static str>,
 }
 
 impl ModelDef {
     /// The definition of model `M`.
     pub fn of<M: Model>() -> ModelDef {
-        ModelDef { table: M::table(), enums: M::enums() }
+        ModelDef {
+            table: M::table(),
+            enums: M::enums(),
+            rust_type: Some(std::any::type_name::<M>()),
+        }
+    }
+
+    /// A model defined at run time: a table and the enum types its columns use.
+    pub fn new(table: Table, enums: Vec<EnumType>) -> ModelDef {
+        ModelDef { table, enums, rust_type: None }
+    }
+
+    /// How messages name it: the Rust type, or the table.
+    fn shown(&self) -> String {
+        match self.rust_type {
+            Some(rust_type) => format!("`{rust_type}`"),
+            None => format!("the model of table {}", self.table.name),
+        }
     }
 }
 
@@ -52,9 +74,17 @@ pub fn model<M: Model>() -> ModelDef {
 /// foreign key names a column its (modelled) target table does not have.
 pub fn schema_of(models: &[ModelDef]) -> Result<Schema, ModelError> {
     let mut schema = Schema::default();
-    for def in models {
-        if schema.table(&def.table.name).is_some() {
-            return Err(ModelError::DuplicateTable { table: def.table.name.clone() });
+    for (index, def) in models.iter().enumerate() {
+        if let Some(first) = models[..index].iter().find(|m| m.table.name == def.table.name) {
+            // The same model registered twice is one model.
+            if first.table == def.table && first.enums == def.enums {
+                continue;
+            }
+            return Err(ModelError::DuplicateTable {
+                table: def.table.name.clone(),
+                first: first.shown(),
+                second: def.shown(),
+            });
         }
         schema.tables.push(def.table.clone());
         for enum_type in &def.enums {

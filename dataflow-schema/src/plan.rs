@@ -266,12 +266,26 @@ pub(crate) fn format_ms(ms: u64) -> String {
     }
 }
 
+impl Plan {
+    fn fmt_warnings(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.warnings.is_empty() {
+            writeln!(f, "Warnings:")?;
+            for warning in &self.warnings {
+                writeln!(f, "  - {warning}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl fmt::Display for Plan {
     /// The preview table, then every step with its reasons, up SQL and down SQL.
     /// Deterministic and free of checksums, so it snapshots well.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.steps.is_empty() {
-            return writeln!(f, "No changes.");
+            // An empty plan can still carry news (orphans, objects left alone).
+            writeln!(f, "No changes.")?;
+            return self.fmt_warnings(f);
         }
         let count = |level| self.steps.iter().filter(|s| s.shown_level == level).count();
         writeln!(
@@ -296,12 +310,7 @@ impl fmt::Display for Plan {
             ]);
         }
         writeln!(f, "{table}")?;
-        if !self.warnings.is_empty() {
-            writeln!(f, "Warnings:")?;
-            for warning in &self.warnings {
-                writeln!(f, "  - {warning}")?;
-            }
-        }
+        self.fmt_warnings(f)?;
         for step in &self.steps {
             writeln!(f)?;
             writeln!(

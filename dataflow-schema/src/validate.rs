@@ -34,7 +34,25 @@ pub fn validate_schema(schema: &Schema, dialect: Dialect) -> Result<(), PlanErro
     if limits.of.index_names_per_table {
         return Ok(());
     }
-    unique_relation_names(schema)
+    unique_relation_names(schema, limits.of.names_ignore_case)
+}
+
+/// `name` as the database compares it: ASCII case folded where it ignores case.
+fn compared(name: &str, ignore_case: bool) -> std::borrow::Cow<'_, str> {
+    if ignore_case {
+        std::borrow::Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(name)
+    }
+}
+
+/// The end of a collision message: why two names that differ are one.
+fn case_note(first: &str, second: &str) -> &'static str {
+    if first == second {
+        ""
+    } else {
+        " (this database compares names without regard to case)"
+    }
 }
 
 /// The limits names and text are checked against.
@@ -89,12 +107,17 @@ fn validate_table(table: &Table, limits: &Limits) -> Result<(), PlanError> {
     }
     sql_fragments(table, limits)?;
     let mut seen = BTreeMap::new();
+    let ignore_case = limits.of.column_names_ignore_case;
     for column in &table.columns {
-        if seen.insert(column.name.as_str(), ()).is_some() {
+        if let Some(first) = seen.insert(compared(&column.name, ignore_case), column.name.as_str())
+        {
             return Err(PlanError::InvalidIdentifier {
                 object: format!("table {}", table.name),
                 name: column.name.clone(),
-                reason: "two columns have this name: rename one".into(),
+                reason: format!(
+                    "two columns have this name{}: rename one",
+                    case_note(first, &column.name)
+                ),
             });
         }
     }
@@ -257,7 +280,7 @@ fn is_plain_number(text: &str) -> bool {
 
 /// On PostgreSQL, tables, indexes (including those behind primary keys and unique
 /// constraints) and sequences share one namespace.
-fn unique_relation_names(schema: &Schema) -> Result<(), PlanError> {
+fn unique_relation_names(schema: &Schema, ignore_case: bool) -> Result<(), PlanError> {
     let mut claims: Vec<(Option<&str>, &str, String)> = Vec::new();
     for table in &schema.tables {
         let ns = table.name.schema.as_deref();
@@ -276,14 +299,19 @@ fn unique_relation_names(schema: &Schema) -> Result<(), PlanError> {
         let ns = sequence.name.schema.as_deref();
         claims.push((ns, &sequence.name.name, format!("sequence {}", sequence.name)));
     }
-    let mut owners: BTreeMap<(Option<&str>, &str), &str> = BTreeMap::new();
+    let mut owners: BTreeMap<(Option<&str>, std::borrow::Cow<'_, str>), (&str, &str)> =
+        BTreeMap::new();
     for (namespace, name, owner) in &claims {
-        if let Some(first) = owners.insert((*namespace, name), owner) {
+        if let Some((first, first_name)) =
+            owners.insert((*namespace, compared(name, ignore_case)), (owner, name))
+        {
             return Err(PlanError::InvalidIdentifier {
                 object: owner.clone(),
                 name: (*name).to_owned(),
                 reason: format!(
-                    "{first} already uses this name in the same namespace: name one of them explicitly"
+                    "{first} already uses this name in the same namespace{}: name one of them \
+                     explicitly",
+                    case_note(first_name, name)
                 ),
             });
         }
@@ -363,6 +391,28 @@ mod tests {
                 "{label} is fine on PostgreSQL"
             );
         }
+    }
+
+    /// Names that differ only in case: two names on PostgreSQL, one on SQLite (tables,
+    /// indexes, columns) and MySQL (columns).
+    #[test]
+    fn names_that_differ_only_in_case_collide_where_the_database_ignores_case() {
+        let two_tables = {
+            let mut schema = one_table(|_| {});
+            let mut upper = schema.tables[0].clone();
+            upper.name = QualifiedName::new("T");
+            schema.tables.push(upper);
+            schema
+        };
+        let error = validate_schema(&two_tables, Dialect::Sqlite).expect_err("T and t on SQLite");
+        assert!(error.to_string().contains("without regard to case"), "{error}");
+        assert!(validate_schema(&two_tables, Dialect::Postgres).is_ok(), "two tables there");
+        let two_columns = one_table(|t| t.columns.push(Column::new("V", ColumnType::Integer)));
+        for dialect in [Dialect::Sqlite, Dialect::Mysql] {
+            let error = validate_schema(&two_columns, dialect).expect_err("v and V");
+            assert!(error.to_string().contains("two columns have this name"), "{dialect}: {error}");
+        }
+        assert!(validate_schema(&two_columns, Dialect::Postgres).is_ok(), "two columns there");
     }
 
     #[test]

@@ -346,10 +346,7 @@ pub fn models(case: &Case, v: &Version, prev: Option<&Version>) -> Vec<ModelDef>
         name: QualifiedName::new("mood"),
         values: MOODS[usize::from(v.mood)].iter().map(|s| s.to_string()).collect(),
     };
-    let mut models = vec![
-        ModelDef { table: parent, enums: Vec::new() },
-        ModelDef { table: t, enums: vec![mood] },
-    ];
+    let mut models = vec![ModelDef::new(parent, Vec::new()), ModelDef::new(t, vec![mood])];
     if v.other_table {
         let mut u = Table::new(QualifiedName::new("u"));
         u.columns.push(Column::new("id", ColumnType::BigInt));
@@ -357,7 +354,7 @@ pub fn models(case: &Case, v: &Version, prev: Option<&Version>) -> Vec<ModelDef>
         note.nullable = true;
         u.columns.push(note);
         u.primary_key = Some(PrimaryKey { name: "u_pkey".into(), columns: vec!["id".into()] });
-        models.push(ModelDef { table: u, enums: Vec::new() });
+        models.push(ModelDef::new(u, Vec::new()));
     }
     models
 }

@@ -46,7 +46,7 @@ pub fn models(round: usize) -> Vec<ModelDef> {
             });
         }
     }
-    vec![ModelDef { table, enums: Vec::new() }]
+    vec![ModelDef::new(table, Vec::new())]
 }
 
 /// The child: migrate to the round's models and say what happened.

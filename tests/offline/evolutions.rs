@@ -710,6 +710,20 @@ fn tables_in_a_named_schema() {
     assert_snapshot!(evolve(&[model::<InvoiceV1>()], &[model::<InvoiceV2>(), model::<Customer>()]));
 }
 
+/// An empty plan still shows its warnings: here the table no model names, left alone.
+#[test]
+fn an_empty_plan_shows_its_warnings() {
+    let current = schema(&[model::<UserV1>(), model::<Org>()]);
+    let desired = schema(&[model::<Org>()]);
+    let plan =
+        dataflow::plan_models(&current, &desired, Dialect::Postgres, &PlanOptions::default())
+            .expect("plan");
+    assert!(plan.is_empty(), "{plan}");
+    let text = plan.to_string();
+    assert!(text.starts_with("No changes.\n"), "{text}");
+    assert!(text.contains("Warnings:\n  - table users is not named by any model"), "{text}");
+}
+
 #[test]
 fn unchanged_models_plan_nothing() {
     let text = evolve(&[model::<UserV1>(), model::<Org>()], &[model::<Org>(), model::<UserV1>()]);

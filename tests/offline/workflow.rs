@@ -92,3 +92,30 @@ fn desired_schema_round_trips_through_json() {
     assert_eq!(back.to_json(), json);
     insta::assert_snapshot!(json);
 }
+
+/// Registering a model twice is registering it once; two different models on one table
+/// are named by their Rust types.
+#[test]
+fn the_same_model_twice_is_one_and_two_models_on_one_table_are_named() {
+    mod other {
+        use dataflow::Model;
+
+        #[derive(Model)]
+        #[dataflow(table = "users")]
+        pub struct Account {
+            #[dataflow(primary_key)]
+            pub id: i64,
+        }
+    }
+    let once = schema_of(&[model::<app::User>()]).expect("one model");
+    let twice = schema_of(&[model::<app::User>(), model::<app::User>()]).expect("the same twice");
+    assert_eq!(once, twice);
+    let error = schema_of(&[model::<app::User>(), model::<other::Account>()])
+        .expect_err("two models on one table");
+    let message = error.to_string();
+    assert!(
+        message.contains("app::User`") && message.contains("other::Account`"),
+        "names both Rust types: {message}"
+    );
+    assert!(message.contains("table users") && message.contains("#[dataflow(table"), "{message}");
+}

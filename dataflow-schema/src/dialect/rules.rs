@@ -26,6 +26,11 @@ pub struct CatalogLimits {
     /// Index and key names are per table, not shared with tables in the namespace (MySQL:
     /// every primary key is `PRIMARY`).
     pub index_names_per_table: bool,
+    /// Table, index and column names that differ only in ASCII case are the same name
+    /// (SQLite).
+    pub names_ignore_case: bool,
+    /// Column names that differ only in case are the same column (MySQL, SQLite).
+    pub column_names_ignore_case: bool,
 }
 
 /// The per-database half of planning. Defaults are what a database without the feature
@@ -208,6 +213,14 @@ impl SqlDialect for SqliteRules {
         sqlite::risk::assess(change, stats)
     }
 
+    fn catalog_limits(&self) -> CatalogLimits {
+        CatalogLimits {
+            names_ignore_case: true,
+            column_names_ignore_case: true,
+            ..CatalogLimits::default()
+        }
+    }
+
     fn type_name(&self, ty: &ColumnType) -> String {
         sqlite::render_type(ty)
     }
@@ -242,6 +255,8 @@ impl SqlDialect for MysqlRules {
             no_trailing_space_in_names: true,
             mysql_lexer: true,
             index_names_per_table: true,
+            names_ignore_case: false,
+            column_names_ignore_case: true,
         }
     }
 
