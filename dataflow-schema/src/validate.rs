@@ -299,8 +299,9 @@ fn unique_relation_names(schema: &Schema, ignore_case: bool) -> Result<(), PlanE
         let ns = sequence.name.schema.as_deref();
         claims.push((ns, &sequence.name.name, format!("sequence {}", sequence.name)));
     }
-    let mut owners: BTreeMap<(Option<&str>, std::borrow::Cow<'_, str>), (&str, &str)> =
-        BTreeMap::new();
+    // (namespace, name as compared) → (owner, name as written)
+    type Key<'a> = (Option<&'a str>, std::borrow::Cow<'a, str>);
+    let mut owners: BTreeMap<Key<'_>, (&str, &str)> = BTreeMap::new();
     for (namespace, name, owner) in &claims {
         if let Some((first, first_name)) =
             owners.insert((*namespace, compared(name, ignore_case)), (owner, name))
