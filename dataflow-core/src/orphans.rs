@@ -3,6 +3,12 @@
 //! alone; an orphan is reported as such, and dropped (HIGH, kept in the trash) only with
 //! `drop_orphans`. The same rule on every database: each history module reads the
 //! recorded plans, this module decides.
+//!
+//! Orphans are a model set's own: each model-mode run records the tables its models
+//! named (`model_tables`), and a table counts as created by this model set only when the
+//! run that created it shared a table with it — so two applications with their own
+//! models on one database never see each other's tables as orphans (nor drop them).
+//! Runs recorded before `model_tables` existed belong to every model set.
 
 use crate::error::Result;
 use crate::options::MigrateOptions;
@@ -52,26 +58,82 @@ fn scope_with_orphans(
     (scoped, warnings)
 }
 
-/// The tables the recorded plans (history rows' `plan` JSON) create. A plan that cannot
-/// be read names none: an unreadable row never makes a table droppable.
-#[cfg(any(feature = "sqlite", feature = "mysql"))]
-pub(crate) fn created_in<'a>(plans: impl IntoIterator<Item = &'a str>) -> Vec<QualifiedName> {
+/// The key under which a model-mode run records the tables its models named.
+const MODEL_TABLES: &str = "model_tables";
+
+/// What one applied (or baseline) run created, and the model set it ran for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Created {
+    /// The tables it created.
+    pub tables: Vec<QualifiedName>,
+    /// The tables its models named; `None` for a run recorded before dataflow kept them,
+    /// or a DB-vs-DB run.
+    pub models: Option<Vec<QualifiedName>>,
+}
+
+impl Created {
+    /// From the JSON of the run's created table names and of its `model_tables`.
+    #[cfg(feature = "postgres")]
+    pub(crate) fn from_json(tables: Option<&str>, models: Option<&str>) -> Created {
+        Created {
+            tables: tables.and_then(|t| serde_json::from_str(t).ok()).unwrap_or_default(),
+            models: models.and_then(|m| serde_json::from_str(m).ok()),
+        }
+    }
+}
+
+/// `plan_json` with the tables `desired`'s models name under `model_tables`.
+pub(crate) fn with_model_tables(plan_json: &str, desired: &Schema) -> String {
+    let names: Vec<&QualifiedName> = desired.tables.iter().map(|t| &t.name).collect();
+    match serde_json::from_str(plan_json) {
+        Ok(serde_json::Value::Object(mut plan)) => {
+            plan.insert(MODEL_TABLES.to_owned(), serde_json::json!(names));
+            serde_json::Value::Object(plan).to_string()
+        }
+        _ => plan_json.to_owned(),
+    }
+}
+
+/// The tables this model set created: those of the runs that shared a table with
+/// `desired` (by name or `renamed_from`), or that recorded no model set.
+pub(crate) fn created_by(runs: &[Created], desired: &Schema) -> Vec<QualifiedName> {
+    let ours = |name: &QualifiedName| {
+        desired.tables.iter().any(|t| &t.name == name || t.renamed_from.contains(name))
+    };
     let mut created: Vec<QualifiedName> = Vec::new();
-    for plan in plans {
-        let Ok(plan) = serde_json::from_str::<serde_json::Value>(plan) else { continue };
-        let changes = plan.get("changes").and_then(|c| c.as_array()).into_iter().flatten();
-        for change in
-            changes.filter(|c| c.get("kind").and_then(|k| k.as_str()) == Some("create_table"))
-        {
-            let name = change.get("name").cloned().map(serde_json::from_value::<QualifiedName>);
-            if let Some(Ok(name)) = name {
-                if !created.contains(&name) {
-                    created.push(name);
-                }
+    for run in runs {
+        if let Some(models) = &run.models {
+            if !models.iter().any(ours) {
+                continue;
+            }
+        }
+        for table in &run.tables {
+            if !created.contains(table) {
+                created.push(table.clone());
             }
         }
     }
     created
+}
+
+/// What each recorded plan (history rows' `plan` JSON) created, with its model set. A
+/// plan that cannot be read created nothing: an unreadable row never makes a table
+/// droppable.
+#[cfg(any(feature = "sqlite", feature = "mysql"))]
+pub(crate) fn created_in<'a>(plans: impl IntoIterator<Item = &'a str>) -> Vec<Created> {
+    let mut runs = Vec::new();
+    for plan in plans {
+        let Ok(plan) = serde_json::from_str::<serde_json::Value>(plan) else { continue };
+        let changes = plan.get("changes").and_then(|c| c.as_array()).into_iter().flatten();
+        let tables = changes
+            .filter(|c| c.get("kind").and_then(|k| k.as_str()) == Some("create_table"))
+            .filter_map(|c| c.get("name").cloned())
+            .filter_map(|name| serde_json::from_value::<QualifiedName>(name).ok())
+            .collect();
+        let models = plan.get(MODEL_TABLES).and_then(|m| serde_json::from_value(m.clone()).ok());
+        runs.push(Created { tables, models });
+    }
+    runs
 }
 
 #[cfg(test)]
@@ -93,8 +155,39 @@ mod tests {
     #[test]
     fn created_tables_are_read_from_recorded_plans_and_garbage_names_none() {
         let plans = [recorded(&["a", "b"]), "not json".to_owned(), recorded(&["b", "c"])];
-        let created = created_in(plans.iter().map(String::as_str));
-        assert_eq!(created, ["a", "b", "c"].map(QualifiedName::new));
+        let runs = created_in(plans.iter().map(String::as_str));
+        let desired = Schema { tables: vec![table("z")], ..Schema::default() };
+        assert_eq!(created_by(&runs, &desired), ["a", "b", "c"].map(QualifiedName::new));
+    }
+
+    /// Two model sets on one database: each one's created tables are its own.
+    #[test]
+    fn a_model_set_owns_the_tables_its_own_runs_created() {
+        let billing = Schema { tables: vec![table("invoices")], ..Schema::default() };
+        let shop = Schema { tables: vec![table("orders")], ..Schema::default() };
+        let runs: Vec<Created> = [
+            with_model_tables(&recorded(&["invoices", "ledger"]), &{
+                let mut s = billing.clone();
+                s.tables.push(table("ledger"));
+                s
+            }),
+            with_model_tables(&recorded(&["orders", "carts"]), &{
+                let mut s = shop.clone();
+                s.tables.push(table("carts"));
+                s
+            }),
+            recorded(&["legacy"]),
+        ]
+        .iter()
+        .flat_map(|plan| created_in([plan.as_str()]))
+        .collect();
+        let names = |tables: Vec<QualifiedName>| -> Vec<String> {
+            tables.iter().map(|t| t.to_string()).collect()
+        };
+        // `ledger` left billing's models: billing's orphan, never shop's; a run recorded
+        // without a model set belongs to both.
+        assert_eq!(names(created_by(&runs, &billing)), ["invoices", "ledger", "legacy"]);
+        assert_eq!(names(created_by(&runs, &shop)), ["orders", "carts", "legacy"]);
     }
 
     #[test]

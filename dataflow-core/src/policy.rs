@@ -61,7 +61,10 @@ impl Baseline {
         Some(Baseline {
             checksum: dataflow_schema::schema_checksum(&owned),
             description: format!("adopted existing tables: {}", names.join(", ")),
-            record: serde_json::json!({ "changes": changes, "steps": [] }).to_string(),
+            record: crate::orphans::with_model_tables(
+                &serde_json::json!({ "changes": changes, "steps": [] }).to_string(),
+                desired,
+            ),
         })
     }
 }

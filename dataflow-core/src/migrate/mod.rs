@@ -252,7 +252,11 @@ async fn migrate_locked<C: Connector>(
     let applied = db.execute(lock, &plan, &version, options).await?;
     // What `status` compares the live schema with later, to show what changed.
     let after = db.read_locked(lock, desired, scope).await?.schema;
-    let recorded = crate::history::with_schema_after(&plan.to_json(), &after);
+    let mut recorded = crate::history::with_schema_after(&plan.to_json(), &after);
+    if scope == Scope::Models {
+        // Whose tables these are: the orphans of this model set only (`crate::orphans`).
+        recorded = orphans::with_model_tables(&recorded, desired);
+    }
     db.set_plan(C::locked(lock), &version, &recorded).await?;
     Ok((plan, Some(version), Some(applied)))
 }

@@ -78,10 +78,17 @@ fn what(step: &dataflow_schema::Step) -> String {
 }
 
 impl Mysql {
-    async fn read_on(&self, conn: &mut MySqlConnection, scope: Scope) -> Result<Current> {
+    async fn read_on(
+        &self,
+        conn: &mut MySqlConnection,
+        desired: &Schema,
+        scope: Scope,
+    ) -> Result<Current> {
         let created = match scope {
             Scope::Models => {
-                history::created_tables(conn).await.map_err(|e| self.history_error(e))?
+                let runs =
+                    history::created_tables(conn).await.map_err(|e| self.history_error(e))?;
+                crate::orphans::created_by(&runs, desired)
             }
             Scope::Database => Vec::new(),
         };
@@ -121,18 +128,18 @@ impl Connector for Mysql {
         lock.connection()
     }
 
-    async fn read(&self, _desired: &Schema, scope: Scope) -> Result<Current> {
+    async fn read(&self, desired: &Schema, scope: Scope) -> Result<Current> {
         let mut connection = self.connection().await?;
-        self.read_on(&mut connection, scope).await
+        self.read_on(&mut connection, desired, scope).await
     }
 
     async fn read_locked(
         &self,
         lock: &mut MigrationLock,
-        _desired: &Schema,
+        desired: &Schema,
         scope: Scope,
     ) -> Result<Current> {
-        self.read_on(lock.connection(), scope).await
+        self.read_on(lock.connection(), desired, scope).await
     }
 
     async fn before_planning(&self, options: &MigrateOptions) -> Result<()> {

@@ -57,22 +57,28 @@ impl Postgres {
 
     async fn read_current(&self, desired: &Schema, scope: Scope) -> Result<Current> {
         let (current, fitted) = self.current_for(desired).await?;
-        let desired = match fitted {
+        let fitted = match fitted {
             std::borrow::Cow::Owned(fitted) => Some(fitted),
             std::borrow::Cow::Borrowed(_) => None,
         };
         let (created, unmanaged) = match scope {
             Scope::Models => {
                 let mut connection = self.connection().await?;
-                let created = history::created_tables(&mut connection, NS)
+                let runs = history::created_tables(&mut connection, NS)
                     .await
                     .map_err(|e| self.history_error(e))?;
-                (created, current.unmanaged)
+                (crate::orphans::created_by(&runs, desired), current.unmanaged)
             }
             // DB-vs-DB: the target is the whole namespace, unmanaged objects included.
             Scope::Database => (Vec::<QualifiedName>::new(), Vec::new()),
         };
-        Ok(Current { schema: current.schema, desired, created, unmanaged, caveats: Vec::new() })
+        Ok(Current {
+            schema: current.schema,
+            desired: fitted,
+            created,
+            unmanaged,
+            caveats: Vec::new(),
+        })
     }
 }
 

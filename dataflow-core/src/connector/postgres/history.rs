@@ -234,23 +234,32 @@ pub async fn list(
     rows.iter().map(HistoryRow::from_row).collect()
 }
 
-/// Tables that applied runs created (from their recorded plans): if no model names one
-/// any more, it is an orphan.
+/// What each applied (or adopted) run created, with its model set (read in the server, so
+/// large recorded plans stay there): a table of this model set's runs that no model names
+/// any more is an orphan (`crate::orphans`).
 pub async fn created_tables(
     connection: &mut PgConnection,
     namespace: &str,
-) -> Result<Vec<dataflow_schema::QualifiedName>, sqlx::Error> {
+) -> Result<Vec<crate::orphans::Created>, sqlx::Error> {
     if !exists(&mut *connection, namespace).await? {
         return Ok(Vec::new());
     }
-    let names: Vec<String> = sqlx::query_scalar(&format!(
-        "SELECT DISTINCT (c -> 'name')::text FROM {}, jsonb_array_elements(plan -> 'changes') c \
-         WHERE status IN ('applied', 'baseline') AND c ->> 'kind' = 'create_table'",
+    let rows: Vec<(Option<String>, Option<String>)> = sqlx::query_as(&format!(
+        "SELECT created::text, (plan -> 'model_tables')::text FROM ( \
+           SELECT plan, (SELECT jsonb_agg(c -> 'name') FROM jsonb_array_elements( \
+             CASE jsonb_typeof(plan -> 'changes') WHEN 'array' THEN plan -> 'changes' ELSE '[]' END) c \
+             WHERE c ->> 'kind' = 'create_table') AS created \
+           FROM {} WHERE status IN ('applied', 'baseline')) runs WHERE created IS NOT NULL",
         table(namespace)
     ))
     .fetch_all(connection)
     .await?;
-    Ok(names.iter().filter_map(|n| serde_json::from_str(n).ok()).collect())
+    Ok(rows
+        .iter()
+        .map(|(created, models)| {
+            crate::orphans::Created::from_json(created.as_deref(), models.as_deref())
+        })
+        .collect())
 }
 
 /// Whether the history has no rows (or no table yet).

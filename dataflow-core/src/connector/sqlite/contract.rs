@@ -44,10 +44,14 @@ fn journal_caveat(journal: &str) -> String {
 async fn created_tables(
     db: &Sqlite,
     conn: &mut SqliteConnection,
+    desired: &Schema,
     scope: Scope,
 ) -> Result<Vec<dataflow_schema::QualifiedName>> {
     match scope {
-        Scope::Models => history::created_tables(conn).await.map_err(|e| db.history_error(e)),
+        Scope::Models => {
+            let runs = history::created_tables(conn).await.map_err(|e| db.history_error(e))?;
+            Ok(crate::orphans::created_by(&runs, desired))
+        }
         Scope::Database => Ok(Vec::new()),
     }
 }
@@ -77,11 +81,11 @@ impl Connector for Sqlite {
         lock.connection()
     }
 
-    async fn read(&self, _desired: &Schema, scope: Scope) -> Result<Current> {
+    async fn read(&self, desired: &Schema, scope: Scope) -> Result<Current> {
         // Given back before introspecting: an in-memory database has one connection.
         let (created, journal) = {
             let mut connection = self.connection().await?;
-            let created = created_tables(self, &mut connection, scope).await?;
+            let created = created_tables(self, &mut connection, desired, scope).await?;
             let journal: Option<String> = sqlx::query_scalar("PRAGMA journal_mode")
                 .fetch_optional(&mut *connection)
                 .await
@@ -107,10 +111,10 @@ impl Connector for Sqlite {
     async fn read_locked(
         &self,
         lock: &mut WriteLock,
-        _desired: &Schema,
+        desired: &Schema,
         scope: Scope,
     ) -> Result<Current> {
-        let created = created_tables(self, lock.connection(), scope).await?;
+        let created = created_tables(self, lock.connection(), desired, scope).await?;
         let current = lock.introspect(self.url()).await?;
         Ok(Current {
             schema: current.schema,

@@ -135,11 +135,11 @@ pub async fn stored_plan(
     .transpose()
 }
 
-/// Tables that applied (or adopted) runs created: if no model names one any more, it is
-/// an orphan (`crate::orphans`).
+/// What each applied (or adopted) run created, with its model set: a table of this model
+/// set's runs that no model names any more is an orphan (`crate::orphans`).
 pub async fn created_tables(
     connection: &mut SqliteConnection,
-) -> Result<Vec<dataflow_schema::QualifiedName>, sqlx::Error> {
+) -> Result<Vec<crate::orphans::Created>, sqlx::Error> {
     if !exists(&mut *connection).await? {
         return Ok(Vec::new());
     }
