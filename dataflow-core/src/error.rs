@@ -242,12 +242,17 @@ pub enum Error {
     },
     /// The run's trash and backups were purged: its data cannot come back.
     #[error(
-        "migration {version} cannot be rolled back: its trash tables and column backups were \
-         purged, so the dropped data is gone; restore from a database backup instead"
+        "migration {version} cannot be rolled back: {}trash tables and column backups were \
+         purged, so the dropped data is gone; nothing was undone. Restore from a database \
+         backup instead",
+        match purged { Some(run) => format!("it completed {run}, whose "), None => "its ".into() }
     )]
     Purged {
-        /// The version.
+        /// The version asked for.
         version: String,
+        /// The earlier run it went on from whose kept data was purged, when it is not
+        /// `version` itself.
+        purged: Option<String>,
     },
     /// No history row has this version.
     #[error("no migration {version} in the history (see `dataflow history`)")]

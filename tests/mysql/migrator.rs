@@ -275,6 +275,32 @@ async fn a_run_that_finished_a_failed_one_rolls_back_the_whole_change() {
         .await;
     assert!(progress[0].contains(&format!("\"resumes\":\"{failed}\"")), "{progress:?}");
 
+    // Had the failed run's kept data been purged, the whole rollback is refused before any
+    // step (it used to undo this run's steps, then fail on the failed run's first one).
+    let unpurged = db
+        .rows(&format!(
+            "SELECT CAST(progress AS CHAR) FROM _dataflow_migrations WHERE version = '{failed}'"
+        ))
+        .await;
+    let mut purged: serde_json::Value = serde_json::from_str(&unpurged[0]).expect("progress");
+    purged["purged"] = serde_json::json!([]);
+    let mark = "UPDATE _dataflow_migrations SET progress = ? WHERE version = ?";
+    let purged = purged.to_string();
+    sqlx::query(mark).bind(&purged).bind(failed).execute(&mut holder).await.expect("mark");
+    let finished_state = crate::common::applied::Snapshot::take(&db).await;
+    for refused in [
+        flow.rollback_migration(&version).await.expect_err("purged"),
+        flow.analyze_rollback(&version).await.expect_err("purged"),
+    ] {
+        assert!(
+            matches!(&refused, Error::Purged { purged: Some(run), .. } if run == failed),
+            "{refused:?}"
+        );
+        assert!(refused.to_string().contains("nothing was undone"), "{refused}");
+    }
+    finished_state.assert_restored(&db, "a refused rollback changes nothing").await;
+    sqlx::query(mark).bind(&unpurged[0]).bind(failed).execute(&mut holder).await.expect("unmark");
+
     // What the prompt shows is the whole change too.
     let analysis = flow.analyze_rollback(&version).await.expect("analysis");
     assert!(analysis.down_sql.iter().any(|sql| sql.contains("`pinned`")), "{analysis:?}");

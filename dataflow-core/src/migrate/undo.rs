@@ -77,10 +77,8 @@ async fn rollback_locked<C: Connector>(
     version: &str,
     options: &MigrateOptions,
 ) -> Result<()> {
-    if db.purged(C::locked(lock), version).await? {
-        return Err(Error::Purged { version: version.to_owned() });
-    }
     let runs = chain(db, C::locked(lock), version).await?;
+    // All or nothing: refused before any step when a step of the chain cannot be undone.
     for (_, plan) in &runs {
         crate::reverse::refuse_irreversible(plan)?;
     }
@@ -92,7 +90,8 @@ async fn rollback_locked<C: Connector>(
 }
 
 /// `version` and the failed runs it went on from, newest first, each with its plan cut
-/// to the steps still to undo: what its rollback undoes.
+/// to the steps still to undo: what its rollback undoes. Refuses a run that cannot be
+/// rolled back, or whose kept data was purged.
 async fn chain<C: Connector>(
     db: &C,
     conn: &mut C::Conn,
@@ -108,6 +107,12 @@ async fn chain<C: Connector>(
             || (status == RunStatus::Failed && (C::UNDOES_FAILED_RUNS || run != version));
         if !undoable {
             return Err(Error::NotRollbackable { version: run, status });
+        }
+        // Its kept data is gone: the chain cannot be undone with it (refused before any
+        // step, and before a rollback shows what it would run).
+        if db.purged(conn, &run).await? {
+            let purged = (run != version).then(|| run.clone());
+            return Err(Error::Purged { version: version.to_owned(), purged });
         }
         let (plan, resumes) = db.still_to_undo(conn, &run, status, plan).await?;
         next = resumes;
