@@ -475,3 +475,45 @@ async fn mistakes_change_nothing_and_print_no_secret() {
     before.assert_restored(&current, "after every mistake").await;
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `status` after a run that failed (or is recorded running) on top of an applied one:
+/// the difference is that run's, not a change made outside dataflow, and it says what to
+/// do. (It used to report DRIFTED, blaming someone else.)
+// assertion path: about `status` wording; the applies are plain DB-vs-DB runs
+#[tokio::test]
+async fn status_after_an_unfinished_run_names_it_instead_of_drift() {
+    let (current, first, second) = (
+        TestFile::new("unfinished_a").await,
+        TestFile::new("unfinished_b").await,
+        TestFile::new("unfinished_c").await,
+    );
+    current.exec("CREATE TABLE users (id integer PRIMARY KEY)").await;
+    first.exec("CREATE TABLE users (id integer PRIMARY KEY, phone text)").await;
+    second.exec("CREATE TABLE users (id integer PRIMARY KEY, phone text, email text)").await;
+    let db = current.url.as_str();
+    for target in [&first, &second] {
+        let applied = dataflow(&["apply", "--db", db, "--target", &target.url, "--yes"]);
+        assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
+    }
+    // The second run stopped half-way (SQLite itself never leaves one: written by hand).
+    current
+        .exec(
+            "UPDATE _dataflow_migrations SET status = 'failed' \
+             WHERE rowid = (SELECT max(rowid) FROM _dataflow_migrations)",
+        )
+        .await;
+    let status = dataflow(&["status", "--db", db]);
+    let said = text(&status.stdout);
+    assert_eq!(status.status.code(), Some(0), "{said}");
+    assert!(said.contains("failed") && said.contains("`apply` again finishes"), "{said}");
+    assert!(said.contains("partly changed by the last run"), "{said}");
+    assert!(!said.contains("DRIFTED"), "{said}");
+    current
+        .exec(
+            "UPDATE _dataflow_migrations SET status = 'running' \
+             WHERE rowid = (SELECT max(rowid) FROM _dataflow_migrations)",
+        )
+        .await;
+    let said = text(&dataflow(&["status", "--db", db]).stdout);
+    assert!(said.contains("is recorded running") && !said.contains("DRIFTED"), "{said}");
+}

@@ -271,6 +271,11 @@ struct StatusReport {
     last_applied: Option<HistoryRow>,
     /// The newest history row of any status (`version (status)`).
     newest: Option<String>,
+    /// The newest run, when it failed or is recorded running: the live schema is between
+    /// the last applied run's and its target.
+    unfinished: Option<HistoryRow>,
+    /// The live schema differs from the last applied run's: the unfinished run changed it.
+    changed_by_unfinished: bool,
     /// Checksum of the live schema's shape (in model mode: of the models' tables).
     live_checksum: String,
     /// The live schema is not the one the last migration left: changed outside dataflow
@@ -294,6 +299,12 @@ struct PendingStep {
 async fn status(session: &Session, args: StatusArgs) -> Result<u8> {
     let rows = session.flow.history(None).await?;
     let newest = rows.first().map(|row| format!("{} ({})", row.version, row.status));
+    // A newer run that failed or is still recorded running explains a difference from the
+    // last applied one: not drift, and what to do is to finish it.
+    let unfinished = rows
+        .first()
+        .filter(|row| matches!(row.status, RunStatus::Failed | RunStatus::Running))
+        .cloned();
     let last_applied = rows
         .into_iter()
         .find(|row| row.status == RunStatus::Applied || row.status == RunStatus::Baseline);
@@ -326,11 +337,22 @@ async fn status(session: &Session, args: StatusArgs) -> Result<u8> {
             (plan.from_checksum, drift, Some(steps))
         }
     };
+    let changed_by_unfinished = drift && unfinished.is_some();
+    let drift = drift && unfinished.is_none();
     let drift_diff = match (&last_applied, drift) {
         (Some(row), true) => what_drifted(session, row).await?,
         _ => None,
     };
-    let report = StatusReport { last_applied, newest, live_checksum, drift, pending, drift_diff };
+    let report = StatusReport {
+        last_applied,
+        newest,
+        unfinished,
+        changed_by_unfinished,
+        live_checksum,
+        drift,
+        pending,
+        drift_diff,
+    };
     match args.format {
         Format::Json => json(&report),
         Format::Text => stdout(&status_text(&report)),
@@ -374,8 +396,25 @@ fn status_text(report: &StatusReport) -> String {
             None => "Last migration: none recorded\n".to_owned(),
         },
     };
+    if let Some(run) = &report.unfinished {
+        out.push_str(&match run.status {
+            RunStatus::Running => format!(
+                "Last run: {} is recorded running ({}): another migrator is applying it, or it \
+                 stopped; the next `apply` closes it and goes on from the live schema\n",
+                run.version, run.description
+            ),
+            _ => format!(
+                "Last run: {} failed ({}): the steps it finished stay; `apply` again finishes \
+                 the change (its rollback then undoes both runs)\n",
+                run.version, run.description
+            ),
+        });
+    }
     out.push_str(&match (&report.last_applied, report.drift) {
         (None, _) => format!("Schema: {} (nothing to compare with)\n", &report.live_checksum[..12]),
+        (Some(_), false) if report.changed_by_unfinished => {
+            "Schema: partly changed by the last run (not outside dataflow)\n".to_owned()
+        }
         (Some(_), false) => "Schema: as the last migration left it\n".to_owned(),
         (Some(row), true) => format!(
             "Schema: DRIFTED (live {}, last migration {}): it was changed outside dataflow, \
