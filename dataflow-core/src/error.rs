@@ -261,7 +261,7 @@ pub enum Error {
         version: String,
     },
     /// Only applied runs can be rolled back.
-    #[error("migration {version} is {status}: only applied migrations can be rolled back")]
+    #[error("migration {version} is {status}: {}", not_rollbackable_fix(*status))]
     NotRollbackable {
         /// The version.
         version: String,
@@ -403,6 +403,30 @@ pub enum Error {
     /// The models do not form a schema.
     #[error(transparent)]
     Model(#[from] ModelError),
+}
+
+/// What to do about a run that cannot be rolled back, by where it stands.
+fn not_rollbackable_fix(status: crate::history::RunStatus) -> &'static str {
+    use crate::history::RunStatus;
+    match status {
+        RunStatus::RolledBack => {
+            "it is already rolled back, there is nothing to undo (`apply` with --force applies \
+             it again)"
+        }
+        RunStatus::Failed => {
+            "its finished steps belong to the run that goes on from it: run `apply` again to \
+             finish the change, then roll that run back (it undoes both; see `dataflow history`)"
+        }
+        RunStatus::Running => {
+            "it is still running, or its migrator stopped: let it finish, or run `apply` to \
+             close it, then roll back"
+        }
+        RunStatus::Baseline => {
+            "it adopted tables that existed before dataflow; there is nothing of dataflow's to \
+             undo"
+        }
+        _ => "only applied migrations can be rolled back",
+    }
 }
 
 /// How to allow steps up to `needed`.

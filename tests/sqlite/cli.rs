@@ -137,7 +137,12 @@ async fn eight_processes_apply_to_one_file_exactly_once() {
     // Again: said at once, without showing SQL that would not run.
     let twice = dataflow(&["rollback", &version, "--db", &current.url, "--yes"]);
     assert_eq!(twice.status.code(), Some(1), "{}", text(&twice.stderr));
-    assert!(text(&twice.stderr).contains("is rolled_back"), "{}", text(&twice.stderr));
+    assert!(
+        text(&twice.stderr)
+            .contains("is rolled_back: it is already rolled back, there is nothing to undo"),
+        "{}",
+        text(&twice.stderr)
+    );
     assert!(!text(&twice.stderr).contains("It runs"), "{}", text(&twice.stderr));
 }
 
