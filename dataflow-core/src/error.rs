@@ -574,7 +574,7 @@ fn connect_advice(url: &str, source: &sqlx::Error) -> String {
                 "sslmode=disable|allow|prefer|require|verify-ca|verify-full"
             }
         ),
-        _ => "check that the server runs, the URL is right, and the role may log in to that \
+        _ => "check that the server runs, the URL is right, and the user may log in to that \
               database"
             .to_owned(),
     }

@@ -310,6 +310,15 @@ fn column_summary(column: &Column, rules: &dyn SqlDialect) -> String {
     text
 }
 
+/// `1 column`, `3 columns`.
+fn column_count(n: usize) -> String {
+    if n == 1 {
+        "1 column".to_owned()
+    } else {
+        format!("{n} columns")
+    }
+}
+
 fn columns_text(columns: &[String]) -> String {
     columns.join(", ")
 }
@@ -339,9 +348,9 @@ fn details(change: &Change, rules: &dyn SqlDialect) -> String {
         ),
         Change::CreateTable(t) => {
             let columns = t.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ");
-            format!("{} columns ({columns})", t.columns.len())
+            format!("{} ({columns})", column_count(t.columns.len()))
         }
-        Change::DropTable(t) => format!("{} columns", t.columns.len()),
+        Change::DropTable(t) => column_count(t.columns.len()),
         Change::RenameTable { from, to } => format!("{from} → {to}"),
         Change::RenameColumn { from, to, .. }
         | Change::RenameIndex { from, to, .. }

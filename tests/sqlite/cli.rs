@@ -244,7 +244,10 @@ async fn not_today_at_the_rollback_prompt_keeps_the_migration() {
     let (code, screen) =
         at_the_prompt(&["rollback", &version[0], "--db", db], Keys::Line("not today"));
     assert_eq!(code, 2, "{screen}");
-    assert!(screen.contains("Not applied.") && screen.contains("not today"), "{screen}");
+    assert!(
+        screen.contains("Declined: nothing was changed.") && screen.contains("not today"),
+        "{screen}"
+    );
     assert_eq!(
         current.rows("SELECT status FROM _dataflow_migrations").await,
         vec!["applied"],

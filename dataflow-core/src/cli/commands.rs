@@ -88,7 +88,7 @@ fn ask(question: &str) -> bool {
     }
     let yes = terminal::confirm(question);
     if !yes {
-        eprintln!("Not applied.");
+        eprintln!("Declined: nothing was changed.");
     }
     yes
 }
@@ -537,10 +537,11 @@ async fn rollback(session: &Session, args: RollbackArgs) -> Result<u8> {
 
 async fn purge(session: &Session, args: PurgeArgs) -> Result<u8> {
     eprintln!(
-        "Purging drops the kept data of migrations older than {:?}: they can no longer be rolled back with their data.",
-        args.older_than
+        "Purging drops the trash tables and column backups of migrations started more than {} \
+         ago: they can no longer be rolled back with their data.",
+        humantime_like(args.older_than)
     );
-    if !args.yes && !ask("Purge it?") {
+    if !args.yes && !ask("Drop that kept data?") {
         return Ok(EXIT_REFUSED);
     }
     let dropped = session.flow.purge(args.older_than).await?;
@@ -556,4 +557,15 @@ async fn purge(session: &Session, args: PurgeArgs) -> Result<u8> {
         }
     }
     Ok(EXIT_OK)
+}
+
+/// A duration as people write it: `0s`, `90s`, `2h`, `3d`.
+fn humantime_like(duration: std::time::Duration) -> String {
+    let seconds = duration.as_secs();
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
+        if seconds >= size && seconds % size == 0 {
+            return format!("{}{unit}", seconds / size);
+        }
+    }
+    format!("{seconds}s")
 }

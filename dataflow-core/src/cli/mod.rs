@@ -107,14 +107,16 @@ async fn interrupted(program: &str) -> u8 {
         eprintln!(
             "  run {version} is recorded as failed; the steps it finished stay applied. \
              Run the same command again to go on from the live schema (an interrupted index \
-             build is replaced, a fill resumes after its last batch), or `{program} rollback \
-             {version}` to undo what it finished; `{program} status` shows where things stand"
+             build is replaced; on PostgreSQL a fill resumes after its last batch), or \
+             `{program} rollback {version}` to undo what it finished; `{program} status` shows \
+             where things stand"
         );
     }
     if stopped.runs_closed.is_empty() && stopped.problems.is_empty() {
         eprintln!(
-            "  no run of this command was left in progress (it had not started, or had \
-             finished): `{program} history` shows what it recorded"
+            "  nothing of this command is left in progress: it had not started, had finished, or \
+             ran in one transaction that was rolled back whole (SQLite: nothing changed); \
+             `{program} history` shows what it recorded"
         );
     }
     for problem in &stopped.problems {
