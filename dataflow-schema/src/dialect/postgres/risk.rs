@@ -180,9 +180,63 @@ fn rate(change: &Change) -> Assessment {
 /// Known STABLE defaults give every existing row the same value without a rewrite
 /// (row 4a); known VOLATILE ones rewrite the table (row 5); anything else is unknown.
 enum Volatility {
+    /// A literal, maybe cast: the same value for every row, no function call.
+    Constant,
     Stable,
     Volatile,
     Unknown,
+}
+
+/// A type name as a cast prints it: words, an optional `(n)` or `(p,s)`, `[]`s.
+fn is_type_name(cast: &str) -> bool {
+    let mut rest = cast.trim();
+    while let Some(inner) = rest.strip_suffix("[]") {
+        rest = inner.trim_end();
+    }
+    if let Some(open) = rest.find('(') {
+        let Some(args) = rest[open + 1..].strip_suffix(')') else { return false };
+        if !args
+            .split(',')
+            .all(|n| !n.trim().is_empty() && n.trim().chars().all(|c| c.is_ascii_digit()))
+        {
+            return false;
+        }
+        rest = rest[..open].trim_end();
+    }
+    let rest = rest.trim_matches('"');
+    !rest.is_empty()
+        && rest.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ' ' || c == '.')
+}
+
+/// Whether `sql` is a literal as the server prints one — `0`, `-1.5`, `'x'::text`,
+/// `('2020-01-01'::date)`, `true`, `NULL::integer` — with no function call.
+fn is_constant(sql: &str) -> bool {
+    let mut text = sql.trim();
+    while let Some(inner) = text.strip_prefix('(').and_then(|t| t.strip_suffix(')')) {
+        text = inner.trim();
+    }
+    // Trailing casts: `::type`, `::character varying(20)`, `::text[]`.
+    let literal = match text.find("::") {
+        Some(at) if !text[..at].contains('\'') || text[..at].ends_with('\'') => {
+            let casts = &text[at..];
+            let plain_casts = casts.split("::").skip(1).all(is_type_name);
+            if !plain_casts {
+                return false;
+            }
+            text[..at].trim()
+        }
+        _ => text,
+    };
+    let literal = literal.trim_start_matches('-');
+    let quoted = literal.len() >= 2
+        && literal.starts_with('\'')
+        && literal.ends_with('\'')
+        && !literal[1..literal.len() - 1].replace("''", "").contains('\'');
+    let number = !literal.is_empty()
+        && literal.chars().all(|c| c.is_ascii_digit() || c == '.' || c == 'e' || c == 'E')
+        && literal.starts_with(|c: char| c.is_ascii_digit());
+    quoted || number || ["true", "false", "null"].contains(&literal.to_ascii_lowercase().as_str())
 }
 
 /// Whether a default is known to be VOLATILE (each row gets its own value).
@@ -211,7 +265,9 @@ fn default_volatility(sql: &str) -> Volatility {
         "random()",
         "timeofday()",
     ];
-    if STABLE.contains(&normal.as_str()) {
+    if is_constant(sql) {
+        Volatility::Constant
+    } else if STABLE.contains(&normal.as_str()) {
         Volatility::Stable
     } else if VOLATILE.contains(&normal.as_str()) || normal.starts_with("nextval(") {
         Volatility::Volatile
@@ -265,6 +321,7 @@ fn add_column(column: &Column) -> Assessment {
         Some(DefaultExpr::Sql(sql)) => {
             let a = base.hazards(&[IsUserGenerated]);
             match default_volatility(sql) {
+                Volatility::Constant => a.reason("constant default: catalog-only, no rewrite (row 4/6b)"),
                 Volatility::Stable => a.reason(
                     "stable default: no rewrite, but every existing row gets the same value, not its creation time (row 4a)",
                 ),
@@ -335,4 +392,37 @@ fn with_estimates(mut a: Assessment, change: &Change, stats: Option<TableStats>)
         a.estimated_ms = Some(0);
     }
     a
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn literals_the_server_prints_are_constant_defaults() {
+        for constant in [
+            "0",
+            "-1.5",
+            "1e3",
+            "'x'::text",
+            "('2020-01-01'::date)",
+            "true",
+            "NULL::integer",
+            "'it''s'::character varying",
+            "'{}'::jsonb",
+            "'a'::character varying(20)",
+        ] {
+            assert!(super::is_constant(constant), "{constant}");
+        }
+        for not_constant in [
+            "now()",
+            "nextval('s'::regclass)",
+            "'a'::text || 'b'",
+            "lower('A')",
+            "1 + 1",
+            "'x'::text)::y(",
+            "gen_random_uuid()",
+            "",
+        ] {
+            assert!(!super::is_constant(not_constant), "{not_constant}");
+        }
+    }
 }
