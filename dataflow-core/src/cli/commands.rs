@@ -563,7 +563,7 @@ async fn purge(session: &Session, args: PurgeArgs) -> Result<u8> {
 fn humantime_like(duration: std::time::Duration) -> String {
     let seconds = duration.as_secs();
     for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
-        if seconds >= size && seconds % size == 0 {
+        if seconds >= size && seconds.is_multiple_of(size) {
             return format!("{}{unit}", seconds / size);
         }
     }
