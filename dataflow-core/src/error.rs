@@ -217,7 +217,7 @@ pub enum Error {
     /// The target was rolled back before; re-applying it needs `force`.
     #[error(
         "refused: this target was rolled back as {version}; applying it again would undo that \
-         rollback. Change the models, or pass force: true (CLI: --force)"
+         rollback. Change the models (or the target), or pass force: true (CLI: --force)"
     )]
     RolledBackTarget {
         /// The rolled-back run.

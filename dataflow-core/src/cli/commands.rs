@@ -100,6 +100,19 @@ async fn diff(session: &Session, args: DiffArgs) -> Result<u8> {
         DiffFormat::Json => stdout(&format!("{}\n", plan.to_json())),
         DiffFormat::Sql => stdout(&plan_as_sql(&plan)),
     }
+    let drops = |s: &dataflow_schema::Step| {
+        matches!(
+            s.operation,
+            dataflow_schema::Operation::DropTable | dataflow_schema::Operation::DropColumn
+        )
+    };
+    if plan.steps.iter().any(drops) {
+        eprintln!(
+            "note: this is the plain difference, and its drops delete data; `apply` keeps it \
+             instead (moved into _dataflow_trash_*/_dataflow_backup_* tables for the rollback, \
+             until `purge`): `plan` shows the SQL `apply` runs"
+        );
+    }
     if plan.is_empty() {
         eprintln!("No changes.");
         return Ok(EXIT_OK);

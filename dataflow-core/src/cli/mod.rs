@@ -274,8 +274,9 @@ fn finish(outcome: crate::error::Result<u8>) -> u8 {
             eprintln!("{error}");
             EXIT_REFUSED
         }
-        // The arguments name two kinds of database: nothing was attempted.
-        Err(error @ Error::DifferentDatabases { .. }) => {
+        // The arguments name two kinds of database, or no kind it knows: nothing was
+        // attempted.
+        Err(error @ (Error::DifferentDatabases { .. } | Error::UnsupportedUrl { .. })) => {
             eprintln!("error: {error}");
             EXIT_USAGE
         }

@@ -100,10 +100,15 @@ pub struct NewRow<'a> {
 
 /// Records a run as it starts (or a baseline, finished at once).
 pub async fn insert(connection: &mut MySqlConnection, row: &NewRow<'_>) -> Result<(), sqlx::Error> {
-    let finished = if row.status == RunStatus::Baseline { "UTC_TIMESTAMP(6)" } else { "NULL" };
+    // A run's end and duration are written when it ends (a run left `running` has none).
+    let (finished, ms) = if row.status == RunStatus::Baseline {
+        ("UTC_TIMESTAMP(6)", "0")
+    } else {
+        ("NULL", "NULL")
+    };
     sqlx::query(&format!(
         "INSERT INTO {} (version, description, checksum, plan, status, progress, started_at, finished_at, execution_ms, applied_by) \
-         VALUES (?, ?, ?, ?, ?, '{{}}', UTC_TIMESTAMP(6), {finished}, 0, ?)",
+         VALUES (?, ?, ?, ?, ?, '{{}}', UTC_TIMESTAMP(6), {finished}, {ms}, ?)",
         table()
     ))
     .bind(row.version)
