@@ -101,12 +101,14 @@ pub struct HistoryRow {
     pub execution_ms: Option<i64>,
     /// Host and process that ran it.
     pub applied_by: String,
+    /// `purge` dropped its trash and backups: it can no longer be rolled back with its data.
+    pub purged: bool,
 }
 
 impl HistoryRow {
     /// A row of the history listing, whichever database it comes from: `version,
-    /// description, checksum, status, started_at, finished_at, execution_ms, applied_by`,
-    /// timestamps already as RFC 3339 text.
+    /// description, checksum, status, started_at, finished_at, execution_ms, applied_by,
+    /// purged` (timestamps already as RFC 3339 text, `purged` as 0 or 1).
     pub(crate) fn from_row<R>(row: &R) -> Result<HistoryRow, sqlx::Error>
     where
         R: sqlx::Row,
@@ -114,6 +116,7 @@ impl HistoryRow {
         for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
         for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
         for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     {
         Ok(HistoryRow {
             version: row.try_get(0)?,
@@ -124,6 +127,7 @@ impl HistoryRow {
             finished_at: row.try_get(5)?,
             execution_ms: row.try_get(6)?,
             applied_by: row.try_get(7)?,
+            purged: row.try_get::<i64, _>(8)? != 0,
         })
     }
 }

@@ -24,6 +24,7 @@ pub(crate) fn plan_models(
     dialect: Dialect,
     options: &MigrateOptions,
 ) -> Result<Plan> {
+    dataflow_schema::check_referenced_tables(current, desired)?;
     let (scoped, warnings) = scope_with_orphans(current, desired, created, options.drop_orphans);
     let mut plan = plan_offline(&scoped, desired, dialect, &options.plan)?;
     plan.warnings.extend(warnings);

@@ -54,6 +54,21 @@ pub enum ModelError {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum PlanError {
+    /// Model mode: a foreign key to a table no registered model names and the database
+    /// does not have (the table would be created, then the key would fail).
+    #[error(
+        "foreign key {constraint} on {table} references table {target}, which no registered \
+         model names and the database does not have: register its model (`.model::<…>()`), or \
+         fix `references = \"…\"`"
+    )]
+    UnknownReferencedTable {
+        /// The referencing table.
+        table: String,
+        /// The constraint name.
+        constraint: String,
+        /// The referenced table.
+        target: String,
+    },
     /// SQL from a model attribute that is not one expression (it could end the statement
     /// it is placed in and start another).
     #[error(

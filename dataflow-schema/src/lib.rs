@@ -47,7 +47,7 @@ pub use model::{
 };
 pub use models::{model, schema_of, DbEnum, Model, ModelDef};
 pub use plan::{Batched, LockLevel, Plan, PlanOptions, Rollback, Step};
-pub use planner::{plan_models, plan_offline, scope_to_models};
+pub use planner::{check_referenced_tables, plan_models, plan_offline, scope_to_models};
 pub use preview::{LockHold, Preview, PreviewOptions, SafetySummary};
 pub use risk::{Assessment, Hazard, RiskLevel};
 pub use sql_type::{Json, SqlType};

@@ -168,6 +168,30 @@ pub fn scope_to_models(current: &Schema, desired: &Schema) -> (Schema, Vec<Strin
     (scoped, warnings)
 }
 
+/// Model mode: every foreign key must reference a table a model names or the database
+/// has — otherwise the plan would create the table and then fail at the key (PostgreSQL),
+/// or leave a key to nothing (SQLite). Refused before anything runs.
+pub fn check_referenced_tables(current: &Schema, desired: &Schema) -> Result<(), PlanError> {
+    // `users` and `public.users` are the same table.
+    let same = |a: &QualifiedName, b: &QualifiedName| {
+        let namespace = |n: &QualifiedName| n.schema.clone().filter(|s| s != "public");
+        a.name == b.name && namespace(a) == namespace(b)
+    };
+    let known = |target: &QualifiedName| {
+        desired.tables.iter().chain(&current.tables).any(|t| same(&t.name, target))
+    };
+    for table in &desired.tables {
+        if let Some(fk) = table.foreign_keys.iter().find(|fk| !known(&fk.ref_table)) {
+            return Err(PlanError::UnknownReferencedTable {
+                table: table.name.to_string(),
+                constraint: fk.name.clone(),
+                target: fk.ref_table.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Plans the migration from a live or snapshot schema to a set of models: like
 /// [`plan_offline`], restricted to what the models own (see [`scope_to_models`]).
 pub fn plan_models(
@@ -176,6 +200,7 @@ pub fn plan_models(
     dialect: Dialect,
     options: &PlanOptions,
 ) -> Result<Plan, PlanError> {
+    check_referenced_tables(current, desired)?;
     let (owned, warnings) = scope_to_models(current, desired);
     let mut plan = plan_offline(&owned, desired, dialect, options)?;
     plan.warnings.extend(warnings);

@@ -700,6 +700,9 @@ async fn purge_drops_the_trash_and_then_refuses_the_rollback() {
     assert_eq!(dropped.len(), 1, "{dropped:?}");
     assert!(dropped[0].starts_with("_dataflow_trash_"), "{dropped:?}");
     assert_eq!(db.count(&trash(&db)).await, 0);
+    let history = without_notes.history(None).await.expect("history");
+    let row = history.iter().find(|row| row.version == version).expect("the run");
+    assert!(row.purged, "history says it was purged: {row:?}");
     let refused = without_notes.rollback_migration(&version).await.expect_err("purged");
     assert!(matches!(refused, Error::Purged { .. }), "{refused}");
     db.drop_db().await;

@@ -119,3 +119,41 @@ fn the_same_model_twice_is_one_and_two_models_on_one_table_are_named() {
     );
     assert!(message.contains("table users") && message.contains("#[dataflow(table"), "{message}");
 }
+
+/// A foreign key to a table no registered model names and the current schema does not
+/// have is refused at plan time, naming both (PostgreSQL used to create the table, then fail
+/// at the key; SQLite applied a key to nothing). A table the database already has is fine.
+#[test]
+fn a_foreign_key_to_an_unregistered_table_is_refused_at_plan_time() {
+    use dataflow::{plan_models, PlanError};
+    #[derive(Model)]
+    #[dataflow(table = "orders")]
+    struct Order {
+        #[dataflow(primary_key)]
+        id: i64,
+        #[dataflow(references = "customers.id")]
+        customer_id: i64,
+    }
+    #[derive(Model)]
+    #[dataflow(table = "customers")]
+    struct Customer {
+        #[dataflow(primary_key)]
+        id: i64,
+    }
+    let desired = schema_of(&[model::<Order>()]).expect("models");
+    let options = PlanOptions::default();
+    let error = plan_models(&Schema::default(), &desired, Dialect::Sqlite, &options)
+        .expect_err("customers is nowhere");
+    assert!(
+        matches!(&error, PlanError::UnknownReferencedTable { target, .. } if target == "customers")
+    );
+    let message = error.to_string();
+    assert!(message.contains("orders") && message.contains(".model::<"), "{message}");
+    let existing = schema_of(&[model::<Customer>()]).expect("customers");
+    assert!(
+        plan_models(&existing, &desired, Dialect::Postgres, &options).is_ok(),
+        "in the database"
+    );
+    let both = schema_of(&[model::<Order>(), model::<Customer>()]).expect("models");
+    assert!(plan_models(&Schema::default(), &both, Dialect::Postgres, &options).is_ok());
+}

@@ -331,9 +331,12 @@ async fn purge_drops_old_trash_and_backups() {
     assert_eq!(current.scalar::<i64>(backups).await, 0);
 
     let version: String = current.scalar("SELECT version FROM _dataflow_migrations").await;
+    let history = dataflow(&["history", "--db", db]);
+    assert!(text(&history.stdout).contains("applied (purged)"), "{}", text(&history.stdout));
     let rollback = dataflow(&["rollback", &version, "--db", db, "--yes"]);
     assert_eq!(rollback.status.code(), Some(1));
     assert!(text(&rollback.stderr).contains("purged"), "{}", text(&rollback.stderr));
+    assert!(!text(&rollback.stderr).contains("It runs"), "refused before any SQL is shown");
     current.drop_db().await;
     target.drop_db().await;
 }

@@ -276,6 +276,9 @@ async fn dropped_tables_and_columns_come_back_with_their_data() {
         .expect("v2 again");
     let dropped = v2.purge(std::time::Duration::ZERO).await.expect("purge");
     assert!(!dropped.is_empty(), "trash and backups dropped");
+    let history = v2.history(None).await.expect("history");
+    let purged: Vec<bool> = history.iter().map(|row| row.purged).collect();
+    assert!(purged.contains(&true) && purged.contains(&false), "history says which: {history:?}");
     let refused =
         v2.rollback_migration(&again.version.expect("a version")).await.expect_err("purged");
     assert!(matches!(refused, Error::Purged { .. }), "{refused}");
@@ -628,4 +631,25 @@ async fn a_long_reader_bounds_the_wait_and_changes_nothing_and_wal_lets_it_read_
     let version = report.version.expect("a version");
     v3.rollback_migration(&version).await.expect("rollback");
     before.assert_restored(&file, "WAL run rolled back").await;
+}
+
+/// A model whose foreign key names a table no model registers and the file does not have:
+/// refused before anything runs (it used to apply a key to nothing), naming the table.
+// assertion path: the apply is refused; the test asserts nothing was created or recorded
+#[tokio::test]
+async fn a_foreign_key_to_an_unregistered_table_changes_nothing() {
+    #[derive(Model)]
+    #[dataflow(table = "orders")]
+    struct Order {
+        #[dataflow(primary_key)]
+        id: i64,
+        #[dataflow(references = "customers.id")]
+        customer_id: i64,
+    }
+    let file = TestFile::new("unregistered_fk").await;
+    let error =
+        flow(&file).await.model::<Order>().auto_migrate(unattended()).await.expect_err("refused");
+    assert!(error.to_string().contains("references table customers"), "{error}");
+    let tables = "SELECT count(*) FROM sqlite_schema WHERE type = 'table'";
+    assert_eq!(file.rows(tables).await, vec!["0"], "nothing created, no history");
 }

@@ -469,10 +469,14 @@ async fn history(session: &Session, args: HistoryArgs) -> Result<u8> {
         Format::Text if rows.is_empty() => eprintln!("No migrations recorded."),
         Format::Text => {
             for row in &rows {
+                let status = match row.purged {
+                    true => format!("{} (purged)", row.status),
+                    false => row.status.to_string(),
+                };
                 stdout(&format!(
-                    "{}  {:<11}  {}  {} ms  {}  {}\n",
+                    "{}  {:<20}  {}  {} ms  {}  {}\n",
                     row.version,
-                    row.status,
+                    status,
                     row.started_at,
                     row.execution_ms.map_or("-".into(), |ms| ms.to_string()),
                     row.applied_by,

@@ -402,7 +402,8 @@ pub async fn list(
         "SELECT CAST(version AS CHAR), CAST(description AS CHAR), CAST(checksum AS CHAR), \
          CAST(status AS CHAR), CAST(DATE_FORMAT(started_at, '%Y-%m-%dT%H:%i:%sZ') AS CHAR), \
          CAST(DATE_FORMAT(finished_at, '%Y-%m-%dT%H:%i:%sZ') AS CHAR), execution_ms, \
-         CAST(applied_by AS CHAR) FROM {} ORDER BY seq DESC LIMIT ?",
+         CAST(applied_by AS CHAR), CAST(JSON_EXTRACT(progress, '$.purged') IS NOT NULL AS SIGNED) \
+         FROM {} ORDER BY seq DESC LIMIT ?",
         table()
     ))
     .bind(limit)

@@ -224,7 +224,7 @@ pub async fn list(
         "SELECT version, description, checksum, status, \
                 to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
                 to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
-                execution_ms, applied_by \
+                execution_ms, applied_by, (progress ? 'purged')::int::int8 \
          FROM {} ORDER BY started_at DESC, version DESC LIMIT $1",
         table(namespace)
     ))

@@ -220,8 +220,8 @@ pub async fn list(
     }
     let limit = limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
     let rows = sqlx::query(&format!(
-        "SELECT version, description, checksum, status, started_at, finished_at, execution_ms, applied_by \
-         FROM {} ORDER BY rowid DESC LIMIT ?",
+        "SELECT version, description, checksum, status, started_at, finished_at, execution_ms, applied_by, \
+         json_extract(progress, '$.purged') IS NOT NULL FROM {} ORDER BY rowid DESC LIMIT ?",
         table()
     ))
     .bind(limit)
