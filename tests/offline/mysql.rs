@@ -80,8 +80,9 @@ fn create_tables_with_keys_checks_indexes_and_foreign_keys() {
     assert_snapshot!(plan(&Schema::default(), &schema(&[model::<Org>(), model::<OrderV1>()])));
 }
 
-/// Instant columns, a staged backfilled column, an online varchar growth, a copying
-/// integer widening with its NULLs filled first, an enum value appended in place.
+/// Instant columns, a staged backfilled column, a varchar growth across 255 bytes (a
+/// copy: its length prefix grows, utf8mb4), a copying integer widening with its NULLs
+/// filled first, an enum value appended in place.
 #[test]
 fn evolve_a_populated_table() {
     let v1 = with_rows(shaped(&[model::<Org>(), model::<OrderV1>()]), "order", 2_000_000);
