@@ -57,16 +57,17 @@ pub use dataflow_schema::{
 };
 pub use dataflow_schema::{DbEnum, Model};
 
-/// MySQL and MariaDB (cargo feature `mysql`).
+// MySQL and MariaDB (cargo feature `mysql`).
 #[cfg(feature = "mysql")]
 pub use dataflow_core::{migrate_mysql_to, Mysql};
-/// SQLite (cargo feature `sqlite`).
+// SQLite (cargo feature `sqlite`).
 #[cfg(feature = "sqlite")]
 pub use dataflow_core::{migrate_sqlite_to, Sqlite};
-/// PostgreSQL (cargo feature `postgres`).
+// PostgreSQL (cargo feature `postgres`).
 #[cfg(feature = "postgres")]
 pub use dataflow_core::{migrate_to, ExplicitStep, MigrationPlan, Postgres};
-/// Talking to databases: connect, introspect, plan against models, apply, roll back.
+// Talking to databases: connect, introspect, plan against models, apply, roll back. (A
+// doc comment here would be shown as every item's summary.)
 pub use dataflow_core::{
     AfterRollback, ApplyOptions, ApplyReport, BackfillOptions, BackfillStats, BatchSize, DataFlow,
     Error, HistoryRow, LeftBehind, MigrateOptions, MigrationReport, Mode, RollbackAnalysis,

@@ -36,7 +36,7 @@ impl Mode {
         Mode::Interactive(Arc::new(|_| true))
     }
 
-    /// The default (DESIGN.md): [`Mode::prompt`] when stdin and stderr are terminals, so a
+    /// The default: [`Mode::prompt`] when stdin and stderr are terminals, so a
     /// developer sees and confirms; [`Mode::AutoConfirm`] otherwise, so a replica never
     /// hangs on a prompt.
     pub fn for_terminal() -> Mode {
@@ -59,7 +59,7 @@ impl std::fmt::Debug for Mode {
     }
 }
 
-/// Options of [`crate::DataFlow::auto_migrate`] (defaults from DESIGN.md).
+/// Options of [`crate::DataFlow::auto_migrate`].
 /// `#[non_exhaustive]`: build it with the `with_…` setters, e.g.
 /// `MigrateOptions::default().with_max_risk(RiskLevel::High)`.
 #[derive(Debug, Clone)]
@@ -169,7 +169,7 @@ pub(crate) enum Scope {
     Database,
 }
 
-/// Timeouts and retries for applying a plan (DESIGN.md defaults).
+/// Timeouts and retries for applying a plan.
 /// `#[non_exhaustive]`: build it with the `with_…` setters.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -221,7 +221,7 @@ impl Default for ApplyOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BatchSize {
     /// Starts at `start` rows and aims at `target` per batch, never more than doubling at
-    /// once, between `min` and `max` (DESIGN.md: 10,000, ~100 ms, 100, 50,000).
+    /// once, between `min` and `max` (defaults: 10,000, ~100 ms, 100, 50,000).
     Adaptive {
         /// The first batch's size.
         start: u32,

@@ -145,7 +145,7 @@ pub fn plan_offline(
 ///
 /// The engine alters or drops only tables a model names (by name or `renamed_from`),
 /// and drops only enum types and sequences a model names; everything else in the
-/// database is reported and left alone (DESIGN.md invariant 5). DB-vs-DB mode does not
+/// database is reported and left alone. DB-vs-DB mode does not
 /// use this: there the target describes the whole namespace.
 pub fn scope_to_models(current: &Schema, desired: &Schema) -> (Schema, Vec<String>) {
     let owned: std::collections::BTreeSet<&QualifiedName> = desired

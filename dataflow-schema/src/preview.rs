@@ -1,4 +1,4 @@
-//! The preview a person reads before a plan runs (DESIGN.md "Preview"): the step table
+//! The preview a person reads before a plan runs: the step table
 //! with estimated rows and the reason for every MEDIUM/HIGH step, the SQL, the rollback
 //! plan and a safety summary (data loss, locks and how long they are held, estimated rows
 //! and time).

@@ -145,7 +145,7 @@ impl Assessment {
     }
 
     /// Whether the change can alter what the application reads (CORRECTNESS): such a change
-    /// counts as HIGH against `max_risk`, so it is never applied unconfirmed (DESIGN.md policy).
+    /// counts as HIGH against `max_risk`, so it is never applied unconfirmed.
     pub fn changes_meaning(&self) -> bool {
         self.hazards.contains(&Hazard::Correctness)
     }

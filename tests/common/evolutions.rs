@@ -661,7 +661,7 @@ pub async fn run_case(db: &dyn Db, case: &Case, counts: &mut Counts) -> Result<(
     Ok(())
 }
 
-/// Prints the figure and writes `target/reliability-evolutions-<database>.json`.
+/// Prints the figure (a soak run also writes `target/reliability-evolutions-<database>.json`).
 pub fn report(database: &str, cases: u32, counts: &Counts) {
     let json = serde_json::json!({
         "database": database,

@@ -307,7 +307,7 @@ impl Tally {
     }
 }
 
-/// Prints the figure, writes it to `target/reliability-hostile-<db>.json`, and fails
+/// Prints the figure (a soak run also writes `target/reliability-hostile-<db>.json`), and fails
 /// the test unless every rule held.
 pub fn report(database: &str, tally: &Tally) {
     let figure = serde_json::json!({

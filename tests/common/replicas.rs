@@ -143,7 +143,7 @@ pub async fn run(url: &str, child_test: &str) -> Figure {
     figure
 }
 
-/// Prints the figure, writes `target/reliability-replicas-<database>.json`, and checks it.
+/// Prints the figure (a soak run also writes `target/reliability-replicas-<database>.json`) and checks it.
 pub fn check(database: &str, figure: &Figure) {
     let json = serde_json::json!({
         "database": database,

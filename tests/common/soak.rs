@@ -27,10 +27,14 @@ pub fn seed(default: u64) -> u64 {
     std::env::var("DATAFLOW_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(default)
 }
 
-/// Prints a suite's figure as `<title>: <json>` and writes it to
-/// `target/reliability-<file>.json`, where RELIABILITY.md's numbers come from.
+/// Prints a suite's figure as `<title>: <json>`; in a soak run (`DATAFLOW_SOAK=1`) also
+/// writes it to `target/reliability-<file>.json`, where RELIABILITY.md's numbers come from —
+/// a normal run's fast slice never overwrites a soak's figures.
 pub fn publish(title: &str, file: &str, figure: &serde_json::Value) {
     eprintln!("{title}: {figure}");
+    if trials(0) != 100 {
+        return;
+    }
     let target = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
     let _ = std::fs::create_dir_all(&target);
     let _ = std::fs::write(target.join(format!("reliability-{file}.json")), figure.to_string());

@@ -1,4 +1,4 @@
-//! The command line (DESIGN.md "Command line"): people-facing output on stderr, machine
+//! The command line: people-facing output on stderr, machine
 //! output (SQL, JSON) on stdout, and fixed exit codes.
 //!
 //! Two front ends share one implementation (`commands` over a `session::Session`):

@@ -12,7 +12,7 @@ pub use rules::{CatalogLimits, SqlDialect};
 /// What a data-keeping rewrite of a drop gives: up SQL, down SQL, the reason shown.
 pub(crate) type Kept = (Vec<String>, Vec<String>, String);
 
-/// Rewrites the plan's drops to keep their data (DESIGN.md invariant 6), each dialect
+/// Rewrites the plan's drops to keep their data (invariant 6, ARCHITECTURE.md), each dialect
 /// saying how through `keep` (given the change and its step; `None` leaves it): the step
 /// gets the new up and down SQL, loses `DELETES_DATA` and says where the data is kept.
 pub(crate) fn keep_drops(

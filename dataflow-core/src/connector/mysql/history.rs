@@ -1,5 +1,5 @@
 //! The history table on MySQL/MariaDB: the same `_dataflow_migrations` columns as on
-//! PostgreSQL (JSON as LONGTEXT, DESIGN.md "Pinned details"). DDL commits itself, so a
+//! PostgreSQL (JSON as LONGTEXT). DDL commits itself, so a
 //! run is recorded step by step: the row is written `running` before the first step, its
 //! `progress` names the step being run and the steps done, and it is marked `applied`
 //! after the last. A killed run leaves `running` with the exact step it was in.

@@ -38,7 +38,7 @@ pub enum ExplicitStep {
         /// Rows per batch.
         batch_size: i64,
     },
-    /// Raw SQL, rated as its author declares (DESIGN.md: default HIGH).
+    /// Raw SQL, rated as its author declares (default HIGH).
     Sql {
         /// Statements that make the change.
         up: String,

@@ -1,5 +1,5 @@
-//! The history table `_dataflow_migrations` (DESIGN.md "Running a plan" / "Pinned
-//! details"): one row per applied run; a run with nothing to do writes nothing.
+//! The history table `_dataflow_migrations`: one row per applied run; a run with nothing
+//! to do writes nothing.
 
 use crate::history::{applied_by, HistoryRow, RunProgress, RunStatus, StoredRun, TABLE};
 use dataflow_schema::dialect::postgres::quote_ident;

@@ -1,4 +1,4 @@
-//! The NOT NULL handler (seed 000, DESIGN.md): adds a NOT NULL column to a populated
+//! The NOT NULL handler: adds a NOT NULL column to a populated
 //! PostgreSQL table — or makes an existing nullable one NOT NULL — with one of six
 //! strategies for the rows already there, in four calls:
 //!

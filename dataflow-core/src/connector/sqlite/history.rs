@@ -1,5 +1,5 @@
 //! The history table on SQLite: the same `_dataflow_migrations` columns as on PostgreSQL
-//! (JSON and timestamps as text, DESIGN.md "Pinned details"), written in the migration's
+//! (JSON and timestamps as text), written in the migration's
 //! own transaction, so a schema change and its history row commit together.
 
 use crate::history::{applied_by, HistoryRow, RunStatus, StoredRun, TABLE};

@@ -1,4 +1,4 @@
-//! Destructive steps that keep the data (DESIGN.md invariant 6), as on PostgreSQL: a
+//! Destructive steps that keep the data (invariant 6, ARCHITECTURE.md), as on PostgreSQL: a
 //! dropped table is renamed into the trash (its indexes, checks and foreign keys go
 //! with it: on MySQL they belong to the table), a dropped column's values are copied
 //! into a backup table first. The rollback restores them; `dataflow purge` empties the

@@ -1,4 +1,4 @@
-//! Destructive steps that keep the data (DESIGN.md invariant 6): once the migrator knows
+//! Destructive steps that keep the data (invariant 6, ARCHITECTURE.md): once the migrator knows
 //! the run's version, a dropped table is renamed into the trash and a dropped column's
 //! values are copied into a backup table first, so the rollback restores data, not just
 //! the schema. `dataflow purge` empties the trash later.
@@ -12,7 +12,7 @@ use crate::naming::{clip, POSTGRES_MAX_IDENTIFIER};
 use crate::plan::Plan;
 
 /// `<prefix><version>_<rest>`, cut to the identifier limit with a 6-hex hash of the
-/// full name appended when it is too long (DESIGN.md "Trash and backup names").
+/// full name appended when it is too long.
 pub fn engine_name(prefix: &str, version: &str, rest: &str) -> String {
     let full = format!("{prefix}{version}_{rest}");
     if full.len() <= POSTGRES_MAX_IDENTIFIER {

@@ -1,5 +1,5 @@
 //! PostgreSQL risk facts, one function per change kind, following RISK.md §2 (row
-//! numbers in comments) and the DESIGN.md policies (hinted renames are MEDIUM; SQL from
+//! numbers in comments) and the project's policies (ARCHITECTURE.md, "Decisions") (hinted renames are MEDIUM; SQL from
 //! model attributes carries IS_USER_GENERATED without raising the level).
 
 use crate::change::Change;

@@ -1,4 +1,4 @@
-//! Destructive steps that keep the data on SQLite (DESIGN.md invariant 6), once the
+//! Destructive steps that keep the data on SQLite (invariant 6, ARCHITECTURE.md), once the
 //! migrator knows the run's version: a dropped table's rows are copied into the trash, and
 //! the values of dropped columns are copied into a backup table keyed by the primary key
 //! before the column goes, so the rollback restores data, not just the schema.
