@@ -713,6 +713,45 @@ pub(crate) fn rename_identifiers(expression: &str, renames: &[(&str, &str)]) -> 
     out
 }
 
+/// Whether `text` is one literal as the server prints a default — `0`, `-1.5`, `'x'::text`,
+/// `('2020-01-01'::date)`, `true`, `NULL::integer`, `'a'::character varying(20)` — with no
+/// function call and no operator: the same value for every row.
+pub fn is_literal(text: &str) -> bool {
+    let Some(tokens) = tokenize(text) else { return false };
+    let (mut value_seen, mut in_cast, mut depth) = (false, false, 0i32);
+    for (index, token) in tokens.iter().enumerate() {
+        let next = tokens.get(index + 1);
+        match token {
+            Token::Open => depth += 1,
+            Token::Close => depth -= 1,
+            Token::Cast if value_seen => in_cast = true,
+            // A cast's type: `character varying(20)`, `text[]`, `pg_catalog.text`.
+            Token::Word(_)
+            | Token::Quoted(_)
+            | Token::Dot
+            | Token::Num(_)
+            | Token::Comma
+            | Token::LBracket
+            | Token::RBracket
+                if in_cast => {}
+            Token::Op(op) if op == "-" && !value_seen => {}
+            Token::Num(_) | Token::Str(_) if !value_seen => value_seen = true,
+            Token::Word(word)
+                if !value_seen
+                    && ["true", "false", "null"].contains(&word.as_str())
+                    && next != Some(&Token::Open) =>
+            {
+                value_seen = true
+            }
+            _ => return false,
+        }
+        if depth < 0 {
+            return false;
+        }
+    }
+    value_seen && depth == 0
+}
+
 /// The canonical key of a column default: its text as PostgreSQL spells it (literals
 /// quoted, SQL as written), through [`expression_key`]. Used only to compare.
 pub fn default_key(default: &crate::model::DefaultExpr) -> String {

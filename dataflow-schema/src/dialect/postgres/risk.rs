@@ -187,58 +187,6 @@ enum Volatility {
     Unknown,
 }
 
-/// A type name as a cast prints it: words, an optional `(n)` or `(p,s)`, `[]`s.
-fn is_type_name(cast: &str) -> bool {
-    let mut rest = cast.trim();
-    while let Some(inner) = rest.strip_suffix("[]") {
-        rest = inner.trim_end();
-    }
-    if let Some(open) = rest.find('(') {
-        let Some(args) = rest[open + 1..].strip_suffix(')') else { return false };
-        if !args
-            .split(',')
-            .all(|n| !n.trim().is_empty() && n.trim().chars().all(|c| c.is_ascii_digit()))
-        {
-            return false;
-        }
-        rest = rest[..open].trim_end();
-    }
-    let rest = rest.trim_matches('"');
-    !rest.is_empty()
-        && rest.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ' ' || c == '.')
-}
-
-/// Whether `sql` is a literal as the server prints one — `0`, `-1.5`, `'x'::text`,
-/// `('2020-01-01'::date)`, `true`, `NULL::integer` — with no function call.
-fn is_constant(sql: &str) -> bool {
-    let mut text = sql.trim();
-    while let Some(inner) = text.strip_prefix('(').and_then(|t| t.strip_suffix(')')) {
-        text = inner.trim();
-    }
-    // Trailing casts: `::type`, `::character varying(20)`, `::text[]`.
-    let literal = match text.find("::") {
-        Some(at) if !text[..at].contains('\'') || text[..at].ends_with('\'') => {
-            let casts = &text[at..];
-            let plain_casts = casts.split("::").skip(1).all(is_type_name);
-            if !plain_casts {
-                return false;
-            }
-            text[..at].trim()
-        }
-        _ => text,
-    };
-    let literal = literal.trim_start_matches('-');
-    let quoted = literal.len() >= 2
-        && literal.starts_with('\'')
-        && literal.ends_with('\'')
-        && !literal[1..literal.len() - 1].replace("''", "").contains('\'');
-    let number = !literal.is_empty()
-        && literal.chars().all(|c| c.is_ascii_digit() || c == '.' || c == 'e' || c == 'E')
-        && literal.starts_with(|c: char| c.is_ascii_digit());
-    quoted || number || ["true", "false", "null"].contains(&literal.to_ascii_lowercase().as_str())
-}
-
 /// Whether a default is known to be VOLATILE (each row gets its own value).
 pub(crate) fn is_volatile_default(sql: &str) -> bool {
     matches!(default_volatility(sql), Volatility::Volatile)
@@ -265,7 +213,7 @@ fn default_volatility(sql: &str) -> Volatility {
         "random()",
         "timeofday()",
     ];
-    if is_constant(sql) {
+    if crate::normalize::is_literal(sql) {
         Volatility::Constant
     } else if STABLE.contains(&normal.as_str()) {
         Volatility::Stable
@@ -410,7 +358,7 @@ mod tests {
             "'{}'::jsonb",
             "'a'::character varying(20)",
         ] {
-            assert!(super::is_constant(constant), "{constant}");
+            assert!(crate::normalize::is_literal(constant), "{constant}");
         }
         for not_constant in [
             "now()",
@@ -422,7 +370,7 @@ mod tests {
             "gen_random_uuid()",
             "",
         ] {
-            assert!(!super::is_constant(not_constant), "{not_constant}");
+            assert!(!crate::normalize::is_literal(not_constant), "{not_constant}");
         }
     }
 }
