@@ -233,9 +233,18 @@ pub(crate) fn with_schema_after(plan_json: &str, schema: &dataflow_schema::Schem
     for table in &mut schema.tables {
         table.stats = None;
     }
-    match (serde_json::from_str(plan_json), serde_json::to_value(&schema)) {
-        (Ok(serde_json::Value::Object(mut plan)), Ok(schema)) => {
-            plan.insert(SCHEMA_AFTER.to_owned(), schema);
+    match serde_json::to_value(&schema) {
+        Ok(schema) => with_key(plan_json, SCHEMA_AFTER, schema),
+        Err(_) => plan_json.to_owned(),
+    }
+}
+
+/// `plan_json` (a recorded plan's JSON object) with `value` under `key`; readers of the
+/// plan ignore keys they do not know. Text that is not an object is returned as it is.
+pub(crate) fn with_key(plan_json: &str, key: &str, value: serde_json::Value) -> String {
+    match serde_json::from_str(plan_json) {
+        Ok(serde_json::Value::Object(mut plan)) => {
+            plan.insert(key.to_owned(), value);
             serde_json::Value::Object(plan).to_string()
         }
         _ => plan_json.to_owned(),

@@ -86,13 +86,7 @@ impl Created {
 /// `plan_json` with the tables `desired`'s models name under `model_tables`.
 pub(crate) fn with_model_tables(plan_json: &str, desired: &Schema) -> String {
     let names: Vec<&QualifiedName> = desired.tables.iter().map(|t| &t.name).collect();
-    match serde_json::from_str(plan_json) {
-        Ok(serde_json::Value::Object(mut plan)) => {
-            plan.insert(MODEL_TABLES.to_owned(), serde_json::json!(names));
-            serde_json::Value::Object(plan).to_string()
-        }
-        _ => plan_json.to_owned(),
-    }
+    crate::history::with_key(plan_json, MODEL_TABLES, serde_json::json!(names))
 }
 
 /// The tables this model set created: those of the runs that shared a table with

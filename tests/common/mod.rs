@@ -3,6 +3,7 @@
 pub mod applied;
 pub mod evolutions;
 pub mod hostile;
+pub mod model_sets;
 pub mod replicas;
 pub mod skip;
 pub mod soak;

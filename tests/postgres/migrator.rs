@@ -460,31 +460,11 @@ async fn a_run_left_running_at_its_target_is_closed_as_applied() {
 /// are read in the server here): each one's tables are never the other's orphans.
 #[tokio::test]
 async fn two_model_sets_on_one_database_never_orphan_each_other() {
-    #[derive(Model)]
-    #[dataflow(table = "invoices")]
-    struct Invoice {
-        #[dataflow(primary_key, auto)]
-        id: i64,
-        total: i64,
-    }
     if !server_available().await {
         return;
     }
     let db = TestDb::new("two_model_sets").await;
-    let users = flow(&db).model::<UserV1>();
-    let invoices = flow(&db).model::<Invoice>();
-    users.auto_migrate(unattended()).await.expect("users");
-    invoices.auto_migrate(unattended()).await.expect("invoices");
-    let drop = unattended().with_drop_orphans(true).with_max_risk(RiskLevel::High);
-    for (app, other) in [(&users, "invoices"), (&invoices, "users")] {
-        let plan = app.plan().await.expect("plan");
-        assert!(plan.is_empty(), "{plan}");
-        let expected = format!("table {other} is not named by any model");
-        assert!(plan.warnings.iter().any(|w| w.starts_with(&expected)), "{:?}", plan.warnings);
-        assert!(!plan.warnings.iter().any(|w| w.contains("orphaned")), "{:?}", plan.warnings);
-        let report = app.auto_migrate(drop.clone()).await.expect("nothing to drop");
-        assert!(report.plan.is_empty() && !report.applied, "{}", report.plan);
-    }
+    crate::common::model_sets::never_orphan_each_other(flow(&db), flow(&db)).await;
     let tables = "SELECT count(*) FROM pg_tables WHERE tablename IN ('users', 'invoices')";
     assert_eq!(db.scalar::<i64>(tables).await, 2);
 }

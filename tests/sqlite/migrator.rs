@@ -402,28 +402,8 @@ async fn an_orphan_is_reported_kept_and_dropped_only_when_asked() {
 // assertion path: about planning scope — the only applies create each model set's table
 #[tokio::test]
 async fn two_model_sets_on_one_database_never_orphan_each_other() {
-    #[derive(Model)]
-    #[dataflow(table = "invoices")]
-    struct Invoice {
-        #[dataflow(primary_key, auto)]
-        id: i64,
-        total: i64,
-    }
     let file = TestFile::new("two_model_sets").await;
-    let users = flow(&file).await.model::<UserV1>();
-    let invoices = flow(&file).await.model::<Invoice>();
-    users.auto_migrate(unattended()).await.expect("users");
-    invoices.auto_migrate(unattended()).await.expect("invoices");
-    let drop = unattended().with_drop_orphans(true).with_max_risk(RiskLevel::High);
-    for (app, other) in [(&users, "invoices"), (&invoices, "users")] {
-        let plan = app.plan().await.expect("plan");
-        assert!(plan.is_empty(), "{plan}");
-        let expected = format!("table {other} is not named by any model");
-        assert!(plan.warnings.iter().any(|w| w.starts_with(&expected)), "{:?}", plan.warnings);
-        assert!(!plan.warnings.iter().any(|w| w.contains("orphaned")), "{:?}", plan.warnings);
-        let report = app.auto_migrate(drop.clone()).await.expect("nothing to drop");
-        assert!(report.plan.is_empty() && !report.applied, "{}", report.plan);
-    }
+    crate::common::model_sets::never_orphan_each_other(flow(&file).await, flow(&file).await).await;
     let tables = "SELECT name FROM sqlite_schema WHERE name IN ('users', 'invoices') ORDER BY name";
     assert_eq!(file.rows(tables).await, vec!["invoices", "users"]);
 }

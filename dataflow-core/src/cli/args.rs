@@ -299,6 +299,17 @@ pub(super) fn parse_lock_timeout(text: &str) -> Result<Duration, String> {
     Ok(timeout)
 }
 
+/// A duration as [`parse_duration`] reads it: `0s`, `90s`, `2h`, `3d` (whole seconds).
+pub(super) fn format_duration(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
+        if seconds >= size && seconds.is_multiple_of(size) {
+            return format!("{}{unit}", seconds / size);
+        }
+    }
+    format!("{seconds}s")
+}
+
 /// `500ms`, `2s`, `30m`, `12h`, `7d` (a plain number is seconds; whole numbers only).
 pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
     let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());

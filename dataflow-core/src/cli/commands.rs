@@ -556,7 +556,7 @@ async fn purge(session: &Session, args: PurgeArgs) -> Result<u8> {
     eprintln!(
         "Purging drops the trash tables and column backups of migrations started more than {} \
          ago: they can no longer be rolled back with their data.",
-        humantime_like(args.older_than)
+        super::args::format_duration(args.older_than)
     );
     if !args.yes && !ask("Drop that kept data?") {
         return Ok(EXIT_REFUSED);
@@ -574,15 +574,4 @@ async fn purge(session: &Session, args: PurgeArgs) -> Result<u8> {
         }
     }
     Ok(EXIT_OK)
-}
-
-/// A duration as people write it: `0s`, `90s`, `2h`, `3d`.
-fn humantime_like(duration: std::time::Duration) -> String {
-    let seconds = duration.as_secs();
-    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
-        if seconds >= size && seconds.is_multiple_of(size) {
-            return format!("{}{unit}", seconds / size);
-        }
-    }
-    format!("{seconds}s")
 }

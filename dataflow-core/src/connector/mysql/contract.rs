@@ -8,10 +8,10 @@
 //! downs of the finished steps, newest first, recording each as it goes.
 
 use crate::connector::contract::{Connector, Current, Idle, Kept};
-use crate::connector::mysql::history::{self as history, NewRow, Progress};
+use crate::connector::mysql::history::{self as history, NewRow};
 use crate::connector::mysql::{introspect_on, run_statement, MigrationLock, Mysql};
 use crate::error::{Error, LeftBehind, Result};
-use crate::history::{HistoryRow, RunStatus, StoredRun};
+use crate::history::{HistoryRow, RunProgress, RunStatus, StoredRun};
 use crate::options::{ApplyOptions, MigrateOptions, Scope};
 use crate::policy::Baseline;
 use crate::report::{ApplyReport, MigrationReport};
@@ -200,7 +200,7 @@ impl Connector for Mysql {
         let resumes = history::resumed_run(connection, version, &plan.to_checksum)
             .await
             .map_err(history_error)?;
-        let mut progress = Progress { resumes, ..Progress::default() };
+        let mut progress = RunProgress { resumes, ..RunProgress::default() };
         let mut retries = 0;
         for step in &plan.steps {
             progress.running = Some(step.number);

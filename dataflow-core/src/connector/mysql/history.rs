@@ -4,16 +4,13 @@
 //! `progress` names the step being run and the steps done, and it is marked `applied`
 //! after the last. A killed run leaves `running` with the exact step it was in.
 
-use crate::history::{applied_by, HistoryRow, RunStatus, StoredRun, TABLE};
+use crate::history::{applied_by, HistoryRow, RunProgress, RunStatus, StoredRun, TABLE};
 use dataflow_schema::dialect::mysql::quote_ident;
 use sqlx::{MySqlConnection, Row};
 
 fn table() -> String {
     quote_ident(TABLE)
 }
-
-/// A run's progress: the one type every database reads and writes (`crate::history`).
-pub use crate::history::RunProgress as Progress;
 
 /// Creates the table if it does not exist.
 pub async fn ensure(connection: &mut MySqlConnection) -> Result<(), sqlx::Error> {
@@ -126,7 +123,7 @@ pub async fn insert(connection: &mut MySqlConnection, row: &NewRow<'_>) -> Resul
 pub async fn set_progress(
     connection: &mut MySqlConnection,
     version: &str,
-    progress: &Progress,
+    progress: &RunProgress,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(&format!("UPDATE {} SET progress = ? WHERE version = ?", table()))
         .bind(serde_json::to_string(progress).unwrap_or_else(|_| "{}".into()))
@@ -140,7 +137,7 @@ pub async fn set_progress(
 pub async fn progress(
     connection: &mut MySqlConnection,
     version: &str,
-) -> Result<Progress, sqlx::Error> {
+) -> Result<RunProgress, sqlx::Error> {
     let text: Option<String> = sqlx::query_scalar(&format!(
         "SELECT CAST(progress AS CHAR) FROM {} WHERE version = ?",
         table()
@@ -148,7 +145,7 @@ pub async fn progress(
     .bind(version)
     .fetch_optional(connection)
     .await?;
-    Ok(text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default())
+    Ok(text.as_deref().map(RunProgress::parse).unwrap_or_default())
 }
 
 /// Marks `version` finished with `state` (`applied` or `failed`).
@@ -192,7 +189,7 @@ pub async fn close_interrupted(
         let (version, plan, progress, checksum): (String, String, String, String) =
             (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
         let steps = serde_json::from_str::<dataflow_schema::Plan>(&plan).map(|p| p.steps.len());
-        let progress: Progress = serde_json::from_str(&progress).unwrap_or_default();
+        let progress = RunProgress::parse(&progress);
         let finished = steps.is_ok_and(|n| progress.done.len() == n && progress.running.is_none())
             || reached == Some(checksum.as_str());
         let state = if finished { RunStatus::Applied } else { RunStatus::Failed };
