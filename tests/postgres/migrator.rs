@@ -598,6 +598,94 @@ async fn a_killed_run_is_resumed_by_the_next_one() {
     target.drop_db().await;
 }
 
+// assertion path: about the migration lock a killed run's statement keeps; the resume is
+// checked for convergence, rows, values and history like the test above
+/// SIGKILL a `dataflow apply` while its `CREATE INDEX CONCURRENTLY` waits on the server
+/// (for a writer's open transaction). The statement outlives its client; until it ends,
+/// the next migrator does not start — its lock wait gives up naming the statement and
+/// how to stop it — and once it ends the next run converges with every row intact.
+/// (When steps ran on a session other than the lock's, the lock was freed at the kill and
+/// the next run's `DROP INDEX CONCURRENTLY` collided with the orphaned build: "tuple
+/// concurrently updated", seen once in CI on PostgreSQL 16.)
+#[tokio::test]
+async fn a_killed_runs_statement_keeps_the_lock_until_it_ends() {
+    use sqlx::{Connection, Executor};
+    if !server_available().await {
+        return;
+    }
+    let target = TestDb::new("orphan_t").await;
+    target
+        .exec("CREATE TABLE big (id bigint PRIMARY KEY, v int NOT NULL); CREATE INDEX big_v_idx ON big (v)")
+        .await;
+    let db = TestDb::new("orphan").await;
+    db.exec(
+        "CREATE TABLE big (id bigint PRIMARY KEY, v int NOT NULL); \
+             INSERT INTO big SELECT g, g % 1000 FROM generate_series(1, 20000) g; ANALYZE",
+    )
+    .await;
+    let apply = |wait: &str| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_dataflow"));
+        command
+            .args(["apply", "--db", &db.url, "--target", &target.url, "--yes"])
+            .args(["--lock-timeout", "60s", "--migration-lock-timeout", wait])
+            .env_remove("DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        command
+    };
+    // A writer's open transaction: the index build waits for it to end.
+    let mut writer = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+    writer.execute("BEGIN").await.expect("begin");
+    writer.execute("UPDATE big SET v = v WHERE id = 1").await.expect("update");
+
+    let mut child = apply("15m").spawn().expect("spawn");
+    let building = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                    AND state = 'active' AND query LIKE 'CREATE INDEX CONCURRENTLY%'";
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while db.scalar::<i64>(building).await == 0 {
+        assert!(std::time::Instant::now() < deadline, "the index build never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().expect("kill");
+    let killed = child.wait().expect("wait");
+    assert!(!killed.success(), "the first run was killed mid-build: {killed:?}");
+    assert_eq!(db.scalar::<i64>(building).await, 1, "the build outlives its client");
+
+    let refused = apply("1s").output().expect("second run");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_ne!(refused.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("migration lock")
+            && stderr.contains("CREATE INDEX CONCURRENTLY")
+            && stderr.contains("pg_cancel_backend"),
+        "the wait names the statement that holds the lock and how to stop it: {stderr}"
+    );
+
+    writer.execute("COMMIT").await.expect("commit");
+    let resumed = apply("60s").output().expect("third run");
+    assert_eq!(resumed.status.code(), Some(0), "{}", String::from_utf8_lossy(&resumed.stderr));
+    let check = Command::new(env!("CARGO_BIN_EXE_dataflow"))
+        .args(["diff", "--db", &db.url, "--target", &target.url, "--check"])
+        .output()
+        .expect("diff");
+    assert_eq!(check.status.code(), Some(0), "converged after the orphaned build ended");
+    let valid: bool =
+        db.scalar("SELECT indisvalid FROM pg_index WHERE indexrelid = 'big_v_idx'::regclass").await;
+    assert!(valid, "the index is valid");
+    assert_eq!(db.scalar::<i64>("SELECT count(*) FROM big").await, 20_000, "rows intact");
+    assert_eq!(db.scalar::<i64>("SELECT sum(v) FROM big").await, 9_990_000, "values intact");
+    let statuses: Vec<String> =
+        sqlx::query_scalar("SELECT status FROM _dataflow_migrations ORDER BY started_at")
+            .fetch_all(db.db.pool())
+            .await
+            .expect("history");
+    assert!(!statuses.iter().any(|s| s == "running"), "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| *s == "applied").count(), 1, "{statuses:?}");
+    drop(writer);
+    db.drop_db().await;
+    target.drop_db().await;
+}
+
 #[derive(Model)]
 #[dataflow(table = "short")]
 struct Short {

@@ -195,6 +195,11 @@ pub struct ApplyArgs {
     /// every query queue behind the migration.
     #[arg(long, value_parser = parse_lock_timeout, default_value = "2s", env = "DATAFLOW_LOCK_TIMEOUT")]
     pub(super) lock_timeout: Duration,
+    /// How long to wait for the migration lock while another migrator holds it (or a
+    /// killed one's statement is still running on the server) before giving up with
+    /// its name and statement (`0s`: do not wait).
+    #[arg(long, value_parser = parse_duration, default_value = "15m", env = "DATAFLOW_MIGRATION_LOCK_TIMEOUT")]
+    pub(super) migration_lock_timeout: Duration,
     /// Apply without asking (the preview is still printed on stderr).
     #[arg(long)]
     pub(super) yes: bool,

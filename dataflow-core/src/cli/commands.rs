@@ -256,6 +256,7 @@ async fn apply(session: &Session, args: ApplyArgs) -> Result<u8> {
         show_sql: !args.no_sql,
         show_rollback_plan: !args.no_rollback_plan,
         apply: ApplyOptions { lock_timeout: args.lock_timeout, ..ApplyOptions::default() },
+        migration_lock_timeout: args.migration_lock_timeout,
         ..MigrateOptions::default()
     };
     let report = session.migrate(options).await?;

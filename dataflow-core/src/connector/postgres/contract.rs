@@ -117,8 +117,7 @@ impl Connector for Postgres {
         desired: &Schema,
         scope: Scope,
     ) -> Result<Current> {
-        // The catalog is read in a snapshot of its own; the lock's session stays free
-        // for the history.
+        // The catalog is read in a snapshot of its own, on a pool connection.
         self.read_current(desired, scope).await
     }
 
@@ -206,7 +205,7 @@ impl Connector for Postgres {
             history::progress_done(NS),
         );
         let recorder = Recorder { update: &update, lookup: &lookup, done: &done, version };
-        let applied = self.apply_recorded(plan, &options.apply, Some(recorder)).await;
+        let applied = self.apply_on(lock.connection(), plan, &options.apply, Some(recorder)).await;
         let elapsed = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let (status, message) = match &applied {
             Ok(_) => (RunStatus::Applied, None),
@@ -222,12 +221,12 @@ impl Connector for Postgres {
 
     async fn undo(
         &self,
-        _lock: &mut LockGuard,
+        lock: &mut LockGuard,
         _version: &str,
         plan: &Plan,
         _options: &MigrateOptions,
     ) -> Result<()> {
-        self.rollback(plan, &ApplyOptions::default()).await.map(|_| ())
+        self.rollback_on(lock.connection(), plan, &ApplyOptions::default()).await.map(|_| ())
     }
 
     async fn ensure_history(&self, conn: &mut PgConnection) -> Result<()> {

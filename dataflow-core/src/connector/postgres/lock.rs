@@ -129,9 +129,10 @@ impl LockGuard {
 
 async fn holder(connection: &mut PgConnection, key: i64) -> Result<String, sqlx::Error> {
     // An advisory lock on a bigint key is stored as (classid, objid) = (high, low) 32 bits.
-    let row: Option<(Option<String>, Option<String>, i32)> = sqlx::query_as(
-        "SELECT a.application_name, host(a.client_addr), a.pid FROM pg_locks l \
-         JOIN pg_stat_activity a ON a.pid = l.pid \
+    let row: Option<HolderRow> = sqlx::query_as(
+        "SELECT a.application_name, host(a.client_addr), a.pid, a.state, \
+                left(a.query, 120), date_trunc('second', now() - a.query_start)::text \
+         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
          WHERE l.locktype = 'advisory' AND l.granted \
            AND l.classid = (($1 >> 32) & 4294967295)::oid AND l.objid = ($1 & 4294967295)::oid LIMIT 1",
     )
@@ -139,11 +140,27 @@ async fn holder(connection: &mut PgConnection, key: i64) -> Result<String, sqlx:
     .fetch_optional(connection)
     .await?;
     Ok(match row {
-        Some((application, address, pid)) => format!(
-            "{} at {} (backend pid {pid})",
-            application.filter(|a| !a.is_empty()).unwrap_or_else(|| "a client".into()),
-            address.unwrap_or_else(|| "a local socket".into())
-        ),
+        Some((application, address, pid, state, query, age)) => {
+            let who = format!(
+                "{} at {} (backend pid {pid})",
+                application.filter(|a| !a.is_empty()).unwrap_or_else(|| "a client".into()),
+                address.unwrap_or_else(|| "a local socket".into())
+            );
+            match (state.as_deref(), query) {
+                // A migrator's statement: it may be one whose client was killed, which the
+                // server finishes before it ends the session and frees the lock.
+                (Some("active"), Some(query)) => format!(
+                    "{who}, running for {} `{query}` (if its migrator is gone, the server \
+                     finishes the statement first; `SELECT pg_cancel_backend({pid})` stops it)",
+                    age.unwrap_or_else(|| "?".into())
+                ),
+                _ => who,
+            }
+        }
         None => "a session that has since ended".into(),
     })
 }
+
+/// Application, address, pid, state, query and its age of the lock's holder.
+type HolderRow =
+    (Option<String>, Option<String>, i32, Option<String>, Option<String>, Option<String>);

@@ -245,12 +245,20 @@ impl Postgres {
     /// the lock timeout is rolled back and retried with backoff and jitter, so the plan
     /// never sits in the lock queue blocking the application.
     pub async fn apply(&self, plan: &Plan, options: &ApplyOptions) -> Result<ApplyReport> {
-        self.apply_recorded(plan, options, None).await
+        let mut connection = crate::lent::Lent::new(self.connection().await?);
+        let report = self.apply_on(&mut connection, plan, options, None).await?;
+        connection.give_back();
+        Ok(report)
     }
 
-    /// [`Postgres::apply`], recording fill progress in the run's history row.
-    pub(crate) async fn apply_recorded(
+    /// [`Postgres::apply`] on `connection`, recording progress in the run's history row
+    /// when a `recorder` is given. The migrator passes the session that holds the
+    /// migration lock: a statement the server is still running after its client died
+    /// (a `CREATE INDEX CONCURRENTLY`, a fill batch) then keeps the lock until it ends,
+    /// so the next migrator plans after it instead of colliding with it.
+    pub(crate) async fn apply_on(
         &self,
+        connection: &mut sqlx::PgConnection,
         plan: &Plan,
         options: &ApplyOptions,
         recorder: Option<Recorder<'_>>,
@@ -258,7 +266,6 @@ impl Postgres {
         let started = Instant::now();
         let mut retries = 0;
         let mut groups = 0;
-        let mut connection = crate::lent::Lent::new(self.connection().await?);
         let mut timings = Vec::new();
         let mut backfills = Vec::new();
         for group in group_steps(&plan.steps) {
@@ -273,7 +280,7 @@ impl Postgres {
                 steps = group.len()
             );
             let run = Run { plan, options, recorder };
-            self.run_group_with_retries(&mut connection, run, &group, &mut retries, &mut backfills)
+            self.run_group_with_retries(connection, run, &group, &mut retries, &mut backfills)
                 .instrument(span)
                 .await?;
             groups += 1;
@@ -290,7 +297,6 @@ impl Postgres {
                 ms: group_started.elapsed().as_millis(),
             });
         }
-        connection.give_back();
         Ok(ApplyReport {
             steps: plan.steps.len(),
             groups,
@@ -416,6 +422,17 @@ impl Postgres {
     pub async fn rollback(&self, plan: &Plan, options: &ApplyOptions) -> Result<ApplyReport> {
         let reversed = crate::reverse::reversed(plan)?;
         self.apply(&reversed, options).await
+    }
+
+    /// [`Postgres::rollback`] on `connection` (the migrator's: the lock's session).
+    pub(crate) async fn rollback_on(
+        &self,
+        connection: &mut sqlx::PgConnection,
+        plan: &Plan,
+        options: &ApplyOptions,
+    ) -> Result<ApplyReport> {
+        let reversed = crate::reverse::reversed(plan)?;
+        self.apply_on(connection, &reversed, options, None).await
     }
 }
 
