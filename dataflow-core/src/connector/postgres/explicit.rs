@@ -203,17 +203,20 @@ async fn run(
                         if options.backup_before_destructive {
                             keep::keep_data(&mut step_plan, &format!("{version}_{}", index + 1));
                         }
-                        db.apply(&step_plan, &options.apply).await?;
+                        db.apply_on(guard.connection(), &step_plan, &options.apply, None).await?;
                         schema_plans.push(step_plan);
                     }
                     ExplicitStep::Data { table, key, sql, batch_size } => {
-                        data_step(db, &version, index, &mut progress, table, key, sql, *batch_size)
+                        let batches = Batches { table, key, sql, batch_size: *batch_size };
+                        data_step(db, guard.connection(), &version, index, &mut progress, batches)
                             .await?;
                     }
                     ExplicitStep::Sql { up, .. } => {
                         let connect_error =
                             |source| Error::Connect { url: db.url().to_owned(), source };
-                        let mut tx = db.pool().begin().await.map_err(connect_error)?;
+                        let mut tx = sqlx::Connection::begin(guard.connection())
+                            .await
+                            .map_err(connect_error)?;
                         // A failure drops the transaction: nothing of the step remains.
                         (&mut *tx)
                             .execute(sqlx::raw_sql(up))
@@ -307,26 +310,33 @@ async fn schema_step(db: &Postgres, desired: &Schema, options: &MigrateOptions) 
     Ok(plan)
 }
 
+/// A data step's statement and how it walks its table.
+struct Batches<'a> {
+    table: &'a QualifiedName,
+    key: &'a str,
+    sql: &'a str,
+    batch_size: i64,
+}
+
 /// Keyset batches: each finds the next `batch_size` keys above the last committed one,
 /// runs the statement for that range in its own transaction, and records the new key.
-#[allow(clippy::too_many_arguments)]
+/// On the lock's session, so a batch still running after its migrator died keeps the
+/// lock until the server ends it.
 async fn data_step(
     db: &Postgres,
+    connection: &mut sqlx::PgConnection,
     version: &str,
     index: usize,
     progress: &mut Progress,
-    table: &QualifiedName,
-    key: &str,
-    sql: &str,
-    batch_size: i64,
+    batches: Batches<'_>,
 ) -> Result<()> {
+    let Batches { table, key, sql, batch_size } = batches;
     let next_bound = format!(
         "SELECT max(k) FROM (SELECT {key} AS k FROM {table} WHERE $1::bigint IS NULL OR {key} > $1 ORDER BY {key} LIMIT $2) batch",
         key = quote_ident(key),
         table = qualified(table)
     );
     let connect_error = |source| Error::Connect { url: db.url().to_owned(), source };
-    let mut connection = db.pool().acquire().await.map_err(connect_error)?;
     loop {
         let upto: Option<i64> = sqlx::query(&next_bound)
             .bind(progress.after)
