@@ -69,6 +69,26 @@ pub enum PlanError {
         /// The referenced table.
         target: String,
     },
+    /// A foreign key to columns the database cannot reference: the referenced table has
+    /// no primary key or unique constraint on exactly them (MySQL: no index begins with
+    /// them). The server would refuse the key after the plan's earlier steps ran.
+    #[error(
+        "foreign key {constraint} on {table} references {target} ({columns}), which {reason}: \
+         reference its primary key, or make ({columns}) unique on {target} (`unique` on the \
+         field, or `unique(columns(…))` on the model)"
+    )]
+    UnreferenceableKey {
+        /// The referencing table.
+        table: String,
+        /// The constraint name.
+        constraint: String,
+        /// The referenced table.
+        target: String,
+        /// The referenced columns, comma-separated.
+        columns: String,
+        /// What the referenced table lacks.
+        reason: &'static str,
+    },
     /// SQL from a model attribute that is not one expression (it could end the statement
     /// it is placed in and start another).
     #[error(

@@ -6,5 +6,6 @@ pub mod hostile;
 pub mod model_sets;
 pub mod replicas;
 pub mod skip;
+pub mod snapshot_cases;
 pub mod soak;
 pub mod tls;

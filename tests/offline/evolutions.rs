@@ -532,6 +532,8 @@ fn change_primary_key_rebuilds_referencing_foreign_keys() {
     #[derive(Model)]
     #[dataflow(table = "memberships", primary_key(columns("user_id", "group_id")))]
     struct MembershipV2 {
+        // Still unique on its own: the badges' key references it.
+        #[dataflow(unique)]
         user_id: i64,
         group_id: i64,
     }
@@ -547,6 +549,39 @@ fn change_primary_key_rebuilds_referencing_foreign_keys() {
         &[model::<MembershipV1>(), model::<Badge>()],
         &[model::<MembershipV2>(), model::<Badge>()]
     ));
+}
+
+/// A key to columns that are no longer unique is refused at plan time, naming the key,
+/// the columns and the fix — the server would refuse it after the earlier steps ran.
+#[test]
+fn a_foreign_key_to_columns_that_are_not_a_key_is_refused() {
+    #[derive(Model)]
+    #[dataflow(table = "memberships", primary_key(columns("user_id", "group_id")))]
+    struct Membership {
+        user_id: i64,
+        group_id: i64,
+    }
+    #[derive(Model)]
+    #[dataflow(table = "badges")]
+    struct Badge {
+        #[dataflow(primary_key, auto)]
+        id: i64,
+        #[dataflow(references = "memberships.user_id")]
+        member: i64,
+    }
+    let desired = schema(&[model::<Membership>(), model::<Badge>()]);
+    for dialect in [Dialect::Postgres, Dialect::Sqlite] {
+        let error = plan_offline(&Schema::default(), &desired, dialect, &PlanOptions::default())
+            .expect_err("no key on memberships (user_id)");
+        let text = error.to_string();
+        for part in ["badges_member_fkey", "memberships (user_id)", "not its primary key or unique"]
+        {
+            assert!(text.contains(part), "{dialect}: {text}");
+        }
+    }
+    // MySQL/MariaDB reference any index that begins with the columns: the primary key does.
+    plan_offline(&Schema::default(), &desired, Dialect::Mysql, &PlanOptions::default())
+        .expect("(user_id, group_id) begins with user_id");
 }
 
 #[test]

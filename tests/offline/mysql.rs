@@ -6,8 +6,7 @@ use dataflow::{model, plan_offline, DbEnum, Dialect, Model, Plan, PlanOptions, S
 use insta::assert_snapshot;
 
 fn plan(current: &Schema, desired: &Schema) -> Plan {
-    plan_offline(current, desired, Dialect::Mysql, &PlanOptions::default())
-        .unwrap_or_else(|e| panic!("planning failed: {e}"))
+    super::support::plan_in(Dialect::Mysql, current, desired)
 }
 
 /// The schema as MySQL stores it (what introspection would read back).

@@ -6,7 +6,7 @@
 //! 3. `insta::assert_snapshot!(plan)` pins exactly what the next deploy will run, so a
 //!    model change that alters the plan shows up in code review.
 
-use dataflow::{model, plan_offline, schema_of, Dialect, Model, PlanOptions, Schema};
+use dataflow::{model, schema_of, Dialect, Model, PlanOptions, Schema};
 
 const PRODUCTION: &str = include_str!("../fixtures/production_schema.json");
 
@@ -47,8 +47,7 @@ fn pin_the_plan_the_next_deploy_will_run() {
     let production = Schema::from_json(PRODUCTION).expect("the committed snapshot parses");
     let desired =
         schema_of(&[model::<app::User>(), model::<app::Order>()]).expect("models are valid");
-    let plan = plan_offline(&production, &desired, Dialect::Postgres, &PlanOptions::default())
-        .expect("the plan can be made");
+    let plan = super::support::plan_in(Dialect::Postgres, &production, &desired);
     insta::assert_snapshot!(plan);
 }
 

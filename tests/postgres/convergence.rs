@@ -430,3 +430,14 @@ mod tables_and_types {
         db.drop_db().await;
     }
 }
+
+/// Every plan the offline snapshots show for this database runs here as printed: its up
+/// SQL converges and its down SQL gives the schema back (`tests/common/snapshot_cases.rs`).
+#[tokio::test]
+async fn every_snapshot_runs_up_and_down_on_the_server() {
+    if !server_available().await {
+        return;
+    }
+    let ran = crate::common::snapshot_cases::run_all::<TestDb>("postgresql").await;
+    eprintln!("{ran} snapshot cases ran up and down");
+}

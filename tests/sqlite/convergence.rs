@@ -70,3 +70,11 @@ async fn every_type_default_and_constraint_converges_after_create() {
     assert!(file.schema().await.tables.is_empty(), "the rollback drops what the plan created");
     println!("{plan}");
 }
+
+/// Every plan the offline snapshots show for this database runs here as printed: its up
+/// SQL converges and its down SQL gives the schema back (`tests/common/snapshot_cases.rs`).
+#[tokio::test]
+async fn every_snapshot_runs_up_and_down_on_the_server() {
+    let ran = crate::common::snapshot_cases::run_all::<TestFile>("sqlite").await;
+    eprintln!("{ran} snapshot cases ran up and down");
+}

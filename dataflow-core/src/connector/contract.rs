@@ -123,9 +123,6 @@ pub(crate) trait Connector: Sync {
     /// `YYYYMMDDHHMMSS_<8 hex of checksum>` by the server's clock: a run's version before
     /// uniqueness is checked (previews made before the lock name backups with it).
     async fn version_now(&self, checksum: &str) -> Result<String>;
-    /// Rewrites the plan's drops to keep their data under names of run `version`.
-    fn keep_data(plan: &mut Plan, version: &str);
-
     /// Under the lock, before anything is recorded: rows a new constraint would reject
     /// (PostgreSQL's constraint validator).
     async fn preflight(

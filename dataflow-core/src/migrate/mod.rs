@@ -239,7 +239,7 @@ async fn migrate_locked<C: Connector>(
     // Drops keep their data, named after this run (invariant 6). Before the preview, so
     // the person confirms the SQL that runs.
     if options.backup_before_destructive {
-        C::keep_data(&mut plan, &version);
+        C::DIALECT.rules().keep_data(&mut plan, &version);
     }
     if let Mode::Interactive(confirm) = &options.mode {
         if C::CONFIRMS_UNDER_LOCK {
@@ -304,7 +304,7 @@ pub(crate) async fn as_it_would_run<C: Connector>(
     let mut plan = plan.clone();
     if options.backup_before_destructive && !plan.is_empty() {
         let version = db.version_now(&plan.to_checksum).await?;
-        C::keep_data(&mut plan, &version);
+        C::DIALECT.rules().keep_data(&mut plan, &version);
     }
     Ok(plan)
 }

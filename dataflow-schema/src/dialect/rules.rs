@@ -7,7 +7,7 @@ use super::{mysql, postgres, sqlite, Dialect};
 use crate::change::Change;
 use crate::error::PlanError;
 use crate::model::{ColumnType, DefaultExpr, QualifiedName, Schema, Table, TableStats};
-use crate::plan::{Batched, PlanOptions};
+use crate::plan::{Batched, Plan, PlanOptions};
 use crate::risk::Assessment;
 
 /// What a database's catalog and parser accept beyond the rules every database shares
@@ -31,6 +31,9 @@ pub struct CatalogLimits {
     pub names_ignore_case: bool,
     /// Column names that differ only in case are the same column (MySQL, SQLite).
     pub column_names_ignore_case: bool,
+    /// A foreign key may reference any columns an index begins with (MySQL/MariaDB); else
+    /// only a primary key or a unique constraint or index on exactly its columns.
+    pub references_any_index: bool,
 }
 
 /// The per-database half of planning. Defaults are what a database without the feature
@@ -111,6 +114,11 @@ pub trait SqlDialect: Sync {
         CatalogLimits::default()
     }
 
+    /// Rewrites `plan`'s drops to keep their data under names of run `version` (a
+    /// dropped table goes to the trash, a dropped column's values to a backup table),
+    /// with downs that bring them back.
+    fn keep_data(&self, plan: &mut Plan, version: &str);
+
     /// A column type as this database spells it (previews).
     fn type_name(&self, ty: &ColumnType) -> String;
 
@@ -137,6 +145,10 @@ pub(crate) fn is_small(stats: Option<TableStats>, options: &PlanOptions) -> bool
 struct PostgresRules;
 
 impl SqlDialect for PostgresRules {
+    fn keep_data(&self, plan: &mut Plan, version: &str) {
+        postgres::keep::keep_data(plan, version);
+    }
+
     fn unqualified(&self, schema: &Schema) -> Option<Schema> {
         postgres::names_default_namespace(schema).then(|| {
             let mut schema = schema.clone();
@@ -193,6 +205,10 @@ impl SqlDialect for PostgresRules {
 struct SqliteRules;
 
 impl SqlDialect for SqliteRules {
+    fn keep_data(&self, plan: &mut Plan, version: &str) {
+        sqlite::keep::keep_data(plan, version);
+    }
+
     fn shape(&self, desired: &Schema) -> Result<Option<(Schema, Vec<String>)>, PlanError> {
         sqlite::shape::shape(desired).map(Some)
     }
@@ -233,6 +249,10 @@ impl SqlDialect for SqliteRules {
 struct MysqlRules;
 
 impl SqlDialect for MysqlRules {
+    fn keep_data(&self, plan: &mut Plan, version: &str) {
+        mysql::keep::keep_data(plan, version);
+    }
+
     fn shape(&self, desired: &Schema) -> Result<Option<(Schema, Vec<String>)>, PlanError> {
         mysql::shape::shape(desired).map(Some)
     }
@@ -257,6 +277,7 @@ impl SqlDialect for MysqlRules {
             index_names_per_table: true,
             names_ignore_case: false,
             column_names_ignore_case: true,
+            references_any_index: true,
         }
     }
 

@@ -172,10 +172,6 @@ impl Connector for Mysql {
         history::version_now(&mut connection, checksum).await.map_err(|e| self.history_error(e))
     }
 
-    fn keep_data(plan: &mut Plan, version: &str) {
-        dataflow_schema::dialect::mysql::keep::keep_data(plan, version);
-    }
-
     async fn execute(
         &self,
         lock: &mut MigrationLock,

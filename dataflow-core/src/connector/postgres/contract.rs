@@ -149,10 +149,6 @@ impl Connector for Postgres {
         history::version_now(self.pool(), checksum).await.map_err(|e| self.history_error(e))
     }
 
-    fn keep_data(plan: &mut Plan, version: &str) {
-        dataflow_schema::dialect::postgres::keep::keep_data(plan, version);
-    }
-
     async fn preflight(
         &self,
         lock: &mut LockGuard,

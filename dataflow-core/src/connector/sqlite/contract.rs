@@ -150,10 +150,6 @@ impl Connector for Sqlite {
         Ok(format!("{stamp}_{}", &checksum[..8.min(checksum.len())]))
     }
 
-    fn keep_data(plan: &mut Plan, version: &str) {
-        dataflow_schema::dialect::sqlite::keep::keep_data(plan, version);
-    }
-
     async fn execute(
         &self,
         lock: &mut WriteLock,

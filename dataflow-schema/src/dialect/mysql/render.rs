@@ -269,7 +269,17 @@ impl Columns<'_> {
             up = fill_nulls(table, wanted, &key);
         }
         up.push(modify(wanted, algorithm));
-        reversible(up, vec![modify(&existing, algorithm)])
+        // The down restates the column as it was before the plan, from the column as the
+        // plan leaves it: when an earlier step of the plan changed its type, that is a
+        // type change too, which MySQL does only by copying (error 1846 in place).
+        let back = if existing.ty != wanted.ty
+            && !super::risk::is_online_type_change(&wanted.ty, &existing.ty)
+        {
+            COPY
+        } else {
+            algorithm
+        };
+        reversible(up, vec![modify(&existing, back)])
     }
 }
 
