@@ -164,9 +164,42 @@ fn schema() -> impl Strategy<Value = Schema> {
                 sequences: Vec::new(),
                 namespaces: Vec::new(),
             };
+            referenceable_keys(&mut schema);
             schema.canonicalize();
             schema
         })
+}
+
+/// Makes every foreign key to a table of `schema` reference a key, as the planner
+/// requires: one column, `id`, unique on the target (a key to a target without `id` is
+/// left out). Keys to tables outside the schema stay (the server judges those).
+fn referenceable_keys(schema: &mut Schema) {
+    let with_id: Vec<QualifiedName> =
+        schema.tables.iter().filter(|t| t.column("id").is_some()).map(|t| t.name.clone()).collect();
+    let held: Vec<QualifiedName> = schema.tables.iter().map(|t| t.name.clone()).collect();
+    let mut referenced = Vec::new();
+    for table in &mut schema.tables {
+        table
+            .foreign_keys
+            .retain(|fk| !held.contains(&fk.ref_table) || with_id.contains(&fk.ref_table));
+        for fk in &mut table.foreign_keys {
+            fk.columns.truncate(1);
+            fk.ref_columns.truncate(1);
+            referenced.push(fk.ref_table.clone());
+        }
+    }
+    for table in &mut schema.tables {
+        let id = ["id".to_owned()];
+        let keyed = table.primary_key.as_ref().is_some_and(|pk| pk.columns == id)
+            || table.uniques.iter().any(|u| u.columns == id);
+        if referenced.contains(&table.name) && !keyed {
+            table.uniques.push(UniqueConstraint {
+                name: format!("{}_id_key", table.name.name),
+                columns: id.to_vec(),
+                ..UniqueConstraint::default()
+            });
+        }
+    }
 }
 
 /// Adds `renamed_from` hints to `desired` pointing at tables and columns only `current`
