@@ -10,31 +10,48 @@
 
 /// Why `text` is not a single fragment, or `None` when it is.
 pub fn check_fragment(text: &str) -> Option<String> {
-    check(text, false)
+    check(text, Lexer::Postgres)
 }
 
 /// [`check_fragment`] as MySQL lexes: it has no dollar-quoted strings (`$$` is a name
 /// there, so a `;` between two `$$` would end the statement), and it reads a double quote
 /// as a string where PostgreSQL and SQLite read a name, so one is refused.
 pub fn check_mysql_fragment(text: &str) -> Option<String> {
-    check(text, true)
+    check(text, Lexer::Mysql)
 }
 
-fn check(text: &str, mysql: bool) -> Option<String> {
+/// [`check_fragment`] as SQLite lexes: no dollar-quoted strings either (a `;` between two
+/// `$$` ends the statement there); a double quote is a name, as in PostgreSQL.
+pub fn check_sqlite_fragment(text: &str) -> Option<String> {
+    check(text, Lexer::Sqlite)
+}
+
+/// Whose quoting rules a fragment is read with.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lexer {
+    /// PostgreSQL: dollar-quoted strings; a double quote is a name.
+    Postgres,
+    /// No dollar quotes; a double quote is a string.
+    Mysql,
+    /// No dollar quotes; a double quote is a name.
+    Sqlite,
+}
+
+fn check(text: &str, lexer: Lexer) -> Option<String> {
     if text.contains('\0') {
         return Some("it contains a NUL byte".into());
     }
-    scan(text, false, mysql).or_else(|| scan(text, true, mysql))
+    scan(text, false, lexer).or_else(|| scan(text, true, lexer))
 }
 
-fn scan(text: &str, backslash_escapes: bool, mysql: bool) -> Option<String> {
+fn scan(text: &str, backslash_escapes: bool, lexer: Lexer) -> Option<String> {
     let chars: Vec<char> = text.chars().collect();
     let mut depth: i64 = 0;
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
         match c {
-            '"' if mysql => {
+            '"' if lexer == Lexer::Mysql => {
                 return Some(
                     "it uses double quotes, which MySQL reads as a string, not a name \
                      (PostgreSQL and SQLite read a name): write `name` for a column or 'text' \
@@ -46,7 +63,7 @@ fn scan(text: &str, backslash_escapes: bool, mysql: bool) -> Option<String> {
                 Some(end) => i = end,
                 None => return Some(format!("a {c} quote is never closed")),
             },
-            '$' if !mysql => {
+            '$' if lexer == Lexer::Postgres => {
                 // A PostgreSQL dollar quote: `$$…$$` or `$tag$…$tag$`.
                 if let Some(tag_end) = dollar_tag(&chars, i) {
                     let tag: String = chars[i..=tag_end].iter().collect();
@@ -119,11 +136,18 @@ fn dollar_tag(chars: &[char], start: usize) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::{check_fragment, scan};
+    use super::{check_fragment, check_sqlite_fragment, scan, Lexer};
+
+    #[test]
+    fn sqlite_has_no_dollar_strings_and_reads_double_quotes_as_names() {
+        assert!(check_sqlite_fragment("length($$;$$) > 0").is_some_and(|p| p.contains("`;`")));
+        assert_eq!(check_sqlite_fragment("\"a;b\" > 0"), None);
+        assert_eq!(check_fragment("length($$;$$) > 0"), None, "PostgreSQL reads a string");
+    }
 
     #[test]
     fn mysql_lexes_its_own_quotes_and_has_no_dollar_strings() {
-        let mysql = |text, escapes| scan(text, escapes, true);
+        let mysql = |text, escapes| scan(text, escapes, Lexer::Mysql);
         assert_eq!(
             mysql("v > 0 OR $$)); DROP TABLE x; -- $$ = 'x'", true).as_deref(),
             Some("it closes a parenthesis it did not open")

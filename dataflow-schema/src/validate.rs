@@ -204,6 +204,12 @@ fn sql_fragments(table: &Table, limits: &Limits) -> Result<(), PlanError> {
                 return Err(PlanError::Unsupported { object, reason });
             }
         }
+        if limits.of.sqlite_lexer {
+            if let Some(problem) = crate::fragment::check_sqlite_fragment(text) {
+                let reason = format!("{text:?} as SQLite reads it: {problem}");
+                return Err(PlanError::Unsupported { object, reason });
+            }
+        }
     }
     Ok(())
 }

@@ -270,9 +270,12 @@ pub struct Tally {
     pub applied: usize,
     /// Refused by the planner with an error naming the object.
     pub refused_clearly: usize,
-    /// Refused by the server (a value the type cannot take, say): the migration failed,
-    /// nothing changed.
+    /// Refused by the server for what the input is (a value the type cannot take, say):
+    /// the migration failed, nothing changed. A syntax error is never counted here: it
+    /// is our SQL that is wrong (see [`server_refusal`]).
     pub refused_by_server: usize,
+    /// The server's refusals by code (SQLSTATE, MySQL error number, SQLite result code).
+    pub server_codes: std::collections::BTreeMap<String, usize>,
     pub injections: usize,
     pub panics: usize,
     /// Must-refuse cases that were not refused by the planner.
@@ -295,7 +298,11 @@ impl Tally {
                         self.refused_clearly += 1;
                         assert!(!detail.is_empty(), "{}: an empty error", case.label);
                     }
-                    "server" => self.refused_by_server += 1,
+                    "server" => {
+                        self.refused_by_server += 1;
+                        let code = detail.split(':').next().unwrap_or_default().to_owned();
+                        *self.server_codes.entry(code).or_default() += 1;
+                    }
                     "applied" => self.applied += 1,
                     _ => self.not_converged.push(format!("{} ({kind}): {detail}", case.label)),
                 }
@@ -316,6 +323,7 @@ pub fn report(database: &str, tally: &Tally) {
         "applied_converged_and_rolled_back": tally.applied,
         "refused_by_the_planner": tally.refused_clearly,
         "refused_by_the_server": tally.refused_by_server,
+        "server_codes": tally.server_codes,
         "injections": tally.injections,
         "panics": tally.panics,
     });
@@ -325,4 +333,40 @@ pub fn report(database: &str, tally: &Tally) {
     assert_eq!((tally.injections, tally.panics), (0, 0));
     assert!(tally.missed.is_empty(), "not refused by the planner: {:#?}", tally.missed);
     assert!(tally.not_converged.is_empty(), "{:#?}", tally.not_converged);
+}
+
+/// How a failed apply of a case is counted: `("server", "<code>: <message>")` when the
+/// server refused the input for what it is; `("syntax", …)` when the server could not parse
+/// a statement we wrote — a quoting or rendering bug, never a refusal; `("failed", …)` when
+/// no server error is in the chain (the harness or the engine failed).
+pub fn server_refusal(error: &(dyn std::error::Error + 'static)) -> (&'static str, String) {
+    let mut next = Some(error);
+    while let Some(error) = next {
+        if let Some(sqlx::Error::Database(db)) = error.downcast_ref::<sqlx::Error>() {
+            let code = db
+                .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+                .map(|mysql| mysql.number().to_string())
+                .or_else(|| db.code().map(|c| c.into_owned()))
+                .unwrap_or_default();
+            let message = db.message().to_owned();
+            // PostgreSQL's syntax_error; MySQL's parse error; SQLite says it in words.
+            let syntax = matches!(code.as_str(), "42601" | "1064" | "1149")
+                || message.contains("syntax error")
+                || message.contains("unrecognized token");
+            return (if syntax { "syntax" } else { "server" }, format!("{code}: {message}"));
+        }
+        next = error.source();
+    }
+    ("failed", chain(error))
+}
+
+/// The error and its causes, one line.
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        text.push_str(&format!(": {cause}"));
+        next = cause.source();
+    }
+    text
 }

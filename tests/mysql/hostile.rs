@@ -6,7 +6,7 @@
 //! `target/reliability-hostile-mysql.json`.
 
 use super::support::{server_available, unattended, TestDb};
-use crate::common::hostile::{cases, report, Tally};
+use crate::common::hostile::{cases, report, server_refusal, Tally};
 use dataflow::{plan_offline, Dialect, Mysql, PlanOptions};
 use sqlx::Connection;
 
@@ -58,7 +58,7 @@ async fn hostile_names_and_strings_never_inject_or_panic() {
             let report =
                 match dataflow::migrate_mysql_to(&mysql, target.clone(), unattended()).await {
                     Ok(report) => report,
-                    Err(error) => return Ok(("server", error.to_string())),
+                    Err(error) => return Ok(server_refusal(&error)),
                 };
             let again = mysql.introspect().await.map_err(|e| e.to_string())?.schema;
             let second = plan_offline(&again, &target, Dialect::Mysql, &options)

@@ -4,21 +4,27 @@
 //! and creates small tables — statements that each commit on their own, recorded step by
 //! step. Then it runs again. A trial is consistent when the second run exits 0, the
 //! schema equals the target (`dataflow diff --check`), no run is left `running`, exactly
-//! one is `applied`, a killed run keeps its recorded steps, and every row is as before
-//! (count and a CRC of every row). 6 trials in the tests; `DATAFLOW_SOAK=1` runs 100.
+//! one is `applied`, a killed run keeps its recorded steps, and every row of every table
+//! is as before (counts and a CRC of every row). Each kill is classified by the history
+//! right after it; every other trial aims at the migration under way and fails if it lands
+//! elsewhere. 6 trials in the tests; `DATAFLOW_SOAK=1` runs 100.
 //! Writes `target/reliability-kill-mysql.json`.
 
 use super::support::{server_available, TestDb};
-use crate::common::soak::{kill_after, publish, seed, trials, Rng};
+use crate::common::soak::{
+    kill_after, kill_while_running, publish, seed, trials, Landed, Landings, Rng,
+};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const ROWS: i64 = 200_000;
 
-/// Every row of `big`, as a count and an order-independent checksum.
-const DATA: &str =
-    "SELECT CAST(CONCAT(count(*), ':', BIT_XOR(CRC32(CONCAT_WS('|', id, v)))) AS CHAR) \
-                    FROM big";
+/// Every row of every table the run starts from (`big` and `small`), as counts and
+/// order-independent checksums of every column (NULL kept apart from any text).
+const DATA: &str = "SELECT CAST(CONCAT( \
+     (SELECT CONCAT(count(*), ':', BIT_XOR(CRC32(CONCAT_WS('|', id, v)))) FROM big), '/', \
+     (SELECT CONCAT(count(*), ':', BIT_XOR(CRC32(CONCAT_WS('|', id, QUOTE(name))))) FROM small) \
+   ) AS CHAR)";
 
 async fn populated() -> TestDb {
     let db = TestDb::new("kill").await;
@@ -74,9 +80,9 @@ async fn check(db: &TestDb, target: &str, before: &str) -> Vec<String> {
     problems
 }
 
-/// The target database (the new schema) and how long an uninterrupted run to it takes
-/// here: the random moments are drawn within it.
-async fn target_and_a_full_run(label: &str) -> (TestDb, Duration) {
+/// The target database (the new schema), how long an uninterrupted run to it takes here
+/// and when it is recorded running: the random moments are drawn within them.
+async fn target_and_a_full_run(label: &str) -> (TestDb, Duration, Duration) {
     let target = TestDb::new(label).await;
     target
         .exec("CREATE TABLE big (id bigint PRIMARY KEY, v int NOT NULL, note varchar(20) NOT NULL DEFAULT 'x', INDEX big_v_idx (v), INDEX big_note_idx (note));\n\
@@ -85,11 +91,34 @@ async fn target_and_a_full_run(label: &str) -> (TestDb, Duration) {
         .await;
     let calibration = populated().await;
     let started = Instant::now();
-    let run = apply(&calibration.url, &target.url).output().expect("calibration run");
+    let mut child = apply(&calibration.url, &target.url).spawn().expect("calibration run");
+    let mut recorded = None;
+    while child.try_wait().ok().flatten().is_none() {
+        if recorded.is_none() && history_counts(&calibration).await.0 > 0 {
+            recorded = Some(started.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let run = child.wait_with_output().expect("calibration run");
     assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
     let full = started.elapsed();
     calibration.drop_db().await;
-    (target, full)
+    let recorded = recorded.expect("the calibration run was seen recorded running");
+    (target, full, recorded)
+}
+
+/// The history's `running` and `applied` row counts (none before the table exists).
+async fn history_counts(db: &TestDb) -> (i64, i64) {
+    let table = db
+        .count("SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '_dataflow_migrations'")
+        .await;
+    if table == 0 {
+        return (0, 0);
+    }
+    (
+        db.count("SELECT count(*) FROM _dataflow_migrations WHERE status = 'running'").await,
+        db.count("SELECT count(*) FROM _dataflow_migrations WHERE status = 'applied'").await,
+    )
 }
 
 #[tokio::test]
@@ -97,20 +126,41 @@ async fn sigkill_at_any_moment_then_resume_keeps_every_row() {
     if !server_available().await {
         return;
     }
-    let (target, full) = target_and_a_full_run("kill_t").await;
+    let (target, full, recorded) = target_and_a_full_run("kill_t").await;
+    let window = full.saturating_sub(recorded);
 
     let seed = seed(0x6d61_7269);
     let mut rng = Rng(seed);
-    let (trials, mut consistent, mut killed_mid_run) = (trials(6), 0usize, 0usize);
+    let (trials, mut consistent) = (trials(6), 0usize);
+    let mut landings = Landings::default();
     let (mut rows_lost, mut failures) = (0i64, Vec::new());
     for trial in 0..trials {
         let db = populated().await;
         let before = db.rows(DATA).await.concat();
-        // Up to 1.2× the full run: some kills land after it finished (nothing to resume).
-        let delay = Duration::from_millis(rng.below((full.as_millis() as u64 * 12) / 10));
-        killed_mid_run += usize::from(kill_after(apply(&db.url, &target.url), delay));
-        let resumed = apply(&db.url, &target.url).output().expect("second run");
         let mut problems = Vec::new();
+        // Odd trials aim at the migration under way (in the first half of the calibrated
+        // window after it is recorded running) and fail if they miss it; even trials land
+        // anywhere up to 1.2× the full run (some after it finished: nothing to resume).
+        let targeted = trial % 2 == 1;
+        let delay = if targeted {
+            let delay = Duration::from_millis(rng.below(window.as_millis() as u64 / 2));
+            let running = || async { history_counts(&db).await.0 > 0 };
+            if !kill_while_running(apply(&db.url, &target.url), running, delay).await {
+                problems.push("the run was never seen recorded running".to_owned());
+            }
+            delay
+        } else {
+            let delay = Duration::from_millis(rng.below((full.as_millis() as u64 * 12) / 10));
+            kill_after(apply(&db.url, &target.url), delay);
+            delay
+        };
+        let (running, applied) = history_counts(&db).await;
+        let landed = Landed::from_history(running, applied);
+        landings.count(landed);
+        if targeted && landed != Landed::WhileRunning {
+            problems.push(format!("the kill aimed at the running migration landed {landed:?}"));
+        }
+        let resumed = apply(&db.url, &target.url).output().expect("second run");
         if resumed.status.code() != Some(0) {
             problems.push(format!(
                 "resume exited {:?}: {}",
@@ -135,7 +185,8 @@ async fn sigkill_at_any_moment_then_resume_keeps_every_row() {
     let figure = serde_json::json!({
         "trials": trials,
         "consistent": consistent,
-        "killed_while_running": killed_mid_run,
+        "landed": landings.figure(),
+        "recorded_running_after_ms": recorded.as_millis() as u64,
         "rows_lost": rows_lost,
         "rows": ROWS,
         "full_run_ms": full.as_millis() as u64,
@@ -144,6 +195,7 @@ async fn sigkill_at_any_moment_then_resume_keeps_every_row() {
     publish("kill anywhere (mysql)", "kill-mysql", &figure);
     assert!(failures.is_empty(), "{failures:#?}");
     assert_eq!(rows_lost, 0);
+    assert!(landings.while_running >= trials / 2, "kills while running: {figure}");
 }
 
 /// Ctrl-C (SIGINT) at a random moment of the same plan: the command exits 130 saying so
@@ -157,7 +209,7 @@ async fn ctrl_c_at_any_moment_leaves_nothing_running_and_the_next_run_converges(
     if !server_available().await {
         return;
     }
-    let (target, full) = target_and_a_full_run("int_t").await;
+    let (target, full, _) = target_and_a_full_run("int_t").await;
     let full = full.as_millis() as u64;
 
     let mut rng = Rng(seed(0x1c7e_0db1));

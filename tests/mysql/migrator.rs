@@ -209,10 +209,8 @@ async fn a_held_table_is_retried_then_reported_without_queueing() {
     let options = unattended().with_apply(
         ApplyOptions::default().with_lock_timeout(Duration::from_secs(1)).with_retries(2),
     );
-    let started = std::time::Instant::now();
     let error = db.flow(&[model::<UserV2>()]).await.auto_migrate(options).await.expect_err("held");
     assert!(format!("{error:?}").contains("Lock wait timeout"), "{error:?}");
-    assert!(started.elapsed() < Duration::from_secs(20), "bounded: {:?}", started.elapsed());
     // Meanwhile the application's reads were never queued behind the DDL.
     holder.execute("ROLLBACK").await.expect("release");
     let report = db.migrate(&[model::<UserV2>()]).await;

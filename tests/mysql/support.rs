@@ -107,7 +107,8 @@ impl TestDb {
         }
     }
 
-    /// Each row as `a|b|c` (NULL as `∅`); cast columns to CHAR in the query.
+    /// Each row as `a|b|c` (NULL as `∅`); cast columns to CHAR in the query. A value
+    /// that decodes as neither text nor an integer fails: it is never read as NULL.
     pub async fn rows(&self, sql: &str) -> Vec<String> {
         let mut connection = self.connection.lock().await;
         let rows = sqlx::query(sql)
@@ -118,16 +119,14 @@ impl TestDb {
             .map(|row| {
                 (0..row.len())
                     .map(|i| {
-                        row.try_get::<Option<String>, _>(i)
-                            .ok()
-                            .flatten()
-                            .or_else(|| {
-                                row.try_get::<Option<i64>, _>(i)
-                                    .ok()
-                                    .flatten()
-                                    .map(|v| v.to_string())
-                            })
-                            .unwrap_or_else(|| "∅".to_owned())
+                        let value = match row.try_get::<Option<String>, _>(i) {
+                            Ok(text) => text,
+                            Err(_) => row
+                                .try_get::<Option<i64>, _>(i)
+                                .unwrap_or_else(|e| panic!("{sql}: column {i}: {e}"))
+                                .map(|v| v.to_string()),
+                        };
+                        value.unwrap_or_else(|| "∅".to_owned())
                     })
                     .collect::<Vec<_>>()
                     .join("|")

@@ -110,11 +110,10 @@ impl PrivateCluster {
             .flatten()
             .map(|e| e.path().join("bin"))
             .find(|b| b.join("initdb").exists())?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
         let dir = std::env::temp_dir().join(format!("df_private_pg_{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).ok()?;
-        let cluster = PrivateCluster { dir, port };
+        let mut cluster = PrivateCluster { dir, port: 0 };
         let as_postgres = |program: &str, args: &[&str]| {
             let mut command = if is_root() {
                 let _ = Command::new("chown")
@@ -133,13 +132,21 @@ impl PrivateCluster {
                 .status()
                 .is_ok_and(|s| s.success())
         };
-        let data = cluster.dir.join("data");
-        let data = data.to_string_lossy();
-        let options = format!("-p {port} -c listen_addresses=127.0.0.1 -k /tmp -c fsync=off");
+        let data = cluster.dir.join("data").to_string_lossy().into_owned();
         let log = cluster.dir.join("log").to_string_lossy().into_owned();
-        (as_postgres("initdb", &["-D", &data, "-U", "postgres", "-A", "trust", "--no-sync"])
-            && as_postgres("pg_ctl", &["-D", &data, "-o", &options, "-l", &log, "-w", "start"]))
-        .then_some(cluster)
+        if !as_postgres("initdb", &["-D", &data, "-U", "postgres", "-A", "trust", "--no-sync"]) {
+            return None;
+        }
+        // The server binds the port itself: one that is taken fails the start, and the next
+        // candidate is tried (no port picked by a probe and released, which another process
+        // may take in between).
+        let first = 20_000 + (std::process::id() % 20_000) as u16;
+        let started = (0..20).map(|i| first.wrapping_add(i * 7)).find(|port| {
+            let options = format!("-p {port} -c listen_addresses=127.0.0.1 -k /tmp -c fsync=off");
+            as_postgres("pg_ctl", &["-D", &data, "-o", &options, "-l", &log, "-w", "start"])
+        })?;
+        cluster.port = started;
+        Some(cluster)
     }
 
     fn ctl(&self, args: &[&str]) -> bool {

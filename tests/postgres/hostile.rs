@@ -6,7 +6,7 @@
 //! converge. Writes `target/reliability-hostile-postgres.json`.
 
 use super::support::{server_available, TestDb};
-use crate::common::hostile::{cases, report, Tally};
+use crate::common::hostile::{cases, report, server_refusal, Tally};
 use dataflow::{plan_offline, Dialect, PlanOptions};
 use dataflow_core::ApplyOptions;
 
@@ -64,7 +64,7 @@ async fn hostile_names_and_strings_never_inject_or_panic() {
                     Err(error) => return Ok::<_, String>(("refused", error.to_string())),
                 };
             if let Err(error) = pg.apply(&plan, &ApplyOptions::default().with_retries(0)).await {
-                return Ok(("server", error.to_string()));
+                return Ok(server_refusal(&error));
             }
             let again = pg.introspect(&public_).await.map_err(|e| e.to_string())?.schema;
             let second = plan_offline(&again, &schema, Dialect::Postgres, &PlanOptions::default())

@@ -5,11 +5,15 @@
 //! the new models (`diff --check`), no INVALID index and no engine column is left, the
 //! history has no `running` row and exactly one `applied`, and every row's values are
 //! intact (checksum of the table's original data before vs after, the new column equal
-//! to its formula everywhere). 5 trials in the tests; `DATAFLOW_SOAK=1` runs 100.
+//! to its formula everywhere). Each kill is classified by the history right after it
+//! (before the run, while running, after it); every other trial aims at the migration under
+//! way and fails if it lands elsewhere. 6 trials in the tests; `DATAFLOW_SOAK=1` runs 100.
 //! Writes `target/reliability-kill-postgres.json`.
 
 use super::support::{server_available, TestDb};
-use crate::common::soak::{kill_after, publish, seed, trials, Rng};
+use crate::common::soak::{
+    kill_after, kill_while_running, publish, seed, trials, Landed, Landings, Rng,
+};
 use dataflow::{model, schema_of, Model};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -132,7 +136,6 @@ async fn sigkill_at_any_moment_then_resume_keeps_every_row() {
     }
     let target = target_file("kill");
 
-    // Calibrate: how long an uninterrupted run takes here.
     let calibration = fresh("kill_calibrate").await;
     let planned = Command::new(env!("CARGO_BIN_EXE_dataflow"))
         .args(["diff", "--db", &calibration.url, "--target", &target])
@@ -143,25 +146,56 @@ async fn sigkill_at_any_moment_then_resume_keeps_every_row() {
     {
         assert!(planned.contains(part), "the plan has {part}:\n{planned}");
     }
+    // Calibrate: how long an uninterrupted run takes here, and when it is recorded running.
     let started = Instant::now();
-    let run = apply(&calibration.url, &target).output().expect("calibration run");
+    let mut child = apply(&calibration.url, &target).spawn().expect("calibration run");
+    let mut recorded = None;
+    while child.try_wait().ok().flatten().is_none() {
+        if recorded.is_none() && history_counts(&calibration).await.0 > 0 {
+            recorded = Some(started.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let run = child.wait_with_output().expect("calibration run");
     assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
     let full = started.elapsed();
+    let recorded = recorded.expect("the calibration run was seen recorded running");
+    let window = full.saturating_sub(recorded);
     calibration.drop_db().await;
 
     let seed = seed(0x5eed_cafe);
     let mut rng = Rng(seed);
-    let (mut consistent, mut rows_lost, mut killed_mid_run) = (0usize, 0i64, 0usize);
+    let (mut consistent, mut rows_lost) = (0usize, 0i64);
+    let mut landings = Landings::default();
     let mut failures = Vec::new();
-    let trials = trials(5);
+    let trials = trials(6);
     for trial in 0..trials {
         let db = fresh("kill").await;
         let before = data_checksum(&db).await;
-        // Up to 1.2× the full run: some kills land after it finished (nothing to resume).
-        let delay = Duration::from_millis(rng.below((full.as_millis() as u64 * 12) / 10));
-        killed_mid_run += usize::from(kill_after(apply(&db.url, &target), delay));
-        let resumed = apply(&db.url, &target).output().expect("second run");
         let mut problems = Vec::new();
+        // Odd trials aim at the migration under way (in the first half of the calibrated
+        // window after it is recorded running) and fail if they miss it; even trials land
+        // anywhere from start-up to after the end (up to 1.2× the full run).
+        let targeted = trial % 2 == 1;
+        let delay = if targeted {
+            let delay = Duration::from_millis(rng.below(window.as_millis() as u64 / 2));
+            let running = || async { history_counts(&db).await.0 > 0 };
+            if !kill_while_running(apply(&db.url, &target), running, delay).await {
+                problems.push("the run was never seen recorded running".to_owned());
+            }
+            delay
+        } else {
+            let delay = Duration::from_millis(rng.below((full.as_millis() as u64 * 12) / 10));
+            kill_after(apply(&db.url, &target), delay);
+            delay
+        };
+        let (running, applied) = history_counts(&db).await;
+        let landed = Landed::from_history(running, applied);
+        landings.count(landed);
+        if targeted && landed != Landed::WhileRunning {
+            problems.push(format!("the kill aimed at the running migration landed {landed:?}"));
+        }
+        let resumed = apply(&db.url, &target).output().expect("second run");
         if resumed.status.code() != Some(0) {
             problems.push(format!(
                 "resume exited {:?}: {}",
@@ -174,8 +208,11 @@ async fn sigkill_at_any_moment_then_resume_keeps_every_row() {
         if problems.is_empty() {
             consistent += 1;
         } else {
-            failures
-                .push(format!("trial {trial} (kill at {} ms): {problems:?}", delay.as_millis()));
+            failures.push(format!(
+                "trial {trial} (kill at {} ms{}): {problems:?}",
+                delay.as_millis(),
+                if targeted { " after recorded running" } else { "" }
+            ));
         }
         db.drop_db().await;
     }
@@ -183,7 +220,8 @@ async fn sigkill_at_any_moment_then_resume_keeps_every_row() {
     let figure = serde_json::json!({
         "trials": trials,
         "consistent": consistent,
-        "killed_while_running": killed_mid_run,
+        "landed": landings.figure(),
+        "recorded_running_after_ms": recorded.as_millis() as u64,
         "rows_lost": rows_lost,
         "rows": ROWS,
         "full_run_ms": full.as_millis() as u64,
@@ -192,4 +230,16 @@ async fn sigkill_at_any_moment_then_resume_keeps_every_row() {
     publish("kill anywhere (postgres)", "kill-postgres", &figure);
     assert!(failures.is_empty(), "{failures:#?}");
     assert_eq!(rows_lost, 0);
+    assert!(landings.while_running >= trials / 2, "kills while running: {figure}");
+}
+
+/// The history's `running` and `applied` row counts (none before the table exists).
+pub(super) async fn history_counts(db: &TestDb) -> (i64, i64) {
+    if !db.scalar::<bool>("SELECT to_regclass('_dataflow_migrations') IS NOT NULL").await {
+        return (0, 0);
+    }
+    (
+        db.scalar("SELECT count(*) FROM _dataflow_migrations WHERE status = 'running'").await,
+        db.scalar("SELECT count(*) FROM _dataflow_migrations WHERE status = 'applied'").await,
+    )
 }

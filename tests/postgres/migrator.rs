@@ -116,6 +116,7 @@ async fn wait_only_returns_once_another_process_migrated_and_the_lock_times_out_
         return;
     }
     let db = TestDb::new("waitonly").await;
+    let (events, _capturing) = TracedEvents::capture();
     let waiter = {
         let pool = db.db.pool().clone();
         tokio::spawn(async move {
@@ -124,7 +125,9 @@ async fn wait_only_returns_once_another_process_migrated_and_the_lock_times_out_
             DataFlow::from_pool(pool).model::<UserV1>().auto_migrate(options).await
         })
     };
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // Once it has planned, it has seen the pending change: it can only return after the
+    // schema changes (or its 30 s deadline).
+    events.wait_for("planned", 1).await;
     assert!(!waiter.is_finished(), "WaitOnly must wait while the schema differs");
     flow(&db).model::<UserV1>().auto_migrate(unattended()).await.expect("migrate");
     let waited = waiter.await.expect("join").expect("WaitOnly returns");
@@ -327,7 +330,9 @@ async fn a_blocked_ddl_times_out_retries_and_never_stalls_readers() {
             DataFlow::from_pool(pool).model::<UserV2>().auto_migrate(options).await
         })
     };
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    // Two lock timeouts, each rolled back and retried: the DDL cannot get its lock while
+    // the holder's transaction is open.
+    events.wait_for("lock timeout, group rolled back; retrying", 2).await;
     assert!(
         !migrator.is_finished(),
         "the DDL cannot get its lock while the holder's transaction is open"
@@ -571,10 +576,7 @@ async fn a_killed_run_is_resumed_by_the_next_one() {
                 .stderr(Stdio::piped());
             command
         };
-        let mut child = apply().spawn().expect("spawn");
-        std::thread::sleep(Duration::from_millis(delay_ms));
-        let _ = child.kill();
-        let _ = child.wait();
+        crate::common::soak::kill_after(apply(), Duration::from_millis(delay_ms));
         let resumed = apply().output().expect("second run");
         assert_eq!(resumed.status.code(), Some(0), "{}", String::from_utf8_lossy(&resumed.stderr));
         let check = Command::new(env!("CARGO_BIN_EXE_dataflow"))
@@ -1094,14 +1096,13 @@ mod killed_data_step {
             db.exec("INSERT INTO users (email, profile_json) SELECT 'u' || g, jsonb_build_object('bio', 'b' || g) \
                      FROM generate_series(1, 100000) g")
                 .await;
-            let mut child = super::super::support::spawn_child_test(
+            let child = super::super::support::spawn_child_test(
                 "postgres::migrator::killed_data_step::kill_child_runs_the_explicit_plan",
                 CHILD_URL,
                 &db.url,
             );
             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-            let _ = child.kill();
-            let _ = child.wait();
+            crate::common::soak::kill_and_check(child);
             let copied_before: i64 = sqlx::query_scalar("SELECT count(*) FROM user_profiles")
                 .fetch_one(db.db.pool())
                 .await

@@ -304,7 +304,7 @@ mod killed_backfill {
         .await;
         let before = db.rows("SELECT id, org_id, kind, amount FROM events").await;
         let snapshot = crate::common::applied::Snapshot::take(&db).await;
-        let mut child = spawn_child_test(
+        let child = spawn_child_test(
             "postgres::online::killed_backfill::kill_child_runs_a_slow_backfill",
             CHILD_URL,
             &db.url,
@@ -319,8 +319,7 @@ mod killed_backfill {
                 break;
             }
         }
-        let _ = child.kill();
-        let _ = child.wait();
+        crate::common::soak::kill_and_check(child);
         let done_before_kill: i64 =
             sqlx::query_scalar(recorded).fetch_one(db.db.pool()).await.expect("progress");
         assert!(

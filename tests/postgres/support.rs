@@ -246,6 +246,21 @@ impl TracedEvents {
     pub fn lines(&self) -> Vec<String> {
         self.0.lock().map(|lines| lines.clone()).unwrap_or_default()
     }
+
+    /// Waits until `count` captured events contain `text` (bounded: 60 s, then panics with
+    /// what was captured). How a test waits for the code under test to reach a point,
+    /// instead of sleeping and hoping it did.
+    pub async fn wait_for(&self, text: &str, count: usize) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while self.lines().iter().filter(|line| line.contains(text)).count() < count {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{count} event(s) with {text:?} never came: {:#?}",
+                self.lines()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
 }
 
 pub fn install_event_router() {
@@ -337,7 +352,8 @@ pub fn spawn_child_test(test: &str, variable: &str, url: &str) -> std::process::
         .args(["--exact", test, "--ignored"])
         .env(variable, url)
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        // Read by `kill_and_check`: a child that failed on its own says why.
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn the child")
 }

@@ -4,7 +4,7 @@
 //! PostgreSQL; writes `target/reliability-hostile-sqlite.json`.
 
 use super::support::TestFile;
-use crate::common::hostile::{cases, report, Tally};
+use crate::common::hostile::{cases, report, server_refusal, Tally};
 use dataflow::{plan_models, Dialect, PlanOptions};
 
 // assertion path: by hand, per case: applied, converged, rolled back, schema as before (the
@@ -27,7 +27,7 @@ async fn hostile_names_and_strings_never_inject_or_panic() {
                     Err(error) => return Ok::<_, String>(("refused", error.to_string())),
                 };
             if let Err(error) = db.apply(&plan).await {
-                return Ok(("server", error.to_string()));
+                return Ok(server_refusal(&error));
             }
             let again = db.introspect().await.map_err(|e| e.to_string())?.schema;
             let second = plan_models(&again, &schema, Dialect::Sqlite, &PlanOptions::default())

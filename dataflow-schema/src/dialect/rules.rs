@@ -23,6 +23,8 @@ pub struct CatalogLimits {
     /// Model SQL must also be one fragment as MySQL lexes it (no `$$` strings, no double
     /// quotes).
     pub mysql_lexer: bool,
+    /// Model SQL must also be one fragment as SQLite lexes it (no `$$` strings).
+    pub sqlite_lexer: bool,
     /// Index and key names are per table, not shared with tables in the namespace (MySQL:
     /// every primary key is `PRIMARY`).
     pub index_names_per_table: bool,
@@ -231,6 +233,7 @@ impl SqlDialect for SqliteRules {
 
     fn catalog_limits(&self) -> CatalogLimits {
         CatalogLimits {
+            sqlite_lexer: true,
             names_ignore_case: true,
             column_names_ignore_case: true,
             ..CatalogLimits::default()
@@ -274,6 +277,7 @@ impl SqlDialect for MysqlRules {
             basic_multilingual_plane_only: true,
             no_trailing_space_in_names: true,
             mysql_lexer: true,
+            sqlite_lexer: false,
             index_names_per_table: true,
             names_ignore_case: false,
             column_names_ignore_case: true,
