@@ -9,11 +9,11 @@
 
 use dataflow_schema::{
     apply, diff, plan_offline, CheckConstraint, Column, ColumnType, DefaultExpr, Dialect, EnumType,
-    FkAction, ForeignKey, Identity, Index, IndexMethod, IndexPart, Literal, PlanOptions,
-    PrimaryKey, QualifiedName, Schema, Table, UniqueConstraint,
+    FkAction, ForeignKey, Identity, Index, IndexMethod, IndexPart, Literal, Operation, Plan,
+    PlanOptions, PrimaryKey, QualifiedName, Rollback, Schema, Step, Table, UniqueConstraint,
 };
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngSeed};
+use proptest::test_runner::{Config, RngSeed, TestRunner};
 
 const TABLES: &[&str] = &["users", "orders", "items", "order", "tags"];
 const COLUMNS: &[&str] = &["id", "a", "b", "c", "name", "select", "d"];
@@ -293,44 +293,133 @@ proptest! {
     fn a_schema_has_no_changes_against_itself(schema in schema()) {
         prop_assert_eq!(diff(&schema, &schema), vec![]);
     }
+}
 
-    #[test]
-    fn every_change_renders_and_rates(current in schema(), desired in schema()) {
-        let plan = plan_offline(&current, &desired, Dialect::Postgres, &PlanOptions::default());
-        let plan = plan.map_err(|e| TestCaseError::fail(e.to_string()))?;
-        prop_assert_eq!(plan.steps.len(), plan.changes.len());
-        for step in &plan.steps {
-            prop_assert!(!step.up.is_empty());
-        }
-        prop_assert!(!plan.to_string().is_empty());
-    }
-
-    /// SQLite: the coalesced plan (in-place changes and table rebuilds) applied to what
-    /// SQLite holds gives the shaped target, and every step has SQL.
-    #[test]
-    fn sqlite_plans_reach_the_shaped_target(
-        current in schema(),
-        desired in schema(),
-        picks in prop::collection::vec(0usize..16, 8),
-    ) {
-        let desired = with_rename_hints(&current, desired, &picks);
-        let (Ok((held, _)), Ok((target, _))) = (sqlite_shape(&current), sqlite_shape(&desired)) else {
-            return Ok(()); // not representable on SQLite: an error, tested elsewhere
-        };
-        let held = shape(&held);
-        let plan = plan_offline(&held, &desired, Dialect::Sqlite, &PlanOptions::default())
-            .map_err(|e| TestCaseError::fail(e.to_string()))?;
-        for step in &plan.steps {
-            prop_assert!(!step.up.is_empty(), "step without SQL:\n{}", plan);
-        }
-        let applied = apply(&held, &plan.changes)
-            .map_err(|e| TestCaseError::fail(format!("{e}\n{plan}")))?;
-        prop_assert_eq!(shape(&applied), shape(&target), "plan:\n{}", plan);
+/// Each dialect: every change of a random plan renders and rates — every step has SQL, a
+/// step that can be undone has down SQL (one that cannot says why), the preview names
+/// every step, and planning the same pair again gives the same plan. SQLite and MySQL
+/// plan from what they can hold; the representable pairs are counted and must be most.
+#[test]
+fn every_change_renders_and_rates_on_every_dialect() {
+    for dialect in [Dialect::Postgres, Dialect::Sqlite, Dialect::Mysql] {
+        let planned = std::cell::Cell::new(0u32);
+        let mut runner = TestRunner::new(config());
+        let outcome = runner.run(&(schema(), schema()), |(current, desired)| {
+            let (Some(held), Some(_)) = (held_as(dialect, &current), held_as(dialect, &desired))
+            else {
+                return Ok(()); // counted below: not representable here
+            };
+            let options = PlanOptions::default();
+            let plan = plan_offline(&held, &desired, dialect, &options)
+                .map_err(|e| TestCaseError::fail(format!("{dialect}: {e}")))?;
+            planned.set(planned.get() + 1);
+            prop_assert_eq!(plan.steps.len(), plan.changes.len());
+            let preview = plan.to_string();
+            for step in &plan.steps {
+                prop_assert!(
+                    !step.up.is_empty() || swapped_key(&plan, step),
+                    "{}: step {} has no SQL:\n{}",
+                    dialect,
+                    step.number,
+                    preview
+                );
+                match &step.down {
+                    Rollback::Sql(down) => prop_assert!(
+                        !down.is_empty()
+                            || step.operation == Operation::ValidateConstraint
+                            || swapped_key(&plan, step),
+                        "{}: step {} has an empty down:\n{}",
+                        dialect,
+                        step.number,
+                        preview
+                    ),
+                    Rollback::Irreversible { reason } => prop_assert!(!reason.is_empty()),
+                }
+                prop_assert!(preview.contains(&format!("Step {} ·", step.number)), "{}", preview);
+            }
+            let again = plan_offline(&held, &desired, dialect, &options)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(&again.plan_checksum, &plan.plan_checksum);
+            Ok(())
+        });
+        outcome.unwrap_or_else(|e| panic!("{dialect}: {e}"));
+        enough_cases(dialect, planned.get());
     }
 }
 
-fn sqlite_shape(schema: &Schema) -> Result<(Schema, Vec<String>), dataflow_schema::PlanError> {
-    dataflow_schema::dialect::sqlite::shape::shape(schema)
+/// SQLite and MySQL: the plan (SQLite's coalesced in-place changes and table rebuilds)
+/// applied to what the database holds gives the shaped target, and every step has SQL.
+/// The representable pairs are counted and must be most of them.
+#[test]
+fn plans_reach_the_shaped_target_on_sqlite_and_mysql() {
+    for dialect in [Dialect::Sqlite, Dialect::Mysql] {
+        let reached = std::cell::Cell::new(0u32);
+        let mut runner = TestRunner::new(config());
+        let pairs = (schema(), schema(), prop::collection::vec(0usize..16, 8));
+        let outcome = runner.run(&pairs, |(current, desired, picks)| {
+            let desired = with_rename_hints(&current, desired, &picks);
+            let (Some(held), Some(target)) =
+                (held_as(dialect, &current), held_as(dialect, &desired))
+            else {
+                return Ok(()); // counted below: not representable here
+            };
+            let plan = plan_offline(&held, &desired, dialect, &PlanOptions::default())
+                .map_err(|e| TestCaseError::fail(format!("{dialect}: {e}")))?;
+            for step in &plan.steps {
+                prop_assert!(
+                    !step.up.is_empty() || swapped_key(&plan, step),
+                    "step without SQL:\n{}",
+                    plan
+                );
+            }
+            let applied = apply(&held, &plan.changes)
+                .map_err(|e| TestCaseError::fail(format!("{e}\n{plan}")))?;
+            prop_assert_eq!(shape(&applied), shape(&target), "plan:\n{}", plan);
+            reached.set(reached.get() + 1);
+            Ok(())
+        });
+        outcome.unwrap_or_else(|e| panic!("{dialect}: {e}"));
+        enough_cases(dialect, reached.get());
+    }
+}
+
+/// The one step allowed no SQL, named here so it stays visible: MySQL swaps a primary key
+/// for one that keeps its columns in a single statement, in the ADD step (after the plan's
+/// new columns exist), and the DROP step has nothing left to run. Known defect: its preview
+/// still rates the drop on its own (issue 27's note).
+fn swapped_key(plan: &Plan, step: &Step) -> bool {
+    plan.dialect == Dialect::Mysql
+        && step.operation == Operation::DropPrimaryKey
+        && plan
+            .steps
+            .iter()
+            .any(|s| s.operation == Operation::AddPrimaryKey && s.table == step.table)
+}
+
+/// `schema` as `dialect` holds it, shaped (`None`: it cannot hold it — an error tested
+/// elsewhere).
+fn held_as(dialect: Dialect, schema: &Schema) -> Option<Schema> {
+    match dialect.rules().shape(schema) {
+        Ok(Some((held, _))) => Some(shape(&held)),
+        Ok(None) => Some(schema.clone()),
+        Err(_) => None,
+    }
+}
+
+/// Fails unless enough of the generated cases were representable and checked — half on
+/// PostgreSQL and SQLite, a tenth on MySQL (it cannot index unbounded text, which the
+/// generator puts in keys and indexes, nor hold an enum without values: 65 of 512 pairs
+/// with the fixed seed) — so
+/// a generator that drifts into cases a dialect cannot hold fails instead of checking
+/// nothing.
+fn enough_cases(dialect: Dialect, checked: u32) {
+    let cases = config().cases;
+    let share = if dialect == Dialect::Mysql { 10 } else { 2 };
+    eprintln!("{dialect}: {checked} of {cases} generated cases checked");
+    assert!(
+        checked * share >= cases,
+        "{dialect}: only {checked} of {cases} cases were representable (at least 1/{share})"
+    );
 }
 
 // Regressions found by the properties above (shrunk by hand to their essence).
