@@ -75,8 +75,14 @@ pub struct Step {
     pub shown_level: RiskLevel,
     /// Whether it may run inside a transaction.
     pub transactional: bool,
-    /// Strongest lock taken.
+    /// The lock held while the step runs (for an online form, the weak lock of its long
+    /// part).
     pub lock: LockLevel,
+    /// A stronger lock the step also takes, for an instant: PostgreSQL's online forms end
+    /// with one (the shadow column's swap, `ADD CONSTRAINT … USING INDEX`, `SET NOT NULL`
+    /// after its proof, the new column itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instant_lock: Option<LockLevel>,
     /// `statement_timeout` for its statements: 30 s or 3× the estimate, whichever is larger.
     pub statement_timeout_ms: u64,
     /// Statements that make the change.
@@ -315,13 +321,17 @@ impl fmt::Display for Plan {
             writeln!(f)?;
             writeln!(
                 f,
-                "-- Step {} · {} · {} · {} · group {} · lock {} · timeout {}",
+                "-- Step {} · {} · {} · {} · group {} · lock {}{} · timeout {}",
                 step.number,
                 step.table,
                 step.operation.label(),
                 step.shown_level,
                 step.group,
                 step.lock,
+                match step.instant_lock {
+                    Some(lock) => format!(", {lock} for an instant"),
+                    None => String::new(),
+                },
                 match step.statement_timeout_ms {
                     0 => "none".to_owned(),
                     ms => format_ms(ms),

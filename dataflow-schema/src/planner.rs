@@ -109,6 +109,7 @@ pub fn plan_offline(
             shown_level: risk.shown_level(options),
             transactional: !concurrent && rules.transactional_ddl(),
             lock: if concurrent { LockLevel::ShareUpdateExclusive } else { lock_of(change, &risk) },
+            instant_lock: if concurrent { rules.instant_lock(change) } else { None },
             // CONCURRENTLY builds take as long as the table needs and block nobody: none.
             statement_timeout_ms: if concurrent {
                 0
@@ -214,8 +215,11 @@ fn on_new_table(mut risk: Assessment) -> Assessment {
         risk.level = RiskLevel::Safe;
         risk.lock_bound = false;
         risk.can_fail_on_data = false;
-        risk.reasons
-            .push("the table is created empty by this plan: nothing to scan or block".into());
+        // What the statement would do to a populated table (scan it, block writes) does
+        // not happen here: those reasons and the performance hazard would contradict this.
+        risk.reasons =
+            vec!["the table is created empty by this plan: nothing to scan or block".into()];
+        risk.hazards.retain(|h| *h != crate::risk::Hazard::ImpactsDatabasePerformance);
     }
     risk
 }

@@ -125,7 +125,7 @@ impl SafetySummary {
                 Rollback::Sql(_) => None,
             })
             .collect();
-        let locks = plan.steps.iter().filter_map(lock_hold).collect();
+        let locks = plan.steps.iter().flat_map(lock_holds).collect();
         let estimated_rows = plan
             .steps
             .iter()
@@ -165,26 +165,25 @@ fn step_ms(step: &Step) -> Option<u64> {
     }
 }
 
-/// The lock `step` holds on a table that already has rows (a table created by the plan
-/// blocks nobody).
-fn lock_hold(step: &Step) -> Option<LockHold> {
-    let blocks = match step.lock {
-        LockLevel::None => return None,
-        LockLevel::ShareUpdateExclusive => "other schema changes only",
-        LockLevel::Share | LockLevel::ShareRowExclusive => "writes",
-        LockLevel::AccessExclusive => "reads and writes",
-    };
+/// The locks `step` takes on a table that already has rows (a table created by the plan
+/// blocks nobody): the one held while it runs, and a stronger one for an instant.
+fn lock_holds(step: &Step) -> Vec<LockHold> {
     if step.risk.estimated_rows == Some(0) || step.operation == Operation::CreateTable {
-        return None;
+        return Vec::new();
     }
     let held_ms = if scans_or_writes(step) { step.risk.estimated_ms } else { Some(0) };
-    Some(LockHold {
-        step: step.number,
-        table: step.table.clone(),
-        lock: step.lock,
-        blocks,
-        held_ms,
-    })
+    [(step.lock, held_ms), (step.instant_lock.unwrap_or(LockLevel::None), Some(0))]
+        .into_iter()
+        .filter_map(|(lock, held_ms)| {
+            let blocks = match lock {
+                LockLevel::None => return None,
+                LockLevel::ShareUpdateExclusive => "other schema changes only",
+                LockLevel::Share | LockLevel::ShareRowExclusive => "writes",
+                LockLevel::AccessExclusive => "reads and writes",
+            };
+            Some(LockHold { step: step.number, table: step.table.clone(), lock, blocks, held_ms })
+        })
+        .collect()
 }
 
 impl fmt::Display for Preview<'_> {

@@ -7,7 +7,7 @@ use super::{mysql, postgres, sqlite, Dialect};
 use crate::change::Change;
 use crate::error::PlanError;
 use crate::model::{ColumnType, DefaultExpr, QualifiedName, Schema, Table, TableStats};
-use crate::plan::{Batched, Plan, PlanOptions};
+use crate::plan::{Batched, LockLevel, Plan, PlanOptions};
 use crate::risk::Assessment;
 
 /// What a database's catalog and parser accept beyond the rules every database shares
@@ -116,6 +116,12 @@ pub trait SqlDialect: Sync {
         CatalogLimits::default()
     }
 
+    /// The stronger lock an online form from [`SqlDialect::concurrent`] also takes for an
+    /// instant, if any.
+    fn instant_lock(&self, _change: &Change) -> Option<LockLevel> {
+        None
+    }
+
     /// Rewrites `plan`'s drops to keep their data under names of run `version` (a
     /// dropped table goes to the trash, a dropped column's values to a backup table),
     /// with downs that bring them back.
@@ -177,6 +183,10 @@ impl SqlDialect for PostgresRules {
         } else {
             None
         }
+    }
+
+    fn instant_lock(&self, change: &Change) -> Option<LockLevel> {
+        postgres::online::instant_lock(change)
     }
 
     fn render(&self, change: &Change, _current: &Schema, _desired: &Schema) -> Rendered {

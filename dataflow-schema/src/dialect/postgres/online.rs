@@ -86,6 +86,16 @@ pub fn is_concurrent(change: &Change) -> bool {
             if classify_type_change(from, to) == TypeChange::Rewrite)
 }
 
+/// The lock an online form takes for an instant at its end, beside the weak lock of its
+/// long part: every one but the plain index build and drop changes the table's definition
+/// (the swap, `ADD CONSTRAINT … USING INDEX`, `SET NOT NULL`, `ADD COLUMN`).
+pub fn instant_lock(change: &Change) -> Option<crate::plan::LockLevel> {
+    match change {
+        Change::AddIndex { .. } | Change::DropIndex { .. } => None,
+        _ => Some(crate::plan::LockLevel::AccessExclusive),
+    }
+}
+
 /// The `CONCURRENTLY` forms. Each statement commits on its own, so every one is safe to
 /// run again after a lock timeout (a leftover INVALID index is dropped first).
 pub fn render_concurrent(change: &Change, current: &crate::model::Schema) -> Option<Rendered> {
