@@ -255,10 +255,13 @@ fn apply_one(schema: &mut Schema, change: &Change) -> Result<(), String> {
             }
             t.columns.push(column.clone());
         }
-        Change::AlterColumnType { table, column, to, to_collation, .. } => {
+        Change::AlterColumnType { table, column, to, to_collation, also, .. } => {
             let c = column_mut(schema, table, column)?;
             c.ty = to.clone();
             c.collation = to_collation.clone();
+            for carried in also {
+                apply_one(schema, carried)?;
+            }
         }
         Change::SetDefault { table, column, to, .. } => {
             column_mut(schema, table, column)?.default = Some(to.clone());

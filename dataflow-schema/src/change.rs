@@ -149,6 +149,11 @@ pub enum Change {
         from_collation: Option<String>,
         /// Desired collation.
         to_collation: Option<String>,
+        /// The plan's other changes to this column (default, nullability, comment) that
+        /// the same statement makes: MySQL's `MODIFY COLUMN` restates the whole column, so
+        /// a type change carries them instead of each restating it again.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        also: Vec<Change>,
     },
     /// A column's default set or changed.
     SetDefault {

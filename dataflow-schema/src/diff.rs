@@ -394,6 +394,7 @@ fn push_column_changes(
             to: desired.ty.clone(),
             from_collation: current.collation.clone(),
             to_collation: desired.collation.clone(),
+            also: Vec::new(),
         });
     }
     let current_default = if recast_default {

@@ -38,13 +38,12 @@ pub fn plan_offline(
     let current = current_owned.as_ref().unwrap_or(current);
     let desired = desired_owned.as_ref().unwrap_or(desired);
     let mut changes = diff(current, desired);
-    if rules.rebuilds() {
-        // A rebuild hides the changes it covers: each is checked before it is merged.
-        for change in &changes {
-            check_fillable(change, stats_for(change, current, desired))?;
-        }
-        changes = rules.coalesce(current, desired, changes);
+    // Changes one statement covers are merged into it (SQLite's table rebuilds, MySQL's
+    // whole-column MODIFY): each is checked before it is merged.
+    for change in &changes {
+        check_fillable(change, stats_for(change, current, desired))?;
     }
+    changes = rules.coalesce(current, desired, changes);
     let created: Vec<QualifiedName> = changes
         .iter()
         .filter(|c| matches!(c, Change::CreateTable(_)))
@@ -85,6 +84,10 @@ pub fn plan_offline(
             None => rules.render(change, current, desired),
         };
         let mut risk = rules.rate_online(change, concurrent, rules.assess(change, stats));
+        // A statement that makes the changes it carries is as risky as the worst of them.
+        for carried in carried(change) {
+            risk = risk.combined(rules.assess(carried, stats));
+        }
         if creates.contains(&change.subject()) && !matches!(change, Change::CreateTable(_)) {
             risk = on_new_table(risk);
         }
@@ -105,7 +108,11 @@ pub fn plan_offline(
             change: index,
             table: change.subject().to_string(),
             operation: change.operation(),
-            details: details(change, rules),
+            details: std::iter::once(change)
+                .chain(carried(change))
+                .map(|c| details(c, rules))
+                .collect::<Vec<_>>()
+                .join("; "),
             shown_level: risk.shown_level(options),
             transactional: !concurrent && rules.transactional_ddl(),
             lock: if concurrent { LockLevel::ShareUpdateExclusive } else { lock_of(change, &risk) },
@@ -210,6 +217,14 @@ pub fn plan_models(
 
 /// A table this plan creates is empty when its indexes and keys are added: what would
 /// scan or block on a populated table is SAFE here, and cannot fail on data.
+/// The changes `change`'s statement also makes (see `Change::AlterColumnType::also`).
+fn carried(change: &Change) -> &[Change] {
+    match change {
+        Change::AlterColumnType { also, .. } => also,
+        _ => &[],
+    }
+}
+
 fn on_new_table(mut risk: Assessment) -> Assessment {
     if risk.level == RiskLevel::Medium && (risk.lock_bound || risk.can_fail_on_data) {
         risk.level = RiskLevel::Safe;

@@ -112,6 +112,18 @@ impl Assessment {
         }
     }
 
+    /// This assessment and `other`'s for one statement that makes both changes: the higher
+    /// level, every hazard, the longer estimate. The reasons stay this statement's own:
+    /// `other`'s describe a statement of its own (an in-place rebuild, say) that does not run.
+    pub fn combined(mut self, other: Assessment) -> Self {
+        self.level = self.level.max(other.level);
+        self = self.hazards(&other.hazards);
+        self.estimated_ms = self.estimated_ms.max(other.estimated_ms);
+        self.lock_bound |= other.lock_bound;
+        self.can_fail_on_data |= other.can_fail_on_data;
+        self
+    }
+
     /// Adds hazards (kept sorted and unique).
     pub fn hazards(mut self, hazards: &[Hazard]) -> Self {
         self.hazards.extend_from_slice(hazards);

@@ -53,14 +53,14 @@ pub trait SqlDialect: Sync {
         None
     }
 
-    /// Whether the database rebuilds tables for what it cannot alter in place (SQLite):
-    /// then [`SqlDialect::coalesce`] merges changes, and the planner first checks that
-    /// every change can fill its rows.
+    /// Whether the database rebuilds tables for what it cannot alter in place (SQLite).
     fn rebuilds(&self) -> bool {
         false
     }
 
-    /// The differ's changes with those a rebuild covers merged into it.
+    /// The differ's changes with those one statement covers merged into it (SQLite's
+    /// table rebuild, MySQL's whole-column `MODIFY`); the planner checks every change can
+    /// fill its rows before.
     fn coalesce(&self, _current: &Schema, _desired: &Schema, changes: Vec<Change>) -> Vec<Change> {
         changes
     }
@@ -262,6 +262,10 @@ impl SqlDialect for SqliteRules {
 struct MysqlRules;
 
 impl SqlDialect for MysqlRules {
+    fn coalesce(&self, _current: &Schema, _desired: &Schema, changes: Vec<Change>) -> Vec<Change> {
+        mysql::render::carry_restated_column_changes(changes)
+    }
+
     fn keep_data(&self, plan: &mut Plan, version: &str) {
         mysql::keep::keep_data(plan, version);
     }

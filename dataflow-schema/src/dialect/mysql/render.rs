@@ -523,3 +523,42 @@ mod tests {
         assert_eq!(fallback(&copy), None);
     }
 }
+
+/// `MODIFY COLUMN` restates the whole column — type, NULL, default, comment — so a type
+/// change carries the plan's other changes to its column (`AlterColumnType::also`): one
+/// statement (one table copy) instead of several restating it again, each with a down
+/// that would have to undo a type change in place, which MySQL refuses (error 1846).
+pub fn carry_restated_column_changes(changes: Vec<Change>) -> Vec<Change> {
+    let retyped: Vec<(QualifiedName, String)> = changes
+        .iter()
+        .filter_map(|change| match change {
+            Change::AlterColumnType { table, column, .. } => Some((table.clone(), column.clone())),
+            _ => None,
+        })
+        .collect();
+    let mut carried: Vec<((QualifiedName, String), Change)> = Vec::new();
+    let mut kept = Vec::with_capacity(changes.len());
+    for change in changes {
+        let column = match &change {
+            Change::SetDefault { table, column, .. }
+            | Change::DropDefault { table, column, .. }
+            | Change::DropNotNull { table, column, .. }
+            | Change::SetComment { table, column: Some(column), .. } => {
+                Some((table.clone(), column.clone()))
+            }
+            Change::SetNotNull { table, column, .. } => Some((table.clone(), column.name.clone())),
+            _ => None,
+        };
+        match column {
+            Some(column) if retyped.contains(&column) => carried.push((column, change)),
+            _ => kept.push(change),
+        }
+    }
+    for change in &mut kept {
+        if let Change::AlterColumnType { table, column, also, .. } = change {
+            let key = (table.clone(), column.clone());
+            also.extend(carried.iter().filter(|(k, _)| *k == key).map(|(_, c)| c.clone()));
+        }
+    }
+    kept
+}

@@ -127,12 +127,12 @@ pub fn render(change: &Change) -> Rendered {
             add_column(table, column, primary_key),
             vec![drop_column(table, &column.name)],
         ),
-        Change::AlterColumnType { table, column, from, to, from_collation, to_collation } => {
-            reversible(
-                alter_type(table, column, from, to, to_collation.as_deref()),
-                alter_type(table, column, to, from, from_collation.as_deref()),
-            )
-        }
+        Change::AlterColumnType {
+            table, column, from, to, from_collation, to_collation, ..
+        } => reversible(
+            alter_type(table, column, from, to, to_collation.as_deref()),
+            alter_type(table, column, to, from, from_collation.as_deref()),
+        ),
         Change::SetDefault { table, column, from, to } => reversible(
             vec![set_default(table, column, Some(to))],
             vec![set_default(table, column, from.as_ref())],
