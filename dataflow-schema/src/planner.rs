@@ -117,8 +117,11 @@ pub fn plan_offline(
             transactional: !concurrent && rules.transactional_ddl(),
             lock: if concurrent { LockLevel::ShareUpdateExclusive } else { lock_of(change, &risk) },
             instant_lock: if concurrent { rules.instant_lock(change) } else { None },
-            // CONCURRENTLY builds take as long as the table needs and block nobody: none.
-            statement_timeout_ms: if concurrent {
+            // CONCURRENTLY builds and VALIDATE scans take as long as the table needs and
+            // block neither reads nor writes: no timeout (one would cancel them half-way).
+            statement_timeout_ms: if concurrent
+                || matches!(change, Change::ValidateConstraint { .. })
+            {
                 0
             } else {
                 risk.estimated_ms.map_or(30_000, |ms| ms.saturating_mul(3).max(30_000))
