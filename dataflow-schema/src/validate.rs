@@ -327,6 +327,60 @@ fn unique_relation_names(schema: &Schema, ignore_case: bool) -> Result<(), PlanE
     Ok(())
 }
 
+/// Every foreign key to a table of `schema` references columns the database accepts as a
+/// referenced key (a plan to anything else fails at the key, after its earlier steps).
+fn referenced_keys(schema: &Schema, limits: &CatalogLimits) -> Result<(), PlanError> {
+    for table in &schema.tables {
+        for fk in &table.foreign_keys {
+            // A table outside the schema (DB-vs-DB, another namespace) is the server's to judge.
+            let Some(target) = schema.table(&fk.ref_table) else { continue };
+            if !can_be_referenced(target, &fk.ref_columns, limits.references_any_index) {
+                return Err(PlanError::UnreferenceableKey {
+                    table: table.name.to_string(),
+                    constraint: fk.name.clone(),
+                    target: target.name.to_string(),
+                    columns: fk.ref_columns.join(", "),
+                    reason: if limits.references_any_index {
+                        "no index of it begins with"
+                    } else {
+                        "are not its primary key or unique"
+                    },
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether a key on `columns` of `target` can be referenced: a primary key, unique
+/// constraint or unique plain index on exactly those columns (in any order); with
+/// `any_index`, any key or plain index that begins with them in order.
+fn can_be_referenced(target: &Table, columns: &[String], any_index: bool) -> bool {
+    let fits = |key: &[String]| {
+        if any_index {
+            key.len() >= columns.len() && key[..columns.len()] == *columns
+        } else {
+            key.len() == columns.len() && columns.iter().all(|c| key.contains(c))
+        }
+    };
+    let plain_index = |index: &Index| -> Option<Vec<String>> {
+        if index.predicate.is_some() || !(index.unique || any_index) {
+            return None;
+        }
+        index
+            .parts
+            .iter()
+            .map(|part| match part {
+                IndexPart::Column(column) => Some(column.clone()),
+                IndexPart::Expression(_) => None,
+            })
+            .collect()
+    };
+    target.primary_key.iter().any(|pk| fits(&pk.columns))
+        || target.uniques.iter().any(|unique| fits(&unique.columns))
+        || target.indexes.iter().filter_map(plain_index).any(|key| fits(&key))
+}
+
 #[cfg(test)]
 mod tests {
     use super::{is_plain_number, validate_schema};
@@ -432,58 +486,4 @@ mod tests {
             assert!(!is_plain_number(bad), "{bad}");
         }
     }
-}
-
-/// Every foreign key to a table of `schema` references columns the database accepts as a
-/// referenced key (a plan to anything else fails at the key, after its earlier steps).
-fn referenced_keys(schema: &Schema, limits: &CatalogLimits) -> Result<(), PlanError> {
-    for table in &schema.tables {
-        for fk in &table.foreign_keys {
-            // A table outside the schema (DB-vs-DB, another namespace) is the server's to judge.
-            let Some(target) = schema.table(&fk.ref_table) else { continue };
-            if !can_be_referenced(target, &fk.ref_columns, limits.references_any_index) {
-                return Err(PlanError::UnreferenceableKey {
-                    table: table.name.to_string(),
-                    constraint: fk.name.clone(),
-                    target: target.name.to_string(),
-                    columns: fk.ref_columns.join(", "),
-                    reason: if limits.references_any_index {
-                        "no index of it begins with"
-                    } else {
-                        "are not its primary key or unique"
-                    },
-                });
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Whether a key on `columns` of `target` can be referenced: a primary key, unique
-/// constraint or unique plain index on exactly those columns (in any order); with
-/// `any_index`, any key or plain index that begins with them in order.
-fn can_be_referenced(target: &Table, columns: &[String], any_index: bool) -> bool {
-    let fits = |key: &[String]| {
-        if any_index {
-            key.len() >= columns.len() && key[..columns.len()] == *columns
-        } else {
-            key.len() == columns.len() && columns.iter().all(|c| key.contains(c))
-        }
-    };
-    let plain_index = |index: &Index| -> Option<Vec<String>> {
-        if index.predicate.is_some() || !(index.unique || any_index) {
-            return None;
-        }
-        index
-            .parts
-            .iter()
-            .map(|part| match part {
-                IndexPart::Column(column) => Some(column.clone()),
-                IndexPart::Expression(_) => None,
-            })
-            .collect()
-    };
-    target.primary_key.iter().any(|pk| fits(&pk.columns))
-        || target.uniques.iter().any(|unique| fits(&unique.columns))
-        || target.indexes.iter().filter_map(plain_index).any(|key| fits(&key))
 }

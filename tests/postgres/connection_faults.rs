@@ -8,7 +8,7 @@
 
 use super::kill_anywhere::{apply, check, data_checksum, populate, target_file};
 use super::support::{admin, server_available, TestDb};
-use crate::common::soak::{publish, trials, Rng};
+use crate::common::soak::{publish, trials, Landed, Landings, Rng};
 use dataflow_core::Postgres;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -41,16 +41,15 @@ async fn terminated_connections_then_resume_keep_every_row() {
     }
     let target = target_file("faults");
     let mut rng = Rng(0xfa17_5eed);
-    let (trials, mut consistent, mut clear, mut while_running) =
-        (trials(5), 0usize, 0usize, 0usize);
+    let (trials, mut consistent, mut clear) = (trials(5), 0usize, 0usize);
+    let mut landings = Landings::default();
     let mut failures = Vec::new();
     for trial in 0..trials {
         let db = TestDb::new("faults").await;
         populate(&db).await;
         let before = data_checksum(&db).await;
-        let mut child = apply(&db.url, &target).spawn().expect("spawn");
+        let child = apply(&db.url, &target).spawn().expect("spawn");
         tokio::time::sleep(Duration::from_millis(rng.below(500))).await;
-        while_running += usize::from(child.try_wait().ok().flatten().is_none());
         admin(&[&format!(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}' AND pid <> pg_backend_pid()",
             db.name
@@ -58,6 +57,7 @@ async fn terminated_connections_then_resume_keep_every_row() {
         .await;
         let interrupted = child.wait_with_output().expect("wait");
         clear += usize::from(clear_error(&interrupted));
+        landings.count(landed(&db).await);
         let resumed = apply(&db.url, &target).output().expect("resume");
         let mut problems = Vec::new();
         if !clear_error(&interrupted) {
@@ -87,7 +87,7 @@ async fn terminated_connections_then_resume_keep_every_row() {
         "terminations": trials,
         "terminations_consistent": consistent,
         "terminations_clear_error_or_finished": clear,
-        "terminations_while_running": while_running,
+        "terminations_landed": landings.figure(),
         "restarts": restart.0,
         "restarts_consistent": restart.1,
     });
@@ -218,12 +218,12 @@ async fn restart_trials(target: &str) -> (usize, usize, Vec<String>) {
         };
         populate(&db).await;
         let before = data_checksum(&db).await;
-        let mut child = apply(&url, target).spawn().expect("spawn");
+        let child = apply(&url, target).spawn().expect("spawn");
         tokio::time::sleep(Duration::from_millis(50 + rng.below(400))).await;
-        mid_run += usize::from(child.try_wait().ok().flatten().is_none());
         let restarted = Instant::now();
         assert!(cluster.ctl(&["-m", "fast", "-w", "restart"]), "restart the private cluster");
         let interrupted = child.wait_with_output().expect("wait");
+        mid_run += usize::from(landed(&db).await == Landed::WhileRunning);
         let resumed = apply(&url, target).output().expect("resume");
         let mut problems = Vec::new();
         if !clear_error(&interrupted) {
@@ -257,4 +257,18 @@ async fn connect_retrying(url: &str) -> sqlx::PgConnection {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     panic!("the private cluster does not accept connections at {url}");
+}
+
+/// Where a fault landed, from the history once the faulted run has ended: a run left
+/// `running` (its session was cut before it could record the end) or recorded `failed`
+/// was hit while running.
+async fn landed(db: &TestDb) -> Landed {
+    let (running, applied) = super::kill_anywhere::history_counts(db).await;
+    let failed: i64 =
+        if db.scalar::<bool>("SELECT to_regclass('_dataflow_migrations') IS NOT NULL").await {
+            db.scalar("SELECT count(*) FROM _dataflow_migrations WHERE status = 'failed'").await
+        } else {
+            0
+        };
+    Landed::from_history(running + failed, applied)
 }

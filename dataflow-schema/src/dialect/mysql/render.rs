@@ -509,21 +509,6 @@ fn rename_constraint(table: &QualifiedName, from: &str, to: &str, desired: &Sche
     reversible(vec![rename(from, to)], vec![rename(to, from)])
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fallback_goes_instant_online_copy_then_stops() {
-        let instant = format!("ALTER TABLE `t` ADD COLUMN `c` int NULL, {INSTANT}");
-        let online = fallback(&instant).expect("online");
-        assert!(online.ends_with(ONLINE) && !blocks_writes(&online));
-        let copy = fallback(&online).expect("copy");
-        assert!(blocks_writes(&copy));
-        assert_eq!(fallback(&copy), None);
-    }
-}
-
 /// `MODIFY COLUMN` restates the whole column — type, NULL, default, comment — so a type
 /// change carries the plan's other changes to its column (`AlterColumnType::also`): one
 /// statement (one table copy) instead of several restating it again, each with a down
@@ -561,4 +546,19 @@ pub fn carry_restated_column_changes(changes: Vec<Change>) -> Vec<Change> {
         }
     }
     kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fallback_goes_instant_online_copy_then_stops() {
+        let instant = format!("ALTER TABLE `t` ADD COLUMN `c` int NULL, {INSTANT}");
+        let online = fallback(&instant).expect("online");
+        assert!(online.ends_with(ONLINE) && !blocks_writes(&online));
+        let copy = fallback(&online).expect("copy");
+        assert!(blocks_writes(&copy));
+        assert_eq!(fallback(&copy), None);
+    }
 }
