@@ -236,7 +236,9 @@ fn on_new_table(mut risk: Assessment) -> Assessment {
         // What the statement would do to a populated table (scan it, block writes) does
         // not happen here: those reasons and the performance hazard would contradict this.
         risk.reasons =
-            vec!["the table is created empty by this plan: nothing to scan or block".into()];
+            vec!["the table is created empty by this plan: nothing to scan; its locks (and a \
+                  referenced table's) are taken for an instant"
+                .into()];
         risk.hazards.retain(|h| *h != crate::risk::Hazard::ImpactsDatabasePerformance);
     }
     risk

@@ -150,3 +150,29 @@ where
     kill_and_check(child);
     seen
 }
+
+/// Runs `command` to its end (it must succeed) and times it: how long it took, and how
+/// long until `running()` first said its migration was recorded running. The kill suites
+/// draw their moments within these.
+pub async fn calibrate<F, Fut>(
+    mut command: std::process::Command,
+    running: F,
+) -> (std::time::Duration, std::time::Duration)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = std::time::Instant::now();
+    let mut child = command.spawn().expect("calibration run");
+    let mut recorded = None;
+    while child.try_wait().ok().flatten().is_none() {
+        if recorded.is_none() && running().await {
+            recorded = Some(started.elapsed());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let full = started.elapsed();
+    let run = child.wait_with_output().expect("calibration run");
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    (full, recorded.expect("the calibration run was seen recorded running"))
+}

@@ -12,10 +12,10 @@
 
 use super::support::{server_available, TestDb};
 use crate::common::soak::{
-    kill_after, kill_while_running, publish, seed, trials, Landed, Landings, Rng,
+    calibrate, kill_after, kill_while_running, publish, seed, trials, Landed, Landings, Rng,
 };
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const ROWS: i64 = 200_000;
 
@@ -90,20 +90,9 @@ async fn target_and_a_full_run(label: &str) -> (TestDb, Duration, Duration) {
                CREATE TABLE added (id int PRIMARY KEY)")
         .await;
     let calibration = populated().await;
-    let started = Instant::now();
-    let mut child = apply(&calibration.url, &target.url).spawn().expect("calibration run");
-    let mut recorded = None;
-    while child.try_wait().ok().flatten().is_none() {
-        if recorded.is_none() && history_counts(&calibration).await.0 > 0 {
-            recorded = Some(started.elapsed());
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let run = child.wait_with_output().expect("calibration run");
-    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
-    let full = started.elapsed();
+    let running = || async { history_counts(&calibration).await.0 > 0 };
+    let (full, recorded) = calibrate(apply(&calibration.url, &target.url), running).await;
     calibration.drop_db().await;
-    let recorded = recorded.expect("the calibration run was seen recorded running");
     (target, full, recorded)
 }
 

@@ -12,11 +12,11 @@
 
 use super::support::{server_available, TestDb};
 use crate::common::soak::{
-    kill_after, kill_while_running, publish, seed, trials, Landed, Landings, Rng,
+    calibrate, kill_after, kill_while_running, publish, seed, trials, Landed, Landings, Rng,
 };
 use dataflow::{model, schema_of, Model};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const ROWS: i64 = 100_000;
 
@@ -147,19 +147,8 @@ async fn sigkill_at_any_moment_then_resume_keeps_every_row() {
         assert!(planned.contains(part), "the plan has {part}:\n{planned}");
     }
     // Calibrate: how long an uninterrupted run takes here, and when it is recorded running.
-    let started = Instant::now();
-    let mut child = apply(&calibration.url, &target).spawn().expect("calibration run");
-    let mut recorded = None;
-    while child.try_wait().ok().flatten().is_none() {
-        if recorded.is_none() && history_counts(&calibration).await.0 > 0 {
-            recorded = Some(started.elapsed());
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let run = child.wait_with_output().expect("calibration run");
-    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
-    let full = started.elapsed();
-    let recorded = recorded.expect("the calibration run was seen recorded running");
+    let running = || async { history_counts(&calibration).await.0 > 0 };
+    let (full, recorded) = calibrate(apply(&calibration.url, &target), running).await;
     let window = full.saturating_sub(recorded);
     calibration.drop_db().await;
 
