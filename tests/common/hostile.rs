@@ -357,16 +357,5 @@ pub fn server_refusal(error: &(dyn std::error::Error + 'static)) -> (&'static st
         }
         next = error.source();
     }
-    ("failed", chain(error))
-}
-
-/// The error and its causes, one line.
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut next = error.source();
-    while let Some(cause) = next {
-        text.push_str(&format!(": {cause}"));
-        next = cause.source();
-    }
-    text
+    ("failed", dataflow_core::error::report(error))
 }

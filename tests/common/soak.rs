@@ -93,6 +93,21 @@ impl Landed {
     }
 }
 
+/// How many times an aimed kill the run outran is tried again, sooner each time.
+pub const AIM_RETRIES: u32 = 3;
+
+/// Whether an aimed kill that landed `landed` is tried again (on a fresh database): a run
+/// faster than the calibrated one outran it. Then `delay` is halved — the last time to
+/// zero, killing as soon as the run is seen running.
+pub fn aim_again(attempt: &mut u32, delay: &mut std::time::Duration, landed: Landed) -> bool {
+    if landed == Landed::WhileRunning || *attempt >= AIM_RETRIES {
+        return false;
+    }
+    *attempt += 1;
+    *delay = if *attempt == AIM_RETRIES { std::time::Duration::ZERO } else { *delay / 2 };
+    true
+}
+
 /// Counts of where kills landed, for a suite's figure.
 #[derive(Debug, Default)]
 pub struct Landings {

@@ -12,16 +12,14 @@
 
 use super::support::{server_available, TestDb};
 use crate::common::soak::{
-    calibrate, kill_after, kill_while_running, publish, seed, trials, Landed, Landings, Rng,
+    aim_again, calibrate, kill_after, kill_while_running, publish, seed, trials, Landed, Landings,
+    Rng,
 };
 use dataflow::{model, schema_of, Model};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const ROWS: i64 = 100_000;
-
-/// How many times an aimed kill the run outran is tried again, sooner each time.
-const AIM_RETRIES: u32 = 3;
 
 #[derive(Model)]
 #[dataflow(table = "big", index(columns("v"), name = "big_v_idx"))]
@@ -184,11 +182,7 @@ async fn sigkill_at_any_moment_then_resume_keeps_every_row() {
             }
             let (running, applied) = history_counts(&db).await;
             let landed = Landed::from_history(running, applied);
-            // A run faster than the calibrated one outran an aimed kill: again on a fresh
-            // database, sooner — the last try kills as soon as the run is seen running.
-            if targeted && landed != Landed::WhileRunning && attempt < AIM_RETRIES {
-                attempt += 1;
-                delay = if attempt == AIM_RETRIES { Duration::ZERO } else { delay / 2 };
+            if targeted && aim_again(&mut attempt, &mut delay, landed) {
                 db.drop_db().await;
                 continue;
             }
